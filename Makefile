@@ -1,0 +1,50 @@
+# crm-sla: `make migrate` deploys the engine, `make test` lints and tests it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.ready
+
+.PHONY: migrate rollback test lint pytest status monitor db-start db-stop system-packages clean
+
+# The virtual environment, made on first use and refreshed when pyproject.toml changes.
+$(READY): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# The PostgreSQL 15 server and pg_cron for the embedded database (apt-get as root).
+system-packages:
+	@harness/ensure-system-packages
+
+# The embedded database is only needed when DATABASE_URL is unset.
+migrate: $(READY)
+	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
+	@$(BIN)/crm-sla migrate
+
+rollback: $(READY)
+	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
+	@$(BIN)/crm-sla rollback
+
+monitor: $(READY)
+	@$(BIN)/crm-sla monitor
+
+db-start: $(READY) system-packages
+	@$(BIN)/crm-sla db start
+
+db-stop: $(READY)
+	@$(BIN)/crm-sla db stop
+
+lint: $(READY)
+	@$(BIN)/sqlfluff lint db --processes 2
+	@$(BIN)/ruff check harness tests db/migrations
+	@echo "lint: clean"
+
+pytest: $(READY) system-packages
+	@$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint pytest
+
+clean:
+	@$(BIN)/crm-sla db stop 2>/dev/null || true
+	rm -rf .pgdata $(VENV)

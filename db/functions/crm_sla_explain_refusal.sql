@@ -1,0 +1,45 @@
+-- Says why a claim or first action changed nothing, as an error a client can branch on.
+-- Called by claim_lead() and complete_first_action() after their UPDATE matched no row.
+create or replace function public.crm_sla_explain_refusal(
+    p_caller text, p_uid uuid, p_lead_id uuid, p_action text
+)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+    v_lead public.crm_leads;
+begin
+    select l.* into v_lead from public.crm_leads as l where l.id = p_lead_id;
+    if not found then
+        raise exception 'lead % does not exist', p_lead_id
+            using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
+    end if;
+    if p_caller = 'user' and v_lead.assigned_agent_id is distinct from p_uid then
+        if exists (
+            select from public.crm_lead_reassignments as a
+            where a.lead_id = p_lead_id and a.from_agent_id = p_uid
+        ) then
+            raise exception 'lead % was reassigned away from you', p_lead_id
+                using errcode = 'SL004',
+                    detail = format('It now belongs to agent %s.', v_lead.assigned_agent_id),
+                    hint = 'Its SLA window expired (or an admin moved it); pick up your next lead.';
+        end if;
+        raise exception 'lead % is not yours', p_lead_id
+            using errcode = 'SL002', hint = 'Only the lead''s owner can record a ' || p_action || '.';
+    end if;
+    if p_action = 'claim' then
+        raise exception 'lead % is already claimed', p_lead_id
+            using errcode = 'SL003', hint = 'Record the first contact with complete_first_action().';
+    end if;
+    raise exception 'the first action on lead % is already recorded', p_lead_id
+        using errcode = 'SL005', hint = 'Nothing more to do for this lead''s SLA.';
+end
+$$;
+
+comment on function public.crm_sla_explain_refusal(text, uuid, uuid, text) is
+'Internal: raises the SLxxx error that says why a claim or first action was refused';
+
+revoke execute on function public.crm_sla_explain_refusal(text, uuid, uuid, text)
+from public, anon, authenticated, service_role;

@@ -1,0 +1,92 @@
+-- Progress: a claim starts the contact timer, a first action stops it; late ones set breach flags.
+-- Fires before every UPDATE on crm_leads. For the API roles it also refuses writes to the
+-- engine-owned columns; the engine's own functions run as the tables' owner and pass.
+create or replace function public.crm_leads_progress()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+    v_now timestamptz;
+    v_contact interval;
+    v_changed text;
+begin
+    if current_user in ('anon', 'authenticated', 'service_role') then
+        if new.assigned_agent_id is distinct from old.assigned_agent_id then
+            raise exception 'the owner of lead % cannot be changed by an UPDATE', old.id
+                using errcode = 'SL009',
+                    hint = 'Admins and the service role reassign with reassign_lead(lead, agent, notes).';
+        end if;
+        if (old.lead_claimed and not new.lead_claimed)
+            or (old.first_action_completed and not new.first_action_completed) then
+            raise exception 'lead % cannot be un-claimed or un-contacted', old.id
+                using errcode = 'SL009',
+                    hint = 'Only a reassignment resets a lead to the claim stage.';
+        end if;
+        if (
+            new.claim_timer_started_at, new.claim_timer_expires_at, new.claim_window_expires_at,
+            new.contact_timer_started_at, new.contact_timer_expires_at,
+            new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
+            new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
+            new.reassigned_at, new.sla_escalated_at
+        ) is distinct from (
+            old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
+            old.contact_timer_started_at, old.contact_timer_expires_at,
+            old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
+            old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
+            old.reassigned_at, old.sla_escalated_at
+        ) then
+            select string_agg(n.key, ', ' order by n.key) into v_changed
+            from jsonb_each(to_jsonb(new)) as n
+            inner join jsonb_each(to_jsonb(old)) as o on n.key = o.key
+            where n.value is distinct from o.value
+                and n.key not in ('lead_claimed', 'first_action_completed');
+            raise exception 'column(s) % of crm_leads are maintained by the SLA engine', v_changed
+                using errcode = 'SL009',
+                    hint = 'Set lead_claimed or first_action_completed (or call claim_lead / '
+                    || 'complete_first_action); the engine keeps timers, flags and owners.';
+        end if;
+    end if;
+
+    if new.first_action_completed and not old.first_action_completed then
+        new.lead_claimed := true;  -- a first action implies the lead was taken
+    end if;
+
+    if new.lead_claimed and not old.lead_claimed then
+        v_now := public.sla_now();
+        if new.claim_timer_expires_at is not null and v_now >= new.claim_timer_expires_at then
+            new.claim_sla_breached := true;
+            new.sla_breached := true;
+        end if;
+        new.contact_timer_started_at := v_now;
+        new.contact_timer_expires_at := null;
+        if new.sla_escalated_at is null then  -- an escalated lead runs no more timers
+            select s.contact_window into v_contact from public.crm_sla_settings as s;
+            new.contact_timer_expires_at := v_now + coalesce(v_contact, interval '5 minutes');
+        end if;
+    end if;
+
+    if new.first_action_completed and not old.first_action_completed then
+        v_now := coalesce(v_now, public.sla_now());
+        if new.contact_timer_expires_at is not null and v_now >= new.contact_timer_expires_at then
+            new.contact_sla_breached := true;
+            new.sla_breached := true;
+        end if;
+    end if;
+    return new;
+end
+$$;
+
+comment on function public.crm_leads_progress() is
+'Trigger: claim and first-action timers and late flags; guards the engine-owned columns';
+
+revoke execute on function public.crm_leads_progress() from public, anon, authenticated, service_role;
+
+drop trigger if exists crm_leads_200_progress on public.crm_leads;
+
+create trigger crm_leads_200_progress
+before update on public.crm_leads
+for each row execute function public.crm_leads_progress();
+
+comment on trigger crm_leads_200_progress on public.crm_leads is
+'Starts the contact timer on claim, sets late flags, guards the engine-owned columns';

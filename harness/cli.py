@@ -1,0 +1,111 @@
+"""`crm-sla`: deploy, schedule and run the lead SLA engine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from harness import cluster, migrate, schedule
+from harness.errors import HarnessError
+from harness.target import database_url, redact, using_embedded
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    if args.action == "start":
+        print(cluster.start())
+    elif args.action == "stop":
+        print("stopped" if cluster.stop() else "not running")
+    elif args.action == "status":
+        lay = cluster.layout()
+        state = "running" if cluster.running(lay) else "stopped"
+        print(f"{state}: data in {lay.data}, port {cluster.PORT}, socket folder {lay.socket}")
+        return 0 if state == "running" else 3
+    elif args.action == "url":
+        print(cluster.url())
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    url = database_url()
+    print(f"target: {redact(url)}" + (" (embedded)" if using_embedded() else ""))
+    applied = migrate.apply(url)
+    if applied:
+        print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+    else:
+        print("nothing to apply: the database is up to date")
+    if args.no_schedule:
+        return 0
+    info, jobid = schedule.schedule_monitor(url)
+    if jobid is None:
+        print(f"not scheduled: {info.reason}.")
+        print("  Run the monitor yourself instead: crm-sla monitor --interval 5 "
+              "(or call public.process_sla_timers() every few seconds from any scheduler).")
+    else:
+        where = "" if info.cron_database == info.crm_database else (
+            f" (pg_cron lives in database {info.cron_database})")
+        every, command = info.plan
+        print(f"monitor scheduled: pg_cron {info.version} job "
+              f"{schedule.job_name(info.crm_database)} (id {jobid}) runs `{command}` "
+              f"on '{every}' in {info.crm_database}{where}")
+        if not info.has_second_schedules and not info.background_workers:
+            print("  note: pg_cron runs jobs over libpq here; while the minute-long monitor loop "
+                  "runs, DROP DATABASE elsewhere in the cluster waits for it. Setting "
+                  "cron.use_background_workers = on (and a restart) avoids that.")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    url = database_url()
+    done = migrate.rollback(url, count=args.count)
+    if not done:
+        print("nothing to roll back")
+        return 0
+    print(f"rolled back: {', '.join(done)}")
+    if "0004_sla_engine_functions" in done and schedule.unschedule_monitor(url):
+        print("the monitor job was removed (its function is gone)")
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from harness.monitor import run_forever
+
+    return run_forever(database_url(), interval=args.interval, once=args.once)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crm-sla", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="the embedded PostgreSQL cluster (used when DATABASE_URL is unset)")
+    db.add_argument("action", choices=["start", "stop", "status", "url"])
+    db.set_defaults(func=cmd_db)
+
+    mig = sub.add_parser("migrate", help="apply pending migrations, then schedule the monitor")
+    mig.add_argument("--no-schedule", action="store_true", help="do not touch pg_cron")
+    mig.set_defaults(func=cmd_migrate)
+
+    rb = sub.add_parser("rollback", help="undo the latest migration(s)")
+    rb.add_argument("--count", type=int, default=1, help="how many (default 1)")
+    rb.set_defaults(func=cmd_rollback)
+
+    mon = sub.add_parser("monitor", help="run the monitor in a loop (when pg_cron is unavailable)")
+    mon.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
+    mon.add_argument("--once", action="store_true", help="one run (drains a backlog), then exit")
+    mon.set_defaults(func=cmd_monitor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HarnessError as exc:
+        print(f"crm-sla: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("crm-sla: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The embedded PostgreSQL cluster: used whenever DATABASE_URL is unset.
+
+It lives in a git-ignored folder of the repository, listens only on 127.0.0.1 and its own socket
+folder on a non-default port, and preloads pg_cron (which lives in the `postgres` database, so the
+CRM database is a *different* one, as on most shared clusters). As root, the server runs as an
+unprivileged user, since PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.paths import REPO_ROOT
+
+PG_BIN = Path(os.environ.get("CRM_SLA_PG_BIN", "/usr/lib/postgresql/15/bin"))
+PORT = int(os.environ.get("CRM_SLA_PGPORT", "54329"))
+CRM_DATABASE = os.environ.get("CRM_SLA_PGDATABASE", "crm")
+CRON_DATABASE = "postgres"
+SUPERUSER = "postgres"
+SERVICE_USER = "postgres"
+
+SERVER_SETTINGS = {
+    "listen_addresses": "'127.0.0.1'",
+    "max_connections": "200",
+    "shared_preload_libraries": "'pg_cron'",
+    "cron.database_name": f"'{CRON_DATABASE}'",
+    "cron.max_running_jobs": "16",
+    # Jobs run in background workers: in the default libpq mode pg_cron 1.4's launcher does not
+    # answer ProcSignalBarriers while a job runs, so DROP DATABASE anywhere in the cluster would
+    # wait for the minute-long monitor loop to end.
+    "cron.use_background_workers": "on",
+    "max_worker_processes": "32",
+    # A development and test cluster: speed over crash safety.
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "log_min_messages": "warning",
+    "timezone": "'UTC'",
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    base: Path
+
+    @property
+    def data(self) -> Path:
+        return self.base / "data"
+
+    @property
+    def socket(self) -> Path:
+        return self.base / "run"
+
+    @property
+    def log(self) -> Path:
+        return self.base / "server.log"
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _reachable_by(user: str, path: Path) -> bool:
+    """True when `user` can traverse every folder down to `path`."""
+    entry = pwd.getpwnam(user)
+    for folder in [path, *path.parents]:
+        if not folder.exists():
+            continue
+        st = folder.stat()
+        if st.st_uid == entry.pw_uid:
+            ok = st.st_mode & 0o100
+        elif st.st_gid == entry.pw_gid:
+            ok = st.st_mode & 0o010
+        else:
+            ok = st.st_mode & 0o001
+        if not ok:
+            return False
+    return True
+
+
+def layout() -> Layout:
+    """Where the cluster lives: `.pgdata/` in the repository, unless the server's user cannot reach it."""
+    if "CRM_SLA_PGHOME" in os.environ:
+        return Layout(Path(os.environ["CRM_SLA_PGHOME"]))
+    local = REPO_ROOT / ".pgdata"
+    if _is_root() and _user_exists(SERVICE_USER) and not _reachable_by(SERVICE_USER, REPO_ROOT):
+        # A clone inside a private folder (mktemp -d): keep the cluster where the server can go.
+        digest = hashlib.sha1(str(REPO_ROOT).encode()).hexdigest()[:10]
+        return Layout(Path("/var/tmp") / f"crm-sla-{digest}")
+    return Layout(local)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def url(database: str = CRM_DATABASE) -> str:
+    return f"postgresql://{SUPERUSER}@127.0.0.1:{PORT}/{database}"
+
+
+def _as_server_user(cmd: list[str]) -> list[str]:
+    if not _is_root():
+        return cmd
+    return ["runuser", "-u", SERVICE_USER, "--", *cmd]
+
+
+def _run(cmd: list[str], what: str) -> str:
+    proc = subprocess.run(_as_server_user(cmd), capture_output=True, text=True)
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise HarnessError(f"{what} failed: {detail[-1] if detail else 'no output'}")
+    return proc.stdout
+
+
+def _check_binaries() -> None:
+    if not (PG_BIN / "postgres").exists():
+        raise HarnessError(
+            f"PostgreSQL 15 server not found in {PG_BIN}: install postgresql-15 and "
+            "postgresql-15-cron (make does this as root), or set DATABASE_URL"
+        )
+    if not (PG_BIN.parent / "lib" / "pg_cron.so").exists():
+        raise HarnessError(
+            "pg_cron not found: install postgresql-15-cron (make does this as root), "
+            "or set DATABASE_URL"
+        )
+
+
+def _ensure_service_user() -> None:
+    if _is_root() and not _user_exists(SERVICE_USER):
+        subprocess.run(
+            ["useradd", "--system", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+             SERVICE_USER],
+            check=True,
+        )
+
+
+def _init(lay: Layout) -> None:
+    lay.base.mkdir(parents=True, exist_ok=True)
+    lay.socket.mkdir(exist_ok=True)
+    if _is_root():
+        entry = pwd.getpwnam(SERVICE_USER)
+        for path in (lay.base, lay.socket):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    _run(
+        [str(PG_BIN / "initdb"), "-D", str(lay.data), "-U", SUPERUSER, "--auth=trust",
+         "-E", "UTF8", "--locale=C.UTF-8"],
+        "initdb",
+    )
+    settings = dict(SERVER_SETTINGS, port=str(PORT), unix_socket_directories=f"'{lay.socket}'")
+    settings["cron.host"] = f"'{lay.socket}'"
+    conf = "\n".join(f"{k} = {v}" for k, v in settings.items())
+    auto = lay.data / "postgresql.auto.conf"
+    with open(auto, "a") as fh:
+        fh.write("\n# crm-sla embedded cluster\n" + conf + "\n")
+
+
+def running(lay: Layout | None = None) -> bool:
+    lay = lay or layout()
+    if not (lay.data / "PG_VERSION").exists():
+        return False
+    proc = subprocess.run(
+        _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(lay.data), "status"]),
+        capture_output=True, text=True,
+    )
+    return proc.returncode == 0
+
+
+def start(quiet: bool = False) -> str:
+    """Start the cluster (creating it first if needed); returns the CRM database URL."""
+    _check_binaries()
+    _ensure_service_user()
+    lay = layout()
+    if not (lay.data / "PG_VERSION").exists():
+        if not quiet:
+            print(f"crm-sla: creating the embedded cluster in {lay.base}")
+        _init(lay)
+    if not running(lay):
+        _run(
+            [str(PG_BIN / "pg_ctl"), "-D", str(lay.data), "-l", str(lay.log), "-w", "-t", "60",
+             "start"],
+            f"starting PostgreSQL (see {lay.log})",
+        )
+        if not quiet:
+            print(f"crm-sla: embedded PostgreSQL running on 127.0.0.1:{PORT}")
+    _bootstrap_databases()
+    return url()
+
+
+def _bootstrap_databases() -> None:
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = psycopg.connect(url(CRON_DATABASE), autocommit=True)
+            break
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    with conn:
+        conn.execute("create extension if not exists pg_cron")
+        exists = conn.execute(
+            "select 1 from pg_database where datname = %s", (CRM_DATABASE,)
+        ).fetchone()
+        if not exists:
+            conn.execute(f'create database "{CRM_DATABASE}"')
+
+
+def stop() -> bool:
+    lay = layout()
+    if not running(lay):
+        return False
+    _run([str(PG_BIN / "pg_ctl"), "-D", str(lay.data), "-m", "fast", "-w", "stop"], "stopping")
+    return True
+
+
+def destroy() -> None:
+    stop()
+    shutil.rmtree(layout().base, ignore_errors=True)

@@ -1,0 +1,46 @@
+"""`crm-sla monitor`: the SLA monitor in a loop, for databases without pg_cron."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import psycopg
+
+from harness.errors import HarnessError
+from harness.target import connect, describe_db_error
+
+
+def drain(conn: psycopg.Connection) -> dict:
+    """Run passes until no full batch is left; returns the summed counts."""
+    totals: dict[str, int] = {}
+    while True:
+        result = conn.execute("select public.process_sla_timers()").fetchone()[0]
+        for key, value in result.items():
+            if isinstance(value, int) and key != "remaining":
+                totals[key] = totals.get(key, 0) + value
+        moved = result["unclaimed"] + result["no_contact"] + result["escalated"]
+        if result["remaining"] == 0 or moved == 0:
+            totals["remaining"] = result["remaining"]
+            return totals
+
+
+def run_forever(url: str, interval: float, once: bool = False) -> int:
+    if interval <= 0:
+        raise HarnessError("--interval must be a positive number of seconds")
+    with connect(url) as conn:
+        print(f"crm-sla monitor: a pass every {interval:g}s; Ctrl-C stops it", flush=True)
+        try:
+            while True:
+                try:
+                    totals = drain(conn)
+                except psycopg.Error as exc:
+                    raise HarnessError(f"monitor pass failed: {describe_db_error(exc)}") from None
+                if any(v for k, v in totals.items() if k != "remaining") or once:
+                    print(json.dumps(totals, sort_keys=True), flush=True)
+                if once:
+                    return 0
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            print("crm-sla monitor: stopped", flush=True)
+            return 0

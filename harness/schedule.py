@@ -1,0 +1,114 @@
+"""Scheduling the SLA monitor with pg_cron.
+
+pg_cron lives in one database of the cluster (`cron.database_name`), often not the CRM's; job names
+are unique per user across the cluster, so the job is named after the CRM database and created with
+`cron.schedule_in_database`, which runs it in the CRM database. Scheduling the same name again
+updates the job in place, so re-running `make migrate` never makes a second one.
+
+Latency design (a breach acted on within 10 seconds of expiry):
+- pg_cron 1.5 and later have second schedules: the job runs every 5 seconds and calls
+  `public.run_sla_monitor(interval '0')`, one pass that drains any backlog batch by batch.
+- pg_cron 1.4 (Debian bookworm) only has minute schedules: the job runs every minute and calls
+  `public.run_sla_monitor()`, a procedure that works for 55 seconds, committing each pass and
+  sleeping two seconds between passes. Worst case a breach waits for the five seconds between the
+  end of one minute's loop and the next, plus one pass.
+Either way a session advisory lock inside the procedure makes an overlapping run exit at once, and
+pg_cron ends the session when the call returns, so nothing leaks.
+
+One caveat of the minute loop: in pg_cron's default libpq mode, pg_cron 1.4's launcher does not
+answer ProcSignalBarriers while a job runs, so a DROP DATABASE elsewhere in the cluster waits until
+the loop's minute is over. `cron.use_background_workers = on` avoids it (the embedded cluster uses
+it); `make migrate` says so when it sees libpq mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from harness.target import connect, with_database
+
+MINUTE_PLAN = ("* * * * *", "call public.run_sla_monitor()")
+SECONDS_PLAN = ("5 seconds", "call public.run_sla_monitor(interval '0')")
+
+
+def job_name(database: str) -> str:
+    return f"crm-sla-monitor:{database}"
+
+
+@dataclass
+class CronInfo:
+    available: bool
+    reason: str = ""
+    cron_database: str = ""
+    crm_database: str = ""
+    user: str = ""
+    version: str = ""
+    background_workers: bool = False
+
+    @property
+    def has_second_schedules(self) -> bool:
+        major, minor = (int(x) for x in self.version.split("-")[0].split(".")[:2])
+        return (major, minor) >= (1, 5)
+
+    @property
+    def plan(self) -> tuple[str, str]:
+        """(schedule, command) for this pg_cron."""
+        return SECONDS_PLAN if self.has_second_schedules else MINUTE_PLAN
+
+
+def probe(url: str) -> CronInfo:
+    """Is pg_cron usable for this database, and where does it live?"""
+    with connect(url) as conn:
+        database, user = conn.execute("select current_database(), current_user").fetchone()
+        try:
+            cron_db = conn.execute("select current_setting('cron.database_name')").fetchone()[0]
+        except psycopg.Error:
+            return CronInfo(False, "pg_cron is not loaded on this server "
+                            "(shared_preload_libraries does not include pg_cron)",
+                            crm_database=database, user=user)
+    info = CronInfo(True, cron_database=cron_db, crm_database=database, user=user)
+    try:
+        with connect(with_database(url, cron_db)) as conn:
+            if not conn.execute("select 1 from pg_extension where extname = 'pg_cron'").fetchone():
+                try:
+                    conn.execute("create extension if not exists pg_cron")
+                except psycopg.Error as exc:
+                    return CronInfo(False, f"pg_cron is not installed in database {cron_db} and "
+                                    f"could not be created ({exc.diag.message_primary})",
+                                    crm_database=database, user=user)
+            info.version = conn.execute(
+                "select extversion from pg_extension where extname = 'pg_cron'").fetchone()[0]
+            info.background_workers = conn.execute(
+                "select current_setting('cron.use_background_workers', true)").fetchone()[0] == "on"
+    except Exception as exc:  # noqa: BLE001 - any failure here means: cannot schedule
+        return CronInfo(False, f"cannot reach pg_cron's database {cron_db}: {exc}",
+                        crm_database=database, user=user)
+    return info
+
+
+def schedule_monitor(url: str) -> tuple[CronInfo, int | None]:
+    """Create or update the monitor job; returns the probe and the job id (None without pg_cron)."""
+    info = probe(url)
+    if not info.available:
+        return info, None
+    with connect(with_database(url, info.cron_database)) as conn:
+        schedule, command = info.plan
+        jobid = conn.execute(
+            "select cron.schedule_in_database(%s, %s, %s, %s)",
+            (job_name(info.crm_database), schedule, command, info.crm_database),
+        ).fetchone()[0]
+    return info, jobid
+
+
+def unschedule_monitor(url: str) -> bool:
+    info = probe(url)
+    if not info.available:
+        return False
+    with connect(with_database(url, info.cron_database)) as conn:
+        row = conn.execute(
+            "select cron.unschedule(jobid) from cron.job where jobname = %s and username = %s",
+            (job_name(info.crm_database), info.user),
+        ).fetchone()
+    return bool(row)

@@ -1,0 +1,66 @@
+"""The engine's SQL objects under db/functions, in the order they are created.
+
+Migrations load these files (CREATE OR REPLACE), so a function's history is its file's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.paths import FUNCTIONS_DIR
+
+
+@dataclass(frozen=True)
+class SqlObject:
+    file: str
+    kind: str  # function, procedure, or trigger (a trigger file holds its function too)
+    signature: str  # what DROP needs
+    table: str = ""  # for triggers
+
+
+ENGINE_OBJECTS: tuple[SqlObject, ...] = (
+    SqlObject("sla_now.sql", "function", "public.sla_now()"),
+    SqlObject("sla_clock_travel.sql", "function", "public.sla_clock_travel(interval)"),
+    SqlObject("sla_clock_reset.sql", "function", "public.sla_clock_reset()"),
+    SqlObject("crm_sla_caller.sql", "function", "public.crm_sla_caller()"),
+    SqlObject("crm_sla_routing_queue.sql", "function", "public.crm_sla_routing_queue(text)"),
+    SqlObject("crm_sla_mark_routed.sql", "function", "public.crm_sla_mark_routed(uuid[])"),
+    SqlObject(
+        "crm_sla_apply_reassignments.sql",
+        "function",
+        "public.crm_sla_apply_reassignments(uuid[], uuid[], text[], boolean[], uuid, text, "
+        "timestamptz)",
+    ),
+    SqlObject(
+        "crm_sla_check_lead_action.sql", "function",
+        "public.crm_sla_check_lead_action(text, uuid, text)",
+    ),
+    SqlObject(
+        "crm_sla_explain_refusal.sql", "function",
+        "public.crm_sla_explain_refusal(text, uuid, uuid, text)",
+    ),
+    SqlObject("trg_crm_leads_100_intake.sql", "trigger", "public.crm_leads_intake()",
+              "crm_leads_100_intake on public.crm_leads"),
+    SqlObject("trg_crm_leads_200_progress.sql", "trigger", "public.crm_leads_progress()",
+              "crm_leads_200_progress on public.crm_leads"),
+    SqlObject(
+        "trg_crm_lead_reassignments_append_only.sql", "trigger",
+        "public.crm_lead_reassignments_append_only()",
+        "crm_lead_reassignments_100_append_only on public.crm_lead_reassignments",
+    ),
+    SqlObject("claim_lead.sql", "function", "public.claim_lead(uuid)"),
+    SqlObject("complete_first_action.sql", "function", "public.complete_first_action(uuid)"),
+    SqlObject("reassign_lead.sql", "function", "public.reassign_lead(uuid, uuid, text)"),
+    SqlObject("process_sla_timers.sql", "function", "public.process_sla_timers()"),
+    SqlObject("run_sla_monitor.sql", "procedure", "public.run_sla_monitor(interval, interval)"),
+)
+
+
+def read_function_file(name: str) -> str:
+    return (FUNCTIONS_DIR / name).read_text(encoding="utf-8")
+
+
+def drop_statement(obj: SqlObject) -> str:
+    if obj.kind == "trigger":
+        return f"drop trigger if exists {obj.table}; drop function if exists {obj.signature};"
+    return f"drop {obj.kind} if exists {obj.signature};"
