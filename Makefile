@@ -36,7 +36,7 @@ db-stop: $(READY)
 	@$(BIN)/crm-sla db stop
 
 lint: $(READY)
-	@$(BIN)/sqlfluff lint db --processes 2
+	@$(BIN)/sqlfluff lint db
 	@$(BIN)/ruff check harness tests db/migrations
 	@echo "lint: clean"
 

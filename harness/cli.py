@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-sla", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="the embedded PostgreSQL cluster (used when DATABASE_URL is unset)")
+    db = sub.add_parser("db", help="the embedded cluster (used when DATABASE_URL is unset)")
     db.add_argument("action", choices=["start", "stop", "status", "url"])
     db.set_defaults(func=cmd_db)
 

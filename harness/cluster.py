@@ -87,7 +87,7 @@ def _reachable_by(user: str, path: Path) -> bool:
 
 
 def layout() -> Layout:
-    """Where the cluster lives: `.pgdata/` in the repository, unless the server's user cannot reach it."""
+    """Where the cluster lives: `.pgdata/` in the repo, unless the server's user cannot reach it."""
     if "CRM_SLA_PGHOME" in os.environ:
         return Layout(Path(os.environ["CRM_SLA_PGHOME"]))
     local = REPO_ROOT / ".pgdata"
@@ -187,15 +187,27 @@ def start(quiet: bool = False) -> str:
             print(f"crm-sla: creating the embedded cluster in {lay.base}")
         _init(lay)
     if not running(lay):
-        _run(
-            [str(PG_BIN / "pg_ctl"), "-D", str(lay.data), "-l", str(lay.log), "-w", "-t", "60",
-             "start"],
-            f"starting PostgreSQL (see {lay.log})",
-        )
+        try:
+            _run(
+                [str(PG_BIN / "pg_ctl"), "-D", str(lay.data), "-l", str(lay.log), "-w", "-t", "60",
+                 "start"],
+                "starting PostgreSQL",
+            )
+        except HarnessError as exc:
+            raise HarnessError(f"{exc}: {_last_server_error(lay)}") from None
         if not quiet:
             print(f"crm-sla: embedded PostgreSQL running on 127.0.0.1:{PORT}")
     _bootstrap_databases()
     return url()
+
+
+def _last_server_error(lay: Layout) -> str:
+    lines = lay.log.read_text(errors="replace").splitlines() if lay.log.exists() else []
+    fatal = [ln for ln in lines[-50:] if "FATAL" in ln or "could not" in ln]
+    reason = fatal[-1].split(":  ", 1)[-1] if fatal else f"see {lay.log}"
+    if "bind" in reason or "in use" in reason:
+        reason += f" (another server on port {PORT}? set CRM_SLA_PGPORT to another port)"
+    return reason
 
 
 def _bootstrap_databases() -> None:

@@ -53,7 +53,8 @@ def _exclusive(url: str) -> Iterator[psycopg.Connection]:
         except psycopg.errors.InsufficientPrivilege:
             raise HarnessError(
                 f"the user in DATABASE_URL may not create schema {META_SCHEMA}: connect as the "
-                "database owner (on Supabase, the postgres user), or grant it CREATE on the database"
+                "database owner (on Supabase, the postgres user), or grant it CREATE on the "
+                "database"
             ) from None
         except psycopg.errors.UniqueViolation:
             pass  # another migrator created it at the same moment
@@ -102,11 +103,16 @@ def status(url: str) -> tuple[list[str], list[str]]:
         return applied, [m.id for m in migrations if m.id in pending]
 
 
-def apply(url: str, report=print) -> list[str]:
-    """Apply what is pending; returns the ids applied, in order."""
+def apply(url: str, report=print, upto: str | None = None) -> list[str]:
+    """Apply what is pending (up to and including `upto`); returns the ids applied, in order."""
     with _exclusive(url):
         backend = _backend(url)
         migrations = _migrations()
+        if upto is not None:
+            ids = [m.id for m in migrations]
+            if upto not in ids:
+                raise HarnessError(f"no migration {upto!r}; known: {', '.join(ids)}")
+            migrations = migrations.filter(lambda m: ids.index(m.id) <= ids.index(upto))
         pending = backend.to_apply(migrations)
         done: list[str] = []
         with backend.lock(timeout=600):

@@ -2,10 +2,10 @@
 -- pg_notify event each. Called by process_sla_timers() and reassign_lead() on rows they locked.
 -- p_stages: 'claim_window', 'contact_window' or 'manual'; p_escalate marks escalations to an admin.
 create or replace function public.crm_sla_apply_reassignments(
-    p_lead_ids uuid [],
-    p_to_agents uuid [],
-    p_stages text [],
-    p_escalate boolean [],
+    p_lead_ids uuid[],
+    p_to_agents uuid[],
+    p_stages text[],
+    p_escalate boolean[],
     p_by uuid,
     p_notes text,
     p_at timestamptz
@@ -17,7 +17,7 @@ set search_path = ''
 as $$
 declare
     v_claim interval;
-    v_events text [];
+    v_events text[];
 begin
     select s.claim_window into v_claim from public.crm_sla_settings as s;
     v_claim := coalesce(v_claim, interval '5 minutes');
@@ -88,10 +88,10 @@ end
 $$;
 
 comment on function public.crm_sla_apply_reassignments(
-    uuid [], uuid [], text [], boolean [], uuid, text, timestamptz
+    uuid[], uuid[], text[], boolean[], uuid, text, timestamptz
 ) is
 'Internal: writes reassignments (lead rows, audit rows, crm_sla events) for locked leads';
 
 revoke execute on function public.crm_sla_apply_reassignments(
-    uuid [], uuid [], text [], boolean [], uuid, text, timestamptz
+    uuid[], uuid[], text[], boolean[], uuid, text, timestamptz
 ) from public, anon, authenticated, service_role;

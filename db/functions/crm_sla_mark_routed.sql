@@ -1,6 +1,6 @@
 -- Records routing picks, given in the order they were made, so the queue rotates round robin.
 -- Called by the intake trigger and the monitor, under the routing lock.
-create or replace function public.crm_sla_mark_routed(p_agents uuid [])
+create or replace function public.crm_sla_mark_routed(p_agents uuid[])
 returns void
 language sql
 volatile
@@ -19,8 +19,8 @@ as $$
             leads_routed = s.leads_routed + excluded.leads_routed
 $$;
 
-comment on function public.crm_sla_mark_routed(uuid []) is
+comment on function public.crm_sla_mark_routed(uuid[]) is
 'Internal: moves the picked agents to the back of the routing queue';
 
-revoke execute on function public.crm_sla_mark_routed(uuid [])
+revoke execute on function public.crm_sla_mark_routed(uuid[])
 from public, anon, authenticated, service_role;

@@ -1,7 +1,8 @@
 -- The routing queue: eligible agents (p_role 'agent') or admins (p_role 'admin'), least recently
--- routed to first, ties by id. Called by the intake trigger and the monitor, under the routing lock.
+-- routed to first, ties by id. Called by the intake trigger and the monitor, under the routing
+-- lock.
 create or replace function public.crm_sla_routing_queue(p_role text)
-returns uuid []
+returns uuid[]
 language sql
 stable
 set search_path = ''

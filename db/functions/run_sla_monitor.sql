@@ -40,7 +40,7 @@ begin
 end
 $$;
 
-comment on procedure public.run_sla_monitor(interval, interval) is
+comment on procedure public.run_sla_monitor (interval, interval) is
 'Runs the SLA monitor pass after pass for a while (the pg_cron job calls it every minute)';
 
 revoke execute on procedure public.run_sla_monitor(interval, interval)

@@ -24,7 +24,7 @@ end
 $$;
 
 comment on function public.sla_clock_travel(interval) is
-'Moves the SLA clock forward (cumulative) and returns the new sla_now(); owner and service role only';
+'Moves the SLA clock forward (cumulative), returns the new sla_now(); owner and service role only';
 
 revoke execute on function public.sla_clock_travel(interval) from public, anon, authenticated;
 grant execute on function public.sla_clock_travel(interval) to service_role;

@@ -80,7 +80,8 @@ $$;
 comment on function public.crm_leads_progress() is
 'Trigger: claim and first-action timers and late flags; guards the engine-owned columns';
 
-revoke execute on function public.crm_leads_progress() from public, anon, authenticated, service_role;
+revoke execute on function public.crm_leads_progress()
+from public, anon, authenticated, service_role;
 
 drop trigger if exists crm_leads_200_progress on public.crm_leads;
 

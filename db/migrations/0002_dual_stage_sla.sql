@@ -132,7 +132,7 @@ comment on policy "Agents can view own reassignments" on public.crm_lead_reassig
 'An agent reads the rows where it lost or received the lead';
 
 comment on policy "Service role can insert reassignments" on public.crm_lead_reassignments is
-'Replaces the seed''s WITH CHECK (true) for every role: only the service role (and the engine) write';
+'Replaces the seed''s WITH CHECK (true) for all: only the service role (and the engine) write';
 
 comment on policy "Service role can read reassignments" on public.crm_lead_reassignments is
 'The service role reads every audit row';

@@ -1,0 +1,259 @@
+"""Migrations tested the hard way: twice, down to zero and up again, two at once, on a database
+that already has the CRM (Supabase), over existing rows, and with bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import psycopg
+import pytest
+
+from harness import migrate
+from harness.paths import REPO_ROOT
+from tests.world import connect
+
+ALL = [
+    "0001_baseline",
+    "0002_dual_stage_sla",
+    "0003_sla_engine_tables",
+    "0004_sla_engine_functions",
+    "0005_crm_leads_security",
+]
+
+
+def quiet(_msg: str) -> None:
+    pass
+
+
+def public_objects(url: str) -> set[str]:
+    with connect(url) as conn:
+        rows = conn.execute(
+            """
+            select 'table ' || tablename as o from pg_tables where schemaname = 'public'
+            union all select 'function ' || p.oid::regprocedure::text from pg_proc p
+                where p.pronamespace = 'public'::regnamespace
+            union all select 'policy ' || policyname from pg_policies where schemaname = 'public'
+            union all select 'index ' || indexname from pg_indexes where schemaname = 'public'
+            """
+        ).fetchall()
+    return {r["o"] for r in rows}
+
+
+def test_apply_twice_is_a_no_op(fresh_db):
+    url = fresh_db()
+    assert migrate.apply(url, report=quiet) == ALL
+    before = public_objects(url)
+    assert migrate.apply(url, report=quiet) == []
+    assert public_objects(url) == before
+
+
+def test_roll_back_everything_then_apply_again(fresh_db):
+    url = fresh_db()
+    migrate.apply(url, report=quiet)
+    full = public_objects(url)
+    assert migrate.rollback(url, count=len(ALL), report=quiet) == list(reversed(ALL))
+    assert public_objects(url) == set()
+    with connect(url) as conn:
+        assert conn.execute("select to_regnamespace('auth') as s").fetchone()["s"] is None
+    assert migrate.apply(url, report=quiet) == ALL
+    assert public_objects(url) == full
+
+
+def test_each_rollback_undoes_just_its_migration(fresh_db):
+    url = fresh_db()
+    seen = []
+    for migration in ALL:
+        migrate.apply(url, report=quiet, upto=migration)
+        seen.append(public_objects(url))
+    for i in range(len(ALL) - 1, 0, -1):
+        migrate.rollback(url, report=quiet)
+        assert public_objects(url) == seen[i - 1]
+
+
+def test_two_migrators_at_once(fresh_db):
+    url = fresh_db()
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(migrate.apply(url, report=quiet))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert sorted(results, key=len) == [[], [], ALL]
+    assert migrate.status(url) == (ALL, [])
+
+
+def test_rows_that_existed_before_the_seed_migration_are_unchanged(fresh_db):
+    url = fresh_db()
+    migrate.apply(url, report=quiet, upto="0001_baseline")
+    with connect(url) as conn:
+        agent = conn.execute("insert into public.crm_agents (full_name) values ('Old Hand') "
+                             "returning id").fetchone()["id"]
+        conn.execute(
+            "insert into public.crm_leads (assigned_agent_id, lead_claimed, sla_breached, "
+            "claim_window_expires_at, full_name) values (%s, true, true, now(), 'Old lead')",
+            (agent,))
+        before = conn.execute("select * from public.crm_leads").fetchall()
+    migrate.apply(url, report=quiet)
+    with connect(url) as conn:
+        after = conn.execute("select * from public.crm_leads").fetchall()
+    assert len(after) == 1
+    for key, value in before[0].items():
+        assert after[0][key] == value, key
+    assert after[0]["claim_sla_breached"] is False
+    assert after[0]["reassignment_count"] == 0
+
+
+SUPABASE_LOOKALIKE = """
+create schema auth;
+create function auth.uid() returns uuid language sql stable as $$
+    select nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
+create table public.crm_agents (
+    id uuid primary key, full_name text not null, email text unique,
+    role text not null default 'agent', is_active boolean not null default true,
+    accepting_leads boolean not null default true, created_at timestamptz not null default now(),
+    territory text not null default 'EMEA');
+create table public.crm_leads (
+    id uuid primary key default gen_random_uuid(),
+    assigned_agent_id uuid references public.crm_agents,
+    lead_claimed boolean not null default false,
+    first_action_completed boolean not null default false, claim_window_expires_at timestamptz,
+    sla_breached boolean not null default false, created_at timestamptz not null default now(),
+    company text);
+create function public.is_admin(uid uuid) returns boolean language sql stable as $$
+    select uid is not null and false $$;
+insert into public.crm_agents (id, full_name, territory)
+    values ('aaaaaaaa-0000-0000-0000-000000000001', 'Existing Agent', 'APAC');
+insert into public.crm_leads (assigned_agent_id, company, claim_window_expires_at)
+    values ('aaaaaaaa-0000-0000-0000-000000000001', 'Acme', '2026-01-01 00:00+00');
+"""
+
+SNAPSHOT = """
+select
+    pg_get_functiondef('auth.uid()'::regprocedure) as uid_def,
+    pg_get_functiondef('public.is_admin(uuid)'::regprocedure) as admin_def,
+    (select array_agg(column_name::text order by ordinal_position) from information_schema.columns
+     where table_schema = 'public' and table_name = 'crm_agents') as agent_columns,
+    (select json_agg(a order by a.id)::text from public.crm_agents a
+     where a.role <> 'system') as agents,
+    (select json_agg(json_build_object('id', l.id, 'owner', l.assigned_agent_id,
+        'company', l.company, 'legacy', l.claim_window_expires_at))::text
+     from public.crm_leads l) as leads
+"""
+
+
+def test_baseline_changes_nothing_on_a_database_that_has_the_crm(fresh_db):
+    url = fresh_db()
+    with connect(url) as conn:
+        conn.execute(SUPABASE_LOOKALIKE)
+        before = conn.execute(SNAPSHOT).fetchone()
+    migrate.apply(url, report=quiet, upto="0001_baseline")
+    with connect(url) as conn:
+        assert conn.execute(SNAPSHOT).fetchone() == before
+    # The rest of the migrations add to the CRM without touching what was there.
+    migrate.apply(url, report=quiet)
+    with connect(url) as conn:
+        after = conn.execute(SNAPSHOT).fetchone()
+    assert after["uid_def"] == before["uid_def"] and after["admin_def"] == before["admin_def"]
+    assert after["agents"] == before["agents"] and after["leads"] == before["leads"]
+    # Rolling everything back leaves the customer's own objects in place.
+    migrate.rollback(url, count=len(ALL), report=quiet)
+    with connect(url) as conn:
+        assert conn.execute(SNAPSHOT).fetchone() == before
+
+
+def crm_sla(*args: str, url: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, DATABASE_URL=url)
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+                          text=True, env=env, cwd=REPO_ROOT, timeout=120)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_unreachable_database_url_is_one_clear_line():
+    proc = crm_sla("migrate", url="postgresql://nobody@127.0.0.1:1/crm")
+    assert_one_line_error(proc, "cannot connect", "DATABASE_URL")
+
+
+def test_missing_database_is_one_clear_line(server):
+    proc = crm_sla("migrate", url=server.rsplit("/", 1)[0] + "/no_such_database_here")
+    assert_one_line_error(proc, "no_such_database_here", "DATABASE_URL")
+
+
+def test_malformed_database_url_is_one_clear_line():
+    proc = crm_sla("migrate", url="postgresql://[broken")
+    assert_one_line_error(proc, "DATABASE_URL")
+
+
+def test_user_without_rights_is_told_what_to_do(fresh_db):
+    url = fresh_db()
+    with connect(url) as conn:
+        conn.execute("do $$ begin if not exists (select from pg_roles where rolname = "
+                     "'crm_sla_weakling') then create role crm_sla_weakling login; end if; end $$")
+        conn.execute("revoke create on schema public from public")
+    weak = url.replace("postgres@", "crm_sla_weakling@")
+    proc = crm_sla("migrate", url=weak)
+    assert_one_line_error(proc, "owner")
+
+
+def test_a_failing_migration_keeps_nothing_and_says_so(fresh_db):
+    url = fresh_db()
+    migrate.apply(url, report=quiet, upto="0002_dual_stage_sla")
+    with connect(url) as conn:  # something in the way of 0003
+        conn.execute("create view public.crm_sla_clock as select 1 as x")
+    proc = crm_sla("migrate", "--no-schedule", url=url)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "0003_sla_engine_tables failed" in proc.stderr
+    assert "Nothing from the failed migration was kept" in proc.stderr
+    assert migrate.status(url)[1] == ALL[2:]
+    with connect(url) as conn:
+        assert conn.execute("select to_regclass('public.crm_sla_agent_state') as t"
+                            ).fetchone()["t"] is None
+        conn.execute("drop view public.crm_sla_clock")
+    proc = crm_sla("migrate", "--no-schedule", url=url)
+    assert proc.returncode == 0, proc.stderr
+    assert migrate.status(url) == (ALL, [])
+
+
+def test_migrate_prints_what_it_applied_then_that_nothing_is_pending(fresh_db):
+    url = fresh_db()
+    first = crm_sla("migrate", "--no-schedule", url=url)
+    assert first.returncode == 0, first.stderr
+    assert "applied 5 migration(s)" in first.stdout
+    second = crm_sla("migrate", "--no-schedule", url=url)
+    assert "nothing to apply" in second.stdout
+
+
+@pytest.mark.parametrize("bad", ["0009_nope"])
+def test_unknown_target_migration(fresh_db, bad):
+    with pytest.raises(Exception, match="no migration"):
+        migrate.apply(fresh_db(), report=quiet, upto=bad)
+
+
+def test_migration_bookkeeping_is_not_in_public(fresh_db):
+    url = fresh_db()
+    migrate.apply(url, report=quiet)
+    with connect(url) as conn:
+        names = {r["tablename"] for r in conn.execute(
+            "select tablename from pg_tables where schemaname = 'public'").fetchall()}
+    assert not any("yoyo" in n for n in names)
+    with pytest.raises(psycopg.Error), connect(url) as conn:
+        conn.execute("set role anon")
+        conn.execute("select * from crm_sla_migrations._yoyo_migration")
