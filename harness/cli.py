@@ -12,16 +12,16 @@ from harness.target import database_url, redact, using_embedded
 
 def cmd_db(args: argparse.Namespace) -> int:
     if args.action == "start":
-        print(cluster.start())
+        print(cluster.DEV.start())
     elif args.action == "stop":
-        print("stopped" if cluster.stop() else "not running")
+        print("stopped" if cluster.DEV.stop() else "not running")
     elif args.action == "status":
-        lay = cluster.layout()
-        state = "running" if cluster.running(lay) else "stopped"
-        print(f"{state}: data in {lay.data}, port {cluster.PORT}, socket folder {lay.socket}")
+        lay = cluster.DEV.layout()
+        state = "running" if cluster.DEV.running() else "stopped"
+        print(f"{state}: data in {lay.data}, port {cluster.DEV.port}, socket folder {lay.socket}")
         return 0 if state == "running" else 3
     elif args.action == "url":
-        print(cluster.url())
+        print(cluster.DEV.url())
     return 0
 
 
@@ -47,10 +47,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(f"monitor scheduled: pg_cron {info.version} job "
               f"{schedule.job_name(info.crm_database)} (id {jobid}) runs `{command}` "
               f"on '{every}' in {info.crm_database}{where}")
-        if not info.has_second_schedules and not info.background_workers:
-            print("  note: pg_cron runs jobs over libpq here; while the minute-long monitor loop "
-                  "runs, DROP DATABASE elsewhere in the cluster waits for it. Setting "
-                  "cron.use_background_workers = on (and a restart) avoids that.")
+        if info.plan == schedule.MINUTE_LOOP_PLAN:
+            print("  note: pg_cron 1.4 has minute schedules only, so the job loops for 55 s each "
+                  "minute; while it runs, DROP DATABASE elsewhere in this cluster waits for it.")
+        elif info.plan == schedule.MINUTE_PASS_PLAN:
+            print("  note: pg_cron 1.4 in background-worker mode cannot run a long job beside "
+                  "others, so the monitor runs once a minute (breaches wait up to a minute). "
+                  "pg_cron 1.5+, or cron.use_background_workers = off, gives ~2 s.")
     return 0
 
 

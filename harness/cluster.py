@@ -2,8 +2,9 @@
 
 It lives in a git-ignored folder of the repository, listens only on 127.0.0.1 and its own socket
 folder on a non-default port, and preloads pg_cron (which lives in the `postgres` database, so the
-CRM database is a *different* one, as on most shared clusters). As root, the server runs as an
-unprivileged user, since PostgreSQL refuses to run as root.
+CRM database is a *different* one, as on most shared clusters; jobs run over libpq, pg_cron's
+default). As root, the server runs as an unprivileged user, since PostgreSQL refuses to run as
+root.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from harness.errors import HarnessError
 from harness.paths import REPO_ROOT
 
 PG_BIN = Path(os.environ.get("CRM_SLA_PG_BIN", "/usr/lib/postgresql/15/bin"))
-PORT = int(os.environ.get("CRM_SLA_PGPORT", "54329"))
 CRM_DATABASE = os.environ.get("CRM_SLA_PGDATABASE", "crm")
 CRON_DATABASE = "postgres"
 SUPERUSER = "postgres"
@@ -33,11 +33,6 @@ SERVER_SETTINGS = {
     "shared_preload_libraries": "'pg_cron'",
     "cron.database_name": f"'{CRON_DATABASE}'",
     "cron.max_running_jobs": "16",
-    # Jobs run in background workers: in the default libpq mode pg_cron 1.4's launcher does not
-    # answer ProcSignalBarriers while a job runs, so DROP DATABASE anywhere in the cluster would
-    # wait for the minute-long monitor loop to end.
-    "cron.use_background_workers": "on",
-    "max_worker_processes": "32",
     # A development and test cluster: speed over crash safety.
     "fsync": "off",
     "synchronous_commit": "off",
@@ -68,6 +63,14 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
 def _reachable_by(user: str, path: Path) -> bool:
     """True when `user` can traverse every folder down to `path`."""
     entry = pwd.getpwnam(user)
@@ -84,30 +87,6 @@ def _reachable_by(user: str, path: Path) -> bool:
         if not ok:
             return False
     return True
-
-
-def layout() -> Layout:
-    """Where the cluster lives: `.pgdata/` in the repo, unless the server's user cannot reach it."""
-    if "CRM_SLA_PGHOME" in os.environ:
-        return Layout(Path(os.environ["CRM_SLA_PGHOME"]))
-    local = REPO_ROOT / ".pgdata"
-    if _is_root() and _user_exists(SERVICE_USER) and not _reachable_by(SERVICE_USER, REPO_ROOT):
-        # A clone inside a private folder (mktemp -d): keep the cluster where the server can go.
-        digest = hashlib.sha1(str(REPO_ROOT).encode()).hexdigest()[:10]
-        return Layout(Path("/var/tmp") / f"crm-sla-{digest}")
-    return Layout(local)
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
-def url(database: str = CRM_DATABASE) -> str:
-    return f"postgresql://{SUPERUSER}@127.0.0.1:{PORT}/{database}"
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:
@@ -146,99 +125,117 @@ def _ensure_service_user() -> None:
         )
 
 
-def _init(lay: Layout) -> None:
-    lay.base.mkdir(parents=True, exist_ok=True)
-    lay.socket.mkdir(exist_ok=True)
-    if _is_root():
-        entry = pwd.getpwnam(SERVICE_USER)
-        for path in (lay.base, lay.socket):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-    _run(
-        [str(PG_BIN / "initdb"), "-D", str(lay.data), "-U", SUPERUSER, "--auth=trust",
-         "-E", "UTF8", "--locale=C.UTF-8"],
-        "initdb",
-    )
-    settings = dict(SERVER_SETTINGS, port=str(PORT), unix_socket_directories=f"'{lay.socket}'")
-    settings["cron.host"] = f"'{lay.socket}'"
-    conf = "\n".join(f"{k} = {v}" for k, v in settings.items())
-    auto = lay.data / "postgresql.auto.conf"
-    with open(auto, "a") as fh:
-        fh.write("\n# crm-sla embedded cluster\n" + conf + "\n")
+@dataclass(frozen=True)
+class Cluster:
+    """One embedded cluster: `folder` in the repository, listening on `port`."""
+
+    folder: str
+    port: int
+
+    def layout(self) -> Layout:
+        local = REPO_ROOT / self.folder
+        if _is_root() and _user_exists(SERVICE_USER) and not _reachable_by(SERVICE_USER, REPO_ROOT):
+            # A clone inside a private folder (mktemp -d): keep the cluster where the server can go.
+            digest = hashlib.sha1(str(local).encode()).hexdigest()[:10]
+            return Layout(Path("/var/tmp") / f"crm-sla-{digest}")
+        return Layout(local)
+
+    def url(self, database: str = CRM_DATABASE) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def _init(self, lay: Layout) -> None:
+        lay.base.mkdir(parents=True, exist_ok=True)
+        lay.socket.mkdir(exist_ok=True)
+        if _is_root():
+            entry = pwd.getpwnam(SERVICE_USER)
+            for path in (lay.base, lay.socket):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        _run(
+            [str(PG_BIN / "initdb"), "-D", str(lay.data), "-U", SUPERUSER, "--auth=trust",
+             "-E", "UTF8", "--locale=C.UTF-8"],
+            "initdb",
+        )
+        settings = dict(SERVER_SETTINGS, port=str(self.port),
+                        unix_socket_directories=f"'{lay.socket}'")
+        settings["cron.host"] = f"'{lay.socket}'"
+        conf = "\n".join(f"{k} = {v}" for k, v in settings.items())
+        with open(lay.data / "postgresql.auto.conf", "a") as fh:
+            fh.write("\n# crm-sla embedded cluster\n" + conf + "\n")
+
+    def running(self) -> bool:
+        lay = self.layout()
+        if not (lay.data / "PG_VERSION").exists():
+            return False
+        proc = subprocess.run(
+            _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(lay.data), "status"]),
+            capture_output=True, text=True,
+        )
+        return proc.returncode == 0
+
+    def start(self, quiet: bool = False) -> str:
+        """Start the cluster (creating it first if needed); returns the CRM database URL."""
+        _check_binaries()
+        _ensure_service_user()
+        lay = self.layout()
+        if not (lay.data / "PG_VERSION").exists():
+            if not quiet:
+                print(f"crm-sla: creating the embedded cluster in {lay.base}")
+            self._init(lay)
+        if not self.running():
+            try:
+                _run(
+                    [str(PG_BIN / "pg_ctl"), "-D", str(lay.data), "-l", str(lay.log), "-w",
+                     "-t", "60", "start"],
+                    "starting PostgreSQL",
+                )
+            except HarnessError as exc:
+                raise HarnessError(f"{exc}: {self._last_server_error(lay)}") from None
+            if not quiet:
+                print(f"crm-sla: embedded PostgreSQL running on 127.0.0.1:{self.port}")
+        self._bootstrap_databases()
+        return self.url()
+
+    def _last_server_error(self, lay: Layout) -> str:
+        lines = lay.log.read_text(errors="replace").splitlines() if lay.log.exists() else []
+        fatal = [ln for ln in lines[-50:] if "FATAL" in ln or "could not" in ln]
+        reason = fatal[-1].split(":  ", 1)[-1] if fatal else f"see {lay.log}"
+        if "bind" in reason or "in use" in reason:
+            reason += f" (another server on port {self.port}? set CRM_SLA_PGPORT to another one)"
+        return reason
+
+    def _bootstrap_databases(self) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn = psycopg.connect(self.url(CRON_DATABASE), autocommit=True)
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        with conn:
+            conn.execute("create extension if not exists pg_cron")
+            exists = conn.execute(
+                "select 1 from pg_database where datname = %s", (CRM_DATABASE,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'create database "{CRM_DATABASE}"')
+
+    def stop(self) -> bool:
+        if not self.running():
+            return False
+        _run([str(PG_BIN / "pg_ctl"), "-D", str(self.layout().data), "-m", "fast", "-w", "stop"],
+             "stopping")
+        return True
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.layout().base, ignore_errors=True)
 
 
-def running(lay: Layout | None = None) -> bool:
-    lay = lay or layout()
-    if not (lay.data / "PG_VERSION").exists():
-        return False
-    proc = subprocess.run(
-        _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(lay.data), "status"]),
-        capture_output=True, text=True,
-    )
-    return proc.returncode == 0
-
-
-def start(quiet: bool = False) -> str:
-    """Start the cluster (creating it first if needed); returns the CRM database URL."""
-    _check_binaries()
-    _ensure_service_user()
-    lay = layout()
-    if not (lay.data / "PG_VERSION").exists():
-        if not quiet:
-            print(f"crm-sla: creating the embedded cluster in {lay.base}")
-        _init(lay)
-    if not running(lay):
-        try:
-            _run(
-                [str(PG_BIN / "pg_ctl"), "-D", str(lay.data), "-l", str(lay.log), "-w", "-t", "60",
-                 "start"],
-                "starting PostgreSQL",
-            )
-        except HarnessError as exc:
-            raise HarnessError(f"{exc}: {_last_server_error(lay)}") from None
-        if not quiet:
-            print(f"crm-sla: embedded PostgreSQL running on 127.0.0.1:{PORT}")
-    _bootstrap_databases()
-    return url()
-
-
-def _last_server_error(lay: Layout) -> str:
-    lines = lay.log.read_text(errors="replace").splitlines() if lay.log.exists() else []
-    fatal = [ln for ln in lines[-50:] if "FATAL" in ln or "could not" in ln]
-    reason = fatal[-1].split(":  ", 1)[-1] if fatal else f"see {lay.log}"
-    if "bind" in reason or "in use" in reason:
-        reason += f" (another server on port {PORT}? set CRM_SLA_PGPORT to another port)"
-    return reason
-
-
-def _bootstrap_databases() -> None:
-    import psycopg
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            conn = psycopg.connect(url(CRON_DATABASE), autocommit=True)
-            break
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    with conn:
-        conn.execute("create extension if not exists pg_cron")
-        exists = conn.execute(
-            "select 1 from pg_database where datname = %s", (CRM_DATABASE,)
-        ).fetchone()
-        if not exists:
-            conn.execute(f'create database "{CRM_DATABASE}"')
-
-
-def stop() -> bool:
-    lay = layout()
-    if not running(lay):
-        return False
-    _run([str(PG_BIN / "pg_ctl"), "-D", str(lay.data), "-m", "fast", "-w", "stop"], "stopping")
-    return True
-
-
-def destroy() -> None:
-    stop()
-    shutil.rmtree(layout().base, ignore_errors=True)
+# `make migrate` and the CLI use DEV; the test suite runs its own cluster, so that the monitor
+# loop pg_cron runs in DEV's `crm` database never holds up the tests' DROP DATABASE.
+DEV = Cluster(".pgdata", int(os.environ.get("CRM_SLA_PGPORT", "54329")))
+TEST = Cluster(".pgdata-test", int(os.environ.get("CRM_SLA_TEST_PGPORT", "54339")))

@@ -19,7 +19,7 @@ def database_url(quiet: bool = False) -> str:
     """DATABASE_URL when set; otherwise the embedded cluster's CRM database, started on demand."""
     if not using_embedded():
         return os.environ["DATABASE_URL"]
-    return cluster.start(quiet=quiet)
+    return cluster.DEV.start(quiet=quiet)
 
 
 def redact(url: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
 
 import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
@@ -17,15 +18,19 @@ _counter = itertools.count()
 
 def _janitor(dbname: str, **kwargs) -> DatabaseJanitor:
     return DatabaseJanitor(
-        user=cluster.SUPERUSER, host="127.0.0.1", port=cluster.PORT, dbname=dbname, **kwargs
+        user=cluster.SUPERUSER, host="127.0.0.1", port=cluster.TEST.port, dbname=dbname, **kwargs
     )
 
 
 @pytest.fixture(scope="session")
-def server() -> str:
-    """The embedded cluster, started if needed; returns its maintenance database URL."""
-    cluster.start(quiet=True)
-    return cluster.url(cluster.CRON_DATABASE)
+def server() -> Iterator[str]:
+    """The test cluster (not the one `make migrate` uses), started if needed; returns the URL of
+    its maintenance database. Stopped at the end if this session started it."""
+    started = not cluster.TEST.running()
+    cluster.TEST.start(quiet=True)
+    yield cluster.TEST.url(cluster.CRON_DATABASE)
+    if started:
+        cluster.TEST.stop()
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +39,7 @@ def template_db(server) -> str:
     janitor = _janitor(name, as_template=True)
     janitor.drop()
     janitor.init()
-    migrate.apply(cluster.url(name), report=lambda _msg: None)
+    migrate.apply(cluster.TEST.url(name), report=lambda _msg: None)
     yield name
     janitor.drop()
 
@@ -49,7 +54,7 @@ def fresh_db(server):
         janitor = _janitor(name)
         janitor.init()
         made.append(janitor)
-        return cluster.url(name)
+        return cluster.TEST.url(name)
 
     yield make
     for janitor in made:
@@ -62,7 +67,7 @@ def db_url(template_db) -> str:
     name = f"crm_sla_t_{os.getpid()}_{next(_counter)}"
     janitor = _janitor(name, template_dbname=template_db)
     janitor.init()
-    yield cluster.url(name)
+    yield cluster.TEST.url(name)
     janitor.drop()
 
 
