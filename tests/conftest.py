@@ -61,14 +61,24 @@ def fresh_db(server):
         janitor.drop()
 
 
-@pytest.fixture
-def db_url(template_db) -> str:
-    """A freshly migrated database of its own for this test."""
+def _migrated_copy(template_db: str) -> Iterator[str]:
     name = f"crm_sla_t_{os.getpid()}_{next(_counter)}"
     janitor = _janitor(name, template_dbname=template_db)
     janitor.init()
     yield cluster.TEST.url(name)
     janitor.drop()
+
+
+@pytest.fixture
+def db_url(template_db) -> Iterator[str]:
+    """A freshly migrated database of its own for this test."""
+    yield from _migrated_copy(template_db)
+
+
+@pytest.fixture(scope="module")
+def module_db_url(template_db) -> Iterator[str]:
+    """A freshly migrated database shared by one test module (tests must leave it as found)."""
+    yield from _migrated_copy(template_db)
 
 
 @pytest.fixture

@@ -1,0 +1,186 @@
+"""The role-by-role security matrix: one table of (operation, SQL, expected outcome per role).
+
+tests/test_security.py runs every cell as a real query against a real database; docs/security.md
+is rendered from this same table (`python -m tests.security_matrix > docs/security.md`), and a
+test fails when the committed page differs, so the page cannot drift from what is tested.
+
+Outcomes: "allowed" (the statement did its work), "no rows" (row-level security hid the row: no
+error, nothing seen or changed), "refused XXXXX" (an error with that SQLSTATE: 42501 is
+PostgreSQL's insufficient_privilege, SLnnn are the engine's own codes, see README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("anon", "owner", "previous", "stranger", "admin", "service", "trusted")
+
+ROLE_TITLES = {
+    "anon": "anon",
+    "owner": "agent who owns the lead",
+    "previous": "agent it was taken from",
+    "stranger": "another agent",
+    "admin": "admin",
+    "service": "service_role",
+    "trusted": "table owner (no JWT)",
+}
+
+DENIED = "refused 42501"
+ENGINE = "refused SL009"
+
+
+@dataclass(frozen=True)
+class Cell:
+    area: str
+    operation: str
+    sql: str
+    expect: dict[str, str]
+
+
+def row(area: str, operation: str, sql: str, **expect: str) -> Cell:
+    missing = set(ROLES) - set(expect)
+    assert not missing, f"{operation}: no expectation for {missing}"
+    return Cell(area, operation, sql, expect)
+
+
+def _like(**expect: str) -> dict[str, str]:
+    return expect
+
+
+OWNER_WRITES = _like(anon=DENIED, owner="allowed", previous="no rows", stranger="no rows",
+                     admin="allowed", service="allowed", trusted="allowed")
+ENGINE_COLUMN = _like(anon=DENIED, owner=ENGINE, previous="no rows", stranger="no rows",
+                      admin=ENGINE, service=ENGINE, trusted="allowed")
+ENGINE_COLUMNS = {
+    "claim_timer_started_at": "now()",
+    "claim_timer_expires_at": "now() + interval '1 day'",
+    "claim_window_expires_at": "now() + interval '1 day'",
+    "contact_timer_started_at": "now()",
+    "contact_timer_expires_at": "now() + interval '1 day'",
+    "claim_sla_breached": "true",
+    "contact_sla_breached": "true",
+    "sla_breached": "true",
+    "reassignment_count": "0 + 7",
+    "previous_agent_id": "{stranger}",
+    "reassignment_reason": "'no_contact'",
+    "reassigned_at": "now()",
+    "sla_escalated_at": "now()",
+    "assigned_agent_id": "{stranger}",
+}
+ONLY_SERVICE = _like(anon=DENIED, owner=DENIED, previous=DENIED, stranger=DENIED, admin=DENIED,
+                     service="allowed", trusted="allowed")
+SIGNED_IN = _like(anon=DENIED, owner="allowed", previous="allowed", stranger="allowed",
+                  admin="allowed", service="allowed", trusted="allowed")
+AUDIT_INSERT = (
+    "insert into public.crm_lead_reassignments "
+    "(lead_id, from_agent_id, to_agent_id, reassigned_by, reason, stage) "
+    "values ({lead}, {owner}, {stranger}, {owner}, 'manual', 'manual')"
+)
+
+MATRIX: tuple[Cell, ...] = (
+    row("crm_leads", "select the lead", "select id from public.crm_leads where id = {lead}",
+        anon=DENIED, owner="allowed", previous="no rows", stranger="no rows", admin="allowed",
+        service="allowed", trusted="allowed"),
+    row("crm_leads", "insert a lead", "insert into public.crm_leads (full_name) values ('New')",
+        anon=DENIED, owner=DENIED, previous=DENIED, stranger=DENIED, admin="allowed",
+        service="allowed", trusted="allowed"),
+    row("crm_leads", "update a non-SLA field (phone)",
+        "update public.crm_leads set phone = '555' where id = {lead}", **OWNER_WRITES),
+    row("crm_leads", "set lead_claimed",
+        "update public.crm_leads set lead_claimed = true where id = {lead}", **OWNER_WRITES),
+    row("crm_leads", "set first_action_completed",
+        "update public.crm_leads set first_action_completed = true where id = {lead}",
+        **OWNER_WRITES),
+    *(
+        row("crm_leads", f"set {column}",
+            f"update public.crm_leads set {column} = {value} where id = {{lead}}",
+            **ENGINE_COLUMN)
+        for column, value in ENGINE_COLUMNS.items()
+    ),
+    row("crm_leads", "delete the lead", "delete from public.crm_leads where id = {lead}",
+        anon=DENIED, owner="no rows", previous="no rows", stranger="no rows", admin="allowed",
+        service="allowed", trusted="allowed"),
+    row("crm_lead_reassignments", "select the lead's audit row",
+        "select id from public.crm_lead_reassignments where lead_id = {lead}",
+        anon=DENIED, owner="allowed", previous="allowed", stranger="no rows", admin="allowed",
+        service="allowed", trusted="allowed"),
+    row("crm_lead_reassignments", "insert an audit row", AUDIT_INSERT,
+        anon=DENIED, owner=DENIED, previous=DENIED, stranger=DENIED, admin=DENIED,
+        service="allowed", trusted="allowed"),
+    row("crm_lead_reassignments", "update an audit row",
+        "update public.crm_lead_reassignments set notes = 'x' where lead_id = {lead}",
+        anon=DENIED, owner=DENIED, previous=DENIED, stranger=DENIED, admin=DENIED,
+        service=DENIED, trusted="refused SL012"),
+    row("crm_lead_reassignments", "delete an audit row",
+        "delete from public.crm_lead_reassignments where lead_id = {lead}",
+        anon=DENIED, owner=DENIED, previous=DENIED, stranger=DENIED, admin=DENIED,
+        service=DENIED, trusted="refused SL012"),
+    row("crm_sla_settings", "read the windows", "select claim_window from public.crm_sla_settings",
+        **SIGNED_IN),
+    row("crm_sla_settings", "change a window",
+        "update public.crm_sla_settings set claim_window = interval '1 minute'", **ONLY_SERVICE),
+    row("crm_agents", "see the team", "select id from public.crm_agents where id = {stranger}",
+        **SIGNED_IN),
+    row("crm_agents", "stop an agent's leads",
+        "update public.crm_agents set accepting_leads = false where id = {stranger}",
+        anon=DENIED, owner="no rows", previous="no rows", stranger="no rows", admin="allowed",
+        service="allowed", trusted="allowed"),
+    row("functions", "claim_lead(lead)", "select public.claim_lead({lead})",
+        anon=DENIED, owner="allowed", previous="refused SL004", stranger="refused SL002",
+        admin="refused SL002", service="allowed", trusted="allowed"),
+    row("functions", "complete_first_action(lead)", "select public.complete_first_action({lead})",
+        anon=DENIED, owner="allowed", previous="refused SL004", stranger="refused SL002",
+        admin="refused SL002", service="allowed", trusted="allowed"),
+    row("functions", "reassign_lead(lead, another agent)",
+        "select public.reassign_lead({lead}, {stranger}, 'moved')",
+        anon=DENIED, owner="refused SL006", previous="refused SL006", stranger="refused SL006",
+        admin="allowed", service="allowed", trusted="allowed"),
+    row("functions", "process_sla_timers()", "select public.process_sla_timers()",
+        **ONLY_SERVICE),
+    row("functions", "sla_clock_travel('1 minute')", "select public.sla_clock_travel('1 minute')",
+        **ONLY_SERVICE),
+    row("functions", "sla_clock_reset()", "select public.sla_clock_reset()", **ONLY_SERVICE),
+    row("functions", "sla_now()", "select public.sla_now()", **SIGNED_IN),
+    row("functions", "is_admin(uid)", "select public.is_admin({admin})", **SIGNED_IN),
+    row("functions", "call run_sla_monitor('0', '1 second')",
+        "call public.run_sla_monitor(interval '0', interval '1 second')", **ONLY_SERVICE),
+)
+
+
+def render() -> str:
+    lines = [
+        "# Who can do what",
+        "",
+        "Generated from `tests/security_matrix.py` by `python -m tests.security_matrix`; every",
+        "cell is a real query that `make test` runs as that role against a real database",
+        "(`tests/test_security.py`), and a test fails if this page differs from the table.",
+        "",
+        "The world: a lead owned by one agent, reassigned to it from another (so one audit row),",
+        "plus an unrelated agent and an admin. Agents and admins are `authenticated` with their",
+        "JWT claims (`request.jwt.claims`), as PostgREST sets them.",
+        "",
+        "Outcomes: **allowed**; **no rows** (row-level security hides the row: no error, nothing",
+        "seen or changed); **refused CODE** (an error: 42501 insufficient privilege, SL002 not",
+        "your lead, SL004 reassigned away from you, SL006 admins only, SL009 engine-owned column,",
+        "SL012 append-only audit trail).",
+        "",
+        "| table or function | operation | " + " | ".join(ROLE_TITLES[r] for r in ROLES) + " |",
+        "|---|---|" + "---|" * len(ROLES),
+    ]
+    for cell in MATRIX:
+        lines.append(f"| {cell.area} | {cell.operation} | "
+                     + " | ".join(cell.expect[r] for r in ROLES) + " |")
+    lines += [
+        "",
+        "Stricter than the seed: the seed let every role insert audit rows (`WITH CHECK (true)`);",
+        "here only the engine and the service role do. The service role, though it bypasses",
+        "row-level security, cannot write timers, breach flags, owners or reassignment columns",
+        "(SL009): those change only through the engine, so the audit trail always agrees with the",
+        "leads. Audit rows cannot be changed or deleted by any role; they go only with their lead.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
