@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: migrate rollback test lint pytest status monitor db-start db-stop system-packages clean
+.PHONY: migrate rollback test test-sql lint pytest status monitor db-start db-stop system-packages clean
 
 # The virtual environment, made on first use and refreshed when pyproject.toml changes.
 $(READY): pyproject.toml
@@ -13,9 +13,19 @@ $(READY): pyproject.toml
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-# The PostgreSQL 15 server and pg_cron for the embedded database (apt-get as root).
+# pgTAP for the SQL suite (tests/sql): the extension goes on the database server, pg_prove (with
+# psql) where the suite runs.
+PGTAP_SERVER := postgresql-15-pgtap
+PGTAP_CLIENT := libtap-parser-sourcehandler-pgtap-perl
+
+# The PostgreSQL 15 server, pg_cron and pgTAP for the embedded databases (apt-get as root); with
+# DATABASE_URL (or CRM_SLA_TEST_DATABASE_URL) naming your own server, only the client side.
 system-packages:
-	@harness/ensure-system-packages
+	@if [ -z "$$DATABASE_URL$$CRM_SLA_TEST_DATABASE_URL" ]; then \
+		harness/ensure-system-packages $(PGTAP_SERVER) $(PGTAP_CLIENT); \
+	else \
+		harness/ensure-system-packages --client-only $(PGTAP_CLIENT); \
+	fi
 
 # The embedded database is only needed when DATABASE_URL is unset.
 migrate: $(READY)
@@ -36,14 +46,19 @@ db-stop: $(READY)
 	@$(BIN)/crm-sla db stop
 
 lint: $(READY)
-	@$(BIN)/sqlfluff lint db
-	@$(BIN)/ruff check harness tests db/migrations
+	@$(BIN)/sqlfluff lint db tests/sql
+	@$(BIN)/ruff check harness tests db/migrations examples
 	@echo "lint: clean"
 
 pytest: $(READY) system-packages
 	@$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint pytest
+
+# The pgTAP suite with pg_prove against $$DATABASE_URL, or the embedded database; either must have
+# had `make migrate`. Extra pg_prove options: make test-sql PG_PROVE_ARGS="--verbose".
+test-sql: $(READY) system-packages
+	@$(BIN)/crm-sla test-sql -- $(PG_PROVE_ARGS)
 
 clean:
 	@$(BIN)/crm-sla db stop 2>/dev/null || true

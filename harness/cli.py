@@ -75,6 +75,12 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     return run_forever(database_url(), interval=args.interval, once=args.once)
 
 
+def cmd_test_sql(args: argparse.Namespace) -> int:
+    from harness import sqltests
+
+    return sqltests.run(database_url(quiet=True), verbose=args.verbose, extra=args.pg_prove_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-sla", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
     mon.add_argument("--once", action="store_true", help="one run (drains a backlog), then exit")
     mon.set_defaults(func=cmd_monitor)
+    sql = sub.add_parser("test-sql", help="run the pgTAP suite (tests/sql) with pg_prove against "
+                         "a migrated database")
+    sql.add_argument("-v", "--verbose", action="store_true", help="print every test's line")
+    sql.add_argument("pg_prove_args", nargs="*", metavar="PG_PROVE_ARG",
+                     help="more pg_prove options (after --)")
+    sql.set_defaults(func=cmd_test_sql)
     return parser
 
 

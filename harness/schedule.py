@@ -67,8 +67,9 @@ class CronInfo:
         return MINUTE_LOOP_PLAN
 
 
-def probe(url: str) -> CronInfo:
-    """Is pg_cron usable for this database, and where does it live?"""
+def probe(url: str, create_extension: bool = True) -> CronInfo:
+    """Is pg_cron usable for this database, and where does it live? With `create_extension`
+    (what `make migrate` does) a preloaded pg_cron is created in its database when missing."""
     with connect(url) as conn:
         database, user = conn.execute("select current_database(), current_user").fetchone()
         try:
@@ -81,6 +82,10 @@ def probe(url: str) -> CronInfo:
     try:
         with connect(with_database(url, cron_db)) as conn:
             if not conn.execute("select 1 from pg_extension where extname = 'pg_cron'").fetchone():
+                if not create_extension:
+                    return CronInfo(False, f"pg_cron is loaded but not created in database "
+                                    f"{cron_db} (create extension pg_cron there)",
+                                    crm_database=database, user=user)
                 try:
                     conn.execute("create extension if not exists pg_cron")
                 except psycopg.Error as exc:

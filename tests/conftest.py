@@ -1,88 +1,87 @@
-"""Fixtures: a real PostgreSQL (the harness's embedded cluster, with pg_cron), a migrated template
-database, and a fresh copy of it for every test, plus a small world builder (`world`)."""
+"""Fixtures: a real PostgreSQL, a migrated template database, and a fresh copy of it for every
+test, plus a small world builder (`world`). They build on the fixtures of crm-sla's own pytest
+plugin (harness/pytest_plugin.py, harness/testing.py), so the suite and adopters share one
+implementation.
+
+The server is the harness's test cluster (with pg_cron), or, with DATABASE_URL set, the server it
+names: the suite then makes its scratch databases there, never writes to the named database, and
+drops what it made. Tests that need pg_cron or pgTAP are skipped there, with a reason naming the
+package, when the server lacks them.
+"""
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Iterator
 
 import pytest
-from pytest_postgresql.janitor import DatabaseJanitor
 
-from harness import cluster, migrate
-from tests.world import World
-
-_counter = itertools.count()
-
-
-def _janitor(dbname: str, **kwargs) -> DatabaseJanitor:
-    return DatabaseJanitor(
-        user=cluster.SUPERUSER, host="127.0.0.1", port=cluster.TEST.port, dbname=dbname, **kwargs
-    )
+from harness import schedule
+from harness.testing import World
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[str]:
-    """The test cluster (not the one `make migrate` uses), started if needed; returns the URL of
-    its maintenance database. Stopped at the end if this session started it."""
-    started = not cluster.TEST.running()
-    cluster.TEST.start(quiet=True)
-    yield cluster.TEST.url(cluster.CRON_DATABASE)
-    if started:
-        cluster.TEST.stop()
+def server(crm_sla_server) -> str:
+    """The URL of the test server's maintenance database (only CREATE/DROP DATABASE go there)."""
+    return crm_sla_server.url
 
 
 @pytest.fixture(scope="session")
-def template_db(server) -> str:
-    name = f"crm_sla_tpl_{os.getpid()}"
-    janitor = _janitor(name, as_template=True)
-    janitor.drop()
-    janitor.init()
-    migrate.apply(cluster.TEST.url(name), report=lambda _msg: None)
-    yield name
-    janitor.drop()
+def template_db(crm_sla_template) -> str:
+    return crm_sla_template
 
 
 @pytest.fixture
-def fresh_db(server):
+def fresh_db(crm_sla_server):
     """A factory of empty databases (no migrations), dropped after the test."""
-    made: list[DatabaseJanitor] = []
+    made: list[str] = []
 
     def make() -> str:
-        name = f"crm_sla_e_{os.getpid()}_{next(_counter)}"
-        janitor = _janitor(name)
-        janitor.init()
-        made.append(janitor)
-        return cluster.TEST.url(name)
+        name = crm_sla_server.create(kind="e")
+        made.append(name)
+        return crm_sla_server.url_for(name)
 
     yield make
-    for janitor in made:
-        janitor.drop()
-
-
-def _migrated_copy(template_db: str) -> Iterator[str]:
-    name = f"crm_sla_t_{os.getpid()}_{next(_counter)}"
-    janitor = _janitor(name, template_dbname=template_db)
-    janitor.init()
-    yield cluster.TEST.url(name)
-    janitor.drop()
+    for name in made:
+        crm_sla_server.drop(name)
 
 
 @pytest.fixture
-def db_url(template_db) -> Iterator[str]:
+def db_url(crm_sla_db_url) -> str:
     """A freshly migrated database of its own for this test."""
-    yield from _migrated_copy(template_db)
+    return crm_sla_db_url
 
 
 @pytest.fixture(scope="module")
-def module_db_url(template_db) -> Iterator[str]:
+def module_db_url(crm_sla_server, crm_sla_template) -> Iterator[str]:
     """A freshly migrated database shared by one test module (tests must leave it as found)."""
-    yield from _migrated_copy(template_db)
+    name = crm_sla_server.create(template=crm_sla_template)
+    yield crm_sla_server.url_for(name)
+    crm_sla_server.drop(name)
 
 
 @pytest.fixture
-def world(db_url) -> World:
-    w = World(db_url)
-    yield w
-    w.close()
+def world(crm_sla_world) -> World:
+    return crm_sla_world
+
+
+@pytest.fixture(scope="session")
+def pg_cron_info(crm_sla_server, crm_sla_template):
+    """pg_cron on the test server, looked at without creating anything."""
+    return schedule.probe(crm_sla_server.url_for(crm_sla_template), create_extension=False)
+
+
+@pytest.fixture(autouse=True)
+def _needs_pg_cron(request):
+    """Tests marked `cron` need pg_cron: on the user's server they are skipped without it."""
+    if request.node.get_closest_marker("cron") is None:
+        return
+    server = request.getfixturevalue("crm_sla_server")
+    info = request.getfixturevalue("pg_cron_info")
+    if info.available:
+        return
+    message = (f"pg_cron is not usable on {server.label}: {info.reason}. Install the "
+               "postgresql-15-cron package there, add pg_cron to shared_preload_libraries and "
+               "create the extension in cron.database_name")
+    if server.embedded:
+        pytest.fail(message)
+    pytest.skip(message)

@@ -10,7 +10,7 @@ import time
 import psycopg
 import pytest
 
-from tests.world import connect
+from harness.testing import connect
 
 
 def run_together(*fns, timeout: float = 60):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from tests.world import SYSTEM_ACTOR, near
+from harness.testing import SYSTEM_ACTOR, near
 
 FIVE = timedelta(minutes=5)
 

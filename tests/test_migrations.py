@@ -7,13 +7,15 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 
 import psycopg
 import pytest
 
 from harness import migrate
 from harness.paths import REPO_ROOT
-from tests.world import connect
+from harness.target import with_database
+from harness.testing import connect
 
 ALL = [
     "0001_baseline",
@@ -193,7 +195,7 @@ def test_unreachable_database_url_is_one_clear_line():
 
 
 def test_missing_database_is_one_clear_line(server):
-    proc = crm_sla("migrate", url=server.rsplit("/", 1)[0] + "/no_such_database_here")
+    proc = crm_sla("migrate", url=with_database(server, "no_such_database_here"))
     assert_one_line_error(proc, "no_such_database_here", "DATABASE_URL")
 
 
@@ -204,13 +206,20 @@ def test_malformed_database_url_is_one_clear_line():
 
 def test_user_without_rights_is_told_what_to_do(fresh_db):
     url = fresh_db()
+    password = uuid.uuid4().hex
     with connect(url) as conn:
         conn.execute("do $$ begin if not exists (select from pg_roles where rolname = "
                      "'crm_sla_weakling') then create role crm_sla_weakling login; end if; end $$")
+        conn.execute(f"alter role crm_sla_weakling password '{password}'")
         conn.execute("revoke create on schema public from public")
-    weak = url.replace("postgres@", "crm_sla_weakling@")
-    proc = crm_sla("migrate", url=weak)
-    assert_one_line_error(proc, "owner")
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    weak = psycopg.conninfo.make_conninfo(**dict(info, user="crm_sla_weakling", password=password))
+    try:
+        proc = crm_sla("migrate", url=weak)
+        assert_one_line_error(proc, "owner")
+    finally:
+        with connect(url) as conn:  # roles are the server's, not the scratch database's
+            conn.execute("drop role crm_sla_weakling")
 
 
 def test_a_failing_migration_keeps_nothing_and_says_so(fresh_db):

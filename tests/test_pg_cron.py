@@ -10,7 +10,7 @@ import pytest
 
 from harness import schedule
 from harness.target import with_database
-from tests.world import connect
+from harness.testing import connect
 
 pytestmark = pytest.mark.cron
 

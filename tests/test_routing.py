@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from tests.world import SYSTEM_ACTOR, connect
+from harness.testing import SYSTEM_ACTOR, connect
 
 
 def breach_all(world) -> dict:

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from harness.paths import REPO_ROOT
+from harness.testing import World, become, connect
 from tests.security_matrix import MATRIX, ROLES, render
-from tests.world import World, become, connect
 
 
 @dataclass

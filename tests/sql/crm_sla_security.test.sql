@@ -168,7 +168,8 @@ select is_empty(
 );
 
 -- The world --------------------------------------------------------------------------------------
--- Whatever else this database holds stays out of the way until the rollback.
+-- Whatever else this database holds stays out of the way until the rollback: its agents take no
+-- leads and its leads never fall due. The settings are the SPEC's defaults.
 update public.crm_agents set is_active = false, accepting_leads = false
 where role <> 'system';
 update public.crm_leads
@@ -180,6 +181,10 @@ where
     assigned_agent_id is null
     or claim_timer_expires_at is not null
     or contact_timer_expires_at is not null;
+update public.crm_sla_settings
+set
+    claim_window = '5 minutes', contact_window = '5 minutes', max_reassignments = 3,
+    monitor_batch_size = 1000;
 
 -- Ann owns lead 1, which an admin moved to her from Bob; Eve is another agent; Dee is an admin.
 -- Bob owns lead 2. Where crm_agents.id references auth.users (a Supabase CRM), the users are

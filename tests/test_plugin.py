@@ -1,0 +1,57 @@
+"""The pytest plugin adopters use: examples/test_my_crm.py copied into a bare folder and run with
+plain pytest, as a user's CI would, against this suite's server (as its DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from harness.paths import REPO_ROOT
+from harness.testing import connect
+
+
+def plain_pytest(folder, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in env.items() if not k.startswith("PYTEST_")}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+def scratch_databases(url: str) -> set[str]:
+    with connect(url) as conn:
+        rows = conn.execute("select datname from pg_database where datname like 'crm_sla_%'")
+        return {r["datname"] for r in rows.fetchall()}
+
+
+def test_the_example_runs_with_plain_pytest_and_cleans_up(crm_sla_server, tmp_path):
+    shutil.copy(REPO_ROOT / "examples" / "test_my_crm.py", tmp_path)
+    env = dict(os.environ, DATABASE_URL=crm_sla_server.url)
+    env.pop("CRM_SLA_TEST_DATABASE_URL", None)
+    before = scratch_databases(crm_sla_server.url)
+    proc = plain_pytest(tmp_path, env, "test_my_crm.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4 passed" in proc.stdout, proc.stdout
+    assert scratch_databases(crm_sla_server.url) == before  # its scratch databases are gone
+
+
+def test_the_plugin_starts_nothing_unless_its_fixtures_are_used(tmp_path):
+    """Loaded into every pytest run where crm-sla is installed: a run that uses none of its
+    fixtures must not need a server. Here any attempt to start one would fail."""
+    (tmp_path / "test_other.py").write_text("def test_other():\n    assert True\n")
+    env = dict(os.environ, CRM_SLA_PG_BIN=str(tmp_path / "no-postgres-here"),
+               CRM_SLA_TEST_PGPORT="1")
+    env.pop("DATABASE_URL", None)
+    env.pop("CRM_SLA_TEST_DATABASE_URL", None)
+    proc = plain_pytest(tmp_path, env, "-p", "crm_sla", "test_other.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
+
+
+def test_the_plugin_is_registered_as_a_pytest11_entry_point():
+    from importlib.metadata import entry_points
+
+    plugins = {ep.name: ep.value for ep in entry_points(group="pytest11")}
+    assert plugins.get("crm_sla") == "harness.pytest_plugin"
