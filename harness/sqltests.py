@@ -111,7 +111,7 @@ def pg_prove_command(url: str, paths: list[Path], verbose: bool = False,
 
 def run(url: str, verbose: bool = False, extra: list[str] | None = None) -> int:
     check(url)
-    cmd, env = pg_prove_command(url, files(), verbose, extra)
+    cmd, env = pg_prove_command(url, [p.relative_to(REPO_ROOT) for p in files()], verbose, extra)
     print(f"pg_prove: {len(files())} file(s) from {SQL_TESTS_DIR.relative_to(REPO_ROOT)} "
           f"against {redact(url)}", flush=True)
     return subprocess.call(cmd, env=env, cwd=REPO_ROOT)

@@ -87,7 +87,7 @@ select results_eq(
 );
 select is_empty(
     $$
-    select 1 from public.crm_lead_reassignments
+    select reason, stage, from_agent_id, to_agent_id from public.crm_lead_reassignments
     where lead_id = '1ead0000-0000-4000-8000-000000000001'
     $$,
     'lead inserted with an owner: no audit row'
@@ -121,7 +121,7 @@ select is(
 );
 select is_empty(
     $$
-    select 1 from public.crm_lead_reassignments
+    select reason, stage, from_agent_id, to_agent_id from public.crm_lead_reassignments
     where lead_id = '1ead0000-0000-4000-8000-000000000002'
     $$,
     'lead inserted without an owner: the first assignment writes no audit row'

@@ -384,10 +384,11 @@ select from set_config(
 );
 set local role authenticated;
 select is_empty(
-    $$select 1 from public.crm_leads$$, 'another agent: sees no leads that are not its own'
+    $$select l.id, l.assigned_agent_id from public.crm_leads as l$$,
+    'another agent: sees no leads that are not its own'
 );
 select is_empty(
-    $$select 1 from public.crm_lead_reassignments$$,
+    $$select a.lead_id, a.from_agent_id, a.to_agent_id from public.crm_lead_reassignments as a$$,
     'another agent: sees no audit rows it is not part of'
 );
 select results_eq(
@@ -554,7 +555,7 @@ select lives_ok(
 );
 select is_empty(
     $$
-    select 1 from public.crm_lead_reassignments
+    select reason, stage, from_agent_id, to_agent_id from public.crm_lead_reassignments
     where lead_id = '1ead0000-0000-4000-8000-000000000001'
     $$,
     'deleting a lead takes its audit rows with it (on delete cascade)'
