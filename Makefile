@@ -28,9 +28,10 @@ system-packages:
 	fi
 
 # The embedded database is only needed when DATABASE_URL is unset.
+# MIGRATE_ARGS=--no-schedule leaves pg_cron alone (CI databases that only run the tests).
 migrate: $(READY)
 	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
-	@$(BIN)/crm-sla migrate
+	@$(BIN)/crm-sla migrate $(MIGRATE_ARGS)
 
 rollback: $(READY)
 	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi

@@ -75,7 +75,18 @@ def _backend(url: str):
 
 
 def _migrations():
+    if not MIGRATIONS_DIR.is_dir():
+        # The SQL lives in the repository's db/, beside the harness package, not inside it.
+        raise HarnessError(
+            f"crm-sla's migrations are not at {MIGRATIONS_DIR}: install crm-sla from a checkout "
+            "of its repository with `pip install -e path/to/crm-sla`"
+        )
     return read_migrations(str(MIGRATIONS_DIR))
+
+
+def pending_ids(applied: set[str]) -> list[str]:
+    """The ids of this checkout's migrations that are not in `applied`, in order."""
+    return [m.id for m in _migrations() if m.id not in applied]
 
 
 def _run(action: str, fn) -> None:

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import psycopg
 from psycopg.rows import tuple_row
-from yoyo import read_migrations
 
 from harness.errors import HarnessError
-from harness.migrate import META_SCHEMA
-from harness.paths import MIGRATIONS_DIR, REPO_ROOT
+from harness.migrate import META_SCHEMA, pending_ids
+from harness.paths import REPO_ROOT
 from harness.target import connect, redact
 
 SQL_TESTS_DIR = REPO_ROOT / "tests" / "sql"
@@ -58,7 +57,7 @@ def server_problems(conn: psycopg.Connection) -> list[str]:
     applied = set()
     if log is not None:
         applied = {r[0] for r in conn.execute(f"select migration_id from {log}").fetchall()}
-    pending = [m.id for m in read_migrations(str(MIGRATIONS_DIR)) if m.id not in applied]
+    pending = pending_ids(applied)
     if pending:
         problems.append(f"the database lacks migration(s) {', '.join(pending)}: run `make migrate` "
                         "against it first")

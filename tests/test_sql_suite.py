@@ -80,3 +80,15 @@ def test_the_suite_leaves_a_database_with_data_as_it_found_it(pgtap, world):
     proc = pg_prove(world.url, FILES)
     assert proc.returncode == 0, sqltests.failure_report(proc.stdout + proc.stderr)
     assert world.db.execute(SNAPSHOT).fetchone() == before
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_sql_file_is_plain_sql_in_one_rolled_back_transaction(path):
+    """What lets a file be copied into supabase/tests/database as it is: no psql meta-commands, no
+    harness objects, one transaction that ends in a rollback."""
+    text = path.read_text()
+    code = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("--")]
+    assert code[0] == "begin;" and code[-2:] == ["select * from finish();", "rollback;"]
+    assert not [ln for ln in code if ln.lstrip().startswith("\\")]
+    assert "crm_sla_migrations" not in text and "commit;" not in text
+    assert sum(ln.startswith("select plan(") for ln in code) == 1
