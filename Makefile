@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: migrate rollback test lint pytest status monitor db-start db-stop system-packages clean
+.PHONY: migrate rollback test lint pytest status demo monitor db-start db-stop system-packages clean
 
 # The virtual environment, made on first use and refreshed when pyproject.toml changes.
 $(READY): pyproject.toml
@@ -29,6 +29,14 @@ rollback: $(READY)
 monitor: $(READY)
 	@$(BIN)/crm-sla monitor
 
+status: $(READY)
+	@$(BIN)/crm-sla status
+
+demo: $(READY)
+	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
+	@$(BIN)/crm-sla migrate
+	@$(BIN)/crm-sla simulate
+
 db-start: $(READY) system-packages
 	@$(BIN)/crm-sla db start
 
@@ -45,6 +53,7 @@ pytest: $(READY) system-packages
 
 test: lint pytest
 
+# Removes both embedded clusters (all their data) and the virtual environment.
 clean:
-	@$(BIN)/crm-sla db stop 2>/dev/null || true
-	rm -rf .pgdata $(VENV)
+	@test ! -x $(BIN)/crm-sla || $(BIN)/crm-sla db destroy
+	rm -rf $(VENV)

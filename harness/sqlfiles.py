@@ -56,6 +56,26 @@ ENGINE_OBJECTS: tuple[SqlObject, ...] = (
 )
 
 
+OPERATIONS_OBJECTS: tuple[SqlObject, ...] = (
+    SqlObject("trg_crm_leads_300_sla_events.sql", "trigger", "public.crm_leads_sla_events()",
+              "crm_leads_300_sla_events on public.crm_leads"),
+    SqlObject("crm_agent_sla_stats.sql", "function",
+              "public.crm_agent_sla_stats(timestamptz, timestamptz)"),
+)
+
+
+def load(cursor, objects: tuple[SqlObject, ...]) -> None:
+    """Create (or replace) the objects, in order."""
+    for obj in objects:
+        cursor.execute(read_function_file(obj.file))
+
+
+def drop(cursor, objects: tuple[SqlObject, ...]) -> None:
+    """Drop the objects, in reverse order."""
+    for obj in reversed(objects):
+        cursor.execute(drop_statement(obj))
+
+
 def read_function_file(name: str) -> str:
     return (FUNCTIONS_DIR / name).read_text(encoding="utf-8")
 
