@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: migrate rollback test lint pytest status demo monitor db-start db-stop system-packages clean
+.PHONY: migrate rollback test lint pytest status demo monitor db-start db-stop system-packages schema clean
 
 # The virtual environment, made on first use and refreshed when pyproject.toml changes.
 $(READY): pyproject.toml
@@ -52,6 +52,11 @@ pytest: $(READY) system-packages
 	@$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint pytest
+
+# The committed schema snapshot, regenerated from a freshly migrated scratch database.
+schema: $(READY) system-packages
+	@$(BIN)/python -c "from harness import cluster; cluster.TEST.start(quiet=True)"
+	@$(BIN)/python -m tests.make_schema
 
 # Removes both embedded clusters (all their data) and the virtual environment.
 clean:
