@@ -71,53 +71,19 @@ COMMENT ON COLUMN public.crm_leads.reassigned_at IS 'When the latest reassignmen
 COMMENT ON COLUMN public.crm_leads.sla_escalated_at IS 'When the monitor escalated the lead to an admin; the monitor no longer moves it';
 
 CREATE FUNCTION public.claim_lead(p_lead_id uuid) RETURNS public.crm_leads
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-    v_caller constant text := public.crm_sla_caller();
-    v_uid constant uuid := auth.uid();
-    v_lead public.crm_leads;
-begin
-    perform public.crm_sla_check_lead_action(v_caller, p_lead_id, 'claim');
-    update public.crm_leads as l
-    set lead_claimed = true
-    where l.id = p_lead_id
-        and l.lead_claimed = false
-        and (v_caller <> 'user' or l.assigned_agent_id = v_uid)
-    returning l.* into v_lead;
-    if found then
-        return v_lead;
-    end if;
-    perform public.crm_sla_explain_refusal(v_caller, v_uid, p_lead_id, 'claim');
-    return null;  -- not reached: the call above always raises
-end
+    select public.crm_sla_progress_lead(p_lead_id, 'claim')
 $$;
 
 COMMENT ON FUNCTION public.claim_lead(p_lead_id uuid) IS 'The owner (or the service role) claims a lead: the contact window starts';
 
 CREATE FUNCTION public.complete_first_action(p_lead_id uuid) RETURNS public.crm_leads
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-    v_caller constant text := public.crm_sla_caller();
-    v_uid constant uuid := auth.uid();
-    v_lead public.crm_leads;
-begin
-    perform public.crm_sla_check_lead_action(v_caller, p_lead_id, 'first action');
-    update public.crm_leads as l
-    set first_action_completed = true
-    where l.id = p_lead_id
-        and l.first_action_completed = false
-        and (v_caller <> 'user' or l.assigned_agent_id = v_uid)
-    returning l.* into v_lead;
-    if found then
-        return v_lead;
-    end if;
-    perform public.crm_sla_explain_refusal(v_caller, v_uid, p_lead_id, 'first action');
-    return null;  -- not reached: the call above always raises
-end
+    select public.crm_sla_progress_lead(p_lead_id, 'first action')
 $$;
 
 COMMENT ON FUNCTION public.complete_first_action(p_lead_id uuid) IS 'The owner (or the service role) records the first contact: the contact timer is done';
@@ -481,25 +447,6 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_caller() IS 'Internal: classifies the caller (anon, service, user, trusted) for the engine''s functions';
 
-CREATE FUNCTION public.crm_sla_check_lead_action(p_caller text, p_lead_id uuid, p_action text) RETURNS void
-    LANGUAGE plpgsql STABLE
-    SET search_path TO ''
-    AS $$
-begin
-    if p_caller = 'anon' then
-        raise exception 'a % needs a signed-in agent', p_action
-            using errcode = 'SL006',
-                hint = 'Call it with the owning agent''s JWT, or as the service role.';
-    end if;
-    if p_lead_id is null then
-        raise exception 'p_lead_id must not be null'
-            using errcode = 'SL010', hint = 'Pass the id of a lead you own.';
-    end if;
-end
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_check_lead_action(p_caller text, p_lead_id uuid, p_action text) IS 'Internal: refuses anonymous callers and a NULL lead id for claim_lead / complete_first_action';
-
 CREATE FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
@@ -554,6 +501,47 @@ CREATE FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) RETURNS void
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) IS 'Internal: moves the picked agents to the back of the routing queue';
+
+CREATE FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) RETURNS public.crm_leads
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_caller constant text := public.crm_sla_caller();
+    v_uid constant uuid := auth.uid();
+    v_lead public.crm_leads;
+begin
+    if v_caller = 'anon' then
+        raise exception 'a % needs a signed-in agent', p_action
+            using errcode = 'SL006',
+                hint = 'Call it with the owning agent''s JWT, or as the service role.';
+    end if;
+    if p_lead_id is null then
+        raise exception 'p_lead_id must not be null'
+            using errcode = 'SL010', hint = 'Pass the id of a lead you own.';
+    end if;
+    -- One statement, so a reassignment racing it either happened before (no row matches: the
+    -- owner changed) or waits for it; the due test is on the row it locks.
+    update public.crm_leads as l
+    set
+        lead_claimed = true,
+        first_action_completed = l.first_action_completed or p_action = 'first action'
+    where l.id = p_lead_id
+        and (v_caller <> 'user' or l.assigned_agent_id = v_uid)
+        and case p_action
+            when 'claim' then l.lead_claimed = false
+            else l.first_action_completed = false
+        end
+    returning l.* into v_lead;
+    if found then
+        return v_lead;
+    end if;
+    perform public.crm_sla_explain_refusal(v_caller, v_uid, p_lead_id, p_action);
+    return null;  -- not reached: the call above always raises
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) IS 'Internal: the claim or first action behind claim_lead() and complete_first_action()';
 
 CREATE FUNCTION public.crm_sla_routing_queue(p_role text) RETURNS uuid[]
     LANGUAGE sql STABLE
@@ -1324,11 +1312,11 @@ CREATE POLICY "Service role manages the SLA settings" ON public.crm_sla_settings
 
 CREATE POLICY "Service role reads SLA events" ON public.crm_lead_sla_events FOR SELECT TO service_role USING (true);
 
-CREATE POLICY "Signed-in users and the service role read the SLA clock" ON public.crm_sla_clock FOR SELECT TO authenticated, service_role USING (true);
-
 CREATE POLICY "Signed-in users can read the SLA windows" ON public.crm_sla_settings FOR SELECT TO authenticated USING (true);
 
 CREATE POLICY "Signed-in users can see the team" ON public.crm_agents FOR SELECT TO authenticated USING (true);
+
+CREATE POLICY "Signed-in users read the SLA clock" ON public.crm_sla_clock FOR SELECT TO authenticated, service_role USING (true);
 
 ALTER TABLE public.crm_agents ENABLE ROW LEVEL SECURITY;
 
@@ -1379,11 +1367,11 @@ REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_t
 
 REVOKE ALL ON FUNCTION public.crm_sla_caller() FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION public.crm_sla_check_lead_action(p_caller text, p_lead_id uuid, p_action text) FROM PUBLIC;
-
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_routing_queue(p_role text) FROM PUBLIC;
 
