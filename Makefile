@@ -5,7 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: migrate rollback test test-sql lint pytest status monitor db-start db-stop system-packages clean
+.PHONY: migrate rollback test test-sql lint pytest status demo monitor db-start db-stop \
+	system-packages schema clean
 
 # The virtual environment, made on first use and refreshed when pyproject.toml changes.
 $(READY): pyproject.toml
@@ -40,6 +41,14 @@ rollback: $(READY)
 monitor: $(READY)
 	@$(BIN)/crm-sla monitor
 
+status: $(READY)
+	@$(BIN)/crm-sla status
+
+demo: $(READY)
+	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
+	@$(BIN)/crm-sla migrate
+	@$(BIN)/crm-sla simulate
+
 db-start: $(READY) system-packages
 	@$(BIN)/crm-sla db start
 
@@ -61,6 +70,12 @@ test: lint pytest
 test-sql: $(READY) system-packages
 	@$(BIN)/crm-sla test-sql -- $(PG_PROVE_ARGS)
 
+# The committed schema snapshot, regenerated from a freshly migrated scratch database.
+schema: $(READY) system-packages
+	@$(BIN)/python -c "from harness import cluster; cluster.TEST.start(quiet=True)"
+	@$(BIN)/python -m tests.make_schema
+
+# Removes both embedded clusters (all their data) and the virtual environment.
 clean:
-	@$(BIN)/crm-sla db stop 2>/dev/null || true
-	rm -rf .pgdata $(VENV)
+	@test ! -x $(BIN)/crm-sla || $(BIN)/crm-sla db destroy
+	rm -rf $(VENV)

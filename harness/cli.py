@@ -22,6 +22,11 @@ def cmd_db(args: argparse.Namespace) -> int:
         return 0 if state == "running" else 3
     elif args.action == "url":
         print(cluster.DEV.url())
+    elif args.action == "destroy":
+        for instance in (cluster.DEV, cluster.TEST):
+            base = instance.layout().base
+            instance.destroy()
+            print(f"removed {base}")
     return 0
 
 
@@ -47,6 +52,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(f"monitor scheduled: pg_cron {info.version} job "
               f"{schedule.job_name(info.crm_database)} (id {jobid}) runs `{command}` "
               f"on '{every}' in {info.crm_database}{where}")
+        purge = schedule.schedule_purge(url, args.keep_run_days)
+        print(f"run history: pg_cron job {schedule.purge_job_name(info.crm_database)} "
+              f"(id {purge}) deletes this database's monitor runs older than "
+              f"{args.keep_run_days} days, daily")
         if info.plan == schedule.MINUTE_LOOP_PLAN:
             print("  note: pg_cron 1.4 has minute schedules only, so the job loops for 55 s each "
                   "minute; while it runs, DROP DATABASE elsewhere in this cluster waits for it.")
@@ -75,6 +84,24 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     return run_forever(database_url(), interval=args.interval, once=args.once)
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from harness.status import show
+
+    return show(database_url(quiet=True), as_json=args.json)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from harness.simulate import simulate
+
+    if not using_embedded() and not args.force:
+        raise HarnessError(
+            "simulate writes a demo team and leads and moves the SLA clock: it runs on the "
+            "embedded database; to run it on DATABASE_URL, add --force"
+        )
+    return simulate(database_url(quiet=True), seed=args.seed, agents=args.agents,
+                    minutes=args.minutes, leads_per_minute=args.leads_per_minute)
+
+
 def cmd_test_sql(args: argparse.Namespace) -> int:
     from harness import sqltests
 
@@ -86,11 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="the embedded cluster (used when DATABASE_URL is unset)")
-    db.add_argument("action", choices=["start", "stop", "status", "url"])
+    db.add_argument("action", choices=["start", "stop", "status", "url", "destroy"],
+                    help="start or stop it, show whether it runs, print its URL, or destroy it "
+                    "and the test cluster (all their data)")
     db.set_defaults(func=cmd_db)
 
     mig = sub.add_parser("migrate", help="apply pending migrations, then schedule the monitor")
     mig.add_argument("--no-schedule", action="store_true", help="do not touch pg_cron")
+    mig.add_argument("--keep-run-days", type=int, default=schedule.DEFAULT_KEEP_DAYS,
+                     help="days of pg_cron run history to keep (default 7)")
     mig.set_defaults(func=cmd_migrate)
 
     rb = sub.add_parser("rollback", help="undo the latest migration(s)")
@@ -101,6 +132,20 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
     mon.add_argument("--once", action="store_true", help="one run (drains a backlog), then exit")
     mon.set_defaults(func=cmd_monitor)
+
+    st = sub.add_parser("status", help="migrations, the pg_cron jobs and their runs, open timers")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    st.set_defaults(func=cmd_status)
+
+    sim = sub.add_parser("simulate", help="a guided demo: a team, a stream of leads, the clock")
+    sim.add_argument("--seed", type=int, default=7, help="same seed, same story (default 7)")
+    sim.add_argument("--agents", type=int, default=5, help="team size (default 5)")
+    sim.add_argument("--minutes", type=int, default=20, help="simulated minutes (default 20)")
+    sim.add_argument("--leads-per-minute", type=float, default=1.5,
+                     help="average new leads a minute (default 1.5)")
+    sim.add_argument("--force", action="store_true", help="allow running on DATABASE_URL")
+    sim.set_defaults(func=cmd_simulate)
+
     sql = sub.add_parser("test-sql", help="run the pgTAP suite (tests/sql) with pg_prove against "
                          "a migrated database")
     sql.add_argument("-v", "--verbose", action="store_true", help="print every test's line")

@@ -127,10 +127,35 @@ def _ensure_service_user() -> None:
 
 @dataclass(frozen=True)
 class Cluster:
-    """One embedded cluster: `folder` in the repository, listening on `port`."""
+    """One embedded cluster: `folder` in the repository, listening on a port chosen when it is
+    created (`port_variable` in the environment, else `default_port`) and kept from then on."""
 
     folder: str
-    port: int
+    port_variable: str
+    default_port: int
+    with_cron: bool = True  # False: a server without pg_cron, as some hosted databases are
+
+    @property
+    def port(self) -> int:
+        wanted = os.environ.get(self.port_variable)
+        created = self._configured_port()
+        if created is None:
+            return int(wanted or self.default_port)
+        if wanted and int(wanted) != created:
+            raise HarnessError(
+                f"the embedded cluster in {self.layout().base} listens on port {created}, but "
+                f"{self.port_variable}={wanted}: unset {self.port_variable}, or remove the "
+                "cluster (crm-sla db destroy) to create it on the new port"
+            )
+        return created
+
+    def _configured_port(self) -> int | None:
+        conf = self.layout().data / "postgresql.auto.conf"
+        if not conf.exists():
+            return None
+        ports = [line.split("=", 1)[1].strip() for line in conf.read_text().splitlines()
+                 if line.split("=", 1)[0].strip() == "port"]
+        return int(ports[-1]) if ports else None
 
     def layout(self) -> Layout:
         local = REPO_ROOT / self.folder
@@ -158,6 +183,9 @@ class Cluster:
         settings = dict(SERVER_SETTINGS, port=str(self.port),
                         unix_socket_directories=f"'{lay.socket}'")
         settings["cron.host"] = f"'{lay.socket}'"
+        if not self.with_cron:
+            settings = {k: v for k, v in settings.items()
+                        if not k.startswith("cron.") and k != "shared_preload_libraries"}
         conf = "\n".join(f"{k} = {v}" for k, v in settings.items())
         with open(lay.data / "postgresql.auto.conf", "a") as fh:
             fh.write("\n# crm-sla embedded cluster\n" + conf + "\n")
@@ -211,12 +239,16 @@ class Cluster:
             try:
                 conn = psycopg.connect(self.url(CRON_DATABASE), autocommit=True)
                 break
-            except psycopg.OperationalError:
+            except psycopg.OperationalError as exc:
                 if time.monotonic() > deadline:
-                    raise
+                    raise HarnessError(
+                        f"the embedded cluster does not answer on port {self.port}: "
+                        f"{str(exc).splitlines()[0]} (see {self.layout().log})"
+                    ) from None
                 time.sleep(0.2)
         with conn:
-            conn.execute("create extension if not exists pg_cron")
+            if self.with_cron:
+                conn.execute("create extension if not exists pg_cron")
             exists = conn.execute(
                 "select 1 from pg_database where datname = %s", (CRM_DATABASE,)
             ).fetchone()
@@ -237,5 +269,5 @@ class Cluster:
 
 # `make migrate` and the CLI use DEV; the test suite runs its own cluster, so that the monitor
 # loop pg_cron runs in DEV's `crm` database never holds up the tests' DROP DATABASE.
-DEV = Cluster(".pgdata", int(os.environ.get("CRM_SLA_PGPORT", "54329")))
-TEST = Cluster(".pgdata-test", int(os.environ.get("CRM_SLA_TEST_PGPORT", "54339")))
+DEV = Cluster(".pgdata", "CRM_SLA_PGPORT", 54329)
+TEST = Cluster(".pgdata-test", "CRM_SLA_TEST_PGPORT", 54339)

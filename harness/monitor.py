@@ -19,6 +19,7 @@ def drain(conn: psycopg.Connection) -> dict:
         for key, value in result.items():
             if isinstance(value, int) and key != "remaining":
                 totals[key] = totals.get(key, 0) + value
+        totals["at"] = result["at"]
         moved = result["unclaimed"] + result["no_contact"] + result["escalated"]
         if result["remaining"] == 0 or moved == 0:
             totals["remaining"] = result["remaining"]
@@ -29,14 +30,15 @@ def run_forever(url: str, interval: float, once: bool = False) -> int:
     if interval <= 0:
         raise HarnessError("--interval must be a positive number of seconds")
     with connect(url) as conn:
-        print(f"crm-sla monitor: a pass every {interval:g}s; Ctrl-C stops it", flush=True)
+        if not once:
+            print(f"crm-sla monitor: a pass every {interval:g}s; Ctrl-C stops it", flush=True)
         try:
             while True:
                 try:
                     totals = drain(conn)
                 except psycopg.Error as exc:
                     raise HarnessError(f"monitor pass failed: {describe_db_error(exc)}") from None
-                if any(v for k, v in totals.items() if k != "remaining") or once:
+                if once or any(v for k, v in totals.items() if k not in ("remaining", "at")):
                     print(json.dumps(totals, sort_keys=True), flush=True)
                 if once:
                     return 0

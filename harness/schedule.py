@@ -36,8 +36,26 @@ MINUTE_PASS_PLAN = ("* * * * *", "call public.run_sla_monitor(interval '0')")
 SECONDS_PLAN = ("5 seconds", "call public.run_sla_monitor(interval '0')")
 
 
+PURGE_SCHEDULE = "17 3 * * *"  # daily, at an hour when little else runs
+DEFAULT_KEEP_DAYS = 7
+
+
 def job_name(database: str) -> str:
     return f"crm-sla-monitor:{database}"
+
+
+def purge_job_name(database: str) -> str:
+    return f"crm-sla-purge:{database}"
+
+
+def purge_command(database: str, keep_days: int) -> str:
+    """SQL run in pg_cron's database: forget this CRM database's old run rows of both jobs."""
+    names = ", ".join(f"'{n}'" for n in (job_name(database), purge_job_name(database)))
+    return (
+        "delete from cron.job_run_details where jobid in "
+        f"(select jobid from cron.job where jobname in ({names}) and username = current_user) "
+        f"and end_time < now() - interval '{int(keep_days)} days'"
+    )
 
 
 @dataclass
@@ -116,13 +134,32 @@ def schedule_monitor(url: str) -> tuple[CronInfo, int | None]:
     return info, jobid
 
 
+def schedule_purge(url: str, keep_days: int = DEFAULT_KEEP_DAYS) -> int | None:
+    """Create or update the daily purge of this database's old pg_cron run rows."""
+    if keep_days < 1:
+        from harness.errors import HarnessError
+
+        raise HarnessError("--keep-run-days must be at least 1")
+    info = probe(url)
+    if not info.available:
+        return None
+    with connect(with_database(url, info.cron_database)) as conn:
+        return conn.execute(
+            "select cron.schedule(%s, %s, %s)",
+            (purge_job_name(info.crm_database), PURGE_SCHEDULE,
+             purge_command(info.crm_database, keep_days)),
+        ).fetchone()[0]
+
+
 def unschedule_monitor(url: str) -> bool:
+    """Remove this database's monitor and purge jobs; True when there was a monitor job."""
     info = probe(url)
     if not info.available:
         return False
     with connect(with_database(url, info.cron_database)) as conn:
-        row = conn.execute(
-            "select cron.unschedule(jobid) from cron.job where jobname = %s and username = %s",
-            (job_name(info.crm_database), info.user),
-        ).fetchone()
-    return bool(row)
+        rows = conn.execute(
+            "select jobname, cron.unschedule(jobid) from cron.job "
+            "where jobname in (%s, %s) and username = %s",
+            (job_name(info.crm_database), purge_job_name(info.crm_database), info.user),
+        ).fetchall()
+    return any(name == job_name(info.crm_database) for name, _ in rows)

@@ -32,13 +32,10 @@ ENGINE_OBJECTS: tuple[SqlObject, ...] = (
         "timestamptz)",
     ),
     SqlObject(
-        "crm_sla_check_lead_action.sql", "function",
-        "public.crm_sla_check_lead_action(text, uuid, text)",
-    ),
-    SqlObject(
         "crm_sla_explain_refusal.sql", "function",
         "public.crm_sla_explain_refusal(text, uuid, uuid, text)",
     ),
+    SqlObject("crm_sla_progress_lead.sql", "function", "public.crm_sla_progress_lead(uuid, text)"),
     SqlObject("trg_crm_leads_100_intake.sql", "trigger", "public.crm_leads_intake()",
               "crm_leads_100_intake on public.crm_leads"),
     SqlObject("trg_crm_leads_200_progress.sql", "trigger", "public.crm_leads_progress()",
@@ -54,6 +51,26 @@ ENGINE_OBJECTS: tuple[SqlObject, ...] = (
     SqlObject("process_sla_timers.sql", "function", "public.process_sla_timers()"),
     SqlObject("run_sla_monitor.sql", "procedure", "public.run_sla_monitor(interval, interval)"),
 )
+
+
+OPERATIONS_OBJECTS: tuple[SqlObject, ...] = (
+    SqlObject("trg_crm_leads_300_sla_events.sql", "trigger", "public.crm_leads_sla_events()",
+              "crm_leads_300_sla_events on public.crm_leads"),
+    SqlObject("crm_agent_sla_stats.sql", "function",
+              "public.crm_agent_sla_stats(timestamptz, timestamptz)"),
+)
+
+
+def load(cursor, objects: tuple[SqlObject, ...]) -> None:
+    """Create (or replace) the objects, in order."""
+    for obj in objects:
+        cursor.execute(read_function_file(obj.file))
+
+
+def drop(cursor, objects: tuple[SqlObject, ...]) -> None:
+    """Drop the objects, in reverse order."""
+    for obj in reversed(objects):
+        cursor.execute(drop_statement(obj))
 
 
 def read_function_file(name: str) -> str:

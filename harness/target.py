@@ -39,9 +39,10 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
     try:
         return psycopg.connect(url, **kwargs)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        reason = lines[0].removeprefix("connection failed: ") if lines else "no answer"
         raise HarnessError(
-            f"cannot connect to {redact(url)}: {reason}. "
+            f"cannot connect to {redact(url)}: {reason.rstrip('.')}. "
             "Check DATABASE_URL (host, port, user, password, database), or unset it to use "
             "the embedded database."
         ) from None

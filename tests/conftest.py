@@ -72,8 +72,10 @@ def pg_cron_info(crm_sla_server, crm_sla_template):
 
 @pytest.fixture(autouse=True)
 def _needs_pg_cron(request):
-    """Tests marked `cron` need pg_cron: on the user's server they are skipped without it."""
-    if request.node.get_closest_marker("cron") is None:
+    """Tests marked `cron` or `pg_cron` need pg_cron: on the user's server they are skipped
+    without it."""
+    node = request.node
+    if node.get_closest_marker("cron") is None and node.get_closest_marker("pg_cron") is None:
         return
     server = request.getfixturevalue("crm_sla_server")
     info = request.getfixturevalue("pg_cron_info")

@@ -3,9 +3,6 @@ that already has the CRM (Supabase), over existing rows, and with bad input."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import uuid
 
@@ -13,9 +10,9 @@ import psycopg
 import pytest
 
 from harness import migrate
-from harness.paths import REPO_ROOT
 from harness.target import with_database
 from harness.testing import connect
+from tests.cli import assert_one_line_error, crm_sla
 
 ALL = [
     "0001_baseline",
@@ -23,6 +20,9 @@ ALL = [
     "0003_sla_engine_tables",
     "0004_sla_engine_functions",
     "0005_crm_leads_security",
+    "0006_operations_tables",
+    "0007_operations_functions",
+    "0008_agent_stats_view",
 ]
 
 
@@ -174,21 +174,6 @@ def test_baseline_changes_nothing_on_a_database_that_has_the_crm(fresh_db):
         assert conn.execute(SNAPSHOT).fetchone() == before
 
 
-def crm_sla(*args: str, url: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DATABASE_URL=url)
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
-                          text=True, env=env, cwd=REPO_ROOT, timeout=120)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-
-
 def test_unreachable_database_url_is_one_clear_line():
     proc = crm_sla("migrate", url="postgresql://nobody@127.0.0.1:1/crm")
     assert_one_line_error(proc, "cannot connect", "DATABASE_URL")
@@ -245,7 +230,7 @@ def test_migrate_prints_what_it_applied_then_that_nothing_is_pending(fresh_db):
     url = fresh_db()
     first = crm_sla("migrate", "--no-schedule", url=url)
     assert first.returncode == 0, first.stderr
-    assert "applied 5 migration(s)" in first.stdout
+    assert f"applied {len(ALL)} migration(s)" in first.stdout
     second = crm_sla("migrate", "--no-schedule", url=url)
     assert "nothing to apply" in second.stdout
 
@@ -266,3 +251,26 @@ def test_migration_bookkeeping_is_not_in_public(fresh_db):
     with pytest.raises(psycopg.Error), connect(url) as conn:
         conn.execute("set role anon")
         conn.execute("select * from crm_sla_migrations._yoyo_migration")
+
+
+@pytest.fixture(scope="module")
+def server_without_cron():
+    from harness.cluster import Cluster
+
+    plain = Cluster(".pgdata-nocron", "CRM_SLA_NOCRON_PGPORT", 54349, with_cron=False)
+    plain.start(quiet=True)
+    yield plain
+    plain.destroy()
+
+
+def test_without_pg_cron_migrate_succeeds_and_says_how_to_run_the_monitor(server_without_cron):
+    url = server_without_cron.url()
+    proc = crm_sla("migrate", url=url)
+    assert proc.returncode == 0, proc.stderr
+    assert f"applied {len(ALL)} migration(s)" in proc.stdout
+    assert "not scheduled: pg_cron is not loaded" in proc.stdout
+    assert "crm-sla monitor --interval 5" in proc.stdout
+    status = crm_sla("status", url=url)
+    assert status.returncode == 0 and "pg_cron      not available" in status.stdout
+    once = crm_sla("monitor", "--once", url=url)
+    assert once.returncode == 0 and '"unclaimed": 0' in once.stdout

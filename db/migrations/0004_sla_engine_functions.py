@@ -5,21 +5,9 @@ The rollback drops them in reverse order.
 
 from yoyo import step
 
-from harness.sqlfiles import ENGINE_OBJECTS, drop_statement, read_function_file
+from harness.sqlfiles import ENGINE_OBJECTS, drop, load
 
 __depends__ = {"0003_sla_engine_tables"}
 
-
-def apply_step(conn):
-    cursor = conn.cursor()
-    for obj in ENGINE_OBJECTS:
-        cursor.execute(read_function_file(obj.file))
-
-
-def rollback_step(conn):
-    cursor = conn.cursor()
-    for obj in reversed(ENGINE_OBJECTS):
-        cursor.execute(drop_statement(obj))
-
-
-steps = [step(apply_step, rollback_step)]
+steps = [step(lambda conn: load(conn.cursor(), ENGINE_OBJECTS),
+              lambda conn: drop(conn.cursor(), ENGINE_OBJECTS))]

@@ -1,0 +1,48 @@
+-- Logs each claim and first action (who, when, how long it took, late or not) for the per-agent
+-- statistics. Fires after an UPDATE on crm_leads that claims a lead or records its first action.
+create or replace function public.crm_leads_sla_events()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    if new.lead_claimed and not old.lead_claimed then
+        insert into public.crm_lead_sla_events (lead_id, agent_id, event, at, elapsed, late)
+        values (
+            new.id, new.assigned_agent_id, 'claimed', new.contact_timer_started_at,
+            new.contact_timer_started_at - new.claim_timer_started_at,
+            coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false)
+        );
+    end if;
+    if new.first_action_completed and not old.first_action_completed then
+        insert into public.crm_lead_sla_events (lead_id, agent_id, event, at, elapsed, late)
+        select
+            new.id, new.assigned_agent_id, 'contacted', t.now,
+            t.now - new.contact_timer_started_at,
+            coalesce(t.now >= new.contact_timer_expires_at, false)
+        from (select public.sla_now() as now) as t;
+    end if;
+    return null;
+end
+$$;
+
+comment on function public.crm_leads_sla_events() is
+'Trigger: logs claims and first actions into crm_lead_sla_events';
+
+revoke execute on function public.crm_leads_sla_events()
+from public, anon, authenticated, service_role;
+
+drop trigger if exists crm_leads_300_sla_events on public.crm_leads;
+
+create trigger crm_leads_300_sla_events
+after update of lead_claimed, first_action_completed on public.crm_leads
+for each row
+when (
+    (new.lead_claimed and not old.lead_claimed)
+    or (new.first_action_completed and not old.first_action_completed)
+)
+execute function public.crm_leads_sla_events();
+
+comment on trigger crm_leads_300_sla_events on public.crm_leads is
+'Logs claims and first actions for the per-agent SLA statistics';

@@ -1,0 +1,214 @@
+"""`crm-sla simulate`: a guided demo. A team of agents with different habits, a stream of leads,
+the SLA clock moved minute by minute, the monitor reassigning what was missed; then the audit
+trail, per-agent statistics and the status summary. The same --seed tells the same story."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg.rows import dict_row
+
+from harness import status
+from harness.table import render
+from harness.target import connect
+
+DEMO_SOURCE = "crm-sla demo"
+DEMO_DOMAIN = "demo.crm-sla.invalid"
+MONITOR_LOCK = 4242003  # held by a running run_sla_monitor loop
+PAUSE_LOCK = 4242004  # holding it asks a running loop to end at its next pass
+NAMES = ["Ana Silva", "Ben Okafor", "Cara Diaz", "Dev Patel", "Eli Novak", "Fay Moreau",
+         "Gus Berg", "Hana Ito", "Ivo Costa", "Jo Lindqvist"]
+# Habits, as (claim after, contact after claim) ranges in minutes; None never acts.
+HABITS = {
+    "prompt": ((1, 2), (1, 3)),
+    "steady": ((2, 4), (2, 4)),
+    "slow": ((3, 7), (4, 7)),
+    "absent": (None, None),
+}
+
+
+@dataclass
+class Agent:
+    id: uuid.UUID
+    name: str
+    habit: str
+
+
+@dataclass
+class Stint:
+    """One owner's time with one lead, and when (in minutes of the stint) it will act."""
+
+    owner: uuid.UUID
+    start: int
+    claim_at: int | None
+    contact_at: int | None
+    done: set[str] = field(default_factory=set)
+
+
+def _plan(rng: random.Random, habit: str) -> tuple[int | None, int | None]:
+    claim, contact = HABITS[habit]
+    if claim is None:
+        return None, None
+    if habit == "steady" and rng.random() < 0.2:
+        return rng.randint(*claim), None  # claims, then gets pulled into a meeting
+    at = rng.randint(*claim)
+    return at, at + rng.randint(*contact)
+
+
+def _clean_previous_demo(conn: psycopg.Connection) -> None:
+    conn.execute("delete from public.crm_leads where source = %s", (DEMO_SOURCE,))
+    conn.execute(
+        "delete from public.crm_sla_agent_state where agent_id in "
+        "(select id from public.crm_agents where email like %s)", (f"%@{DEMO_DOMAIN}",))
+    conn.execute("delete from public.crm_agents where email like %s", (f"%@{DEMO_DOMAIN}",))
+
+
+def _team(conn: psycopg.Connection, rng: random.Random, size: int, seed: int) -> list[Agent]:
+    habits = (["prompt", "steady", "slow", "absent"] * size)[:size]
+    rng.shuffle(habits)
+    team = []
+    for i in range(size):
+        agent_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://{DEMO_DOMAIN}/{seed}/agent/{i}")
+        name = NAMES[i % len(NAMES)] + ("" if i < len(NAMES) else f" {i // len(NAMES) + 1}")
+        conn.execute(
+            "insert into public.crm_agents (id, full_name, email, role) values (%s, %s, %s, %s)",
+            (agent_id, name, f"agent{i:02d}@{DEMO_DOMAIN}", "agent"))
+        team.append(Agent(agent_id, name, habits[i]))
+    admin_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://{DEMO_DOMAIN}/{seed}/admin")
+    conn.execute(
+        "insert into public.crm_agents (id, full_name, email, role) values (%s, %s, %s, 'admin')",
+        (admin_id, "Max Admin", f"admin@{DEMO_DOMAIN}"))
+    return team
+
+
+def _act(conn: psycopg.Connection, agent: uuid.UUID, function: str, lead: uuid.UUID) -> bool:
+    """Call claim_lead / complete_first_action as the agent would, with its JWT claims."""
+    claims = json.dumps({"sub": str(agent), "role": "authenticated"})
+    try:
+        with conn.transaction():
+            conn.execute("set local role authenticated")
+            conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+            conn.execute(f"select public.{function}(%s)", (lead,))
+        return True
+    except psycopg.Error:
+        return False  # e.g. reassigned away a moment ago (SL004): the agent moves on
+
+
+def _drain(conn: psycopg.Connection) -> dict:
+    totals = {"unclaimed": 0, "no_contact": 0, "escalated": 0}
+    while True:
+        result = conn.execute("select public.process_sla_timers() as r").fetchone()["r"]
+        for key in totals:
+            totals[key] += result[key]
+        if result["remaining"] == 0 or not any(result[k] for k in totals):
+            return totals
+
+
+def _offset(t0, when) -> str:
+    seconds = int((when - t0).total_seconds())
+    return f"+{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: float) -> int:
+    from harness.errors import HarnessError
+
+    if not 2 <= agents <= 50 or not 1 <= minutes <= 240 or not 0 < leads_per_minute <= 20:
+        raise HarnessError("use 2-50 --agents, 1-240 --minutes and 0-20 --leads-per-minute")
+    rng = random.Random(seed)
+    with connect(url, row_factory=dict_row) as conn:
+        if conn.execute("select to_regclass('public.crm_lead_sla_timers') as t").fetchone()["t"] \
+                is None:
+            raise HarnessError("the engine is not installed in this database: run make migrate")
+        print(f"crm-sla simulate: seed {seed}, {agents} agents, {minutes} simulated minutes, "
+              f"about {leads_per_minute:g} new leads a minute", flush=True)
+        # Pause the scheduled monitor so the story is ours alone (and the same every run).
+        conn.execute("select pg_advisory_lock(%s)", (PAUSE_LOCK,))
+        conn.execute("select pg_advisory_lock(%s)", (MONITOR_LOCK,))
+        _clean_previous_demo(conn)
+        team = _team(conn, rng, agents, seed)
+        by_id = {a.id: a for a in team}
+        print("team: " + ", ".join(f"{a.name} ({a.habit})" for a in team), flush=True)
+        t0 = conn.execute("select public.sla_clock_reset() as t").fetchone()["t"]
+        stints: dict[uuid.UUID, Stint] = {}
+        made = 0
+        rows = []
+        for minute in range(minutes + 1):
+            new = sum(1 for _ in range(20) if rng.random() < leads_per_minute / 20)
+            for _ in range(new):
+                made += 1
+                lead_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://{DEMO_DOMAIN}/{seed}/{made}")
+                conn.execute(
+                    "insert into public.crm_leads (id, full_name, source) values (%s, %s, %s)",
+                    (lead_id, f"Lead {made:03d}", DEMO_SOURCE))
+            claimed = contacted = 0
+            open_leads = conn.execute(
+                "select id, assigned_agent_id from public.crm_leads "
+                "where source = %s and not first_action_completed and sla_escalated_at is null "
+                "order by full_name", (DEMO_SOURCE,)).fetchall()
+            for lead in open_leads:
+                owner = lead["assigned_agent_id"]
+                stint = stints.get(lead["id"])
+                if owner not in by_id:
+                    continue
+                if stint is None or stint.owner != owner:
+                    stint = Stint(owner, minute, *_plan(rng, by_id[owner].habit))
+                    stints[lead["id"]] = stint
+                age = minute - stint.start
+                if stint.claim_at is not None and age >= stint.claim_at \
+                        and "claim" not in stint.done:
+                    stint.done.add("claim")
+                    claimed += _act(conn, owner, "claim_lead", lead["id"])
+                if stint.contact_at is not None and age >= stint.contact_at \
+                        and "contact" not in stint.done:
+                    stint.done.add("contact")
+                    contacted += _act(conn, owner, "complete_first_action", lead["id"])
+            moved = _drain(conn)
+            rows.append((minute, new, claimed, contacted, moved["unclaimed"], moved["no_contact"],
+                         moved["escalated"]))
+            print(f"  minute {minute:>3}/{minutes}: {new} new, {claimed} claimed, "
+                  f"{contacted} contacted, {moved['unclaimed'] + moved['no_contact']} "
+                  f"reassigned, {moved['escalated']} escalated", flush=True)
+            if minute < minutes:
+                conn.execute("select public.sla_clock_travel('1 minute')")
+        _report(conn, t0)
+        conn.execute("select pg_advisory_unlock_all()")
+    print()
+    print(status.render(status.collect(url)))
+    print(f"\nThe SLA clock is left {minutes} minutes ahead of the wall clock, so the demo's "
+          "timers keep running; `select public.sla_clock_reset()` puts it back.")
+    return 0
+
+
+def _report(conn: psycopg.Connection, t0) -> None:
+    audit = conn.execute(
+        """
+        select r.created_at, l.full_name as lead, f.full_name as from_agent,
+               t.full_name as to_agent, r.reason, r.stage
+        from public.crm_lead_reassignments r
+        join public.crm_leads l on l.id = r.lead_id
+        left join public.crm_agents f on f.id = r.from_agent_id
+        join public.crm_agents t on t.id = r.to_agent_id
+        where l.source = %s
+        order by r.created_at, l.full_name
+        """, (DEMO_SOURCE,)).fetchall()
+    print("\naudit trail (crm_lead_reassignments)")
+    print(render(["time", "lead", "from", "to", "reason", "stage"],
+                 [(_offset(t0, r["created_at"]), r["lead"], r["from_agent"], r["to_agent"],
+                   r["reason"], r["stage"]) for r in audit]))
+    stats = conn.execute(
+        "select * from public.crm_agent_sla_stats(%s, public.sla_now() + interval '1 second') "
+        "where agent_id in (select id from public.crm_agents where email like %s)",
+        (t0, f"%@{DEMO_DOMAIN}")).fetchall()
+    print("\nper-agent statistics (crm_agent_sla_stats over the simulated period)")
+    print(render(
+        ["agent", "received", "by reassignment", "claimed ok", "claimed late", "contacted ok",
+         "contacted late", "missed claim", "missed contact", "breach rate", "median claim s",
+         "median contact s"],
+        [(s["full_name"], s["leads_received"], s["received_by_reassignment"],
+          s["claimed_in_window"], s["claimed_late"], s["contacted_in_window"],
+          s["contacted_late"], s["missed_claim"], s["missed_contact"], s["breach_rate"],
+          s["median_seconds_to_claim"], s["median_seconds_to_contact"]) for s in stats]))

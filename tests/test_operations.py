@@ -1,0 +1,240 @@
+"""Operating it: the lead-card view, per-agent statistics, `crm-sla status`, the run-history
+purge, and the deterministic demo. Scenarios are built with the SLA clock."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from contextlib import redirect_stdout
+
+import psycopg
+import pytest
+
+from harness import schedule, status
+from harness.paths import REPO_ROOT
+from harness.simulate import simulate
+from harness.target import with_database
+from harness.testing import connect
+from tests.cli import assert_one_line_error, crm_sla
+
+
+def card(world, lead) -> dict:
+    return world.db.execute("select * from public.crm_lead_sla_timers where lead_id = %s",
+                            (lead,)).fetchone()
+
+
+def test_lead_card_follows_the_stages_and_counts_down(world):
+    ann, bob = world.agents("Ann", "Bob")
+    boss = world.agent("Boss", role="admin")
+    lead = world.lead(ann)
+    row = card(world, lead)
+    assert (row["stage"], row["agent_name"]) == ("claim", "Ann")
+    assert 295 <= row["seconds_left"] <= 300
+    world.travel("2 minutes")
+    assert 175 <= card(world, lead)["seconds_left"] <= 180
+    with world.as_agent(ann) as conn:
+        conn.execute("select public.claim_lead(%s)", (lead,))
+    row = card(world, lead)
+    assert row["stage"] == "contact" and 295 <= row["seconds_left"] <= 300
+    world.travel("6 minutes")
+    assert -61 <= card(world, lead)["seconds_left"] <= -59  # overdue: negative
+    world.monitor()
+    row = card(world, lead)
+    assert (row["stage"], row["assigned_agent_id"], row["reassignment_count"]) == ("claim", bob, 1)
+    assert row["contact_sla_breached"] and row["reassignment_reason"] == "no_contact"
+    with world.as_agent(bob) as conn:
+        conn.execute("select public.complete_first_action(%s)", (lead,))
+    row = card(world, lead)
+    assert row["stage"] == "done" and row["seconds_left"] is None
+    world.settings(max_reassignments=0)
+    other = world.lead(ann)
+    world.travel("5 minutes")
+    world.monitor()
+    row = card(world, other)
+    assert (row["stage"], row["assigned_agent_id"], row["seconds_left"]) == (
+        "escalated", boss, None)
+
+
+def test_lead_card_view_shows_an_agent_only_its_own_leads(world):
+    ann, bob = world.agents("Ann", "Bob")
+    mine = {world.lead(ann), world.lead(ann)}
+    world.lead(bob)
+    with world.as_agent(ann) as conn:
+        seen = {r["lead_id"] for r in conn.execute(
+            "select lead_id from public.crm_lead_sla_timers").fetchall()}
+    assert seen == mine
+    with world.as_anon() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select * from public.crm_lead_sla_timers")
+
+
+def stats(world, as_admin=None) -> dict:
+    rows = world.db.execute(
+        "select * from public.crm_agent_sla_stats(public.sla_now() - interval '1 hour', "
+        "public.sla_now() + interval '1 second')").fetchall()
+    return {r["full_name"]: r for r in rows}
+
+
+def test_agent_statistics_match_the_scenario(world):
+    ann, bob, cid = world.agents("Ann", "Bob", "Cid")
+    prompt = world.lead(ann)            # Ann: claims at 1 min, contacts at 3 min
+    missed = world.lead(bob)            # Bob: never claims; goes to Ann or Cid at 5 min
+    world.travel("1 minute")
+    with world.as_agent(ann) as conn:
+        conn.execute("select public.claim_lead(%s)", (prompt,))
+    world.travel("2 minutes")
+    with world.as_agent(ann) as conn:
+        conn.execute("select public.complete_first_action(%s)", (prompt,))
+    world.travel("2 minutes")
+    assert world.monitor()["unclaimed"] == 1
+    new_owner = world.row(missed)["assigned_agent_id"]
+    world.travel("6 minutes")           # the new owner claims late (6 min > 5)...
+    with world.as_agent(new_owner) as conn:
+        conn.execute("select public.claim_lead(%s)", (missed,))
+    world.travel("5 minutes")           # ...and never contacts: reassigned again
+    assert world.monitor()["no_contact"] == 1
+    figures = stats(world)
+    # Whoever got Bob's lead first (Ann or Cid), the other one got it second: Ann received it once
+    # by reassignment either way.
+    a = figures["Ann"]
+    assert (a["leads_received"], a["received_by_reassignment"]) == (2, 1)
+    assert (a["claimed_in_window"], a["contacted_in_window"]) == (1, 1)
+    assert a["median_seconds_to_claim"] == (210 if new_owner == ann else 60)
+    b = figures["Bob"]
+    assert (b["leads_received"], b["missed_claim"], b["reassigned_away"]) == (1, 1, 1)
+    assert b["breach_rate"] == 1
+    late = figures["Ann" if new_owner == ann else "Cid"]
+    assert (late["claimed_late"], late["missed_contact"]) == (1, 1)
+    assert new_owner in (ann, cid)
+
+
+def test_agent_statistics_are_for_admins(world):
+    ann = world.agent("Ann")
+    boss = world.agent("Boss", role="admin")
+    with world.as_agent(ann) as conn, pytest.raises(psycopg.Error) as err:
+        conn.execute("select * from public.crm_agent_sla_stats")
+    assert err.value.diag.sqlstate == "SL006"
+    with world.as_agent(boss) as conn:
+        names = {r["full_name"] for r in conn.execute(
+            "select full_name from public.crm_agent_sla_stats").fetchall()}
+    assert names == {"Ann", "Boss"}
+
+
+@pytest.mark.pg_cron
+def test_status_reports_timers_breaches_and_the_monitor_job(world):
+    ann, _bob = world.agents("Ann", "Bob")
+    world.agent("Boss", role="admin")
+    world.settings(max_reassignments=1)
+    first, second = world.lead(ann), world.lead(ann)
+    world.travel("5 minutes")
+    world.monitor()                      # both reassigned (unclaimed)
+    world.lead(ann)                      # a fresh one
+    world.travel("5 minutes")
+    world.monitor()                      # first two escalate, the fresh one is reassigned
+    try:
+        schedule.schedule_monitor(world.url)
+        report = status.collect(world.url)
+    finally:
+        schedule.unschedule_monitor(world.url)
+    leads = report["leads"]
+    assert leads["escalated"] == 2
+    assert leads["open_timers"]["claim"] == {"leads": 1, "overdue": 0}
+    assert leads["breaches_last_hour"] == 5 and leads["reassignments_last_day"] == 5
+    assert report["migrations"]["pending"] == []
+    assert report["pg_cron"]["monitor"]["command"] == schedule.probe(world.url).plan[1]
+    assert report["pg_cron"]["monitor"]["name"].startswith("crm-sla-monitor:")
+    text = status.render(report)
+    for words in ("migrations", "monitor", "open timers", "escalated    2 with an admin"):
+        assert words in text
+    assert json.loads(json.dumps(report, default=str))["leads"]["escalated"] == 2
+    assert world.row(first)["sla_escalated_at"] and world.row(second)["sla_escalated_at"]
+
+
+@pytest.mark.pg_cron
+def test_purge_keeps_recent_runs_and_other_jobs(world):
+    info = schedule.probe(world.url)
+    cron = connect(with_database(world.url, info.cron_database))
+    try:
+        _, monitor = schedule.schedule_monitor(world.url)
+        purge = schedule.schedule_purge(world.url, keep_days=7)
+        other = cron.execute("select cron.schedule('someone-else', '0 0 1 1 *', 'select 1') as j"
+                             ).fetchone()["j"]
+        for jobid in (monitor, other):
+            for age in ("8 days", "1 day"):
+                cron.execute(
+                    "insert into cron.job_run_details (jobid, runid, database, username, "
+                    "command, status, start_time, end_time) values (%s, nextval('cron.runid_seq'),"
+                    " 'x', 'x', 'x', 'succeeded', now() - %s::interval, now() - %s::interval)",
+                    (jobid, age, age))
+        job = cron.execute("select * from cron.job where jobid = %s", (purge,)).fetchone()
+        assert job["schedule"] == schedule.PURGE_SCHEDULE
+        assert schedule.schedule_purge(world.url, keep_days=7) == purge  # no second job
+        cron.execute(job["command"])
+        left = cron.execute(
+            "select jobid, count(*) as n from cron.job_run_details where jobid in (%s, %s) "
+            "group by jobid", (monitor, other)).fetchall()
+        assert {r["jobid"]: r["n"] for r in left} == {monitor: 1, other: 2}
+    finally:
+        schedule.unschedule_monitor(world.url)
+        cron.execute("select cron.unschedule('someone-else')")
+        cron.close()
+
+
+def run_demo(url: str, seed: int) -> str:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        simulate(url, seed=seed, agents=4, minutes=14, leads_per_minute=1.5)
+    text = out.getvalue()
+    return text[:text.index("\nmigrations")]  # the status part carries wall-clock times
+
+
+def test_demo_is_deterministic_with_a_seed_and_shows_the_story(world):
+    first = run_demo(world.url, seed=3)
+    second = run_demo(world.url, seed=3)
+    assert first == second
+    assert "audit trail" in first and "per-agent statistics" in first
+    assert re.search(r"\+\d\d:\d\d\s+Lead \d{3}\s+\S+ \S+\s+\S+ \S+\s+unclaimed", first)
+    other = run_demo(world.url, seed=4)
+    assert other != first
+    # Re-running replaced the previous demo instead of piling up agents.
+    assert world.scalar("select count(*) from public.crm_agents where role = 'agent'") == 4
+
+
+def test_status_command_prints_the_summary_and_json(db_url):
+    text = crm_sla("status", url=db_url)
+    assert text.returncode == 0, text.stderr
+    assert "open timers" in text.stdout and "migrations   8 applied, 0 pending" in text.stdout
+    data = json.loads(crm_sla("status", "--json", url=db_url).stdout)
+    assert data["migrations"]["pending"] == [] and data["leads"]["escalated"] == 0
+
+
+def test_status_on_an_unreachable_database_is_one_clear_line():
+    assert_one_line_error(crm_sla("status", url="postgresql://x@127.0.0.1:1/crm"),
+                          "cannot connect", "DATABASE_URL")
+
+
+def test_simulate_refuses_database_url_without_force(db_url):
+    assert_one_line_error(crm_sla("simulate", url=db_url), "--force")
+
+
+def test_monitor_command_loops_until_ctrl_c(world):
+    ann, bob = world.agents("Ann", "Bob")
+    lead = world.lead(ann)
+    world.travel("5 minutes")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "monitor", "--interval", "0.2"],
+        env=dict(os.environ, DATABASE_URL=world.url), cwd=REPO_ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while world.row(lead)["assigned_agent_id"] != bob and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert world.row(lead)["assigned_agent_id"] == bob
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert '"unclaimed": 1' in out and "stopped" in out
