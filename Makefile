@@ -9,7 +9,7 @@ BROWSER_PACKAGES := chromium fonts-liberation2
 BOARD_ARGS ?=
 
 .PHONY: migrate rollback test lint pytest status demo board board-latency monitor db-start db-stop \
-	system-packages test-packages clean
+	system-packages test-packages schema clean
 
 # The virtual environment, made on first use and refreshed when pyproject.toml changes.
 $(READY): pyproject.toml
@@ -71,6 +71,11 @@ pytest: $(READY) test-packages
 	@$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint pytest
+
+# The committed schema snapshot, regenerated from a freshly migrated scratch database.
+schema: $(READY) system-packages
+	@$(BIN)/python -c "from harness import cluster; cluster.TEST.start(quiet=True)"
+	@$(BIN)/python -m tests.make_schema
 
 # Removes both embedded clusters (all their data) and the virtual environment.
 clean:

@@ -32,13 +32,10 @@ ENGINE_OBJECTS: tuple[SqlObject, ...] = (
         "timestamptz)",
     ),
     SqlObject(
-        "crm_sla_check_lead_action.sql", "function",
-        "public.crm_sla_check_lead_action(text, uuid, text)",
-    ),
-    SqlObject(
         "crm_sla_explain_refusal.sql", "function",
         "public.crm_sla_explain_refusal(text, uuid, uuid, text)",
     ),
+    SqlObject("crm_sla_progress_lead.sql", "function", "public.crm_sla_progress_lead(uuid, text)"),
     SqlObject("trg_crm_leads_100_intake.sql", "trigger", "public.crm_leads_intake()",
               "crm_leads_100_intake on public.crm_leads"),
     SqlObject("trg_crm_leads_200_progress.sql", "trigger", "public.crm_leads_progress()",

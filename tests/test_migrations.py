@@ -243,3 +243,26 @@ def test_migration_bookkeeping_is_not_in_public(fresh_db):
     with pytest.raises(psycopg.Error), connect(url) as conn:
         conn.execute("set role anon")
         conn.execute("select * from crm_sla_migrations._yoyo_migration")
+
+
+@pytest.fixture(scope="module")
+def server_without_cron():
+    from harness.cluster import Cluster
+
+    plain = Cluster(".pgdata-nocron", "CRM_SLA_NOCRON_PGPORT", 54349, with_cron=False)
+    plain.start(quiet=True)
+    yield plain
+    plain.destroy()
+
+
+def test_without_pg_cron_migrate_succeeds_and_says_how_to_run_the_monitor(server_without_cron):
+    url = server_without_cron.url()
+    proc = crm_sla("migrate", url=url)
+    assert proc.returncode == 0, proc.stderr
+    assert f"applied {len(ALL)} migration(s)" in proc.stdout
+    assert "not scheduled: pg_cron is not loaded" in proc.stdout
+    assert "crm-sla monitor --interval 5" in proc.stdout
+    status = crm_sla("status", url=url)
+    assert status.returncode == 0 and "pg_cron      not available" in status.stdout
+    once = crm_sla("monitor", "--once", url=url)
+    assert once.returncode == 0 and '"unclaimed": 0' in once.stdout

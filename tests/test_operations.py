@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from contextlib import redirect_stdout
 
 import psycopg
 import pytest
 
 from harness import schedule, status
+from harness.paths import REPO_ROOT
 from harness.simulate import simulate
 from harness.target import with_database
 from tests.cli import assert_one_line_error, crm_sla
@@ -212,3 +218,21 @@ def test_status_on_an_unreachable_database_is_one_clear_line():
 
 def test_simulate_refuses_database_url_without_force(db_url):
     assert_one_line_error(crm_sla("simulate", url=db_url), "--force")
+
+
+def test_monitor_command_loops_until_ctrl_c(world):
+    ann, bob = world.agents("Ann", "Bob")
+    lead = world.lead(ann)
+    world.travel("5 minutes")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "monitor", "--interval", "0.2"],
+        env=dict(os.environ, DATABASE_URL=world.url), cwd=REPO_ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while world.row(lead)["assigned_agent_id"] != bob and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert world.row(lead)["assigned_agent_id"] == bob
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert '"unclaimed": 1' in out and "stopped" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 
 from tests.world import SYSTEM_ACTOR, connect
 
@@ -86,13 +87,16 @@ def test_escalates_to_an_admin_after_max_reassignments(world):
     row = world.row(lead)
     assert row["assigned_agent_id"] == boss
     assert row["reassignment_count"] == 4
-    assert row["sla_escalated_at"] is not None
-    assert row["claim_timer_expires_at"] is None
+    assert row["sla_escalated_at"] == row["reassigned_at"]
+    # Like every reassignment, the new owner (the admin) starts a fresh claim window...
+    assert row["claim_timer_expires_at"] == row["reassigned_at"] + timedelta(minutes=5)
+    assert row["claim_window_expires_at"] == row["claim_timer_expires_at"]
+    assert not row["lead_claimed"]
     last = world.audit(lead)[-1]
     assert (last["to_agent_id"], last["reason"]) == (boss, "unclaimed")
     assert last["stage"] == "claim_window"
     assert last["reassigned_by"] == SYSTEM_ACTOR
-    # The monitor stops moving it, even when the admin claims and never contacts.
+    # ...but the monitor stops moving it, even when the admin claims and never contacts.
     again = breach_all(world)
     assert again["escalated"] == 0 and again["unclaimed"] == 0
     with world.as_agent(boss) as conn:
@@ -125,7 +129,10 @@ def test_manual_reassignment_of_an_escalated_lead_restarts_its_sla(world):
     with world.as_service() as conn:
         conn.execute("select public.reassign_lead(%s, %s)", (lead, bob))
     row = world.row(lead)
-    assert row["sla_escalated_at"] is None and row["claim_timer_expires_at"] is not None
+    assert row["sla_escalated_at"] is None and row["assigned_agent_id"] == bob
+    world.travel("5 minutes")
+    # Bob missed it: the SLA applies again, and with max_reassignments 0 it escalates again.
+    assert world.monitor()["escalated"] == 1
 
 
 def test_nobody_eligible_keeps_the_lead_flagged_and_retries(world):

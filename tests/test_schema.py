@@ -196,3 +196,12 @@ def test_system_actor_exists_and_is_never_routed(world):
                              (uuid.UUID(int=0),)).fetchone()
     assert actor["role"] == "system"
     assert world.row(world.lead())["assigned_agent_id"] is None
+
+
+def test_schema_matches_the_committed_snapshot(world):
+    from harness.paths import REPO_ROOT
+    from tests.schema_snapshot import dump
+
+    committed = (REPO_ROOT / "db" / "schema.sql").read_text()
+    assert dump(world.url) == committed, (
+        "the schema changed: review it, then run `make schema` to update db/schema.sql")

@@ -2,29 +2,12 @@
 -- Called by the owning agent's client (auth.uid()) or the service role; returns the lead.
 create or replace function public.complete_first_action(p_lead_id uuid)
 returns public.crm_leads
-language plpgsql
+language sql
 volatile
 security definer
 set search_path = ''
 as $$
-declare
-    v_caller constant text := public.crm_sla_caller();
-    v_uid constant uuid := auth.uid();
-    v_lead public.crm_leads;
-begin
-    perform public.crm_sla_check_lead_action(v_caller, p_lead_id, 'first action');
-    update public.crm_leads as l
-    set first_action_completed = true
-    where l.id = p_lead_id
-        and l.first_action_completed = false
-        and (v_caller <> 'user' or l.assigned_agent_id = v_uid)
-    returning l.* into v_lead;
-    if found then
-        return v_lead;
-    end if;
-    perform public.crm_sla_explain_refusal(v_caller, v_uid, p_lead_id, 'first action');
-    return null;  -- not reached: the call above always raises
-end
+    select public.crm_sla_progress_lead(p_lead_id, 'first action')
 $$;
 
 comment on function public.complete_first_action(uuid) is

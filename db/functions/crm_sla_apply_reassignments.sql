@@ -43,15 +43,15 @@ begin
             lead_claimed = false,
             first_action_completed = false,
             claim_timer_started_at = p_at,
-            -- An escalated lead sits with an admin and runs no timer: the monitor stops moving it.
-            claim_timer_expires_at = case when m.escalate then null else p_at + v_claim end,
-            claim_window_expires_at = case when m.escalate then null else p_at + v_claim end,
+            claim_timer_expires_at = p_at + v_claim,
+            claim_window_expires_at = p_at + v_claim,
             contact_timer_started_at = null,
             contact_timer_expires_at = null,
             claim_sla_breached = coalesce(l.claim_sla_breached, false) or m.stage = 'claim_window',
             contact_sla_breached
             = coalesce(l.contact_sla_breached, false) or m.stage = 'contact_window',
             sla_breached = l.sla_breached or m.stage <> 'manual',
+            -- An escalated lead sits with an admin: the monitor no longer moves it.
             sla_escalated_at = case when m.escalate then p_at end
         from moves as m
         where l.id = m.lead_id

@@ -45,11 +45,13 @@ begin
             select from public.crm_leads as l
             where l.claim_timer_expires_at <= v_now
                 and l.claim_timer_expires_at is not null and l.lead_claimed = false
+                and l.sla_escalated_at is null
         )
         and not exists (
             select from public.crm_leads as l
             where l.contact_timer_expires_at <= v_now
                 and l.contact_timer_expires_at is not null and l.first_action_completed = false
+                and l.sla_escalated_at is null
         ) then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
@@ -119,6 +121,7 @@ begin
                     select c.id from public.crm_leads as c
                     where c.claim_timer_expires_at <= v_now
                         and c.claim_timer_expires_at is not null and c.lead_claimed = false
+                        and c.sla_escalated_at is null
                     order by c.claim_timer_expires_at
                     limit v_batch
                 )
@@ -128,10 +131,12 @@ begin
                     where c.contact_timer_expires_at <= v_now
                         and c.contact_timer_expires_at is not null
                         and c.first_action_completed = false
+                        and c.sla_escalated_at is null
                     order by c.contact_timer_expires_at
                     limit v_batch
                 )
             ))
+            and l.sla_escalated_at is null
             and (
                 (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
                 or (
@@ -266,6 +271,7 @@ begin
                     select from public.crm_leads as c
                     where c.claim_timer_expires_at <= v_now
                         and c.claim_timer_expires_at is not null and c.lead_claimed = false
+                        and c.sla_escalated_at is null
                     limit 10000000
                 ) as x
             )
@@ -275,6 +281,7 @@ begin
                     where c.contact_timer_expires_at <= v_now
                         and c.contact_timer_expires_at is not null
                         and c.first_action_completed = false
+                        and c.sla_escalated_at is null
                     limit 10000000
                 ) as y
             )

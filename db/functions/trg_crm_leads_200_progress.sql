@@ -58,12 +58,9 @@ begin
             new.claim_sla_breached := true;
             new.sla_breached := true;
         end if;
+        select s.contact_window into v_contact from public.crm_sla_settings as s;
         new.contact_timer_started_at := v_now;
-        new.contact_timer_expires_at := null;
-        if new.sla_escalated_at is null then  -- an escalated lead runs no more timers
-            select s.contact_window into v_contact from public.crm_sla_settings as s;
-            new.contact_timer_expires_at := v_now + coalesce(v_contact, interval '5 minutes');
-        end if;
+        new.contact_timer_expires_at := v_now + coalesce(v_contact, interval '5 minutes');
     end if;
 
     if new.first_action_completed and not old.first_action_completed then

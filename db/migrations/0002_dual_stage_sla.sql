@@ -1,7 +1,8 @@
 -- The seed's dual-stage SLA migration (shared/seed/dual-stage-sla-migration.md), faithfully:
 -- the same columns, types, defaults, indexes, table, constraints and comments. Two fixes, as the
--- SPEC says: policies are created only when missing, so this is safe to run twice, and the seed's
--- insert policy (WITH CHECK (true) for every role) is replaced by one for the service role only.
+-- SPEC says: each policy is dropped if it exists before it is created, so this is safe to run
+-- twice, and the seed's insert policy (WITH CHECK (true) for every role) is replaced by one for
+-- the service role only.
 -- depends: 0001_baseline
 
 -- Stage 1: Claim Window columns
@@ -59,48 +60,31 @@ on public.crm_lead_reassignments (to_agent_id, created_at desc);
 alter table public.crm_lead_reassignments enable row level security;
 
 -- RLS policies, written the cheap way: auth.uid() evaluated once per statement, scoped by role.
-do $$
-begin
-    if not exists (
-        select from pg_catalog.pg_policies
-        where schemaname = 'public' and tablename = 'crm_lead_reassignments'
-            and policyname = 'Admins can view all reassignments'
-    ) then
-        create policy "Admins can view all reassignments"
-        on public.crm_lead_reassignments for select to authenticated
-        using ((select public.is_admin((select auth.uid()))));
-    end if;
-    if not exists (
-        select from pg_catalog.pg_policies
-        where schemaname = 'public' and tablename = 'crm_lead_reassignments'
-            and policyname = 'Agents can view own reassignments'
-    ) then
-        create policy "Agents can view own reassignments"
-        on public.crm_lead_reassignments for select to authenticated
-        using (
-            from_agent_id = (select auth.uid()) or to_agent_id = (select auth.uid())
-        );
-    end if;
-    if not exists (
-        select from pg_catalog.pg_policies
-        where schemaname = 'public' and tablename = 'crm_lead_reassignments'
-            and policyname = 'Service role can insert reassignments'
-    ) then
-        create policy "Service role can insert reassignments"
-        on public.crm_lead_reassignments for insert to service_role
-        with check (true);
-    end if;
-    if not exists (
-        select from pg_catalog.pg_policies
-        where schemaname = 'public' and tablename = 'crm_lead_reassignments'
-            and policyname = 'Service role can read reassignments'
-    ) then
-        create policy "Service role can read reassignments"
-        on public.crm_lead_reassignments for select to service_role
-        using (true);
-    end if;
-end
-$$;
+drop policy if exists "Admins can view all reassignments" on public.crm_lead_reassignments;
+
+create policy "Admins can view all reassignments"
+on public.crm_lead_reassignments for select to authenticated
+using ((select public.is_admin((select auth.uid()))));
+
+drop policy if exists "Agents can view own reassignments" on public.crm_lead_reassignments;
+
+create policy "Agents can view own reassignments"
+on public.crm_lead_reassignments for select to authenticated
+using (
+    from_agent_id = (select auth.uid()) or to_agent_id = (select auth.uid())
+);
+
+drop policy if exists "Service role can insert reassignments" on public.crm_lead_reassignments;
+
+create policy "Service role can insert reassignments"
+on public.crm_lead_reassignments for insert to service_role
+with check (true);
+
+drop policy if exists "Service role can read reassignments" on public.crm_lead_reassignments;
+
+create policy "Service role can read reassignments"
+on public.crm_lead_reassignments for select to service_role
+using (true);
 
 -- Table privileges: Supabase grants ALL to the API roles by default; take it back, then grant.
 revoke all on public.crm_lead_reassignments from public, anon, authenticated, service_role;

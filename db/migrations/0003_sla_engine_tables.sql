@@ -18,18 +18,11 @@ revoke all on public.crm_sla_clock from public, anon, authenticated, service_rol
 
 grant select on public.crm_sla_clock to authenticated, service_role;
 
-do $$
-begin
-    if not exists (
-        select from pg_catalog.pg_policies
-        where schemaname = 'public' and tablename = 'crm_sla_clock'
-    ) then
-        create policy "Signed-in users and the service role read the SLA clock"
-        on public.crm_sla_clock for select to authenticated, service_role
-        using (true);
-    end if;
-end
-$$;
+drop policy if exists "Signed-in users read the SLA clock" on public.crm_sla_clock;
+
+create policy "Signed-in users read the SLA clock"
+on public.crm_sla_clock for select to authenticated, service_role
+using (true);
 
 create table if not exists public.crm_sla_agent_state (
     agent_id uuid primary key references public.crm_agents (id) on delete cascade,

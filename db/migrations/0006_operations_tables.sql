@@ -30,18 +30,11 @@ revoke all on public.crm_lead_sla_events from public, anon, authenticated, servi
 
 grant select on public.crm_lead_sla_events to service_role;
 
-do $$
-begin
-    if not exists (
-        select from pg_catalog.pg_policies
-        where schemaname = 'public' and tablename = 'crm_lead_sla_events'
-    ) then
-        create policy "Service role reads SLA events"
-        on public.crm_lead_sla_events for select to service_role
-        using (true);
-    end if;
-end
-$$;
+drop policy if exists "Service role reads SLA events" on public.crm_lead_sla_events;
+
+create policy "Service role reads SLA events"
+on public.crm_lead_sla_events for select to service_role
+using (true);
 
 create or replace view public.crm_lead_sla_timers
 with (security_invoker = true) as

@@ -1,0 +1,1463 @@
+CREATE SCHEMA auth;
+
+COMMENT ON SCHEMA auth IS 'Supabase compatibility shim: only auth.uid() (crm-sla baseline)';
+
+CREATE SCHEMA public;
+
+COMMENT ON SCHEMA public IS 'standard public schema';
+
+CREATE FUNCTION auth.uid() RETURNS uuid
+    LANGUAGE sql STABLE
+    AS $$
+            select coalesce(
+                nullif(current_setting('request.jwt.claim.sub', true), ''),
+                (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+            )::uuid
+        $$;
+
+COMMENT ON FUNCTION auth.uid() IS 'The authenticated user id from request.jwt.claims, as Supabase defines it (crm-sla baseline)';
+
+CREATE TABLE public.crm_leads (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    assigned_agent_id uuid,
+    lead_claimed boolean DEFAULT false NOT NULL,
+    first_action_completed boolean DEFAULT false NOT NULL,
+    claim_window_expires_at timestamp with time zone,
+    sla_breached boolean DEFAULT false NOT NULL,
+    full_name text,
+    email text,
+    phone text,
+    source text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    claim_timer_started_at timestamp with time zone,
+    claim_timer_expires_at timestamp with time zone,
+    claim_sla_breached boolean DEFAULT false,
+    contact_timer_started_at timestamp with time zone,
+    contact_timer_expires_at timestamp with time zone,
+    contact_sla_breached boolean DEFAULT false,
+    reassignment_count integer DEFAULT 0,
+    previous_agent_id uuid,
+    reassignment_reason text,
+    reassigned_at timestamp with time zone,
+    sla_escalated_at timestamp with time zone
+);
+
+COMMENT ON TABLE public.crm_leads IS 'Sales leads; each has an owner who must claim it, then contact it (crm-sla baseline)';
+
+COMMENT ON COLUMN public.crm_leads.claim_window_expires_at IS 'Legacy: mirrors claim_timer_expires_at';
+
+COMMENT ON COLUMN public.crm_leads.sla_breached IS 'Legacy: true once either SLA window was missed';
+
+COMMENT ON COLUMN public.crm_leads.claim_timer_started_at IS 'When the lead was created and claim window started';
+
+COMMENT ON COLUMN public.crm_leads.claim_timer_expires_at IS 'When the 5-minute claim window expires (5 min after creation)';
+
+COMMENT ON COLUMN public.crm_leads.claim_sla_breached IS 'True once an owner missed the claim window (stays set after reassignment)';
+
+COMMENT ON COLUMN public.crm_leads.contact_timer_started_at IS 'When the lead was claimed and contact window started';
+
+COMMENT ON COLUMN public.crm_leads.contact_timer_expires_at IS 'When the 5-minute contact window expires (5 min after claim)';
+
+COMMENT ON COLUMN public.crm_leads.contact_sla_breached IS 'True once an owner missed the contact window (stays set after reassignment)';
+
+COMMENT ON COLUMN public.crm_leads.reassignment_count IS 'How many times the lead changed owner (one audit row each)';
+
+COMMENT ON COLUMN public.crm_leads.previous_agent_id IS 'The owner before the latest reassignment';
+
+COMMENT ON COLUMN public.crm_leads.reassignment_reason IS 'Why the latest reassignment happened: unclaimed, no_contact or manual';
+
+COMMENT ON COLUMN public.crm_leads.reassigned_at IS 'When the latest reassignment happened (SLA clock)';
+
+COMMENT ON COLUMN public.crm_leads.sla_escalated_at IS 'When the monitor escalated the lead to an admin; the monitor no longer moves it';
+
+CREATE FUNCTION public.claim_lead(p_lead_id uuid) RETURNS public.crm_leads
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+    select public.crm_sla_progress_lead(p_lead_id, 'claim')
+$$;
+
+COMMENT ON FUNCTION public.claim_lead(p_lead_id uuid) IS 'The owner (or the service role) claims a lead: the contact window starts';
+
+CREATE FUNCTION public.complete_first_action(p_lead_id uuid) RETURNS public.crm_leads
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+    select public.crm_sla_progress_lead(p_lead_id, 'first action')
+$$;
+
+COMMENT ON FUNCTION public.complete_first_action(p_lead_id uuid) IS 'The owner (or the service role) records the first contact: the contact timer is done';
+
+CREATE FUNCTION public.crm_agent_sla_stats(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(agent_id uuid, full_name text, leads_received bigint, received_by_reassignment bigint, claimed_in_window bigint, claimed_late bigint, contacted_in_window bigint, contacted_late bigint, missed_claim bigint, missed_contact bigint, reassigned_away bigint, breach_rate numeric, median_seconds_to_claim numeric, median_seconds_to_contact numeric)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_caller constant text := public.crm_sla_caller();
+    v_to constant timestamptz := coalesce(p_to, public.sla_now());
+    v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
+begin
+    if v_caller = 'anon'
+        or (v_caller = 'user' and not public.is_admin(auth.uid())) then
+        raise exception 'SLA statistics are for admins'
+            using errcode = 'SL006', hint = 'Sign in as an admin, or use the service role.';
+    end if;
+    if v_from >= v_to then
+        raise exception 'the period is empty: % is not before %', v_from, v_to
+            using errcode = 'SL010', hint = 'Pass p_from < p_to.';
+    end if;
+    return query
+    with first_owner as (
+        select
+            l.id,
+            l.created_at,
+            coalesce((
+                select r.from_agent_id from public.crm_lead_reassignments as r
+                where r.lead_id = l.id
+                order by r.created_at, r.id
+                limit 1
+            ), l.assigned_agent_id) as agent_id
+        from public.crm_leads as l
+        where l.created_at >= v_from and l.created_at < v_to
+    ),
+
+    moves as (
+        select r.from_agent_id, r.to_agent_id, r.reason
+        from public.crm_lead_reassignments as r
+        where r.created_at >= v_from and r.created_at < v_to
+    ),
+
+    events as (
+        select e.agent_id, e.event, e.late, e.elapsed
+        from public.crm_lead_sla_events as e
+        where e.at >= v_from and e.at < v_to
+    ),
+
+    per_agent as (
+        select
+            a.id,
+            a.full_name,
+            (select count(*) from first_owner as f where f.agent_id = a.id) as initial,
+            (select count(*) from moves as m where m.to_agent_id = a.id) as moved_in,
+            (select count(*) from events as e
+             where e.agent_id = a.id and e.event = 'claimed' and not e.late) as claim_ok,
+            (select count(*) from events as e
+             where e.agent_id = a.id and e.event = 'claimed' and e.late) as claim_late,
+            (select count(*) from events as e
+             where e.agent_id = a.id and e.event = 'contacted' and not e.late) as contact_ok,
+            (select count(*) from events as e
+             where e.agent_id = a.id and e.event = 'contacted' and e.late) as contact_late,
+            (select count(*) from moves as m
+             where m.from_agent_id = a.id and m.reason = 'unclaimed') as miss_claim,
+            (select count(*) from moves as m
+             where m.from_agent_id = a.id and m.reason = 'no_contact') as miss_contact,
+            (select count(*) from moves as m where m.from_agent_id = a.id) as away,
+            (select percentile_cont(0.5) within group (order by extract(epoch from e.elapsed))
+             from events as e where e.agent_id = a.id and e.event = 'claimed') as med_claim,
+            (select percentile_cont(0.5) within group (order by extract(epoch from e.elapsed))
+             from events as e where e.agent_id = a.id and e.event = 'contacted') as med_contact
+        from public.crm_agents as a
+        where a.role <> 'system'
+    )
+
+    select
+        p.id,
+        p.full_name,
+        p.initial + p.moved_in,
+        p.moved_in,
+        p.claim_ok,
+        p.claim_late,
+        p.contact_ok,
+        p.contact_late,
+        p.miss_claim,
+        p.miss_contact,
+        p.away,
+        round(
+            (p.claim_late + p.contact_late + p.miss_claim + p.miss_contact)::numeric
+            / nullif(p.initial + p.moved_in, 0), 3
+        ),
+        round(p.med_claim::numeric, 1),
+        round(p.med_contact::numeric, 1)
+    from per_agent as p
+    order by p.full_name, p.id;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_agent_sla_stats(p_from timestamp with time zone, p_to timestamp with time zone) IS 'Per-agent SLA statistics over a period of the SLA clock (default: the last 24 hours); admins';
+
+CREATE FUNCTION public.crm_lead_reassignments_append_only() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+    if tg_op = 'DELETE' and not exists (
+        select from public.crm_leads as l where l.id = old.lead_id
+    ) then
+        return old;  -- the lead itself is being deleted: ON DELETE CASCADE
+    end if;
+    raise exception 'crm_lead_reassignments is append-only: % is not allowed', tg_op
+        using errcode = 'SL012',
+            hint = 'Audit rows are never changed; they go only with their lead.';
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_lead_reassignments_append_only() IS 'Trigger: refuses UPDATE and DELETE of audit rows, except the cascade from deleting the lead';
+
+CREATE FUNCTION public.crm_leads_announce_intake() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_leads_announce_intake() IS 'Trigger: one crm_sla event ({"event": "inserted"}) per INSERT statement on crm_leads';
+
+CREATE FUNCTION public.crm_leads_announce_progress() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    perform pg_catalog.pg_notify('crm_sla', pg_catalog.json_build_object(
+        'event', case
+            when new.first_action_completed and not old.first_action_completed then 'contacted'
+            else 'claimed'
+        end,
+        'lead_id', new.id,
+        'agent_id', new.assigned_agent_id
+    )::text);
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_leads_announce_progress() IS 'Trigger: a crm_sla event ({"event": "claimed" | "contacted", "lead_id", "agent_id"}) per claim or first action';
+
+CREATE FUNCTION public.crm_leads_intake() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_now constant timestamptz := public.sla_now();
+    v_claim interval;
+    v_contact interval;
+begin
+    select s.claim_window, s.contact_window into v_claim, v_contact
+    from public.crm_sla_settings as s;
+
+    new.claim_sla_breached := false;
+    new.contact_sla_breached := false;
+    new.sla_breached := false;
+    new.reassignment_count := 0;
+    new.previous_agent_id := null;
+    new.reassignment_reason := null;
+    new.reassigned_at := null;
+    new.sla_escalated_at := null;
+
+    if new.assigned_agent_id is null then
+        -- First assignment, not a reassignment: no audit row.
+        perform pg_advisory_xact_lock(4242002);
+        new.assigned_agent_id := (public.crm_sla_routing_queue('agent'))[1];
+        if new.assigned_agent_id is not null then
+            perform public.crm_sla_mark_routed(array[new.assigned_agent_id]);
+        end if;
+    end if;
+
+    new.claim_timer_started_at := v_now;
+    new.claim_timer_expires_at := v_now + coalesce(v_claim, interval '5 minutes');
+    new.claim_window_expires_at := new.claim_timer_expires_at;
+    new.contact_timer_started_at := null;
+    new.contact_timer_expires_at := null;
+    if new.first_action_completed then
+        new.lead_claimed := true;
+    end if;
+    if new.lead_claimed then
+        -- Arrived already claimed (an import): the contact window starts now.
+        new.contact_timer_started_at := v_now;
+        new.contact_timer_expires_at := v_now + coalesce(v_contact, interval '5 minutes');
+    end if;
+    return new;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_leads_intake() IS 'Trigger: routes an unowned new lead and starts its claim timer';
+
+CREATE FUNCTION public.crm_leads_progress() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_now timestamptz;
+    v_contact interval;
+    v_changed text;
+begin
+    if current_user in ('anon', 'authenticated', 'service_role') then
+        if new.assigned_agent_id is distinct from old.assigned_agent_id then
+            raise exception 'the owner of lead % cannot be changed by an UPDATE', old.id
+                using errcode = 'SL009',
+                    hint = 'Admins and the service role reassign with reassign_lead(lead, agent, notes).';
+        end if;
+        if (old.lead_claimed and not new.lead_claimed)
+            or (old.first_action_completed and not new.first_action_completed) then
+            raise exception 'lead % cannot be un-claimed or un-contacted', old.id
+                using errcode = 'SL009',
+                    hint = 'Only a reassignment resets a lead to the claim stage.';
+        end if;
+        if (
+            new.claim_timer_started_at, new.claim_timer_expires_at, new.claim_window_expires_at,
+            new.contact_timer_started_at, new.contact_timer_expires_at,
+            new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
+            new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
+            new.reassigned_at, new.sla_escalated_at
+        ) is distinct from (
+            old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
+            old.contact_timer_started_at, old.contact_timer_expires_at,
+            old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
+            old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
+            old.reassigned_at, old.sla_escalated_at
+        ) then
+            select string_agg(n.key, ', ' order by n.key) into v_changed
+            from jsonb_each(to_jsonb(new)) as n
+            inner join jsonb_each(to_jsonb(old)) as o on n.key = o.key
+            where n.value is distinct from o.value
+                and n.key not in ('lead_claimed', 'first_action_completed');
+            raise exception 'column(s) % of crm_leads are maintained by the SLA engine', v_changed
+                using errcode = 'SL009',
+                    hint = 'Set lead_claimed or first_action_completed (or call claim_lead / '
+                    || 'complete_first_action); the engine keeps timers, flags and owners.';
+        end if;
+    end if;
+
+    if new.first_action_completed and not old.first_action_completed then
+        new.lead_claimed := true;  -- a first action implies the lead was taken
+    end if;
+
+    if new.lead_claimed and not old.lead_claimed then
+        v_now := public.sla_now();
+        if new.claim_timer_expires_at is not null and v_now >= new.claim_timer_expires_at then
+            new.claim_sla_breached := true;
+            new.sla_breached := true;
+        end if;
+        select s.contact_window into v_contact from public.crm_sla_settings as s;
+        new.contact_timer_started_at := v_now;
+        new.contact_timer_expires_at := v_now + coalesce(v_contact, interval '5 minutes');
+    end if;
+
+    if new.first_action_completed and not old.first_action_completed then
+        v_now := coalesce(v_now, public.sla_now());
+        if new.contact_timer_expires_at is not null and v_now >= new.contact_timer_expires_at then
+            new.contact_sla_breached := true;
+            new.sla_breached := true;
+        end if;
+    end if;
+    return new;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_leads_progress() IS 'Trigger: claim and first-action timers and late flags; guards the engine-owned columns';
+
+CREATE FUNCTION public.crm_leads_sla_events() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+    if new.lead_claimed and not old.lead_claimed then
+        insert into public.crm_lead_sla_events (lead_id, agent_id, event, at, elapsed, late)
+        values (
+            new.id, new.assigned_agent_id, 'claimed', new.contact_timer_started_at,
+            new.contact_timer_started_at - new.claim_timer_started_at,
+            coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false)
+        );
+    end if;
+    if new.first_action_completed and not old.first_action_completed then
+        insert into public.crm_lead_sla_events (lead_id, agent_id, event, at, elapsed, late)
+        select
+            new.id, new.assigned_agent_id, 'contacted', t.now,
+            t.now - new.contact_timer_started_at,
+            coalesce(t.now >= new.contact_timer_expires_at, false)
+        from (select public.sla_now() as now) as t;
+    end if;
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_leads_sla_events() IS 'Trigger: logs claims and first actions into crm_lead_sla_events';
+
+CREATE FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_claim interval;
+    v_events text[];
+begin
+    select s.claim_window into v_claim from public.crm_sla_settings as s;
+    v_claim := coalesce(v_claim, interval '5 minutes');
+
+    with moves as (
+        select m.lead_id, m.to_agent, m.stage, m.escalate
+        from unnest(p_lead_ids, p_to_agents, p_stages, p_escalate)
+            as m (lead_id, to_agent, stage, escalate)
+    ),
+
+    moved as (
+        update public.crm_leads as l
+        set
+            previous_agent_id = l.assigned_agent_id,
+            assigned_agent_id = m.to_agent,
+            reassignment_count = coalesce(l.reassignment_count, 0) + 1,
+            reassignment_reason = case m.stage
+                when 'claim_window' then 'unclaimed'
+                when 'contact_window' then 'no_contact'
+                else 'manual'
+            end,
+            reassigned_at = p_at,
+            lead_claimed = false,
+            first_action_completed = false,
+            claim_timer_started_at = p_at,
+            claim_timer_expires_at = p_at + v_claim,
+            claim_window_expires_at = p_at + v_claim,
+            contact_timer_started_at = null,
+            contact_timer_expires_at = null,
+            claim_sla_breached = coalesce(l.claim_sla_breached, false) or m.stage = 'claim_window',
+            contact_sla_breached
+            = coalesce(l.contact_sla_breached, false) or m.stage = 'contact_window',
+            sla_breached = l.sla_breached or m.stage <> 'manual',
+            -- An escalated lead sits with an admin: the monitor no longer moves it.
+            sla_escalated_at = case when m.escalate then p_at end
+        from moves as m
+        where l.id = m.lead_id
+        returning
+            l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason, m.stage,
+            m.escalate
+    ),
+
+    audit as (
+        insert into public.crm_lead_reassignments (
+            lead_id, from_agent_id, to_agent_id, reassigned_by, reason, stage, notes, created_at
+        )
+        select
+            mv.id, mv.previous_agent_id, mv.assigned_agent_id, p_by, mv.reassignment_reason,
+            mv.stage, p_notes, p_at
+        from moved as mv
+        returning id
+    )
+
+    select array_agg(json_build_object(
+        'event', case when mv.escalate then 'escalated' else 'reassigned' end,
+        'lead_id', mv.id,
+        'from_agent_id', mv.previous_agent_id,
+        'to_agent_id', mv.assigned_agent_id,
+        'reason', mv.reassignment_reason,
+        'stage', mv.stage
+    )::text)
+    into v_events
+    from moved as mv;  -- the audit insert runs regardless: data-modifying CTEs always complete
+
+    perform pg_notify('crm_sla', e) from unnest(v_events) as e;
+    return coalesce(cardinality(v_events), 0);
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) IS 'Internal: writes reassignments (lead rows, audit rows, crm_sla events) for locked leads';
+
+CREATE FUNCTION public.crm_sla_caller() RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select case
+        when r.name = 'anon' then 'anon'
+        when r.name = 'service_role' then 'service'
+        when auth.uid() is not null then 'user'
+        when r.name = 'authenticated' then 'anon'
+        else 'trusted'
+    end
+    from (select coalesce(nullif(current_setting('role'), 'none'), session_user) as name) as r
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_caller() IS 'Internal: classifies the caller (anon, service, user, trusted) for the engine''s functions';
+
+CREATE FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+    v_lead public.crm_leads;
+begin
+    select l.* into v_lead from public.crm_leads as l where l.id = p_lead_id;
+    if not found then
+        raise exception 'lead % does not exist', p_lead_id
+            using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
+    end if;
+    if p_caller = 'user' and v_lead.assigned_agent_id is distinct from p_uid then
+        if exists (
+            select from public.crm_lead_reassignments as a
+            where a.lead_id = p_lead_id and a.from_agent_id = p_uid
+        ) then
+            raise exception 'lead % was reassigned away from you', p_lead_id
+                using errcode = 'SL004',
+                    detail = format('It now belongs to agent %s.', v_lead.assigned_agent_id),
+                    hint = 'Its SLA window expired (or an admin moved it); pick up your next lead.';
+        end if;
+        raise exception 'lead % is not yours', p_lead_id
+            using errcode = 'SL002', hint = 'Only the lead''s owner can record a ' || p_action || '.';
+    end if;
+    if p_action = 'claim' then
+        raise exception 'lead % is already claimed', p_lead_id
+            using errcode = 'SL003', hint = 'Record the first contact with complete_first_action().';
+    end if;
+    raise exception 'the first action on lead % is already recorded', p_lead_id
+        using errcode = 'SL005', hint = 'Nothing more to do for this lead''s SLA.';
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) IS 'Internal: raises the SLxxx error that says why a claim or first action was refused';
+
+CREATE FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+    insert into public.crm_sla_agent_state as s (agent_id, last_routed_seq, leads_routed)
+    select t.agent, b.seq + max(t.i), count(*)
+    from unnest(p_agents) with ordinality as t (agent, i)
+    cross join (
+        select coalesce(max(x.last_routed_seq), 0) as seq from public.crm_sla_agent_state as x
+    ) as b
+    where t.agent is not null
+    group by t.agent, b.seq
+    on conflict (agent_id) do update
+        set last_routed_seq = excluded.last_routed_seq,
+            leads_routed = s.leads_routed + excluded.leads_routed
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) IS 'Internal: moves the picked agents to the back of the routing queue';
+
+CREATE FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) RETURNS public.crm_leads
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_caller constant text := public.crm_sla_caller();
+    v_uid constant uuid := auth.uid();
+    v_lead public.crm_leads;
+begin
+    if v_caller = 'anon' then
+        raise exception 'a % needs a signed-in agent', p_action
+            using errcode = 'SL006',
+                hint = 'Call it with the owning agent''s JWT, or as the service role.';
+    end if;
+    if p_lead_id is null then
+        raise exception 'p_lead_id must not be null'
+            using errcode = 'SL010', hint = 'Pass the id of a lead you own.';
+    end if;
+    -- One statement, so a reassignment racing it either happened before (no row matches: the
+    -- owner changed) or waits for it; the due test is on the row it locks.
+    update public.crm_leads as l
+    set
+        lead_claimed = true,
+        first_action_completed = l.first_action_completed or p_action = 'first action'
+    where l.id = p_lead_id
+        and (v_caller <> 'user' or l.assigned_agent_id = v_uid)
+        and case p_action
+            when 'claim' then l.lead_claimed = false
+            else l.first_action_completed = false
+        end
+    returning l.* into v_lead;
+    if found then
+        return v_lead;
+    end if;
+    perform public.crm_sla_explain_refusal(v_caller, v_uid, p_lead_id, p_action);
+    return null;  -- not reached: the call above always raises
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) IS 'Internal: the claim or first action behind claim_lead() and complete_first_action()';
+
+CREATE FUNCTION public.crm_sla_routing_queue(p_role text) RETURNS uuid[]
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select coalesce(array_agg(a.id order by s.last_routed_seq nulls first, a.id), '{}')
+    from public.crm_agents as a
+    left join public.crm_sla_agent_state as s on a.id = s.agent_id
+    where
+        a.role = p_role
+        and a.is_active
+        and (a.accepting_leads or p_role = 'admin')
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_routing_queue(p_role text) IS 'Internal: active agents (or admins) in round-robin order, least recently routed to first';
+
+CREATE FUNCTION public.is_admin(uid uuid) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+            select exists (
+                select from public.crm_agents
+                where id = uid and role = 'admin' and is_active
+            )
+        $$;
+
+COMMENT ON FUNCTION public.is_admin(uid uuid) IS 'True when uid is an active admin (crm-sla baseline)';
+
+CREATE FUNCTION public.process_sla_timers() RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_now constant timestamptz := public.sla_now();
+    v_batch integer;
+    v_max integer;
+    v_ids uuid[];
+    v_owners uuid[];
+    v_stages text[];
+    v_counts integer[];
+    v_queue uuid[];
+    v_admins uuid[];
+    v_held uuid[];
+    v_auto integer;
+    v_pick uuid;
+    v_fallback uuid;
+    v_cand uuid;
+    v_to uuid[] := '{}';
+    v_escalate boolean[] := '{}';
+    v_stuck_ids uuid[] := '{}';
+    v_stuck_stages text[] := '{}';
+    v_routed integer := 0;
+    v_unclaimed integer := 0;
+    v_no_contact integer := 0;
+    v_escalated integer := 0;
+    v_remaining bigint := 0;
+    v_events text[];
+begin
+    select s.monitor_batch_size, s.max_reassignments into v_batch, v_max
+    from public.crm_sla_settings as s;
+    v_batch := coalesce(v_batch, 1000);
+    v_max := coalesce(v_max, 3);
+
+    -- Idle fast path: nothing unowned and nothing due means no locks at all.
+    if not exists (select from public.crm_leads as l where l.assigned_agent_id is null)
+        and not exists (
+            select from public.crm_leads as l
+            where l.claim_timer_expires_at <= v_now
+                and l.claim_timer_expires_at is not null and l.lead_claimed = false
+                and l.sla_escalated_at is null
+        )
+        and not exists (
+            select from public.crm_leads as l
+            where l.contact_timer_expires_at <= v_now
+                and l.contact_timer_expires_at is not null and l.first_action_completed = false
+                and l.sla_escalated_at is null
+        ) then
+        return jsonb_build_object(
+            'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
+            'no_eligible_agent', 0, 'remaining', 0, 'at', v_now
+        );
+    end if;
+
+    -- One order for every router: this lock first, then lead rows (always SKIP LOCKED here).
+    perform pg_advisory_xact_lock(4242002);
+    v_queue := public.crm_sla_routing_queue('agent');
+
+    -- 1. Unowned leads (nobody was eligible when they arrived): a first assignment, no audit row.
+    if cardinality(v_queue) > 0 then
+        with unowned as (
+            select l.id, row_number() over (order by l.created_at, l.id) as n
+            from (
+                select u.id, u.created_at from public.crm_leads as u
+                where u.assigned_agent_id is null
+                order by u.created_at
+                limit v_batch
+                for update skip locked
+            ) as l
+        ),
+
+        routed as (
+            update public.crm_leads as l
+            set
+                assigned_agent_id = v_queue[((u.n - 1) % cardinality(v_queue)) + 1],
+                claim_timer_started_at = v_now,
+                claim_timer_expires_at = v_now + s.claim_window,
+                claim_window_expires_at = v_now + s.claim_window
+            from unowned as u, public.crm_sla_settings as s
+            where l.id = u.id and l.assigned_agent_id is null
+            returning l.assigned_agent_id
+        )
+
+        select count(*), array_agg(r.assigned_agent_id) into v_routed, v_to from routed as r;
+        if v_routed > 0 then
+            perform public.crm_sla_mark_routed(v_to);
+            v_queue := public.crm_sla_routing_queue('agent');
+        end if;
+        v_to := '{}';
+    end if;
+
+    -- 2. Lock up to one batch of due leads. The due test is repeated on the locked row itself,
+    --    so a lead claimed (or reassigned) since the candidates were read is left alone.
+    select
+        array_agg(d.id order by d.due_at, d.id),
+        array_agg(d.owner order by d.due_at, d.id),
+        array_agg(d.stage order by d.due_at, d.id),
+        array_agg(d.cnt order by d.due_at, d.id)
+    into v_ids, v_owners, v_stages, v_counts
+    from (
+        select
+            l.id,
+            l.assigned_agent_id as owner,
+            case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
+            coalesce(l.reassignment_count, 0) as cnt,
+            case
+                when l.lead_claimed then l.contact_timer_expires_at
+                else l.claim_timer_expires_at
+            end as due_at
+        from public.crm_leads as l
+        where
+            l.id = any(array(
+                (
+                    select c.id from public.crm_leads as c
+                    where c.claim_timer_expires_at <= v_now
+                        and c.claim_timer_expires_at is not null and c.lead_claimed = false
+                        and c.sla_escalated_at is null
+                    order by c.claim_timer_expires_at
+                    limit v_batch
+                )
+                union all
+                (
+                    select c.id from public.crm_leads as c
+                    where c.contact_timer_expires_at <= v_now
+                        and c.contact_timer_expires_at is not null
+                        and c.first_action_completed = false
+                        and c.sla_escalated_at is null
+                    order by c.contact_timer_expires_at
+                    limit v_batch
+                )
+            ))
+            and l.sla_escalated_at is null
+            and (
+                (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
+                or (
+                    l.lead_claimed and l.first_action_completed = false
+                    and l.contact_timer_expires_at <= v_now
+                )
+            )
+        order by due_at, l.id
+        limit v_batch
+        for update of l skip locked
+    ) as d;
+
+    if v_ids is null then
+        return jsonb_build_object(
+            'routed', v_routed, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
+            'no_eligible_agent', 0, 'remaining', 0, 'at', v_now
+        );
+    end if;
+
+    -- 3. Choose each lead's next owner: round robin over the queue, skipping the owner and
+    --    preferring agents who never held the lead; an admin once max_reassignments is reached.
+    v_admins := public.crm_sla_routing_queue('admin');
+    for i in 1 .. cardinality(v_ids) loop
+        v_held := array_remove(array[v_owners[i]], null);
+        v_auto := 0;
+        if v_counts[i] > 0 then
+            select
+                array_remove(array_agg(a.from_agent_id) || array_agg(a.to_agent_id), null)
+                || v_held,
+                count(*) filter (where a.reason <> 'manual')
+            into v_held, v_auto
+            from public.crm_lead_reassignments as a
+            where a.lead_id = v_ids[i];
+        end if;
+
+        v_pick := null;
+        v_fallback := null;
+        if v_auto >= v_max then
+            foreach v_cand in array v_admins loop
+                if v_cand is distinct from v_owners[i] then
+                    v_pick := v_cand;
+                    exit;
+                end if;
+            end loop;
+            if v_pick is not null then
+                v_admins := array_remove(v_admins, v_pick) || v_pick;
+            end if;
+        else
+            foreach v_cand in array v_queue loop
+                continue when v_cand = v_owners[i];
+                v_fallback := coalesce(v_fallback, v_cand);
+                if not v_cand = any(v_held) then
+                    v_pick := v_cand;
+                    exit;
+                end if;
+            end loop;
+            v_pick := coalesce(v_pick, v_fallback);
+            if v_pick is not null then
+                v_queue := array_remove(v_queue, v_pick) || v_pick;
+            end if;
+        end if;
+
+        if v_pick is null then
+            v_stuck_ids := v_stuck_ids || v_ids[i];
+            v_stuck_stages := v_stuck_stages || v_stages[i];
+        else
+            v_to := v_to || v_pick;
+            v_escalate := v_escalate || (v_auto >= v_max);
+            if v_auto >= v_max then
+                v_escalated := v_escalated + 1;
+            elsif v_stages[i] = 'claim_window' then
+                v_unclaimed := v_unclaimed + 1;
+            else
+                v_no_contact := v_no_contact + 1;
+            end if;
+        end if;
+    end loop;
+
+    -- 4. Write the reassignments (lead rows, audit rows, events) in one statement.
+    if cardinality(v_to) > 0 then
+        perform public.crm_sla_mark_routed(v_to);
+        perform public.crm_sla_apply_reassignments(
+            array(select x from unnest(v_ids) as x where not x = any(v_stuck_ids)),
+            v_to,
+            array(
+                select t.stage from unnest(v_ids, v_stages) as t (id, stage)
+                where not t.id = any(v_stuck_ids)
+            ),
+            v_escalate,
+            '00000000-0000-0000-0000-000000000000',
+            null,
+            v_now
+        );
+    end if;
+
+    -- 5. Nobody eligible: the lead stays with its owner, flagged, and the next pass retries.
+    --    Only the first detection writes and announces it.
+    if cardinality(v_stuck_ids) > 0 then
+        with flagged as (
+            update public.crm_leads as l
+            set
+                claim_sla_breached = coalesce(l.claim_sla_breached, false) or t.stage = 'claim_window',
+                contact_sla_breached
+                = coalesce(l.contact_sla_breached, false) or t.stage = 'contact_window',
+                sla_breached = true
+            from unnest(v_stuck_ids, v_stuck_stages) as t (id, stage)
+            where
+                l.id = t.id
+                and not (
+                    l.sla_breached
+                    and case t.stage
+                        when 'claim_window' then coalesce(l.claim_sla_breached, false)
+                        else coalesce(l.contact_sla_breached, false)
+                    end
+                )
+            returning l.id, l.assigned_agent_id, t.stage
+        )
+
+        select array_agg(json_build_object(
+            'event', 'no_eligible_agent', 'lead_id', f.id, 'agent_id', f.assigned_agent_id,
+            'stage', f.stage
+        )::text)
+        into v_events
+        from flagged as f;
+        perform pg_notify('crm_sla', e) from unnest(v_events) as e;
+    end if;
+
+    if cardinality(v_ids) >= v_batch then
+        select
+            (
+                select count(*) from (
+                    select from public.crm_leads as c
+                    where c.claim_timer_expires_at <= v_now
+                        and c.claim_timer_expires_at is not null and c.lead_claimed = false
+                        and c.sla_escalated_at is null
+                    limit 10000000
+                ) as x
+            )
+            + (
+                select count(*) from (
+                    select from public.crm_leads as c
+                    where c.contact_timer_expires_at <= v_now
+                        and c.contact_timer_expires_at is not null
+                        and c.first_action_completed = false
+                        and c.sla_escalated_at is null
+                    limit 10000000
+                ) as y
+            )
+        into v_remaining;
+    end if;
+
+    return jsonb_build_object(
+        'routed', v_routed,
+        'unclaimed', v_unclaimed,
+        'no_contact', v_no_contact,
+        'escalated', v_escalated,
+        'no_eligible_agent', cardinality(v_stuck_ids),
+        'remaining', v_remaining,
+        'at', v_now
+    );
+end
+$$;
+
+COMMENT ON FUNCTION public.process_sla_timers() IS 'One SLA monitor pass: reassigns (or escalates) up to one batch of leads whose window expired';
+
+CREATE FUNCTION public.reassign_lead(p_lead_id uuid, p_to_agent_id uuid, p_notes text DEFAULT NULL::text) RETURNS public.crm_leads
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_caller constant text := public.crm_sla_caller();
+    v_uid constant uuid := auth.uid();
+    v_lead public.crm_leads;
+    v_agent public.crm_agents;
+begin
+    if v_caller = 'anon' or (v_caller = 'user' and not public.is_admin(v_uid)) then
+        raise exception 'only admins and the service role can reassign leads'
+            using errcode = 'SL006',
+                hint = 'Ask an admin; agents lose leads only by missing an SLA window.';
+    end if;
+    if p_lead_id is null or p_to_agent_id is null then
+        raise exception 'reassign_lead needs a lead id and an agent id, got (%, %)',
+            coalesce(p_lead_id::text, 'NULL'), coalesce(p_to_agent_id::text, 'NULL')
+            using errcode = 'SL010', hint = 'Call reassign_lead(lead_id, to_agent_id, notes).';
+    end if;
+    if length(p_notes) > 2000 then
+        raise exception 'notes are % characters long; at most 2000 are kept', length(p_notes)
+            using errcode = 'SL010', hint = 'Shorten the notes.';
+    end if;
+
+    select l.* into v_lead from public.crm_leads as l where l.id = p_lead_id for update;
+    if not found then
+        raise exception 'lead % does not exist', p_lead_id
+            using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
+    end if;
+    select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
+    if not found then
+        raise exception 'agent % does not exist', p_to_agent_id
+            using errcode = 'SL007', hint = 'Pass the id of an active agent from crm_agents.';
+    end if;
+    if v_agent.role = 'system' then
+        raise exception 'the system actor cannot own leads'
+            using errcode = 'SL007', hint = 'Pass the id of an active agent or admin.';
+    end if;
+    if not v_agent.is_active then
+        raise exception 'agent % (%) is inactive', p_to_agent_id, v_agent.full_name
+            using errcode = 'SL007', hint = 'Reactivate the agent first, or pick an active one.';
+    end if;
+    if v_lead.assigned_agent_id = p_to_agent_id then
+        raise exception 'lead % already belongs to agent %', p_lead_id, p_to_agent_id
+            using errcode = 'SL008', hint = 'Pick a different agent.';
+    end if;
+
+    perform public.crm_sla_apply_reassignments(
+        array[p_lead_id], array[p_to_agent_id], array['manual'], array[false],
+        case
+            when v_caller = 'user' then v_uid
+            else '00000000-0000-0000-0000-000000000000'::uuid
+        end,
+        p_notes,
+        public.sla_now()
+    );
+    select l.* into v_lead from public.crm_leads as l where l.id = p_lead_id;
+    return v_lead;
+end
+$$;
+
+COMMENT ON FUNCTION public.reassign_lead(p_lead_id uuid, p_to_agent_id uuid, p_notes text) IS 'Manual reassignment by an admin or the service role: new owner, fresh claim window, audit row';
+
+CREATE PROCEDURE public.run_sla_monitor(IN p_duration interval DEFAULT '00:00:55'::interval, IN p_interval interval DEFAULT '00:00:02'::interval)
+    LANGUAGE plpgsql
+    AS $$
+declare
+    v_deadline timestamptz;
+    v_result jsonb;
+begin
+    if p_duration is null or p_interval is null or p_interval <= interval '0' then
+        raise exception 'run_sla_monitor needs a duration and a positive interval'
+            using errcode = 'SL010',
+                hint = 'For example: call public.run_sla_monitor(''55 seconds'', ''2 seconds'').';
+    end if;
+    if not pg_catalog.pg_try_advisory_lock(4242003) then
+        raise notice 'another run_sla_monitor is already running in this database; exiting';
+        return;
+    end if;
+    v_deadline := pg_catalog.clock_timestamp() + p_duration;
+    loop
+        -- Someone holding advisory lock 4242004 (the demo, the benchmark) asks the loop to
+        -- step aside: it ends now, and pg_cron starts a new one next minute.
+        exit when not pg_catalog.pg_try_advisory_xact_lock_shared(4242004);
+        v_result := public.process_sla_timers();
+        commit;
+        -- A full batch that moved leads: more is waiting, so go again at once (even past the
+        -- deadline: the backlog is drained before the call returns).
+        continue when (v_result ->> 'remaining')::bigint > 0
+            and (v_result ->> 'unclaimed')::bigint + (v_result ->> 'no_contact')::bigint
+            + (v_result ->> 'escalated')::bigint > 0;
+        exit when pg_catalog.clock_timestamp() >= v_deadline;
+        perform pg_catalog.pg_sleep(extract(epoch from least(
+            p_interval, v_deadline - pg_catalog.clock_timestamp()
+        )));
+        commit;  -- end the sleeping transaction so it holds no snapshot
+    end loop;
+    perform pg_catalog.pg_advisory_unlock(4242003);
+end
+$$;
+
+COMMENT ON PROCEDURE public.run_sla_monitor(IN p_duration interval, IN p_interval interval) IS 'Runs the SLA monitor pass after pass for a while (the pg_cron job calls it every minute)';
+
+CREATE FUNCTION public.sla_clock_reset() RETURNS timestamp with time zone
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+    insert into public.crm_sla_clock as c (id, travelled) values (true, interval '0')
+    on conflict (id) do update set travelled = interval '0';
+    return now();
+end
+$$;
+
+COMMENT ON FUNCTION public.sla_clock_reset() IS 'Puts the SLA clock back on the wall clock; owner and service role only';
+
+CREATE FUNCTION public.sla_clock_travel(p_by interval) RETURNS timestamp with time zone
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_travelled interval;
+begin
+    if p_by is null or p_by < interval '0' then
+        raise exception 'sla_clock_travel needs a non-negative interval, got %',
+            coalesce(p_by::text, 'NULL')
+            using errcode = 'SL010',
+                hint = 'The SLA clock only moves forward; sla_clock_reset() returns it to the wall clock.';
+    end if;
+    insert into public.crm_sla_clock as c (id, travelled) values (true, p_by)
+    on conflict (id) do update set travelled = c.travelled + excluded.travelled
+    returning c.travelled into v_travelled;
+    return now() + v_travelled;
+end
+$$;
+
+COMMENT ON FUNCTION public.sla_clock_travel(p_by interval) IS 'Moves the SLA clock forward (cumulative), returns the new sla_now(); owner and service role only';
+
+CREATE FUNCTION public.sla_now() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    select now() + coalesce((select c.travelled from public.crm_sla_clock as c), interval '0')
+$$;
+
+COMMENT ON FUNCTION public.sla_now() IS 'The SLA clock: now() plus the offset moved by sla_clock_travel(); zero in production';
+
+CREATE VIEW public.crm_agent_sla_stats WITH (security_invoker='true') AS
+ SELECT s.agent_id,
+    s.full_name,
+    s.leads_received,
+    s.received_by_reassignment,
+    s.claimed_in_window,
+    s.claimed_late,
+    s.contacted_in_window,
+    s.contacted_late,
+    s.missed_claim,
+    s.missed_contact,
+    s.reassigned_away,
+    s.breach_rate,
+    s.median_seconds_to_claim,
+    s.median_seconds_to_contact
+   FROM public.crm_agent_sla_stats() s(agent_id, full_name, leads_received, received_by_reassignment, claimed_in_window, claimed_late, contacted_in_window, contacted_late, missed_claim, missed_contact, reassigned_away, breach_rate, median_seconds_to_claim, median_seconds_to_contact);
+
+COMMENT ON VIEW public.crm_agent_sla_stats IS 'Per-agent SLA statistics over the last 24 hours (admins and the service role)';
+
+CREATE TABLE public.crm_agents (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    full_name text NOT NULL,
+    email text,
+    role text DEFAULT 'agent'::text NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    accepting_leads boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT crm_agents_role_check CHECK ((role = ANY (ARRAY['agent'::text, 'admin'::text, 'system'::text])))
+);
+
+COMMENT ON TABLE public.crm_agents IS 'Sales agents and admins; id is the user id auth.uid() returns (crm-sla baseline)';
+
+COMMENT ON COLUMN public.crm_agents.role IS 'agent: receives leads; admin: sees and manages everything; system: the SLA engine itself';
+
+COMMENT ON COLUMN public.crm_agents.accepting_leads IS 'false keeps an active agent out of routing (on leave, at capacity)';
+
+CREATE TABLE public.crm_lead_reassignments (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lead_id uuid NOT NULL,
+    from_agent_id uuid,
+    to_agent_id uuid NOT NULL,
+    reassigned_by uuid NOT NULL,
+    reason text NOT NULL,
+    stage text NOT NULL,
+    notes text,
+    created_at timestamp with time zone DEFAULT now(),
+    CONSTRAINT crm_lead_reassignments_reason_check CHECK ((reason = ANY (ARRAY['unclaimed'::text, 'no_contact'::text, 'manual'::text]))),
+    CONSTRAINT crm_lead_reassignments_stage_check CHECK ((stage = ANY (ARRAY['claim_window'::text, 'contact_window'::text, 'manual'::text])))
+);
+
+COMMENT ON TABLE public.crm_lead_reassignments IS 'Append-only audit trail: one row per reassignment of a lead, written by the SLA engine';
+
+CREATE TABLE public.crm_lead_sla_events (
+    id bigint NOT NULL,
+    lead_id uuid NOT NULL,
+    agent_id uuid,
+    event text NOT NULL,
+    at timestamp with time zone NOT NULL,
+    elapsed interval NOT NULL,
+    late boolean NOT NULL,
+    CONSTRAINT crm_lead_sla_events_event_check CHECK ((event = ANY (ARRAY['claimed'::text, 'contacted'::text])))
+);
+
+COMMENT ON TABLE public.crm_lead_sla_events IS 'Append-only log of claims and first actions (who, when, how long it took, late or not)';
+
+COMMENT ON COLUMN public.crm_lead_sla_events.elapsed IS 'Time from the start of the window (claim or contact) to the event';
+
+ALTER TABLE public.crm_lead_sla_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.crm_lead_sla_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
+ WITH clock AS (
+         SELECT public.sla_now() AS now
+        ), cards AS (
+         SELECT l.id,
+            l.assigned_agent_id,
+            l.claim_sla_breached,
+            l.contact_sla_breached,
+            l.sla_breached,
+            l.reassignment_count,
+            l.reassignment_reason,
+            l.reassigned_at,
+            l.previous_agent_id,
+            l.sla_escalated_at,
+            l.created_at,
+            (to_jsonb(l.*) ->> 'full_name'::text) AS lead_name,
+                CASE
+                    WHEN l.first_action_completed THEN 'done'::text
+                    WHEN (l.sla_escalated_at IS NOT NULL) THEN 'escalated'::text
+                    WHEN l.lead_claimed THEN 'contact'::text
+                    ELSE 'claim'::text
+                END AS stage,
+                CASE
+                    WHEN (l.first_action_completed OR (l.sla_escalated_at IS NOT NULL)) THEN NULL::timestamp with time zone
+                    WHEN l.lead_claimed THEN l.contact_timer_started_at
+                    ELSE l.claim_timer_started_at
+                END AS timer_started_at,
+                CASE
+                    WHEN (l.first_action_completed OR (l.sla_escalated_at IS NOT NULL)) THEN NULL::timestamp with time zone
+                    WHEN l.lead_claimed THEN l.contact_timer_expires_at
+                    ELSE l.claim_timer_expires_at
+                END AS timer_expires_at
+           FROM public.crm_leads l
+        )
+ SELECT k.id AS lead_id,
+    k.lead_name,
+    k.assigned_agent_id,
+    a.full_name AS agent_name,
+    k.stage,
+    k.timer_started_at,
+    k.timer_expires_at,
+    k.sla_breached,
+    k.reassignment_reason,
+    k.reassigned_at,
+    k.previous_agent_id,
+    k.sla_escalated_at,
+    k.created_at,
+    c.now AS sla_now,
+    (EXTRACT(epoch FROM (k.timer_expires_at - c.now)))::numeric(12,3) AS seconds_left,
+    COALESCE(k.claim_sla_breached, false) AS claim_sla_breached,
+    COALESCE(k.contact_sla_breached, false) AS contact_sla_breached,
+    COALESCE(k.reassignment_count, 0) AS reassignment_count
+   FROM ((cards k
+     CROSS JOIN clock c)
+     LEFT JOIN public.crm_agents a ON ((k.assigned_agent_id = a.id)));
+
+COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card: stage (claim, contact, done, escalated), the running timer and seconds left on the SLA clock (negative when overdue). security_invoker: an agent sees only its own leads through it.';
+
+CREATE TABLE public.crm_sla_agent_state (
+    agent_id uuid NOT NULL,
+    last_routed_seq bigint NOT NULL,
+    leads_routed bigint DEFAULT 0 NOT NULL
+);
+
+COMMENT ON TABLE public.crm_sla_agent_state IS 'Routing state: when each agent was last routed a lead (round robin); engine-internal';
+
+CREATE TABLE public.crm_sla_clock (
+    id boolean DEFAULT true NOT NULL,
+    travelled interval DEFAULT '00:00:00'::interval NOT NULL,
+    CONSTRAINT crm_sla_clock_id_check CHECK (id),
+    CONSTRAINT crm_sla_clock_travelled_check CHECK ((travelled >= '00:00:00'::interval))
+);
+
+COMMENT ON TABLE public.crm_sla_clock IS 'The SLA clock''s offset from the wall clock (one row); zero in production, moved by tests';
+
+CREATE TABLE public.crm_sla_settings (
+    id boolean DEFAULT true NOT NULL,
+    claim_window interval DEFAULT '00:05:00'::interval NOT NULL,
+    contact_window interval DEFAULT '00:05:00'::interval NOT NULL,
+    max_reassignments integer DEFAULT 3 NOT NULL,
+    monitor_batch_size integer DEFAULT 1000 NOT NULL,
+    CONSTRAINT crm_sla_settings_claim_window_check CHECK ((claim_window > '00:00:00'::interval)),
+    CONSTRAINT crm_sla_settings_contact_window_check CHECK ((contact_window > '00:00:00'::interval)),
+    CONSTRAINT crm_sla_settings_id_check CHECK (id),
+    CONSTRAINT crm_sla_settings_max_reassignments_check CHECK ((max_reassignments >= 0)),
+    CONSTRAINT crm_sla_settings_monitor_batch_size_check CHECK (((monitor_batch_size >= 1) AND (monitor_batch_size <= 100000)))
+);
+
+COMMENT ON TABLE public.crm_sla_settings IS 'The SLA engine''s settings: one row. Changes apply to timers started afterwards.';
+
+COMMENT ON COLUMN public.crm_sla_settings.claim_window IS 'How long a new owner has to claim a lead';
+
+COMMENT ON COLUMN public.crm_sla_settings.contact_window IS 'How long the owner has, once the lead is claimed, to complete the first action';
+
+COMMENT ON COLUMN public.crm_sla_settings.max_reassignments IS 'Automatic reassignments before the next breach escalates the lead to an admin';
+
+COMMENT ON COLUMN public.crm_sla_settings.monitor_batch_size IS 'Most leads one monitor pass (one transaction) reassigns';
+
+ALTER TABLE ONLY public.crm_agents
+    ADD CONSTRAINT crm_agents_email_key UNIQUE (email);
+
+ALTER TABLE ONLY public.crm_agents
+    ADD CONSTRAINT crm_agents_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.crm_lead_reassignments
+    ADD CONSTRAINT crm_lead_reassignments_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.crm_lead_sla_events
+    ADD CONSTRAINT crm_lead_sla_events_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.crm_leads
+    ADD CONSTRAINT crm_leads_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.crm_sla_agent_state
+    ADD CONSTRAINT crm_sla_agent_state_pkey PRIMARY KEY (agent_id);
+
+ALTER TABLE ONLY public.crm_sla_clock
+    ADD CONSTRAINT crm_sla_clock_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.crm_sla_settings
+    ADD CONSTRAINT crm_sla_settings_pkey PRIMARY KEY (id);
+
+CREATE INDEX crm_leads_assigned_agent_id_idx ON public.crm_leads USING btree (assigned_agent_id);
+
+CREATE INDEX crm_leads_unowned_idx ON public.crm_leads USING btree (created_at) WHERE (assigned_agent_id IS NULL);
+
+CREATE INDEX idx_crm_lead_sla_events_agent ON public.crm_lead_sla_events USING btree (agent_id, at);
+
+CREATE INDEX idx_crm_lead_sla_events_lead ON public.crm_lead_sla_events USING btree (lead_id);
+
+CREATE INDEX idx_crm_leads_claim_timer_expires ON public.crm_leads USING btree (claim_timer_expires_at) WHERE ((claim_timer_expires_at IS NOT NULL) AND (lead_claimed = false));
+
+CREATE INDEX idx_crm_leads_contact_timer_expires ON public.crm_leads USING btree (contact_timer_expires_at) WHERE ((contact_timer_expires_at IS NOT NULL) AND (first_action_completed = false));
+
+CREATE INDEX idx_reassignments_from_agent ON public.crm_lead_reassignments USING btree (from_agent_id, created_at DESC);
+
+CREATE INDEX idx_reassignments_lead ON public.crm_lead_reassignments USING btree (lead_id, created_at DESC);
+
+CREATE INDEX idx_reassignments_to_agent ON public.crm_lead_reassignments USING btree (to_agent_id, created_at DESC);
+
+CREATE TRIGGER crm_lead_reassignments_100_append_only BEFORE DELETE OR UPDATE ON public.crm_lead_reassignments FOR EACH ROW EXECUTE FUNCTION public.crm_lead_reassignments_append_only();
+
+COMMENT ON TRIGGER crm_lead_reassignments_100_append_only ON public.crm_lead_reassignments IS 'Audit rows are append-only; they go only with their lead';
+
+CREATE TRIGGER crm_leads_100_intake BEFORE INSERT ON public.crm_leads FOR EACH ROW EXECUTE FUNCTION public.crm_leads_intake();
+
+COMMENT ON TRIGGER crm_leads_100_intake ON public.crm_leads IS 'Routes an unowned new lead and starts its claim timer';
+
+CREATE TRIGGER crm_leads_200_progress BEFORE UPDATE ON public.crm_leads FOR EACH ROW EXECUTE FUNCTION public.crm_leads_progress();
+
+COMMENT ON TRIGGER crm_leads_200_progress ON public.crm_leads IS 'Starts the contact timer on claim, sets late flags, guards the engine-owned columns';
+
+CREATE TRIGGER crm_leads_300_sla_events AFTER UPDATE OF lead_claimed, first_action_completed ON public.crm_leads FOR EACH ROW WHEN (((new.lead_claimed AND (NOT old.lead_claimed)) OR (new.first_action_completed AND (NOT old.first_action_completed)))) EXECUTE FUNCTION public.crm_leads_sla_events();
+
+COMMENT ON TRIGGER crm_leads_300_sla_events ON public.crm_leads IS 'Logs claims and first actions for the per-agent SLA statistics';
+
+CREATE TRIGGER crm_leads_400_announce_intake AFTER INSERT ON public.crm_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_announce_intake();
+
+COMMENT ON TRIGGER crm_leads_400_announce_intake ON public.crm_leads IS 'Announces new leads on the crm_sla channel, once per INSERT statement';
+
+CREATE TRIGGER crm_leads_410_announce_progress AFTER UPDATE OF lead_claimed, first_action_completed ON public.crm_leads FOR EACH ROW WHEN (((new.lead_claimed AND (NOT old.lead_claimed)) OR (new.first_action_completed AND (NOT old.first_action_completed)))) EXECUTE FUNCTION public.crm_leads_announce_progress();
+
+COMMENT ON TRIGGER crm_leads_410_announce_progress ON public.crm_leads IS 'Announces claims and first actions on the crm_sla channel';
+
+ALTER TABLE ONLY public.crm_lead_reassignments
+    ADD CONSTRAINT crm_lead_reassignments_from_agent_id_fkey FOREIGN KEY (from_agent_id) REFERENCES public.crm_agents(id);
+
+ALTER TABLE ONLY public.crm_lead_reassignments
+    ADD CONSTRAINT crm_lead_reassignments_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES public.crm_leads(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_lead_reassignments
+    ADD CONSTRAINT crm_lead_reassignments_reassigned_by_fkey FOREIGN KEY (reassigned_by) REFERENCES public.crm_agents(id);
+
+ALTER TABLE ONLY public.crm_lead_reassignments
+    ADD CONSTRAINT crm_lead_reassignments_to_agent_id_fkey FOREIGN KEY (to_agent_id) REFERENCES public.crm_agents(id);
+
+ALTER TABLE ONLY public.crm_lead_sla_events
+    ADD CONSTRAINT crm_lead_sla_events_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.crm_agents(id);
+
+ALTER TABLE ONLY public.crm_lead_sla_events
+    ADD CONSTRAINT crm_lead_sla_events_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES public.crm_leads(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_leads
+    ADD CONSTRAINT crm_leads_assigned_agent_id_fkey FOREIGN KEY (assigned_agent_id) REFERENCES public.crm_agents(id);
+
+ALTER TABLE ONLY public.crm_leads
+    ADD CONSTRAINT crm_leads_previous_agent_id_fkey FOREIGN KEY (previous_agent_id) REFERENCES public.crm_agents(id);
+
+ALTER TABLE ONLY public.crm_sla_agent_state
+    ADD CONSTRAINT crm_sla_agent_state_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.crm_agents(id) ON DELETE CASCADE;
+
+CREATE POLICY "Admins can manage agents" ON public.crm_agents TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+CREATE POLICY "Admins can manage all leads" ON public.crm_leads TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins can manage all leads" ON public.crm_leads IS 'Admins read, insert, update and delete every lead';
+
+CREATE POLICY "Admins can view all reassignments" ON public.crm_lead_reassignments FOR SELECT TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins can view all reassignments" ON public.crm_lead_reassignments IS 'Admins read every audit row';
+
+CREATE POLICY "Agents can update own leads" ON public.crm_leads FOR UPDATE TO authenticated USING ((assigned_agent_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((assigned_agent_id = ( SELECT auth.uid() AS uid)));
+
+COMMENT ON POLICY "Agents can update own leads" ON public.crm_leads IS 'An agent updates only the leads it owns (the SLA columns stay the engine''s)';
+
+CREATE POLICY "Agents can view own leads" ON public.crm_leads FOR SELECT TO authenticated USING ((assigned_agent_id = ( SELECT auth.uid() AS uid)));
+
+COMMENT ON POLICY "Agents can view own leads" ON public.crm_leads IS 'An agent reads only the leads it owns';
+
+CREATE POLICY "Agents can view own reassignments" ON public.crm_lead_reassignments FOR SELECT TO authenticated USING (((from_agent_id = ( SELECT auth.uid() AS uid)) OR (to_agent_id = ( SELECT auth.uid() AS uid))));
+
+COMMENT ON POLICY "Agents can view own reassignments" ON public.crm_lead_reassignments IS 'An agent reads the rows where it lost or received the lead';
+
+CREATE POLICY "Service role can insert reassignments" ON public.crm_lead_reassignments FOR INSERT TO service_role WITH CHECK (true);
+
+COMMENT ON POLICY "Service role can insert reassignments" ON public.crm_lead_reassignments IS 'Replaces the seed''s WITH CHECK (true) for all: only the service role (and the engine) write';
+
+CREATE POLICY "Service role can manage leads" ON public.crm_leads TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role can manage leads" ON public.crm_leads IS 'The service role (intake, back office) manages every lead';
+
+CREATE POLICY "Service role can read reassignments" ON public.crm_lead_reassignments FOR SELECT TO service_role USING (true);
+
+COMMENT ON POLICY "Service role can read reassignments" ON public.crm_lead_reassignments IS 'The service role reads every audit row';
+
+CREATE POLICY "Service role manages the SLA settings" ON public.crm_sla_settings TO service_role USING (true) WITH CHECK (true);
+
+CREATE POLICY "Service role reads SLA events" ON public.crm_lead_sla_events FOR SELECT TO service_role USING (true);
+
+CREATE POLICY "Signed-in users can read the SLA windows" ON public.crm_sla_settings FOR SELECT TO authenticated USING (true);
+
+CREATE POLICY "Signed-in users can see the team" ON public.crm_agents FOR SELECT TO authenticated USING (true);
+
+CREATE POLICY "Signed-in users read the SLA clock" ON public.crm_sla_clock FOR SELECT TO authenticated, service_role USING (true);
+
+ALTER TABLE public.crm_agents ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_lead_reassignments ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_lead_sla_events ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_leads ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_agent_state ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_clock ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_settings ENABLE ROW LEVEL SECURITY;
+
+GRANT USAGE ON SCHEMA auth TO anon;
+GRANT USAGE ON SCHEMA auth TO authenticated;
+GRANT USAGE ON SCHEMA auth TO service_role;
+
+GRANT ALL ON FUNCTION auth.uid() TO anon;
+GRANT ALL ON FUNCTION auth.uid() TO authenticated;
+GRANT ALL ON FUNCTION auth.uid() TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_leads TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_leads TO service_role;
+
+REVOKE ALL ON FUNCTION public.claim_lead(p_lead_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.claim_lead(p_lead_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.claim_lead(p_lead_id uuid) TO service_role;
+
+REVOKE ALL ON FUNCTION public.complete_first_action(p_lead_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.complete_first_action(p_lead_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.complete_first_action(p_lead_id uuid) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_agent_sla_stats(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_agent_sla_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_agent_sla_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_lead_reassignments_append_only() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_leads_announce_intake() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_leads_announce_progress() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_leads_intake() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_leads_progress() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_leads_sla_events() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_caller() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_routing_queue(p_role text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.is_admin(uid uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.is_admin(uid uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.is_admin(uid uuid) TO service_role;
+
+REVOKE ALL ON FUNCTION public.process_sla_timers() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.process_sla_timers() TO service_role;
+
+REVOKE ALL ON FUNCTION public.reassign_lead(p_lead_id uuid, p_to_agent_id uuid, p_notes text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.reassign_lead(p_lead_id uuid, p_to_agent_id uuid, p_notes text) TO authenticated;
+GRANT ALL ON FUNCTION public.reassign_lead(p_lead_id uuid, p_to_agent_id uuid, p_notes text) TO service_role;
+
+REVOKE ALL ON PROCEDURE public.run_sla_monitor(IN p_duration interval, IN p_interval interval) FROM PUBLIC;
+GRANT ALL ON PROCEDURE public.run_sla_monitor(IN p_duration interval, IN p_interval interval) TO service_role;
+
+REVOKE ALL ON FUNCTION public.sla_clock_reset() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.sla_clock_reset() TO service_role;
+
+REVOKE ALL ON FUNCTION public.sla_clock_travel(p_by interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.sla_clock_travel(p_by interval) TO service_role;
+
+REVOKE ALL ON FUNCTION public.sla_now() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.sla_now() TO authenticated;
+GRANT ALL ON FUNCTION public.sla_now() TO service_role;
+
+GRANT SELECT ON TABLE public.crm_agent_sla_stats TO authenticated;
+GRANT SELECT ON TABLE public.crm_agent_sla_stats TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_agents TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_agents TO service_role;
+
+GRANT SELECT ON TABLE public.crm_lead_reassignments TO authenticated;
+GRANT SELECT,INSERT ON TABLE public.crm_lead_reassignments TO service_role;
+
+GRANT SELECT ON TABLE public.crm_lead_sla_events TO service_role;
+
+GRANT SELECT ON TABLE public.crm_lead_sla_timers TO authenticated;
+GRANT SELECT ON TABLE public.crm_lead_sla_timers TO service_role;
+
+GRANT SELECT ON TABLE public.crm_sla_clock TO authenticated;
+GRANT SELECT ON TABLE public.crm_sla_clock TO service_role;
+
+GRANT SELECT ON TABLE public.crm_sla_settings TO authenticated;
+GRANT SELECT,UPDATE ON TABLE public.crm_sla_settings TO service_role;
