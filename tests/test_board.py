@@ -345,6 +345,43 @@ def claim(world: World, leads) -> None:
                      (list(leads),))
 
 
+def test_the_board_reconnects_to_the_database_by_itself(world, boards, open_page):
+    ann, _bob = world.agents("Ann", "Bob")
+    page = open_page(boards())
+    killed = world.scalar(
+        "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+        "where datname = current_database() and query ilike 'listen%%'")
+    assert killed == 1  # the one LISTEN connection, however many pages
+    lead = world.lead(ann)  # possibly while nobody listens: the board resyncs after reconnecting
+    expect(in_column(page, ann, lead)).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#link")).to_have_class("link live", timeout=WAIT_MS)
+    assert same_document(page)
+
+
+CONTRAST = """() => {
+    const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => {
+        v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const background = (el) => {
+        for (; el; el = el.parentElement) {
+            const c = rgb(getComputedStyle(el).backgroundColor);
+            if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+    };
+    const low = [];
+    for (const el of document.querySelectorAll("body *")) {
+        const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+        if (!own || !el.getClientRects().length) continue;
+        const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < 4.5) low.push(`${el.className || el.tagName}: ${ratio.toFixed(2)}`);
+    }
+    return [...new Set(low)];
+}"""
+
+
 def test_readable_at_1280x800_with_10_agents_and_100_leads(world, boards, open_page):
     """Ten agents, an admin holding escalations, a hundred leads in every state: it fits a
     1280x800 screen with nothing cut off. Its screenshot is the README's (docs/board.png)."""
@@ -384,6 +421,7 @@ def test_readable_at_1280x800_with_10_agents_and_100_leads(world, boards, open_p
         '.card .name, .card .countdown, .card .stage, .card .badge, .column h2 .agent')]
         .filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent)""")
     assert cut == []
+    assert page.evaluate(CONTRAST) == []  # WCAG AA: every text at least 4.5:1
     page.wait_for_timeout(300)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "board-1280x800.png"))
