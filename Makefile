@@ -4,9 +4,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
+# The browser tests drive Debian's chromium (Playwright's own browser download is not used).
+BROWSER_PACKAGES := chromium fonts-liberation2
+BOARD_ARGS ?=
 
-.PHONY: migrate rollback test test-sql lint pytest status demo monitor db-start db-stop \
-	system-packages schema clean
+.PHONY: migrate rollback test test-sql lint pytest status demo board board-latency monitor \
+	db-start db-stop system-packages test-packages schema clean
 
 # The virtual environment, made on first use and refreshed when pyproject.toml changes.
 $(READY): pyproject.toml
@@ -27,6 +30,10 @@ system-packages:
 	else \
 		harness/ensure-system-packages --client-only $(PGTAP_CLIENT); \
 	fi
+
+# ... and, for the test suite, the browser its lead-board tests drive.
+test-packages:
+	@harness/ensure-system-packages $(BROWSER_PACKAGES)
 
 # The embedded database is only needed when DATABASE_URL is unset.
 # MIGRATE_ARGS=--no-schedule leaves pg_cron alone (CI databases that only run the tests).
@@ -49,6 +56,17 @@ demo: $(READY)
 	@$(BIN)/crm-sla migrate
 	@$(BIN)/crm-sla simulate
 
+# The lead board on http://127.0.0.1:8765/ (BOARD_ARGS="--port 9000 --as-agent UUID" to change);
+# on an empty embedded database it plays the demo beside it.
+board: $(READY)
+	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages && \
+		$(BIN)/crm-sla migrate >/dev/null; fi
+	@$(BIN)/crm-sla board --demo $(BOARD_ARGS)
+
+# Measures how long a reassignment takes from pg_notify to the card moving on the page.
+board-latency: $(READY) test-packages
+	@$(BIN)/pytest -q -s tests/test_board.py -k latency | grep -E "latency|passed|failed"
+
 db-start: $(READY) system-packages
 	@$(BIN)/crm-sla db start
 
@@ -60,7 +78,7 @@ lint: $(READY)
 	@$(BIN)/ruff check harness tests db/migrations examples
 	@echo "lint: clean"
 
-pytest: $(READY) system-packages
+pytest: $(READY) system-packages test-packages
 	@$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint pytest

@@ -176,8 +176,8 @@ begin
             (p.claim_late + p.contact_late + p.miss_claim + p.miss_contact)::numeric
             / nullif(p.initial + p.moved_in, 0), 3
         ),
-        round(p.med_claim::numeric, 1),
-        round(p.med_contact::numeric, 1)
+        round(p.med_claim::numeric),
+        round(p.med_contact::numeric)
     from per_agent as p
     order by p.full_name, p.id;
 end
@@ -202,6 +202,37 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_lead_reassignments_append_only() IS 'Trigger: refuses UPDATE and DELETE of audit rows, except the cascade from deleting the lead';
+
+CREATE FUNCTION public.crm_leads_announce_intake() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_leads_announce_intake() IS 'Trigger: one crm_sla event ({"event": "inserted"}) per INSERT statement on crm_leads';
+
+CREATE FUNCTION public.crm_leads_announce_progress() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    perform pg_catalog.pg_notify('crm_sla', pg_catalog.json_build_object(
+        'event', case
+            when new.first_action_completed and not old.first_action_completed then 'contacted'
+            else 'claimed'
+        end,
+        'lead_id', new.id,
+        'agent_id', new.assigned_agent_id
+    )::text);
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_leads_announce_progress() IS 'Trigger: a crm_sla event ({"event": "claimed" | "contacted", "lead_id", "agent_id"}) per claim or first action';
 
 CREATE FUNCTION public.crm_leads_intake() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -1247,6 +1278,14 @@ CREATE TRIGGER crm_leads_300_sla_events AFTER UPDATE OF lead_claimed, first_acti
 
 COMMENT ON TRIGGER crm_leads_300_sla_events ON public.crm_leads IS 'Logs claims and first actions for the per-agent SLA statistics';
 
+CREATE TRIGGER crm_leads_400_announce_intake AFTER INSERT ON public.crm_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_announce_intake();
+
+COMMENT ON TRIGGER crm_leads_400_announce_intake ON public.crm_leads IS 'Announces new leads on the crm_sla channel, once per INSERT statement';
+
+CREATE TRIGGER crm_leads_410_announce_progress AFTER UPDATE OF lead_claimed, first_action_completed ON public.crm_leads FOR EACH ROW WHEN (((new.lead_claimed AND (NOT old.lead_claimed)) OR (new.first_action_completed AND (NOT old.first_action_completed)))) EXECUTE FUNCTION public.crm_leads_announce_progress();
+
+COMMENT ON TRIGGER crm_leads_410_announce_progress ON public.crm_leads IS 'Announces claims and first actions on the crm_sla channel';
+
 ALTER TABLE ONLY public.crm_lead_reassignments
     ADD CONSTRAINT crm_lead_reassignments_from_agent_id_fkey FOREIGN KEY (from_agent_id) REFERENCES public.crm_agents(id);
 
@@ -1356,6 +1395,10 @@ GRANT ALL ON FUNCTION public.crm_agent_sla_stats(p_from timestamp with time zone
 GRANT ALL ON FUNCTION public.crm_agent_sla_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_lead_reassignments_append_only() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_leads_announce_intake() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_leads_announce_progress() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_leads_intake() FROM PUBLIC;
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import uuid
 
 from harness import cluster, migrate, schedule
 from harness.errors import HarnessError
@@ -108,6 +109,22 @@ def cmd_test_sql(args: argparse.Namespace) -> int:
     return sqltests.run(database_url(quiet=True), verbose=args.verbose, extra=args.pg_prove_args)
 
 
+def cmd_board(args: argparse.Namespace) -> int:
+    from harness.board import serve
+
+    if args.demo and not using_embedded():
+        args.demo = False  # the demo writes a team and leads: never into DATABASE_URL unasked
+    return serve(database_url(quiet=True), host=args.host, port=args.port,
+                 as_agent=args.as_agent, demo=args.demo)
+
+
+def _agent_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an agent id (a UUID): {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-sla", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("pg_prove_args", nargs="*", metavar="PG_PROVE_ARG",
                      help="more pg_prove options (after --)")
     sql.set_defaults(func=cmd_test_sql)
+
+
+    board = sub.add_parser("board", help="the lead board: a live web page of every open lead")
+    board.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    board.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
+    board.add_argument("--as-agent", type=_agent_id, metavar="UUID",
+                       help="read and act as this agent, through its row-level security "
+                       "(default: the service role, every lead)")
+    board.add_argument("--demo", action="store_true",
+                       help="on an embedded database with no open leads, play `crm-sla "
+                       "simulate` beside the board")
+    board.set_defaults(func=cmd_board)
     return parser
 
 

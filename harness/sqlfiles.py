@@ -61,6 +61,17 @@ OPERATIONS_OBJECTS: tuple[SqlObject, ...] = (
 )
 
 
+# Events for the lead board: new leads and claims announce themselves on the crm_sla channel too.
+BOARD_OBJECTS: tuple[SqlObject, ...] = (
+    SqlObject("trg_crm_leads_400_announce_intake.sql", "trigger",
+              "public.crm_leads_announce_intake()",
+              "crm_leads_400_announce_intake on public.crm_leads"),
+    SqlObject("trg_crm_leads_410_announce_progress.sql", "trigger",
+              "public.crm_leads_announce_progress()",
+              "crm_leads_410_announce_progress on public.crm_leads"),
+)
+
+
 def load(cursor, objects: tuple[SqlObject, ...]) -> None:
     """Create (or replace) the objects, in order."""
     for obj in objects:

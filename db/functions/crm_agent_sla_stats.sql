@@ -109,8 +109,8 @@ begin
             (p.claim_late + p.contact_late + p.miss_claim + p.miss_contact)::numeric
             / nullif(p.initial + p.moved_in, 0), 3
         ),
-        round(p.med_claim::numeric, 1),
-        round(p.med_contact::numeric, 1)
+        round(p.med_claim::numeric),
+        round(p.med_contact::numeric)
     from per_agent as p
     order by p.full_name, p.id;
 end

@@ -1,0 +1,49 @@
+"""The lead board: a web page with a column per agent and a card per open lead, each counting down
+its claim or contact window, kept live from the engine's `crm_sla` notifications."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+
+from harness.errors import HarnessError
+
+DEFAULT_PORT = 8765
+
+
+def serve(url: str, host: str, port: int, as_agent: uuid.UUID | None, demo: bool) -> int:
+    from harness.board.app import bind, make_server, resolve_identity
+    from harness.target import connect
+
+    identity = resolve_identity(url, as_agent)
+    sock = bind(host, port)
+    demo_proc = None
+    if demo:
+        with connect(url) as conn:
+            open_leads = conn.execute(
+                "select count(*) from public.crm_leads where not first_action_completed"
+            ).fetchone()[0]
+        if open_leads == 0:
+            # An empty database: play the demo beside the board, so the page fills up live.
+            demo_proc = subprocess.Popen(
+                [sys.executable, "-m", "harness.cli", "simulate", "--minutes", "12"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            print("crm-sla board: no open leads yet, so `crm-sla simulate --minutes 12` is "
+                  "playing the demo beside the board", flush=True)
+    shown = f"[{host}]" if ":" in host else host
+    who = "the service role (every lead)" if as_agent is None else \
+        f"{identity.name} ({identity.role} {as_agent})"
+    print(f"crm-sla board: http://{shown}:{sock.getsockname()[1]}/ reading as {who}; "
+          "Ctrl-C stops it", flush=True)
+    server = make_server(url, identity, sock)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        if demo_proc is not None and demo_proc.poll() is None:
+            demo_proc.terminate()
+            demo_proc.wait(10)
+    if not server.started:
+        raise HarnessError("the board did not start (see the messages above)")
+    return 0

@@ -1,0 +1,184 @@
+"""`crm-sla board`: the lead board web app (Starlette on uvicorn).
+
+Routes: `/` the page (plain HTML, CSS and one script from ./static, no build step), `/events` the
+Server-Sent Events stream (a snapshot, then patches), `/api/board` the same snapshot as JSON, and
+`POST /api/leads/{id}/claim` / `.../contact`, which call claim_lead / complete_first_action as the
+board's agent and return the database's refusal (SQLSTATE, message, hint) when it says no.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from harness.board.hub import HEARTBEAT_SECONDS, Hub, Identity, as_identity
+from harness.errors import HarnessError
+from harness.target import connect, describe_db_error, redact
+
+STATIC = Path(__file__).resolve().parent / "static"
+ACTIONS = {"claim": "claim_lead", "contact": "complete_first_action"}
+CSRF_HEADER = "x-crm-sla-board"  # a header a cross-site form cannot send
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+STATUS_BY_SQLSTATE = {"SL001": 404, "SL002": 403, "SL004": 403, "SL006": 403, "SL003": 409,
+                      "SL005": 409}
+
+
+def resolve_identity(url: str, agent_id: uuid.UUID | None) -> Identity:
+    """Checks the database is ready for the board and finds who `agent_id` is."""
+    with connect(url) as conn:
+        if conn.execute("select to_regclass('public.crm_lead_sla_timers')").fetchone()[0] is None:
+            raise HarnessError(
+                f"the SLA engine is not installed in {redact(url)}: run make migrate first")
+        if agent_id is None:
+            try:
+                with conn.transaction():
+                    conn.execute("set local role service_role")
+            except psycopg.Error:
+                raise HarnessError(
+                    "the board reads as service_role, and the user in DATABASE_URL may not "
+                    "SET ROLE service_role: connect as the tables' owner (on Supabase, postgres)"
+                ) from None
+            return Identity()
+        row = conn.execute(
+            "select full_name, role, is_active from public.crm_agents where id = %s",
+            (agent_id,)).fetchone()
+    if row is None:
+        raise HarnessError(f"no agent {agent_id} in crm_agents: pass the id of an agent")
+    name, role, active = row
+    if role == "system":
+        raise HarnessError("the system actor owns no leads: pass the id of an agent")
+    return Identity(agent_id, name + ("" if active else " (inactive)"), role)
+
+
+def create_app(url: str, identity: Identity, host: str = "127.0.0.1") -> Starlette:
+    state: dict[str, Hub] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        pool = AsyncConnectionPool(url, min_size=1, max_size=4, open=False, name="crm-sla-board",
+                                   kwargs={"autocommit": True, "connect_timeout": 10})
+        await pool.open(wait=True, timeout=30)
+        hub = Hub(url, pool, identity)
+        try:
+            await hub.start()
+            state["hub"] = hub
+            yield
+        finally:
+            await hub.stop()
+            await pool.close()
+
+    async def page(_request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def board(_request: Request) -> Response:
+        return JSONResponse(state["hub"].snapshot())
+
+    async def events(request: Request) -> Response:
+        hub = state["hub"]
+        queue = hub.subscribe()
+        first = json.dumps(hub.snapshot(), separators=(",", ":"))
+
+        async def stream():
+            try:
+                yield f"retry: 1000\nevent: message\ndata: {first}\n\n"
+                while True:
+                    try:
+                        text = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    if text is None:
+                        return  # the board is stopping, or this page fell behind
+                    yield f"data: {text}\n\n"
+            finally:
+                hub.unsubscribe(queue)
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={
+            "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def act(request: Request) -> Response:
+        hub = state["hub"]
+        action = request.path_params["action"]
+        if action not in ACTIONS:
+            return _refusal(404, f"no action {action!r}: use claim or contact", code="not-found")
+        if request.headers.get(CSRF_HEADER) != "1":
+            return _refusal(403, "missing the board's request header", code="forbidden")
+        if hub.identity.agent_id is None:
+            return _refusal(403, "the service view is read-only",
+                            hint="Start the board with --as-agent UUID to act as an agent.",
+                            code="read-only")
+        try:
+            lead_id = uuid.UUID(request.path_params["lead_id"])
+        except ValueError:
+            return _refusal(400, "not a lead id", code="bad-request")
+        try:
+            async with as_identity(hub.pool, hub.identity) as conn:
+                await conn.execute(f"select public.{ACTIONS[action]}(%s)", (lead_id,))
+        except psycopg.Error as exc:
+            diag = exc.diag
+            return _refusal(
+                STATUS_BY_SQLSTATE.get(diag.sqlstate or "", 400 if diag.sqlstate else 500),
+                diag.message_primary or describe_db_error(exc), code=diag.sqlstate,
+                detail=diag.message_detail, hint=diag.message_hint)
+        return JSONResponse({"ok": True, "lead_id": str(lead_id), "action": action})
+
+    hosts = sorted(LOOPBACK) if host in LOOPBACK else ["*"]
+    return Starlette(
+        routes=[
+            Route("/", page),
+            Route("/api/board", board),
+            Route("/events", events),
+            Route("/api/leads/{lead_id}/{action:str}", act, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+        lifespan=lifespan,
+    )
+
+
+def _refusal(status: int, message: str, code: str | None = None, detail: str | None = None,
+             hint: str | None = None) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": {"code": code, "message": message,
+                                                "detail": detail, "hint": hint}},
+                        status_code=status)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound up front so a busy port is one clear line (port 0: any free
+    one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise HarnessError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another with --port"
+        ) from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_server(url: str, identity: Identity, sock: socket.socket):
+    import uvicorn
+
+    host = sock.getsockname()[0]
+    config = uvicorn.Config(create_app(url, identity, host), log_level="warning",
+                            access_log=False, timeout_graceful_shutdown=1, lifespan="on")
+    return uvicorn.Server(config)

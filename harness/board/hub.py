@@ -1,0 +1,322 @@
+"""The board's one view of the database, shared by every open page.
+
+One connection LISTENs on the engine's `crm_sla` channel; every event (a reassignment, an
+escalation, a claim, a first action, new leads) is queued, and a single refresher task re-reads
+just the leads named in the events (all of them for an INSERT or after a reconnect) through the
+`crm_lead_sla_timers` view, as the board's identity, and pushes the difference to every page over
+Server-Sent Events. The pages never query the database: a thousand open tabs cost one LISTEN
+connection and one query per change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger("crm_sla.board")
+
+CHANNEL = "crm_sla"
+FULL = "full"  # queue marker: re-read every open lead
+CLOCK = "clock"  # queue marker: re-read the SLA clock only
+COALESCE_SECONDS = 0.01  # events that arrive this close together make one refresh
+CLOCK_POLL_SECONDS = 2.0  # sla_clock_travel() sends no event: look at the clock this often
+RESYNC_SECONDS = 30.0  # and re-read everything this often (agents added, leads deleted)
+HEARTBEAT_SECONDS = 15.0
+SUBSCRIBER_BACKLOG = 500  # a page that falls this far behind is dropped (it reconnects)
+
+CARD_COLUMNS = """
+    t.lead_id, t.lead_name, t.assigned_agent_id, t.stage, t.timer_started_at,
+    t.timer_expires_at, t.sla_breached, t.claim_sla_breached, t.contact_sla_breached,
+    t.reassignment_count, t.reassignment_reason, t.reassigned_at, t.previous_agent_id,
+    t.sla_escalated_at, t.created_at
+"""
+CLOCK_SQL = """
+select
+    extract(epoch from pg_catalog.clock_timestamp()) * 1000 as db_ms,
+    extract(epoch from public.sla_now() - pg_catalog.now()) * 1000 as travel_ms
+"""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the board reads (and acts) as: the service role, or one agent through its JWT."""
+
+    agent_id: uuid.UUID | None = None
+    name: str = "Service role"
+    role: str = "service"  # service, agent or admin
+
+    @property
+    def db_role(self) -> str:
+        return "service_role" if self.agent_id is None else "authenticated"
+
+    @property
+    def claims(self) -> str:
+        if self.agent_id is None:
+            return json.dumps({"role": "service_role"})
+        return json.dumps({"sub": str(self.agent_id), "role": "authenticated"})
+
+    def as_json(self) -> dict[str, Any]:
+        return {"agent_id": str(self.agent_id) if self.agent_id else None, "name": self.name,
+                "role": self.role}
+
+
+@contextlib.asynccontextmanager
+async def as_identity(pool: AsyncConnectionPool, identity: Identity):
+    """A transaction on a pooled connection that runs as `identity`, the way PostgREST does it:
+    SET ROLE plus request.jwt.claims, both local to the transaction."""
+    async with pool.connection() as conn, conn.transaction():
+        conn.row_factory = dict_row
+        await conn.execute(f"set local role {identity.db_role}")
+        await conn.execute("select pg_catalog.set_config('request.jwt.claims', %s, true)",
+                           (identity.claims,))
+        yield conn
+
+
+def _ms(value) -> int | None:
+    return None if value is None else round(value.timestamp() * 1000)
+
+
+def card(row: dict[str, Any]) -> dict[str, Any]:
+    """A view row as the page wants it: ids as text, times as epoch milliseconds."""
+    lead_id = str(row["lead_id"])
+    return {
+        "id": lead_id,
+        "name": row["lead_name"] or f"Lead {lead_id[:8]}",
+        "owner": str(row["assigned_agent_id"]) if row["assigned_agent_id"] else None,
+        "stage": row["stage"],
+        "started_ms": _ms(row["timer_started_at"]),
+        "expires_ms": _ms(row["timer_expires_at"]),
+        "breached": bool(row["sla_breached"]),
+        "claim_breached": bool(row["claim_sla_breached"]),
+        "contact_breached": bool(row["contact_sla_breached"]),
+        "reassignments": row["reassignment_count"],
+        "reason": row["reassignment_reason"],
+        "reassigned_ms": _ms(row["reassigned_at"]),
+        "previous_owner": str(row["previous_agent_id"]) if row["previous_agent_id"] else None,
+        "escalated_ms": _ms(row["sla_escalated_at"]),
+        "created_ms": _ms(row["created_at"]),
+    }
+
+
+class Hub:
+    def __init__(self, url: str, pool: AsyncConnectionPool, identity: Identity):
+        self.url = url
+        self.pool = pool
+        self.identity = identity
+        self.cards: dict[str, dict[str, Any]] = {}
+        self.agents: list[dict[str, Any]] = []
+        self.skew_ms = 0.0  # database clock minus this process's clock
+        self.travel_ms = 0.0  # sla_now() minus now(): how far the SLA clock was moved
+        self.listening = False
+        self.subscribers: set[asyncio.Queue] = set()
+        self.events: asyncio.Queue = asyncio.Queue()
+        self.refreshes = 0
+        self._tasks: list[asyncio.Task] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self._refresh_all()
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="board-listen"),
+            asyncio.create_task(self._refresh_loop(), name="board-refresh"),
+            asyncio.create_task(self._tick(CLOCK, CLOCK_POLL_SECONDS), name="board-clock"),
+            asyncio.create_task(self._tick(FULL, RESYNC_SECONDS), name="board-resync"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for queue in list(self.subscribers):
+            queue.put_nowait(None)
+
+    # -- the page's view -------------------------------------------------------------------
+    def sla_now_ms(self) -> int:
+        return round(time.time() * 1000 + self.skew_ms + self.travel_ms)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "type": "snapshot",
+            "identity": self.identity.as_json(),
+            "agents": self.agents,
+            "cards": sorted(self.cards.values(), key=_urgency),
+            "sla_now_ms": self.sla_now_ms(),
+            "travel_ms": round(self.travel_ms),
+            "listening": self.listening,
+        }
+
+    def subscribe(self) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(SUBSCRIBER_BACKLOG)
+        self.subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        self.subscribers.discard(queue)
+
+    def _broadcast(self, message: dict[str, Any]) -> None:
+        message["sla_now_ms"] = self.sla_now_ms()
+        message["travel_ms"] = round(self.travel_ms)
+        message["listening"] = self.listening
+        if "trace" in message:
+            message["trace"]["sent_ms"] = time.time() * 1000
+        text = json.dumps(message, separators=(",", ":"))
+        for queue in list(self.subscribers):
+            try:
+                queue.put_nowait(text)
+            except asyncio.QueueFull:
+                self.subscribers.discard(queue)
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.get_nowait()
+                    queue.put_nowait(None)  # ends that stream; the page reconnects
+
+    # -- listening -------------------------------------------------------------------------
+    async def _listen(self) -> None:
+        """The one LISTEN connection; reconnects with backoff and resyncs after a gap."""
+        backoff = 0.5
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                                                             connect_timeout=10)
+                async with conn:
+                    await conn.execute(f"listen {CHANNEL}")
+                    if not self.listening:
+                        self.listening = True
+                        self.events.put_nowait((FULL, time.time() * 1000))  # what we missed
+                    backoff = 0.5
+                    async for note in conn.notifies():
+                        self.events.put_nowait((note.payload, time.time() * 1000))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure: reconnect
+                if self.listening:
+                    log.warning("board: lost the LISTEN connection (%s); reconnecting", exc)
+                    self.listening = False
+                    self._broadcast({"type": "clock"})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _tick(self, marker: str, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            self.events.put_nowait((marker, None))
+
+    # -- refreshing ------------------------------------------------------------------------
+    async def _refresh_loop(self) -> None:
+        while True:
+            first = await self.events.get()
+            await asyncio.sleep(COALESCE_SECONDS)
+            batch = [first]
+            while not self.events.empty():
+                batch.append(self.events.get_nowait())
+            try:
+                await self._handle(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep serving; retry everything soon
+                log.warning("board: refresh failed (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+                self.events.put_nowait((FULL, None))
+
+    async def _handle(self, batch: list[tuple[str, float | None]]) -> None:
+        ids: set[str] = set()
+        full = clock_only = False
+        received = [t for _, t in batch if t is not None]
+        for payload, _ in batch:
+            if payload == CLOCK:
+                clock_only = True
+                continue
+            if payload == FULL:
+                full = True
+                continue
+            try:
+                lead_id = json.loads(payload).get("lead_id")
+            except (ValueError, AttributeError):
+                lead_id = None
+            if lead_id:
+                ids.add(str(lead_id))
+            else:
+                full = True  # new leads (one event per INSERT statement), or unknown events
+        trace = {"notify_ms": min(received)} if received and (ids or full) else None
+        if full:
+            patch = await self._refresh_all()
+        elif ids:
+            patch = await self._refresh_ids(sorted(ids))
+        elif clock_only:
+            before = self.travel_ms
+            await self._read_clock_only()
+            if abs(self.travel_ms - before) > 250:
+                self._broadcast({"type": "clock"})
+            return
+        else:
+            return
+        self.refreshes += 1
+        if patch["upsert"] or patch["remove"] or "agents" in patch:
+            if trace:
+                patch["trace"] = trace
+            self._broadcast(patch)
+
+    async def _read_clock(self, conn) -> None:
+        t0 = time.time() * 1000
+        row = await (await conn.execute(CLOCK_SQL)).fetchone()
+        t1 = time.time() * 1000
+        self.skew_ms = float(row["db_ms"]) - (t0 + t1) / 2
+        self.travel_ms = float(row["travel_ms"])
+
+    async def _read_clock_only(self) -> None:
+        async with as_identity(self.pool, self.identity) as conn:
+            await self._read_clock(conn)
+
+    async def _refresh_all(self) -> dict[str, Any]:
+        async with as_identity(self.pool, self.identity) as conn:
+            await self._read_clock(conn)
+            rows = await (await conn.execute(
+                f"select {CARD_COLUMNS} from public.crm_lead_sla_timers as t "
+                "where t.stage <> 'done'")).fetchall()
+            agents = await (await conn.execute(
+                "select a.id::text as id, a.full_name as name, a.role, a.is_active as active, "
+                "a.accepting_leads as accepting from public.crm_agents as a "
+                "where a.role <> 'system' order by a.role = 'admin', a.full_name, a.id"
+            )).fetchall()
+        fresh = {c["id"]: c for c in map(card, rows)}
+        patch = self._apply(fresh, set(self.cards) | set(fresh))
+        if agents != self.agents:
+            self.agents = agents
+            patch["agents"] = agents
+        return patch
+
+    async def _refresh_ids(self, ids: list[str]) -> dict[str, Any]:
+        async with as_identity(self.pool, self.identity) as conn:
+            await self._read_clock(conn)
+            rows = await (await conn.execute(
+                f"select {CARD_COLUMNS} from public.crm_lead_sla_timers as t "
+                "where t.lead_id = any(%s::uuid[]) and t.stage <> 'done'", (ids,))).fetchall()
+        return self._apply({c["id"]: c for c in map(card, rows)}, set(ids))
+
+    def _apply(self, fresh: dict[str, dict], scope: set[str]) -> dict[str, Any]:
+        """Brings self.cards up to date for the leads in `scope`; returns what changed."""
+        upsert, remove = [], []
+        for lead_id in scope:
+            new = fresh.get(lead_id)
+            if new is None:
+                if self.cards.pop(lead_id, None) is not None:
+                    remove.append(lead_id)
+            elif self.cards.get(lead_id) != new:
+                self.cards[lead_id] = new
+                upsert.append(new)
+        return {"type": "patch", "upsert": sorted(upsert, key=_urgency), "remove": remove}
+
+
+def _urgency(c: dict[str, Any]) -> tuple:
+    return (c["expires_ms"] is None, c["expires_ms"] or 0, c["created_ms"] or 0, c["id"])
