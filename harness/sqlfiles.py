@@ -25,6 +25,7 @@ ENGINE_OBJECTS: tuple[SqlObject, ...] = (
     SqlObject("crm_sla_caller.sql", "function", "public.crm_sla_caller()"),
     SqlObject("crm_sla_routing_queue.sql", "function", "public.crm_sla_routing_queue(text)"),
     SqlObject("crm_sla_mark_routed.sql", "function", "public.crm_sla_mark_routed(uuid[])"),
+    SqlObject("crm_sla_intake_clock.sql", "function", "public.crm_sla_intake_clock()"),
     SqlObject(
         "crm_sla_apply_reassignments.sql",
         "function",
@@ -36,8 +37,14 @@ ENGINE_OBJECTS: tuple[SqlObject, ...] = (
         "public.crm_sla_explain_refusal(text, uuid, uuid, text)",
     ),
     SqlObject("crm_sla_progress_lead.sql", "function", "public.crm_sla_progress_lead(uuid, text)"),
+    SqlObject("trg_crm_leads_050_intake_clock.sql", "trigger", "public.crm_leads_intake_clock()",
+              "crm_leads_050_intake_clock on public.crm_leads"),
+    SqlObject("trg_crm_leads_090_intake_route.sql", "trigger", "public.crm_leads_intake_route()",
+              "crm_leads_090_intake_route on public.crm_leads"),
     SqlObject("trg_crm_leads_100_intake.sql", "trigger", "public.crm_leads_intake()",
               "crm_leads_100_intake on public.crm_leads"),
+    SqlObject("trg_crm_leads_900_intake_done.sql", "trigger", "public.crm_leads_intake_done()",
+              "crm_leads_900_intake_done on public.crm_leads"),
     SqlObject("trg_crm_leads_200_progress.sql", "trigger", "public.crm_leads_progress()",
               "crm_leads_200_progress on public.crm_leads"),
     SqlObject(
@@ -59,6 +66,14 @@ OPERATIONS_OBJECTS: tuple[SqlObject, ...] = (
     SqlObject("crm_agent_sla_stats.sql", "function",
               "public.crm_agent_sla_stats(timestamptz, timestamptz)"),
 )
+
+
+def engine_objects(*files: str) -> tuple[SqlObject, ...]:
+    """The ENGINE_OBJECTS in these files, in creation order: what a later migration reloads."""
+    unknown = set(files) - {obj.file for obj in ENGINE_OBJECTS}
+    if unknown:
+        raise ValueError(f"not in ENGINE_OBJECTS: {', '.join(sorted(unknown))}")
+    return tuple(obj for obj in ENGINE_OBJECTS if obj.file in files)
 
 
 # Events for the lead board: new leads and claims announce themselves on the crm_sla channel too.

@@ -23,6 +23,7 @@ ALL = [
     "0006_operations_tables",
     "0007_operations_functions",
     "0008_agent_stats_view",
+    "0010_engine_speedups",
     "0020_board_events",
 ]
 

@@ -3,18 +3,25 @@
 -- is what SET ROLE chose (PostgREST's role switch) and survives a security definer call.
 create or replace function public.crm_sla_caller()
 returns text
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-    select case
-        when r.name = 'anon' then 'anon'
-        when r.name = 'service_role' then 'service'
+declare
+    -- PL/pgSQL rather than SQL, so its plan is kept: a SQL function with a SET clause is parsed
+    -- and planned again on every call, and every claim and first action calls this one.
+    v_role constant text := coalesce(
+        nullif(pg_catalog.current_setting('role'), 'none'), session_user
+    );
+begin
+    return case
+        when v_role = 'anon' then 'anon'
+        when v_role = 'service_role' then 'service'
         when auth.uid() is not null then 'user'
-        when r.name = 'authenticated' then 'anon'
+        when v_role = 'authenticated' then 'anon'
         else 'trusted'
-    end
-    from (select coalesce(nullif(current_setting('role'), 'none'), session_user) as name) as r
+    end;
+end
 $$;
 
 comment on function public.crm_sla_caller() is

@@ -39,20 +39,23 @@ begin
     v_batch := coalesce(v_batch, 1000);
     v_max := coalesce(v_max, 3);
 
-    -- Idle fast path: nothing unowned and nothing due means no locks at all.
+    -- Idle fast path: nothing unowned and nothing due means no locks at all. Each due test asks
+    -- for the earliest due expiry, which the planner reads off the first entries of the seed's
+    -- partial index whatever the statistics say (an EXISTS may pick a sequential scan when the
+    -- table is full of old, closed timers): the cost follows the due work, not the table size.
     if not exists (select from public.crm_leads as l where l.assigned_agent_id is null)
-        and not exists (
-            select from public.crm_leads as l
+        and (
+            select min(l.claim_timer_expires_at) from public.crm_leads as l
             where l.claim_timer_expires_at <= v_now
                 and l.claim_timer_expires_at is not null and l.lead_claimed = false
                 and l.sla_escalated_at is null
-        )
-        and not exists (
-            select from public.crm_leads as l
+        ) is null
+        and (
+            select min(l.contact_timer_expires_at) from public.crm_leads as l
             where l.contact_timer_expires_at <= v_now
                 and l.contact_timer_expires_at is not null and l.first_action_completed = false
                 and l.sla_escalated_at is null
-        ) then
+        ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
             'no_eligible_agent', 0, 'remaining', 0, 'at', v_now

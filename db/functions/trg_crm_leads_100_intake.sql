@@ -1,56 +1,61 @@
--- Intake: a new lead gets an owner (round robin) if it has none, and its claim timer starts.
--- Fires before every INSERT on crm_leads; engine-owned columns start fresh whatever was sent.
+-- Intake: a new lead's claim timer starts (crm_leads_090_intake_route has given it an owner if it
+-- had none). Fires before every INSERT on crm_leads; engine-owned columns start fresh whatever
+-- was sent. Every import runs through here, so it queries nothing of its own: the statement's
+-- SLA clock reading is in crm_sla.intake_clock (crm_leads_050_intake_clock). An invoker function
+-- without a SET clause (each would cost a microsecond a lead): every name in it is qualified.
 create or replace function public.crm_leads_intake()
 returns trigger
 language plpgsql
-security definer
-set search_path = ''
 as $$
 declare
-    v_now constant timestamptz := public.sla_now();
-    v_claim interval;
-    v_contact interval;
+    v_clock text;
 begin
-    select s.claim_window, s.contact_window into v_claim, v_contact
-    from public.crm_sla_settings as s;
-
-    new.claim_sla_breached := false;
-    new.contact_sla_breached := false;
-    new.sla_breached := false;
-    new.reassignment_count := 0;
-    new.previous_agent_id := null;
-    new.reassignment_reason := null;
-    new.reassigned_at := null;
-    new.sla_escalated_at := null;
-
-    if new.assigned_agent_id is null then
-        -- First assignment, not a reassignment: no audit row.
-        perform pg_advisory_xact_lock(4242002);
-        new.assigned_agent_id := (public.crm_sla_routing_queue('agent'))[1];
-        if new.assigned_agent_id is not null then
-            perform public.crm_sla_mark_routed(array[new.assigned_agent_id]);
-        end if;
+    if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
+        is distinct from (false, false, false, 0)
+        or pg_catalog.num_nonnulls(
+            new.previous_agent_id, new.reassignment_reason, new.reassigned_at,
+            new.sla_escalated_at, new.contact_timer_started_at, new.contact_timer_expires_at
+        ) > 0 then
+        new.claim_sla_breached := false;
+        new.contact_sla_breached := false;
+        new.sla_breached := false;
+        new.reassignment_count := 0;
+        new.previous_agent_id := null;
+        new.reassignment_reason := null;
+        new.reassigned_at := null;
+        new.sla_escalated_at := null;
+        new.contact_timer_started_at := null;
+        new.contact_timer_expires_at := null;
     end if;
 
-    new.claim_timer_started_at := v_now;
-    new.claim_timer_expires_at := v_now + coalesce(v_claim, interval '5 minutes');
+    -- An API session (agent, admin) could have planted the setting itself, so it reads the clock
+    -- for each lead; the service role and trusted sessions, which may move the SLA clock and the
+    -- windows anyway, share the statement's reading. '<claim start> <claim deadline> <contact
+    -- deadline>', in microseconds since 1970-01-01 UTC.
+    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
+        v_clock := pg_catalog.current_setting('crm_sla.intake_clock', true);
+    end if;
+    if v_clock is null or v_clock = '' then
+        v_clock := public.crm_sla_intake_clock();
+    end if;
+    new.claim_timer_started_at := timestamptz 'epoch'
+        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
+    new.claim_timer_expires_at := timestamptz 'epoch'
+        + pg_catalog.split_part(v_clock, ' ', 2)::bigint * interval '1 microsecond';
     new.claim_window_expires_at := new.claim_timer_expires_at;
-    new.contact_timer_started_at := null;
-    new.contact_timer_expires_at := null;
-    if new.first_action_completed then
-        new.lead_claimed := true;
-    end if;
-    if new.lead_claimed then
+    if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
-        new.contact_timer_started_at := v_now;
-        new.contact_timer_expires_at := v_now + coalesce(v_contact, interval '5 minutes');
+        new.lead_claimed := true;
+        new.contact_timer_started_at := new.claim_timer_started_at;
+        new.contact_timer_expires_at := timestamptz 'epoch'
+            + pg_catalog.split_part(v_clock, ' ', 3)::bigint * interval '1 microsecond';
     end if;
     return new;
 end
 $$;
 
 comment on function public.crm_leads_intake() is
-'Trigger: routes an unowned new lead and starts its claim timer';
+'Trigger: starts a new lead''s claim timer; engine-owned columns start fresh';
 
 revoke execute on function public.crm_leads_intake() from public, anon, authenticated, service_role;
 
@@ -61,4 +66,4 @@ before insert on public.crm_leads
 for each row execute function public.crm_leads_intake();
 
 comment on trigger crm_leads_100_intake on public.crm_leads is
-'Routes an unowned new lead and starts its claim timer';
+'Starts a new lead''s claim timer; engine-owned columns start fresh';

@@ -15,7 +15,7 @@ begin
 end
 $$;
 
-select plan(75);
+select plan(78);
 
 -- Tables -----------------------------------------------------------------------------------------
 select has_table('public', 'crm_agents', 'table crm_agents exists');
@@ -230,8 +230,20 @@ select has_index(
 
 -- Triggers: names carry their firing order -------------------------------------------------------
 select trigger_is(
+    'public', 'crm_leads', 'crm_leads_050_intake_clock', 'public', 'crm_leads_intake_clock',
+    'trigger crm_leads_050_intake_clock runs crm_leads_intake_clock() (the statement''s clock)'
+);
+select trigger_is(
+    'public', 'crm_leads', 'crm_leads_090_intake_route', 'public', 'crm_leads_intake_route',
+    'trigger crm_leads_090_intake_route runs crm_leads_intake_route() (round robin)'
+);
+select trigger_is(
     'public', 'crm_leads', 'crm_leads_100_intake', 'public', 'crm_leads_intake',
-    'trigger crm_leads_100_intake runs crm_leads_intake() (routing, claim timer)'
+    'trigger crm_leads_100_intake runs crm_leads_intake() (claim timer, fresh engine columns)'
+);
+select trigger_is(
+    'public', 'crm_leads', 'crm_leads_900_intake_done', 'public', 'crm_leads_intake_done',
+    'trigger crm_leads_900_intake_done runs crm_leads_intake_done() (routing picks recorded)'
 );
 select trigger_is(
     'public', 'crm_leads', 'crm_leads_200_progress', 'public', 'crm_leads_progress',
@@ -248,7 +260,8 @@ select results_eq(
     from pg_catalog.pg_trigger as t
     where t.tgrelid in ('public.crm_leads'::regclass, 'public.crm_lead_reassignments'::regclass)
         and t.tgname in (
-            'crm_leads_100_intake', 'crm_leads_200_progress',
+            'crm_leads_050_intake_clock', 'crm_leads_090_intake_route', 'crm_leads_100_intake',
+            'crm_leads_900_intake_done', 'crm_leads_200_progress',
             'crm_lead_reassignments_100_append_only'
         )
     order by 1
@@ -256,8 +269,11 @@ select results_eq(
     $$
     values
     ('crm_lead_reassignments_100_append_only O'),
+    ('crm_leads_050_intake_clock O'),
+    ('crm_leads_090_intake_route O'),
     ('crm_leads_100_intake O'),
-    ('crm_leads_200_progress O')
+    ('crm_leads_200_progress O'),
+    ('crm_leads_900_intake_done O')
     $$,
     'the engine''s triggers are enabled (O: fires on origin)'
 );

@@ -1,0 +1,139 @@
+"""Intake in bulk: one INSERT of many leads does what as many one-lead INSERTs do. The intake
+trigger reads the SLA clock, the windows and the routing queue once a statement; these tests hold
+it to the per-lead behaviour, across statements and transactions, and against planted settings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from harness.testing import near
+
+FIVE = timedelta(minutes=5)
+BULK = """
+insert into public.crm_leads (assigned_agent_id, full_name, lead_claimed)
+select %s::uuid, 'Lead ' || lpad(i::text, 3, '0'), %s from generate_series(1, %s) as i
+order by i
+"""
+
+
+def owners_in_order(world) -> list:
+    return [r["assigned_agent_id"] for r in world.db.execute(
+        "select assigned_agent_id from public.crm_leads order by full_name").fetchall()]
+
+
+def test_one_statement_routes_round_robin_and_the_next_statements_continue(world):
+    team = world.agents("A", "B", "C")
+    with world.as_service() as conn:
+        conn.execute(BULK, (None, False, 7))
+        conn.execute(BULK.replace("'Lead '", "'Lead 1'"), (None, False, 5))
+    world.lead(full_name="Lead 2")  # a single-row INSERT, as before
+    owners = owners_in_order(world)
+    assert len(owners) == 13 and set(owners[:3]) == set(team)
+    assert all(owners[i] == owners[i - 3] for i in range(3, 13))  # the rotation never skips
+    routed = {r["agent_id"]: r["leads_routed"] for r in world.db.execute(
+        "select agent_id, leads_routed from public.crm_sla_agent_state").fetchall()}
+    assert routed == Counter(owners)
+    # The queue's order is the order of the last picks: the next lead goes to owners[13 % 3].
+    assert world.row(world.lead())["assigned_agent_id"] == owners[10]
+
+
+def test_one_statement_gives_its_leads_one_clock_and_leaves_no_settings_behind(world):
+    ann = world.agent("Ann")
+    with world.as_service() as conn:
+        conn.execute("begin")
+        conn.execute(BULK, (ann, False, 3))
+        conn.execute(BULK.replace("'Lead '", "'Lead 1'"), (ann, True, 1))
+        left = conn.execute(
+            "select current_setting('crm_sla.intake_clock', true) as at, "
+            "current_setting('crm_sla.intake_queue', true) as queue").fetchone()
+        conn.execute("commit")
+    assert not left["at"] and not left["queue"]
+    rows = world.db.execute("select * from public.crm_leads order by full_name").fetchall()
+    assert len({r["claim_timer_started_at"] for r in rows}) == 1
+    for row in rows:
+        assert near(row["claim_timer_started_at"], world.now())
+        assert row["claim_timer_expires_at"] == row["claim_timer_started_at"] + FIVE
+        assert row["claim_window_expires_at"] == row["claim_timer_expires_at"]
+    claimed = rows[-1]
+    assert claimed["lead_claimed"]
+    assert claimed["contact_timer_started_at"] == claimed["claim_timer_started_at"]
+    assert claimed["contact_timer_expires_at"] == claimed["contact_timer_started_at"] + FIVE
+    assert all(r["contact_timer_expires_at"] is None for r in rows[:-1])
+
+
+def test_new_windows_and_a_moved_clock_apply_to_the_next_statement_of_a_transaction(world):
+    ann = world.agent("Ann")
+    with world.as_service() as conn:
+        conn.execute("begin")
+        first = conn.execute("insert into public.crm_leads (assigned_agent_id) values (%s) "
+                             "returning *", (ann,)).fetchone()
+        conn.execute("update public.crm_sla_settings set claim_window = '1 minute'")
+        conn.execute("select public.sla_clock_travel('1 hour')")
+        second = conn.execute("insert into public.crm_leads (assigned_agent_id) values (%s) "
+                              "returning *", (ann,)).fetchone()
+        conn.execute("commit")
+    assert first["claim_timer_expires_at"] - first["claim_timer_started_at"] == FIVE
+    assert second["claim_timer_expires_at"] - second["claim_timer_started_at"] \
+        == timedelta(minutes=1)
+    assert second["claim_timer_started_at"] - first["claim_timer_started_at"] \
+        == timedelta(hours=1)
+
+
+def test_nobody_eligible_leaves_a_whole_statement_unowned_until_someone_is(world):
+    with world.as_service() as conn:
+        conn.execute(BULK, (None, False, 4))
+    assert owners_in_order(world) == [None] * 4
+    ann = world.agent("Ann")
+    with world.as_service() as conn:
+        conn.execute(BULK.replace("'Lead '", "'Lead 1'"), (None, False, 2))
+    assert owners_in_order(world) == [None] * 4 + [ann] * 2
+
+
+@pytest.mark.parametrize("when", ["before the statement", "inside the statement"])
+def test_an_admin_cannot_plant_the_intake_clock(world, when):
+    ann = world.agent("Ann")
+    boss = world.agent("Boss", role="admin")
+    # Claim start in 2000, deadline in 2099 (microseconds since 1970).
+    plant = "set_config('crm_sla.intake_clock', '946684800000000 4070908800000000 0', {local})"
+    with world.as_agent(boss) as conn:
+        if when == "before the statement":
+            conn.execute("select " + plant.format(local="false"))
+            sql = "insert into public.crm_leads (assigned_agent_id) values (%s) returning id"
+        else:  # the SELECT feeding the INSERT runs between the intake trigger's rows
+            sql = ("insert into public.crm_leads (assigned_agent_id, full_name) "
+                   "select %s, " + plant.format(local="true") + " from generate_series(1, 3) "
+                   "returning id")
+        ids = [r["id"] for r in conn.execute(sql, (ann,)).fetchall()]
+    for lead in ids:
+        row = world.row(lead)
+        assert near(row["claim_timer_started_at"], world.now())
+        assert row["claim_timer_expires_at"] - row["claim_timer_started_at"] == FIVE
+
+
+def test_a_role_of_the_crm_s_own_inserts_and_routes_leads_like_the_service_role(world):
+    """The intake triggers need no grant beyond INSERT: roles the CRM adds keep working."""
+    ann = world.agent("Ann")
+    world.db.execute("""
+        do $$ begin
+            if not exists (select from pg_roles where rolname = 'crm_sla_test_importer') then
+                create role crm_sla_test_importer nologin;
+            end if;
+        end $$;
+        grant usage on schema public to crm_sla_test_importer;
+        grant select, insert on public.crm_leads to crm_sla_test_importer;
+        create policy "Importer adds leads" on public.crm_leads for all
+        to crm_sla_test_importer using (true) with check (true);
+    """)
+    try:
+        with world.as_role("crm_sla_test_importer") as conn:
+            conn.execute(BULK, (None, False, 2))
+    finally:  # roles belong to the cluster, not to this test's database
+        world.db.execute("drop owned by crm_sla_test_importer; drop role crm_sla_test_importer")
+    rows = world.db.execute("select * from public.crm_leads").fetchall()
+    assert [r["assigned_agent_id"] for r in rows] == [ann, ann]
+    for row in rows:
+        assert near(row["claim_timer_started_at"], world.now())
+        assert row["claim_timer_expires_at"] - row["claim_timer_started_at"] == FIVE
