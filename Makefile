@@ -9,7 +9,7 @@ BROWSER_PACKAGES := chromium fonts-liberation2
 BOARD_ARGS ?=
 
 .PHONY: migrate rollback test test-sql lint pytest status demo board board-latency monitor \
-	db-start db-stop system-packages test-packages schema clean
+	bench db-start db-stop system-packages test-packages schema clean
 
 # The virtual environment, made on first use and refreshed when pyproject.toml changes.
 $(READY): pyproject.toml
@@ -66,6 +66,12 @@ board: $(READY)
 # Measures how long a reassignment takes from pg_notify to the card moving on the page.
 board-latency: $(READY) test-packages
 	@$(BIN)/pytest -q -s tests/test_board.py -k latency | grep -E "latency|passed|failed"
+
+# The engine against raw SQL, in a scratch database it drops again (BENCH_ARGS=--latency adds the
+# pg_cron breach latency, a few minutes; --quick is what make test runs).
+bench: $(READY)
+	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
+	@$(BIN)/crm-sla bench $(BENCH_ARGS)
 
 db-start: $(READY) system-packages
 	@$(BIN)/crm-sla db start

@@ -125,6 +125,19 @@ def _agent_id(text: str) -> uuid.UUID:
         raise argparse.ArgumentTypeError(f"not an agent id (a UUID): {text!r}") from None
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness import bench
+
+    url = database_url(quiet=True)
+    print(f"bench: target {redact(url)}" + (" (embedded)" if using_embedded() else "")
+          + "; working in a scratch database", file=sys.stderr, flush=True)
+    bench.run(url, quick=args.quick, latency=args.latency,
+              out=Path(args.out) if args.out else None)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-sla", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="on an embedded database with no open leads, play `crm-sla "
                        "simulate` beside the board")
     board.set_defaults(func=cmd_board)
+
+    bench = sub.add_parser("bench",
+                           help="measure the engine against raw SQL, in a scratch database")
+    bench.add_argument("--quick", action="store_true", help="small sizes (what make test runs)")
+    bench.add_argument("--latency", action="store_true",
+                       help="also measure breach latency under the real pg_cron schedule "
+                       "(a few minutes)")
+    bench.add_argument("--out", help="folder for the JSON figures (default bench-results/)")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -11,11 +11,15 @@ from harness.errors import HarnessError
 from harness.target import connect, describe_db_error
 
 
-def drain(conn: psycopg.Connection) -> dict:
-    """Run passes until no full batch is left; returns the summed counts."""
+def drain(conn: psycopg.Connection, pass_seconds: list[float] | None = None) -> dict:
+    """Run passes until no full batch is left; returns the summed counts. Each pass's duration
+    (how long it held its locks, give or take a round trip) goes to `pass_seconds` if given."""
     totals: dict[str, int] = {}
     while True:
+        start = time.perf_counter()
         result = conn.execute("select public.process_sla_timers()").fetchone()[0]
+        if pass_seconds is not None:
+            pass_seconds.append(time.perf_counter() - start)
         for key, value in result.items():
             if isinstance(value, int) and key != "remaining":
                 totals[key] = totals.get(key, 0) + value
