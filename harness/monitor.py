@@ -6,6 +6,7 @@ import json
 import time
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from harness.errors import HarnessError
 from harness.target import connect, describe_db_error
@@ -17,7 +18,8 @@ def drain(conn: psycopg.Connection, pass_seconds: list[float] | None = None) -> 
     totals: dict[str, int] = {}
     while True:
         start = time.perf_counter()
-        result = conn.execute("select public.process_sla_timers()").fetchone()[0]
+        with conn.cursor(row_factory=tuple_row) as cur:  # whatever the connection's row factory
+            result = cur.execute("select public.process_sla_timers()").fetchone()[0]
         if pass_seconds is not None:
             pass_seconds.append(time.perf_counter() - start)
         for key, value in result.items():

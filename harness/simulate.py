@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from harness import status
+from harness.monitor import drain
 from harness.table import render
 from harness.target import connect
 
@@ -98,16 +99,6 @@ def _act(conn: psycopg.Connection, agent: uuid.UUID, function: str, lead: uuid.U
         return False  # e.g. reassigned away a moment ago (SL004): the agent moves on
 
 
-def _drain(conn: psycopg.Connection) -> dict:
-    totals = {"unclaimed": 0, "no_contact": 0, "escalated": 0}
-    while True:
-        result = conn.execute("select public.process_sla_timers() as r").fetchone()["r"]
-        for key in totals:
-            totals[key] += result[key]
-        if result["remaining"] == 0 or not any(result[k] for k in totals):
-            return totals
-
-
 def _offset(t0, when) -> str:
     seconds = int((when - t0).total_seconds())
     return f"+{seconds // 60:02d}:{seconds % 60:02d}"
@@ -135,7 +126,6 @@ def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: f
         t0 = conn.execute("select public.sla_clock_reset() as t").fetchone()["t"]
         stints: dict[uuid.UUID, Stint] = {}
         made = 0
-        rows = []
         for minute in range(minutes + 1):
             new = sum(1 for _ in range(20) if rng.random() < leads_per_minute / 20)
             for _ in range(new):
@@ -166,9 +156,7 @@ def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: f
                         and "contact" not in stint.done:
                     stint.done.add("contact")
                     contacted += _act(conn, owner, "complete_first_action", lead["id"])
-            moved = _drain(conn)
-            rows.append((minute, new, claimed, contacted, moved["unclaimed"], moved["no_contact"],
-                         moved["escalated"]))
+            moved = drain(conn)
             print(f"  minute {minute:>3}/{minutes}: {new} new, {claimed} claimed, "
                   f"{contacted} contacted, {moved['unclaimed'] + moved['no_contact']} "
                   f"reassigned, {moved['escalated']} escalated", flush=True)
