@@ -8,7 +8,7 @@ READY := $(VENV)/.ready
 BROWSER_PACKAGES := chromium fonts-liberation2
 BOARD_ARGS ?=
 
-.PHONY: migrate rollback test test-sql lint pytest status demo board board-latency monitor \
+.PHONY: migrate migration rollback test test-sql lint pytest status demo board board-latency monitor \
 	bench db-start db-stop system-packages test-packages schema clean
 
 # The virtual environment, made on first use and refreshed when pyproject.toml changes.
@@ -40,6 +40,11 @@ test-packages:
 migrate: $(READY)
 	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
 	@$(BIN)/crm-sla migrate $(MIGRATE_ARGS)
+
+# Freezes the function files changed in db/functions into a new migration: make migration NAME=...
+migration: $(READY)
+	@test -n "$(NAME)" || { echo "make migration: say what changed, e.g. make migration NAME=claim_at_statement_time" >&2; exit 2; }
+	@$(BIN)/crm-sla migration $(NAME) $(if $(NUMBER),--number $(NUMBER))
 
 rollback: $(READY)
 	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
@@ -79,8 +84,10 @@ db-start: $(READY) system-packages
 db-stop: $(READY)
 	@$(BIN)/crm-sla db stop
 
+# sqlfluff reads the hand-written SQL: db/functions, the pgTAP suite and the migrations that
+# `make migration` did not generate (those are copies of db/functions files, linted there).
 lint: $(READY)
-	@$(BIN)/sqlfluff lint db tests/sql
+	@$(BIN)/sqlfluff lint db/functions tests/sql $$(grep -L -e '^-- crm-sla:' db/migrations/*.sql)
 	@$(BIN)/ruff check harness tests db/migrations examples
 	@echo "lint: clean"
 
