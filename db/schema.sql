@@ -107,11 +107,12 @@ declare
     v_caller constant text := public.crm_sla_caller();
     v_to constant timestamptz := coalesce(p_to, public.sla_now());
     v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
+    -- An agent sees its own numbers; admins, the service role and trusted sessions everyone's.
+    v_everyone constant boolean := v_caller <> 'user' or public.is_admin(auth.uid());
 begin
-    if v_caller = 'anon'
-        or (v_caller = 'user' and not public.is_admin(auth.uid())) then
-        raise exception 'SLA statistics are for admins'
-            using errcode = 'SL006', hint = 'Sign in as an admin, or use the service role.';
+    if v_caller = 'anon' then
+        raise exception 'SLA statistics are for signed-in agents and admins'
+            using errcode = 'SL006', hint = 'Sign in, or use the service role.';
     end if;
     if v_from >= v_to then
         raise exception 'the period is empty: % is not before %', v_from, v_to
@@ -169,6 +170,7 @@ begin
              from events as e where e.agent_id = a.id and e.event = 'contacted') as med_contact
         from public.crm_agents as a
         where a.role <> 'system'
+            and (v_everyone or a.id = auth.uid())
     )
 
     select
@@ -194,7 +196,7 @@ begin
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_agent_sla_stats(p_from timestamp with time zone, p_to timestamp with time zone) IS 'Per-agent SLA statistics over a period of the SLA clock (default: the last 24 hours); admins';
+COMMENT ON FUNCTION public.crm_agent_sla_stats(p_from timestamp with time zone, p_to timestamp with time zone) IS 'Per-agent SLA statistics over a period of the SLA clock (default: the last 24 hours); an agent sees only its own row';
 
 CREATE FUNCTION public.crm_lead_reassignments_append_only() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -703,6 +705,157 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_routing_queue(p_role text) IS 'Internal: active agents (or admins) in round-robin order, least recently routed to first';
 
+CREATE FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone, p_time_zone text DEFAULT 'UTC'::text) RETURNS TABLE(weekday smallint, hour smallint, claim_windows bigint, claimed_in_window bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_caller constant text := public.crm_sla_caller();
+    v_to constant timestamptz := coalesce(p_to, public.sla_now());
+    v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
+    v_everyone constant boolean := v_caller <> 'user' or public.is_admin(auth.uid());
+    v_me constant uuid := auth.uid();
+begin
+    if v_caller = 'anon' then
+        raise exception 'SLA statistics are for signed-in agents and admins'
+            using errcode = 'SL006', hint = 'Sign in, or use the service role.';
+    end if;
+    if v_from >= v_to then
+        raise exception 'the period is empty: % is not before %', v_from, v_to
+            using errcode = 'SL010', hint = 'Pass p_from < p_to.';
+    end if;
+    if p_time_zone is null
+        or not exists (select from pg_catalog.pg_timezone_names as z where z.name = p_time_zone)
+        then
+        raise exception 'unknown time zone %', coalesce(p_time_zone, 'NULL')
+            using errcode = 'SL010',
+                hint = 'Use a name from pg_timezone_names, such as Europe/Berlin.';
+    end if;
+    return query
+    with ended as (
+        select e.at as at, not e.late as in_window
+        from public.crm_lead_sla_events as e
+        where e.event = 'claimed' and e.at >= v_from and e.at < v_to
+            and (v_everyone or e.agent_id = v_me)
+        union all
+        select r.created_at, false
+        from public.crm_lead_reassignments as r
+        where r.reason = 'unclaimed' and r.created_at >= v_from and r.created_at < v_to
+            and (v_everyone or r.from_agent_id = v_me)
+    )
+
+    select
+        extract(dow from e.at at time zone p_time_zone)::smallint,
+        extract(hour from e.at at time zone p_time_zone)::smallint,
+        count(*),
+        count(*) filter (where e.in_window)
+    from ended as e
+    group by 1, 2
+    order by 1, 2;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) IS 'Claim windows ended and claimed in time, per weekday (0 = Sunday) and local hour';
+
+CREATE FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone, p_buckets integer DEFAULT 24) RETURNS TABLE(bucket_start timestamp with time zone, breaches bigint, reassignments bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_caller constant text := public.crm_sla_caller();
+    v_to constant timestamptz := coalesce(p_to, public.sla_now());
+    v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
+    v_everyone constant boolean := v_caller <> 'user' or public.is_admin(auth.uid());
+    v_me constant uuid := auth.uid();
+    v_step interval;
+begin
+    if v_caller = 'anon' then
+        raise exception 'SLA statistics are for signed-in agents and admins'
+            using errcode = 'SL006', hint = 'Sign in, or use the service role.';
+    end if;
+    if v_from >= v_to then
+        raise exception 'the period is empty: % is not before %', v_from, v_to
+            using errcode = 'SL010', hint = 'Pass p_from < p_to.';
+    end if;
+    if p_buckets is null or p_buckets not between 1 and 1000 then
+        raise exception 'p_buckets must be between 1 and 1000, not %',
+            coalesce(p_buckets::text, 'NULL')
+            using errcode = 'SL010', hint = 'For example 24 buckets for a day, 7 for a week.';
+    end if;
+    v_step := (v_to - v_from) / p_buckets;
+    return query
+    select
+        v_from + v_step * b.n,
+        count(r.id) filter (where r.reason in ('unclaimed', 'no_contact')),
+        count(r.id)
+    from pg_catalog.generate_series(0, p_buckets - 1) as b (n)
+    left join public.crm_lead_reassignments as r
+        on r.created_at >= v_from + v_step * b.n
+        and r.created_at < v_from + v_step * (b.n + 1)
+        and (v_everyone or v_me in (r.from_agent_id, r.to_agent_id))
+    group by b.n
+    order by b.n;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) IS 'Breaches and reassignments per bucket of a period; an agent sees those it lost or received';
+
+CREATE FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(team_id uuid, team_name text, agents bigint, leads_received numeric, claimed_in_window numeric, contacted_in_window numeric, breach_rate numeric, median_seconds_to_claim numeric, median_seconds_to_contact numeric)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_caller constant text := public.crm_sla_caller();
+    v_to constant timestamptz := coalesce(p_to, public.sla_now());
+    v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
+begin
+    if v_caller = 'anon' then
+        raise exception 'SLA statistics are for signed-in agents and admins'
+            using errcode = 'SL006', hint = 'Sign in, or use the service role.';
+    end if;
+    if v_caller = 'user' and not public.is_admin(auth.uid()) then
+        return;
+    end if;
+    return query
+    with per_agent as (
+        select s.* from public.crm_agent_sla_stats(v_from, v_to) as s
+    )
+
+    select
+        t.id,
+        t.name,
+        count(a.agent_id),
+        coalesce(sum(a.leads_received), 0),
+        coalesce(sum(a.claimed_in_window), 0),
+        coalesce(sum(a.contacted_in_window), 0),
+        round(
+            sum(a.claimed_late + a.contacted_late + a.missed_claim + a.missed_contact)::numeric
+            / nullif(sum(a.leads_received), 0), 3
+        ),
+        (
+            select round(percentile_cont(0.5) within group (
+                order by extract(epoch from e.elapsed))::numeric)
+            from public.crm_lead_sla_events as e
+            inner join public.crm_sla_team_members as m2 on e.agent_id = m2.agent_id
+            where m2.team_id = t.id and e.event = 'claimed' and e.at >= v_from and e.at < v_to
+        ),
+        (
+            select round(percentile_cont(0.5) within group (
+                order by extract(epoch from e.elapsed))::numeric)
+            from public.crm_lead_sla_events as e
+            inner join public.crm_sla_team_members as m2 on e.agent_id = m2.agent_id
+            where m2.team_id = t.id and e.event = 'contacted' and e.at >= v_from and e.at < v_to
+        )
+    from public.crm_sla_teams as t
+    left join public.crm_sla_team_members as m on t.id = m.team_id
+    left join per_agent as a on m.agent_id = a.agent_id
+    group by t.id, t.name
+    order by t.name, t.id;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) IS 'Per-team SLA statistics over a period of the SLA clock (default: the last 24 hours); admins';
+
 CREATE FUNCTION public.is_admin(uid uuid) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -1180,7 +1333,7 @@ CREATE VIEW public.crm_agent_sla_stats WITH (security_invoker='true') AS
     s.median_seconds_to_contact
    FROM public.crm_agent_sla_stats() s(agent_id, full_name, leads_received, received_by_reassignment, claimed_in_window, claimed_late, contacted_in_window, contacted_late, missed_claim, missed_contact, reassigned_away, breach_rate, median_seconds_to_claim, median_seconds_to_contact);
 
-COMMENT ON VIEW public.crm_agent_sla_stats IS 'Per-agent SLA statistics over the last 24 hours (admins and the service role)';
+COMMENT ON VIEW public.crm_agent_sla_stats IS 'Per-agent SLA statistics over the last 24 hours (an agent sees only its own row)';
 
 CREATE TABLE public.crm_agents (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -1810,6 +1963,18 @@ REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_routing_queue(p_role text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.is_admin(uid uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.is_admin(uid uuid) TO authenticated;

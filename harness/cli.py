@@ -6,9 +6,11 @@ import argparse
 import sys
 import uuid
 
+import psycopg
+
 from harness import cluster, migrate, schedule
 from harness.errors import HarnessError
-from harness.target import database_url, redact, using_embedded
+from harness.target import database_url, describe_db_error, redact, using_embedded
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -101,6 +103,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     return show(database_url(quiet=True), as_json=args.json)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import report
+    from harness.target import connect
+
+    with connect(database_url(quiet=True)) as conn:
+        try:
+            text = report(conn, args.start, args.end, args.format)
+        except psycopg.Error as exc:
+            raise HarnessError(f"report failed: {describe_db_error(exc)}") from None
+    sys.stdout.write(text)
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from harness.simulate import simulate
 
@@ -182,6 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="migrations, the pg_cron jobs and their runs, open timers")
     st.add_argument("--json", action="store_true", help="machine-readable output")
     st.set_defaults(func=cmd_status)
+
+    rep = sub.add_parser("report", help="SLA numbers per team and per agent for a period "
+                         "(text, JSON or CSV)")
+    rep.add_argument("--from", dest="start", metavar="WHEN",
+                     help="start: an ISO date or time, or a length back from --to such as 7d "
+                     "(default 24h)")
+    rep.add_argument("--to", dest="end", metavar="WHEN",
+                     help="end: an ISO date or time (default: now on the SLA clock)")
+    rep.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    rep.set_defaults(func=cmd_report)
 
     sim = sub.add_parser("simulate", help="a guided demo: a team, a stream of leads, the clock")
     sim.add_argument("--seed", type=int, default=7, help="same seed, same story (default 7)")

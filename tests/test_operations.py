@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from contextlib import redirect_stdout
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -114,16 +115,63 @@ def test_agent_statistics_match_the_scenario(world):
     assert new_owner in (ann, cid)
 
 
-def test_agent_statistics_are_for_admins(world):
-    ann = world.agent("Ann")
+def test_an_agent_reads_only_its_own_statistics(world):
+    ann, _bob = world.agents("Ann", "Bob")
     boss = world.agent("Boss", role="admin")
-    with world.as_agent(ann) as conn, pytest.raises(psycopg.Error) as err:
-        conn.execute("select * from public.crm_agent_sla_stats")
-    assert err.value.diag.sqlstate == "SL006"
+    with world.as_agent(ann) as conn:
+        names = {r["full_name"] for r in conn.execute(
+            "select full_name from public.crm_agent_sla_stats").fetchall()}
+    assert names == {"Ann"}
     with world.as_agent(boss) as conn:
         names = {r["full_name"] for r in conn.execute(
             "select full_name from public.crm_agent_sla_stats").fetchall()}
-    assert names == {"Ann", "Boss"}
+    assert names == {"Ann", "Bob", "Boss"}
+    for function in ("crm_agent_sla_stats()", "crm_sla_stats_by_hour()",
+                     "crm_sla_stats_timeline()"):
+        with world.as_anon() as conn, pytest.raises(psycopg.Error) as err:
+            conn.execute(f"select * from public.{function}")
+        assert err.value.diag.sqlstate in ("SL006", "42501"), function
+
+
+def test_chart_figures_by_hour_and_over_time(world):
+    """Claim windows by local hour (claimed in time, late, missed) and breaches/reassignments per
+    bucket, for the /stats page; an agent sees only its own."""
+    ann, bob = world.agents("Ann", "Bob")
+    start = world.now()
+    on_time, late, _missed = world.lead(ann), world.lead(ann), world.lead(bob)
+    world.travel("1 minute")
+    with world.as_agent(ann) as conn:
+        conn.execute("select public.claim_lead(%s)", (on_time,))
+        conn.execute("select public.complete_first_action(%s)", (on_time,))
+    world.travel("5 minutes")
+    with world.as_agent(ann) as conn:
+        conn.execute("select public.claim_lead(%s)", (late,))
+    assert world.monitor()["unclaimed"] == 1  # Bob's lead goes to Ann
+    end = world.now() + timedelta(seconds=1)
+    zone = "America/New_York"
+    hours = world.db.execute(
+        "select * from public.crm_sla_stats_by_hour(%s, %s, %s)", (start, end, zone)).fetchall()
+    assert sum(r["claim_windows"] for r in hours) == 3
+    assert sum(r["claimed_in_window"] for r in hours) == 1
+    local = world.scalar("select extract(hour from %s::timestamptz at time zone %s)::int",
+                         (start, zone))
+    assert {r["hour"] for r in hours} <= {local, (local + 1) % 24}
+    with world.as_agent(bob) as conn:
+        mine = conn.execute("select * from public.crm_sla_stats_by_hour(%s, %s)",
+                            (start, end)).fetchall()
+    assert [(r["claim_windows"], r["claimed_in_window"]) for r in mine] == [(1, 0)]
+
+    timeline = world.db.execute(
+        "select * from public.crm_sla_stats_timeline(%s, %s, 4)", (start, end)).fetchall()
+    assert len(timeline) == 4 and timeline[0]["bucket_start"] == start
+    assert [r["breaches"] for r in timeline] == [0, 0, 0, 1]
+    assert sum(r["reassignments"] for r in timeline) == 1
+    with pytest.raises(psycopg.Error) as err:
+        world.db.execute("select * from public.crm_sla_stats_timeline(%s, %s, 0)", (start, end))
+    assert err.value.diag.sqlstate == "SL010"
+    with pytest.raises(psycopg.Error) as err:
+        world.db.execute("select * from public.crm_sla_stats_by_hour(null, null, 'Mars/Base')")
+    assert err.value.diag.sqlstate == "SL010"
 
 
 @pytest.mark.pg_cron

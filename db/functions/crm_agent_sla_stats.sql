@@ -1,6 +1,7 @@
 -- Per-agent SLA statistics over [p_from, p_to) on the SLA clock: leads received, claims and first
 -- contacts within the window, breach rate, medians, reassignments away and in. Admins and the
--- service role only; the view crm_agent_sla_stats shows the last 24 hours.
+-- service role see every agent, an agent only itself; the view crm_agent_sla_stats shows the last
+-- 24 hours.
 create or replace function public.crm_agent_sla_stats(
     p_from timestamptz default null, p_to timestamptz default null
 )
@@ -29,11 +30,12 @@ declare
     v_caller constant text := public.crm_sla_caller();
     v_to constant timestamptz := coalesce(p_to, public.sla_now());
     v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
+    -- An agent sees its own numbers; admins, the service role and trusted sessions everyone's.
+    v_everyone constant boolean := v_caller <> 'user' or public.is_admin(auth.uid());
 begin
-    if v_caller = 'anon'
-        or (v_caller = 'user' and not public.is_admin(auth.uid())) then
-        raise exception 'SLA statistics are for admins'
-            using errcode = 'SL006', hint = 'Sign in as an admin, or use the service role.';
+    if v_caller = 'anon' then
+        raise exception 'SLA statistics are for signed-in agents and admins'
+            using errcode = 'SL006', hint = 'Sign in, or use the service role.';
     end if;
     if v_from >= v_to then
         raise exception 'the period is empty: % is not before %', v_from, v_to
@@ -91,6 +93,7 @@ begin
              from events as e where e.agent_id = a.id and e.event = 'contacted') as med_contact
         from public.crm_agents as a
         where a.role <> 'system'
+            and (v_everyone or a.id = auth.uid())
     )
 
     select
@@ -117,7 +120,8 @@ end
 $$;
 
 comment on function public.crm_agent_sla_stats(timestamptz, timestamptz) is
-'Per-agent SLA statistics over a period of the SLA clock (default: the last 24 hours); admins';
+'Per-agent SLA statistics over a period of the SLA clock (default: the last 24 hours); '
+'an agent sees only its own row';
 
 revoke execute on function public.crm_agent_sla_stats(timestamptz, timestamptz)
 from public, anon;

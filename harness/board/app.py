@@ -1,6 +1,7 @@
 """`crm-sla board`: the lead board web app (Starlette on uvicorn).
 
-Routes: `/` the page (plain HTML, CSS and one script from ./static, no build step), `/events` the
+Routes: `/` the page (plain HTML, CSS and one script from ./static, no build step), `/stats` the
+managers' view (server-rendered, inline SVG charts; `/api/stats` its numbers), `/events` the
 Server-Sent Events stream (a snapshot, then patches), `/api/board` the same snapshot as JSON, and
 `POST /api/leads/{id}/claim` / `.../contact`, which call claim_lead / complete_first_action as the
 board's agent and return the database's refusal (SQLSTATE, message, hint) when it says no.
@@ -21,7 +22,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -110,6 +117,28 @@ def create_app(url: str, identity: Identity, host: str = "127.0.0.1") -> Starlet
         return StreamingResponse(stream(), media_type="text/event-stream", headers={
             "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
+    async def stats(request: Request) -> Response:
+        """The managers' view: the report's numbers and two charts, read as the board's identity
+        (an agent's board shows only that agent's numbers)."""
+        from harness.board.stats import BUCKETS, period_bounds, render_page
+        from harness.report import PERIODS, figures_async
+
+        hub = state["hub"]
+        period = period_bounds(request.query_params.get("period"))
+        zone = request.query_params.get("tz") or "UTC"
+        try:
+            async with as_identity(hub.pool, hub.identity) as conn:
+                to = (await (await conn.execute("select public.sla_now() as t")).fetchone())["t"]
+                data = await figures_async(conn, to - PERIODS[period], to, zone,
+                                           BUCKETS[period])
+        except psycopg.Error as exc:
+            return _refusal(400, exc.diag.message_primary or describe_db_error(exc),
+                            code=exc.diag.sqlstate, hint=exc.diag.message_hint)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(data)
+        return HTMLResponse(render_page(data, period, hub.identity.name),
+                            headers={"Cache-Control": "no-cache"})
+
     async def act(request: Request) -> Response:
         hub = state["hub"]
         action = request.path_params["action"]
@@ -141,6 +170,8 @@ def create_app(url: str, identity: Identity, host: str = "127.0.0.1") -> Starlet
         routes=[
             Route("/", page),
             Route("/api/board", board),
+            Route("/stats", stats),
+            Route("/api/stats", stats),
             Route("/events", events),
             Route("/api/leads/{lead_id}/{action:str}", act, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
