@@ -23,6 +23,8 @@ ENGINE_OBJECTS: tuple[SqlObject, ...] = (
     SqlObject("sla_clock_travel.sql", "function", "public.sla_clock_travel(interval)"),
     SqlObject("sla_clock_reset.sql", "function", "public.sla_clock_reset()"),
     SqlObject("crm_sla_caller.sql", "function", "public.crm_sla_caller()"),
+    SqlObject("crm_sla_lock_key.sql", "function", "public.crm_sla_lock_key(text)"),
+    SqlObject("crm_sla_clock_now.sql", "function", "public.crm_sla_clock_now()"),
     SqlObject("crm_sla_routing_queue.sql", "function", "public.crm_sla_routing_queue(text)"),
     SqlObject("crm_sla_mark_routed.sql", "function", "public.crm_sla_mark_routed(uuid[])"),
     SqlObject("crm_sla_intake_clock.sql", "function", "public.crm_sla_intake_clock()"),

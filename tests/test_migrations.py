@@ -25,6 +25,8 @@ ALL = [
     "0008_agent_stats_view",
     "0010_engine_speedups",
     "0020_board_events",
+    "0045_monitor_pause",
+    "0049_hardening_functions",
 ]
 
 

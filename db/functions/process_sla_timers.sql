@@ -63,7 +63,7 @@ begin
     end if;
 
     -- One order for every router: this lock first, then lead rows (always SKIP LOCKED here).
-    perform pg_advisory_xact_lock(4242002);
+    perform pg_catalog.pg_advisory_xact_lock(public.crm_sla_lock_key('routing'));
     v_queue := public.crm_sla_routing_queue('agent');
 
     -- 1. Unowned leads (nobody was eligible when they arrived): a first assignment, no audit row.

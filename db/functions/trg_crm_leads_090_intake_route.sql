@@ -18,7 +18,7 @@ declare
 begin
     if v_queue is null or v_queue = '' then
         -- One order for every router: this lock first (to the end of the transaction).
-        perform pg_catalog.pg_advisory_xact_lock(4242002);
+        perform pg_catalog.pg_advisory_xact_lock(public.crm_sla_lock_key('routing'));
         v_queue := public.crm_sla_routing_queue('agent')::text;
         perform
             pg_catalog.set_config('crm_sla.intake_queue', v_queue, true),

@@ -21,7 +21,7 @@ begin
             new.id, new.assigned_agent_id, 'contacted', t.now,
             t.now - new.contact_timer_started_at,
             coalesce(t.now >= new.contact_timer_expires_at, false)
-        from (select public.sla_now() as now) as t;
+        from (select public.crm_sla_clock_now() as now) as t;
     end if;
     return null;
 end
