@@ -10,7 +10,7 @@ import re
 import psycopg
 import pytest
 
-from harness import locks
+from harness import locks, status
 from harness.monitor import paused
 from harness.paths import FUNCTIONS_DIR, REPO_ROOT
 from harness.testing import connect
@@ -68,12 +68,14 @@ def test_a_trusted_pause_holds_while_its_session_lives(world):
         assert world.row(lead)["assigned_agent_id"] == bob
 
 
-def test_a_pause_ends_with_its_block(world):
+def test_a_pause_ends_with_its_block_and_status_shows_it(world):
     lead, bob = due_lead(world)
     with connect(world.url) as pauser, paused(pauser, "a test"):
         world.db.execute(RUN_ONCE)
         assert world.row(lead)["assigned_agent_id"] != bob
+        assert "paused       the monitor, by a test" in status.render(status.collect(world.url))
     assert world.scalar("select paused_by_pid from public.crm_sla_monitor_pause") is None
+    assert "paused" not in status.render(status.collect(world.url))
     world.db.execute(RUN_ONCE)
     assert world.row(lead)["assigned_agent_id"] == bob
 
