@@ -348,8 +348,9 @@ declare
     v_set text;  -- what set_config() returns: an assignment costs less than PERFORM
 begin
     if v_queue is null or v_queue = '' then
-        -- One order for every router: this lock first (to the end of the transaction).
-        perform pg_catalog.pg_advisory_xact_lock(public.crm_sla_lock_key('routing'));
+        -- One order for every router: the routing lock row first (to the end of the
+        -- transaction); only the engine's definer functions may lock it.
+        perform from public.crm_sla_routing_lock for update;
         v_queue := public.crm_sla_routing_queue('agent')::text;
         perform
             pg_catalog.set_config('crm_sla.intake_queue', v_queue, true),
@@ -661,7 +662,7 @@ CREATE FUNCTION public.crm_sla_lock_key(p_name text) RETURNS bigint
     select pg_catalog.hashtext('crm_sla.' || p_name)::bigint
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_lock_key(p_name text) IS 'Internal: the advisory lock key of one of the engine''s locks (migrate, routing, monitor)';
+COMMENT ON FUNCTION public.crm_sla_lock_key(p_name text) IS 'Internal: the advisory lock key of one of the engine''s locks (migrate, monitor)';
 
 CREATE FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) RETURNS void
     LANGUAGE sql
@@ -808,8 +809,9 @@ begin
         );
     end if;
 
-    -- One order for every router: this lock first, then lead rows (always SKIP LOCKED here).
-    perform pg_catalog.pg_advisory_xact_lock(public.crm_sla_lock_key('routing'));
+    -- One order for every router: the routing lock row first, then lead rows (always SKIP
+    -- LOCKED here). Only the engine's definer functions may lock that row.
+    perform from public.crm_sla_routing_lock for update;
     v_queue := public.crm_sla_routing_queue('agent');
 
     -- 1. Unowned leads (nobody was eligible when they arrived): a first assignment, no audit row.
@@ -1472,6 +1474,13 @@ COMMENT ON COLUMN public.crm_sla_policies.calendar_id IS 'Windows count only thi
 
 COMMENT ON COLUMN public.crm_sla_policies.team_id IS 'Leads of this policy are routed only to this team''s members; NULL: to anyone';
 
+CREATE TABLE public.crm_sla_routing_lock (
+    id boolean DEFAULT true NOT NULL,
+    CONSTRAINT crm_sla_routing_lock_id_check CHECK (id)
+);
+
+COMMENT ON TABLE public.crm_sla_routing_lock IS 'One row that routing locks (FOR UPDATE) to run one at a time; no API role may lock it';
+
 CREATE TABLE public.crm_sla_settings (
     id boolean DEFAULT true NOT NULL,
     claim_window interval DEFAULT '00:05:00'::interval NOT NULL,
@@ -1557,6 +1566,9 @@ ALTER TABLE ONLY public.crm_sla_policies
 
 ALTER TABLE ONLY public.crm_sla_policies
     ADD CONSTRAINT crm_sla_policies_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.crm_sla_routing_lock
+    ADD CONSTRAINT crm_sla_routing_lock_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.crm_sla_settings
     ADD CONSTRAINT crm_sla_settings_pkey PRIMARY KEY (id);
@@ -1842,6 +1854,8 @@ ALTER TABLE public.crm_sla_holidays ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.crm_sla_monitor_pause ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_policies ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_routing_lock ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_settings ENABLE ROW LEVEL SECURITY;
 

@@ -7,15 +7,15 @@ that the engine's SQL names no other lock.
 
 Advisory locks are open to every session, so none of them decides anything that matters for
 security: pausing the monitor is a row only trusted roles may write (`crm_sla_monitor_pause`, see
-`harness.monitor.paused`), and a monitor loop that finds its lock held by a session that is not
-trusted (not a superuser, nor the engine tables' owner) runs anyway.
+`harness.monitor.paused`); routing (intake of unowned leads, monitor passes) serialises on a row
+no API role may lock (`crm_sla_routing_lock`); and a monitor loop that finds its lock held by a
+session that is not trusted (not a superuser, nor the engine tables' owner) runs anyway.
 """
 
 from __future__ import annotations
 
 LOCKS = {
     "migrate": "session lock held by `crm-sla migrate` and `crm-sla rollback`",
-    "routing": "transaction lock serialising routing: intake of unowned leads, monitor passes",
     "monitor": "session lock held by a running run_sla_monitor loop (one at a time)",
 }
 

@@ -54,6 +54,21 @@ def test_no_advisory_lock_a_stranger_holds_stops_the_monitor(world, stranger_log
     assert world.row(lead)["assigned_agent_id"] == bob
 
 
+def test_no_lock_a_stranger_takes_holds_up_routing(world, stranger_login):
+    """Intake of unowned leads and the monitor serialise their routing on a row only the
+    engine's own functions can lock, not on an advisory lock any session can take."""
+    lead, bob = due_lead(world)
+    for key in ("4242002", "pg_catalog.hashtext('crm_sla.routing')::bigint"):
+        stranger_login.execute(f"select pg_advisory_lock({key})")
+    world.db.execute("set statement_timeout = '10s'")
+    new = world.lead()  # routed at intake
+    assert world.row(new)["assigned_agent_id"] is not None
+    assert world.monitor()["unclaimed"] == 1
+    assert world.row(lead)["assigned_agent_id"] == bob
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        stranger_login.execute("select from public.crm_sla_routing_lock for update")
+
+
 def test_a_trusted_pause_holds_while_its_session_lives(world):
     lead, bob = due_lead(world)
     pauser = connect(world.url)

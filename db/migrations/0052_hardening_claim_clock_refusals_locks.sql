@@ -94,9 +94,8 @@ from public, anon, authenticated, service_role;
 -- The key of one of the engine's advisory locks: hashtext('crm_sla.' || p_name), a namespaced
 -- name as pgmq keys its locks, so no other application's small integers collide with ours.
 -- The names, here and in harness/locks.py (the one list): 'migrate' (session lock of crm-sla
--- migrate / rollback), 'routing' (transaction lock serialising routing: intake of unowned leads,
--- monitor passes), 'monitor' (session lock of a running run_sla_monitor loop). Called by the
--- intake routing trigger, process_sla_timers() and run_sla_monitor().
+-- migrate / rollback) and 'monitor' (session lock of a running run_sla_monitor loop). Called by
+-- run_sla_monitor(). (Routing locks a row instead, crm_sla_routing_lock, which no API role may.)
 -- SQL and immutable, so a call with a constant name is folded into the constant key.
 create or replace function public.crm_sla_lock_key(p_name text)
 returns bigint
@@ -108,7 +107,7 @@ as $$
 $$;
 
 comment on function public.crm_sla_lock_key(text) is
-'Internal: the advisory lock key of one of the engine''s locks (migrate, routing, monitor)';
+'Internal: the advisory lock key of one of the engine''s locks (migrate, monitor)';
 
 revoke execute on function public.crm_sla_lock_key(text) from public, anon;
 grant execute on function public.crm_sla_lock_key(text) to authenticated, service_role;
@@ -178,8 +177,9 @@ begin
         );
     end if;
 
-    -- One order for every router: this lock first, then lead rows (always SKIP LOCKED here).
-    perform pg_catalog.pg_advisory_xact_lock(public.crm_sla_lock_key('routing'));
+    -- One order for every router: the routing lock row first, then lead rows (always SKIP
+    -- LOCKED here). Only the engine's definer functions may lock that row.
+    perform from public.crm_sla_routing_lock for update;
     v_queue := public.crm_sla_routing_queue('agent');
 
     -- 1. Unowned leads (nobody was eligible when they arrived): a first assignment, no audit row.
@@ -536,8 +536,9 @@ declare
     v_set text;  -- what set_config() returns: an assignment costs less than PERFORM
 begin
     if v_queue is null or v_queue = '' then
-        -- One order for every router: this lock first (to the end of the transaction).
-        perform pg_catalog.pg_advisory_xact_lock(public.crm_sla_lock_key('routing'));
+        -- One order for every router: the routing lock row first (to the end of the
+        -- transaction); only the engine's definer functions may lock it.
+        perform from public.crm_sla_routing_lock for update;
         v_queue := public.crm_sla_routing_queue('agent')::text;
         perform
             pg_catalog.set_config('crm_sla.intake_queue', v_queue, true),
