@@ -1919,7 +1919,6 @@ GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_lock_key(p_name text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;

@@ -16,5 +16,5 @@ $$;
 comment on function public.crm_sla_lock_key(text) is
 'Internal: the advisory lock key of one of the engine''s locks (migrate, monitor)';
 
-revoke execute on function public.crm_sla_lock_key(text) from public, anon;
-grant execute on function public.crm_sla_lock_key(text) to authenticated, service_role;
+revoke execute on function public.crm_sla_lock_key(text) from public, anon, authenticated;
+grant execute on function public.crm_sla_lock_key(text) to service_role;

@@ -109,8 +109,8 @@ $$;
 comment on function public.crm_sla_lock_key(text) is
 'Internal: the advisory lock key of one of the engine''s locks (migrate, monitor)';
 
-revoke execute on function public.crm_sla_lock_key(text) from public, anon;
-grant execute on function public.crm_sla_lock_key(text) to authenticated, service_role;
+revoke execute on function public.crm_sla_lock_key(text) from public, anon, authenticated;
+grant execute on function public.crm_sla_lock_key(text) to service_role;
 
 -- crm-sla:object process_sla_timers.sql
 -- One monitor pass: routes unowned leads, then reassigns (or escalates) up to one batch of leads
