@@ -350,8 +350,9 @@ declare
     v_set text;  -- what set_config() returns: an assignment costs less than PERFORM
 begin
     if v_queue is null or v_queue = '' then
-        -- One order for every router: this lock first (to the end of the transaction).
-        perform pg_catalog.pg_advisory_xact_lock(4242002);
+        -- One order for every router: the routing lock row first (to the end of the
+        -- transaction); only the engine's definer functions may lock it.
+        perform from public.crm_sla_routing_lock for update;
         v_queue := public.crm_sla_routing_queue('agent')::text;
         perform
             pg_catalog.set_config('crm_sla.intake_queue', v_queue, true),
@@ -392,12 +393,14 @@ begin
                     hint = 'Only a reassignment resets a lead to the claim stage.';
         end if;
         if (
+            new.id, new.created_at,
             new.claim_timer_started_at, new.claim_timer_expires_at, new.claim_window_expires_at,
             new.contact_timer_started_at, new.contact_timer_expires_at,
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
             new.reassigned_at, new.sla_escalated_at
         ) is distinct from (
+            old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
             old.contact_timer_started_at, old.contact_timer_expires_at,
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
@@ -412,7 +415,8 @@ begin
             raise exception 'column(s) % of crm_leads are maintained by the SLA engine', v_changed
                 using errcode = 'SL009',
                     hint = 'Set lead_claimed or first_action_completed (or call claim_lead / '
-                    || 'complete_first_action); the engine keeps timers, flags and owners.';
+                    || 'complete_first_action); the engine keeps timers, flags and owners, '
+                    || 'and a lead''s id and created_at never change.';
         end if;
     end if;
 
@@ -421,7 +425,7 @@ begin
     end if;
 
     if new.lead_claimed and not old.lead_claimed then
-        v_now := public.sla_now();
+        v_now := public.crm_sla_clock_now();
         if new.claim_timer_expires_at is not null and v_now >= new.claim_timer_expires_at then
             new.claim_sla_breached := true;
             new.sla_breached := true;
@@ -432,7 +436,7 @@ begin
     end if;
 
     if new.first_action_completed and not old.first_action_completed then
-        v_now := coalesce(v_now, public.sla_now());
+        v_now := coalesce(v_now, public.crm_sla_clock_now());
         if new.contact_timer_expires_at is not null and v_now >= new.contact_timer_expires_at then
             new.contact_sla_breached := true;
             new.sla_breached := true;
@@ -462,8 +466,14 @@ begin
         select
             new.id, new.assigned_agent_id, 'contacted', t.now,
             t.now - new.contact_timer_started_at,
-            coalesce(t.now >= new.contact_timer_expires_at, false)
-        from (select public.sla_now() as now) as t;
+            -- As the progress trigger judged it (its flag), read a moment earlier; only when an
+            -- earlier owner had already set the flag does this reading decide.
+            case
+                when not coalesce(new.contact_sla_breached, false) then false
+                when not coalesce(old.contact_sla_breached, false) then true
+                else coalesce(t.now >= new.contact_timer_expires_at, false)
+            end
+        from (select public.crm_sla_clock_now() as now) as t;
     end if;
     return null;
 end
@@ -572,30 +582,48 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_caller() IS 'Internal: classifies the caller (anon, service, user, trusted) for the engine''s functions';
 
+CREATE FUNCTION public.crm_sla_clock_now() RETURNS timestamp with time zone
+    LANGUAGE sql PARALLEL SAFE
+    AS $$
+    select pg_catalog.clock_timestamp() + (public.sla_now() - pg_catalog.now())
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_clock_now() IS 'Internal: the SLA clock read now (clock_timestamp() plus sla_now()''s offset), for claims and first actions';
+
 CREATE FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
 declare
     v_lead public.crm_leads;
+    v_lost_reason text;
 begin
     select l.* into v_lead from public.crm_leads as l where l.id = p_lead_id;
-    if not found then
-        raise exception 'lead % does not exist', p_lead_id
-            using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
-    end if;
     if p_caller = 'user' and v_lead.assigned_agent_id is distinct from p_uid then
-        if exists (
-            select from public.crm_lead_reassignments as a
-            where a.lead_id = p_lead_id and a.from_agent_id = p_uid
-        ) then
+        -- An agent learns only what its row-level security shows it: that it lost a lead (its
+        -- own audit row), never who holds it now, nor whether a lead it cannot see exists.
+        select a.reason into v_lost_reason
+        from public.crm_lead_reassignments as a
+        where a.lead_id = p_lead_id and a.from_agent_id = p_uid
+        order by a.created_at desc, a.id desc
+        limit 1;
+        if v_lost_reason is not null then
             raise exception 'lead % was reassigned away from you', p_lead_id
                 using errcode = 'SL004',
-                    detail = format('It now belongs to agent %s.', v_lead.assigned_agent_id),
+                    detail = format('Your latest hold on it ended with a reassignment (%s).',
+                        v_lost_reason),
                     hint = 'Its SLA window expired (or an admin moved it); pick up your next lead.';
         end if;
-        raise exception 'lead % is not yours', p_lead_id
-            using errcode = 'SL002', hint = 'Only the lead''s owner can record a ' || p_action || '.';
+        if v_lead.id is not null or not public.is_admin(p_uid) then
+            raise exception 'lead % is not yours', p_lead_id
+                using errcode = 'SL002',
+                    hint = 'Only the lead''s owner can record a ' || p_action || '.';
+        end if;
+    end if;
+    if v_lead.id is null then
+        -- Admins and trusted callers see every lead, so telling them it is missing leaks nothing.
+        raise exception 'lead % does not exist', p_lead_id
+            using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
     end if;
     if p_action = 'claim' then
         raise exception 'lead % is already claimed', p_lead_id
@@ -629,6 +657,14 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_intake_clock() IS 'Internal: the SLA clock and the windows a new lead''s timers start from (intake triggers)';
+
+CREATE FUNCTION public.crm_sla_lock_key(p_name text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select pg_catalog.hashtext('crm_sla.' || p_name)::bigint
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_lock_key(p_name text) IS 'Internal: the advisory lock key of one of the engine''s locks (migrate, monitor)';
 
 CREATE FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) RETURNS void
     LANGUAGE sql
@@ -926,8 +962,9 @@ begin
         );
     end if;
 
-    -- One order for every router: this lock first, then lead rows (always SKIP LOCKED here).
-    perform pg_advisory_xact_lock(4242002);
+    -- One order for every router: the routing lock row first, then lead rows (always SKIP
+    -- LOCKED here). Only the engine's definer functions may lock that row.
+    perform from public.crm_sla_routing_lock for update;
     v_queue := public.crm_sla_routing_queue('agent');
 
     -- 1. Unowned leads (nobody was eligible when they arrived): a first assignment, no audit row.
@@ -1237,6 +1274,9 @@ CREATE PROCEDURE public.run_sla_monitor(IN p_duration interval DEFAULT '00:00:55
     LANGUAGE plpgsql
     AS $$
 declare
+    v_lock constant bigint := public.crm_sla_lock_key('monitor');
+    v_locked boolean;
+    v_holder integer;
     v_deadline timestamptz;
     v_result jsonb;
 begin
@@ -1245,15 +1285,44 @@ begin
             using errcode = 'SL010',
                 hint = 'For example: call public.run_sla_monitor(''55 seconds'', ''2 seconds'').';
     end if;
-    if not pg_catalog.pg_try_advisory_lock(4242003) then
-        raise notice 'another run_sla_monitor is already running in this database; exiting';
-        return;
+    v_locked := pg_catalog.pg_try_advisory_lock(v_lock);
+    if not v_locked then
+        -- Any session may take an advisory lock: only a trusted one (a superuser, or a login that
+        -- has the engine tables' owner's rights, as the pg_cron job has) is another loop to
+        -- step aside for. Anyone else holding the key does not stop the monitor.
+        select l.pid into v_holder
+        from pg_catalog.pg_locks as l
+        inner join pg_catalog.pg_database as d on l.database = d.oid
+        where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+            and d.datname = pg_catalog.current_database()
+            and l.classid::bigint = (v_lock >> 32) & 4294967295
+            and l.objid::bigint = v_lock & 4294967295;
+        if exists (
+            select from pg_catalog.pg_stat_activity as a
+            inner join pg_catalog.pg_roles as r on a.usesysid = r.oid
+            where a.pid = v_holder
+                and (r.rolsuper or pg_catalog.pg_has_role(
+                    a.usesysid,
+                    (select c.relowner from pg_catalog.pg_class as c
+                        where c.oid = 'public.crm_sla_settings'::pg_catalog.regclass),
+                    'usage'
+                ))
+        ) then
+            raise notice 'another run_sla_monitor is already running in this database; exiting';
+            return;
+        end if;
+        raise warning 'backend %, not a trusted session, holds the monitor''s lock: running anyway',
+            coalesce(v_holder::text, '(gone)');
     end if;
     v_deadline := pg_catalog.clock_timestamp() + p_duration;
     loop
-        -- Someone holding advisory lock 4242004 (the demo, the benchmark) asks the loop to
-        -- step aside: it ends now, and pg_cron starts a new one next minute.
-        exit when not pg_catalog.pg_try_advisory_xact_lock_shared(4242004);
+        -- Paused by a trusted session (the demo), for as long as that session lives: the loop
+        -- ends now, and pg_cron starts a new one next minute.
+        exit when exists (
+            select from public.crm_sla_monitor_pause as p
+            inner join pg_catalog.pg_stat_activity as a on p.paused_by_pid = a.pid
+            where a.backend_start is null or a.backend_start = p.paused_by_backend_start
+        );
         v_result := public.process_sla_timers();
         commit;
         -- A full batch that moved leads: more is waiting, so go again at once (even past the
@@ -1267,7 +1336,9 @@ begin
         )));
         commit;  -- end the sleeping transaction so it holds no snapshot
     end loop;
-    perform pg_catalog.pg_advisory_unlock(4242003);
+    if v_locked then
+        perform pg_catalog.pg_advisory_unlock(v_lock);
+    end if;
 end
 $$;
 
@@ -1514,6 +1585,23 @@ CREATE TABLE public.crm_sla_holidays (
 
 COMMENT ON TABLE public.crm_sla_holidays IS 'Closed days: 00:00 to 24:00 local; an overnight interval is cut at that midnight';
 
+CREATE TABLE public.crm_sla_monitor_pause (
+    id boolean DEFAULT true NOT NULL,
+    paused_by_pid integer,
+    paused_by_backend_start timestamp with time zone,
+    paused_at timestamp with time zone,
+    paused_by text,
+    CONSTRAINT crm_sla_monitor_pause_id_check CHECK (id)
+);
+
+COMMENT ON TABLE public.crm_sla_monitor_pause IS 'Pauses run_sla_monitor while the session named here lives (one row; owner and service role only)';
+
+COMMENT ON COLUMN public.crm_sla_monitor_pause.paused_by_pid IS 'The backend that paused the monitor (NULL: not paused); the pause ends when that session ends';
+
+COMMENT ON COLUMN public.crm_sla_monitor_pause.paused_by_backend_start IS 'When that backend started, so that a later backend reusing its pid is not mistaken for it';
+
+COMMENT ON COLUMN public.crm_sla_monitor_pause.paused_by IS 'Who paused it and why, for crm-sla status (for example crm-sla simulate)';
+
 CREATE TABLE public.crm_sla_policies (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name text NOT NULL,
@@ -1538,6 +1626,13 @@ COMMENT ON COLUMN public.crm_sla_policies.warn_at IS 'Share of a window after wh
 COMMENT ON COLUMN public.crm_sla_policies.calendar_id IS 'Windows count only this calendar''s open time; NULL: around the clock';
 
 COMMENT ON COLUMN public.crm_sla_policies.team_id IS 'Leads of this policy are routed only to this team''s members; NULL: to anyone';
+
+CREATE TABLE public.crm_sla_routing_lock (
+    id boolean DEFAULT true NOT NULL,
+    CONSTRAINT crm_sla_routing_lock_id_check CHECK (id)
+);
+
+COMMENT ON TABLE public.crm_sla_routing_lock IS 'One row that routing locks (FOR UPDATE) to run one at a time; no API role may lock it';
 
 CREATE TABLE public.crm_sla_settings (
     id boolean DEFAULT true NOT NULL,
@@ -1616,11 +1711,17 @@ ALTER TABLE ONLY public.crm_sla_clock
 ALTER TABLE ONLY public.crm_sla_holidays
     ADD CONSTRAINT crm_sla_holidays_pkey PRIMARY KEY (calendar_id, day);
 
+ALTER TABLE ONLY public.crm_sla_monitor_pause
+    ADD CONSTRAINT crm_sla_monitor_pause_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.crm_sla_policies
     ADD CONSTRAINT crm_sla_policies_name_key UNIQUE (name);
 
 ALTER TABLE ONLY public.crm_sla_policies
     ADD CONSTRAINT crm_sla_policies_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.crm_sla_routing_lock
+    ADD CONSTRAINT crm_sla_routing_lock_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.crm_sla_settings
     ADD CONSTRAINT crm_sla_settings_pkey PRIMARY KEY (id);
@@ -1847,6 +1948,10 @@ COMMENT ON POLICY "Service role manages crm_sla_teams" ON public.crm_sla_teams I
 
 CREATE POLICY "Service role manages the SLA settings" ON public.crm_sla_settings TO service_role USING (true) WITH CHECK (true);
 
+CREATE POLICY "Service role pauses the monitor" ON public.crm_sla_monitor_pause TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role pauses the monitor" ON public.crm_sla_monitor_pause IS 'Only the service role (and the tables'' owner) may pause or resume the scheduled monitor';
+
 CREATE POLICY "Service role reads SLA events" ON public.crm_lead_sla_events FOR SELECT TO service_role USING (true);
 
 CREATE POLICY "Signed-in users can read the SLA windows" ON public.crm_sla_settings FOR SELECT TO authenticated USING (true);
@@ -1899,7 +2004,11 @@ ALTER TABLE public.crm_sla_clock ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_holidays ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.crm_sla_monitor_pause ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.crm_sla_policies ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_routing_lock ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_settings ENABLE ROW LEVEL SECURITY;
 
@@ -1952,11 +2061,18 @@ REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_t
 
 REVOKE ALL ON FUNCTION public.crm_sla_caller() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_clock_now() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_clock_now() TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_clock_now() TO service_role;
+
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_intake_clock() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_lock_key(p_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
 
@@ -2028,6 +2144,8 @@ GRANT SELECT ON TABLE public.crm_sla_clock TO service_role;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_holidays TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_holidays TO service_role;
+
+GRANT SELECT,UPDATE ON TABLE public.crm_sla_monitor_pause TO service_role;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO service_role;

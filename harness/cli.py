@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import uuid
 
@@ -140,7 +141,8 @@ def cmd_board(args: argparse.Namespace) -> int:
     if args.demo and not using_embedded():
         args.demo = False  # the demo writes a team and leads: never into DATABASE_URL unasked
     return serve(database_url(quiet=True), host=args.host, port=args.port,
-                 as_agent=args.as_agent, demo=args.demo)
+                 as_agent=args.as_agent, demo=args.demo, token=args.token,
+                 allow_hosts=tuple(args.allow_host))
 
 
 def _agent_id(text: str) -> uuid.UUID:
@@ -231,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--as-agent", type=_agent_id, metavar="UUID",
                        help="read and act as this agent, through its row-level security "
                        "(default: the service role, every lead)")
+    board.add_argument("--token", default=os.environ.get("CRM_SLA_BOARD_TOKEN") or None,
+                       help="the secret readers and claims need (at least 16 characters; "
+                       "default $CRM_SLA_BOARD_TOKEN, else a new one on a loopback --host; "
+                       "required on any other)")
+    board.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="another Host header to answer (a DNS name or proxy in front); "
+                       "repeatable")
     board.add_argument("--demo", action="store_true",
                        help="on an embedded database with no open leads, play `crm-sla "
                        "simulate` beside the board")

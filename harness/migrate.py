@@ -14,12 +14,12 @@ import psycopg
 from yoyo import get_backend, read_migrations
 from yoyo.migrations import MigrationList
 
+from harness import locks
 from harness.errors import HarnessError
 from harness.paths import MIGRATIONS_DIR
 from harness.target import connect, describe_db_error
 
 META_SCHEMA = "crm_sla_migrations"
-MIGRATE_LOCK = 4242001  # pg_advisory_lock key held while migrating or rolling back
 
 
 def _yoyo_url(url: str) -> str:
@@ -58,7 +58,7 @@ def _exclusive(url: str) -> Iterator[psycopg.Connection]:
             ) from None
         except psycopg.errors.UniqueViolation:
             pass  # another migrator created it at the same moment
-        conn.execute("select pg_advisory_lock(%s)", (MIGRATE_LOCK,))
+        conn.execute(f"select pg_advisory_lock({locks.key_sql('migrate')})")
         # Under our lock no other crm-sla migrator runs, so a yoyo lock row is a crashed one's.
         if conn.execute(f"select to_regclass('{META_SCHEMA}.yoyo_lock')").fetchone()[0]:
             conn.execute(f"delete from {META_SCHEMA}.yoyo_lock")

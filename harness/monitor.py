@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 
 import psycopg
 from psycopg.rows import tuple_row
 
+from harness import locks
 from harness.errors import HarnessError
 from harness.target import connect, describe_db_error
 
@@ -30,6 +33,28 @@ def drain(conn: psycopg.Connection, pass_seconds: list[float] | None = None) -> 
         if result["remaining"] == 0 or moved == 0:
             totals["remaining"] = result["remaining"]
             return totals
+
+
+@contextlib.contextmanager
+def paused(conn: psycopg.Connection, by: str) -> Iterator[None]:
+    """Pauses the scheduled monitor while the block runs: `conn` (autocommit, the tables' owner or
+    the service role) names itself in crm_sla_monitor_pause, and a running run_sla_monitor loop
+    ends at its next pass; this waits for it. The pause ends with the block, or with the session
+    if the process dies first."""
+    conn.execute(
+        "update public.crm_sla_monitor_pause set paused_by_pid = pg_backend_pid(), "
+        "paused_by_backend_start = (select backend_start from pg_stat_activity "
+        "where pid = pg_backend_pid()), paused_at = now(), paused_by = %s", (by,))
+    key = locks.key_sql("monitor")
+    conn.execute(f"select pg_advisory_lock({key})")  # a running loop has stepped aside
+    try:
+        yield
+    finally:
+        conn.execute(f"select pg_advisory_unlock({key})")
+        conn.execute(
+            "update public.crm_sla_monitor_pause set paused_by_pid = null, "
+            "paused_by_backend_start = null, paused_at = null, paused_by = null "
+            "where paused_by_pid = pg_backend_pid()")
 
 
 def run_forever(url: str, interval: float, once: bool = False) -> int:

@@ -13,14 +13,12 @@ import psycopg
 from psycopg.rows import dict_row
 
 from harness import status
-from harness.monitor import drain
+from harness.monitor import drain, paused
 from harness.table import render
 from harness.target import connect
 
 DEMO_SOURCE = "crm-sla demo"
 DEMO_DOMAIN = "demo.crm-sla.invalid"
-MONITOR_LOCK = 4242003  # held by a running run_sla_monitor loop
-PAUSE_LOCK = 4242004  # holding it asks a running loop to end at its next pass
 NAMES = ["Ana Silva", "Ben Okafor", "Cara Diaz", "Dev Patel", "Eli Novak", "Fay Moreau",
          "Gus Berg", "Hana Ito", "Ivo Costa", "Jo Lindqvist"]
 # Habits, as (claim after, contact after claim) ranges in minutes; None never acts.
@@ -117,58 +115,62 @@ def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: f
         print(f"crm-sla simulate: seed {seed}, {agents} agents, {minutes} simulated minutes, "
               f"about {leads_per_minute:g} new leads a minute", flush=True)
         # Pause the scheduled monitor so the story is ours alone (and the same every run).
-        conn.execute("select pg_advisory_lock(%s)", (PAUSE_LOCK,))
-        conn.execute("select pg_advisory_lock(%s)", (MONITOR_LOCK,))
-        _clean_previous_demo(conn)
-        team = _team(conn, rng, agents, seed)
-        by_id = {a.id: a for a in team}
-        print("team: " + ", ".join(f"{a.name} ({a.habit})" for a in team), flush=True)
-        t0 = conn.execute("select public.sla_clock_reset() as t").fetchone()["t"]
-        stints: dict[uuid.UUID, Stint] = {}
-        made = 0
-        for minute in range(minutes + 1):
-            new = sum(1 for _ in range(20) if rng.random() < leads_per_minute / 20)
-            for _ in range(new):
-                made += 1
-                lead_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://{DEMO_DOMAIN}/{seed}/{made}")
-                conn.execute(
-                    "insert into public.crm_leads (id, full_name, source) values (%s, %s, %s)",
-                    (lead_id, f"Lead {made:03d}", DEMO_SOURCE))
-            claimed = contacted = 0
-            open_leads = conn.execute(
-                "select id, assigned_agent_id from public.crm_leads "
-                "where source = %s and not first_action_completed and sla_escalated_at is null "
-                "order by full_name", (DEMO_SOURCE,)).fetchall()
-            for lead in open_leads:
-                owner = lead["assigned_agent_id"]
-                stint = stints.get(lead["id"])
-                if owner not in by_id:
-                    continue
-                if stint is None or stint.owner != owner:
-                    stint = Stint(owner, minute, *_plan(rng, by_id[owner].habit))
-                    stints[lead["id"]] = stint
-                age = minute - stint.start
-                if stint.claim_at is not None and age >= stint.claim_at \
-                        and "claim" not in stint.done:
-                    stint.done.add("claim")
-                    claimed += _act(conn, owner, "claim_lead", lead["id"])
-                if stint.contact_at is not None and age >= stint.contact_at \
-                        and "contact" not in stint.done:
-                    stint.done.add("contact")
-                    contacted += _act(conn, owner, "complete_first_action", lead["id"])
-            moved = drain(conn)
-            print(f"  minute {minute:>3}/{minutes}: {new} new, {claimed} claimed, "
-                  f"{contacted} contacted, {moved['unclaimed'] + moved['no_contact']} "
-                  f"reassigned, {moved['escalated']} escalated", flush=True)
-            if minute < minutes:
-                conn.execute("select public.sla_clock_travel('1 minute')")
-        _report(conn, t0)
-        conn.execute("select pg_advisory_unlock_all()")
+        with paused(conn, "crm-sla simulate"):
+            _play(conn, rng, seed, agents, minutes, leads_per_minute)
     print()
     print(status.render(status.collect(url)))
     print(f"\nThe SLA clock is left {minutes} minutes ahead of the wall clock, so the demo's "
           "timers keep running; `select public.sla_clock_reset()` puts it back.")
     return 0
+
+
+def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, minutes: int,
+          leads_per_minute: float) -> None:
+    """The story itself: the team, the leads minute by minute, the report."""
+    _clean_previous_demo(conn)
+    team = _team(conn, rng, agents, seed)
+    by_id = {a.id: a for a in team}
+    print("team: " + ", ".join(f"{a.name} ({a.habit})" for a in team), flush=True)
+    t0 = conn.execute("select public.sla_clock_reset() as t").fetchone()["t"]
+    stints: dict[uuid.UUID, Stint] = {}
+    made = 0
+    for minute in range(minutes + 1):
+        new = sum(1 for _ in range(20) if rng.random() < leads_per_minute / 20)
+        for _ in range(new):
+            made += 1
+            lead_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://{DEMO_DOMAIN}/{seed}/{made}")
+            conn.execute(
+                "insert into public.crm_leads (id, full_name, source) values (%s, %s, %s)",
+                (lead_id, f"Lead {made:03d}", DEMO_SOURCE))
+        claimed = contacted = 0
+        open_leads = conn.execute(
+            "select id, assigned_agent_id from public.crm_leads "
+            "where source = %s and not first_action_completed and sla_escalated_at is null "
+            "order by full_name", (DEMO_SOURCE,)).fetchall()
+        for lead in open_leads:
+            owner = lead["assigned_agent_id"]
+            stint = stints.get(lead["id"])
+            if owner not in by_id:
+                continue
+            if stint is None or stint.owner != owner:
+                stint = Stint(owner, minute, *_plan(rng, by_id[owner].habit))
+                stints[lead["id"]] = stint
+            age = minute - stint.start
+            if stint.claim_at is not None and age >= stint.claim_at \
+                    and "claim" not in stint.done:
+                stint.done.add("claim")
+                claimed += _act(conn, owner, "claim_lead", lead["id"])
+            if stint.contact_at is not None and age >= stint.contact_at \
+                    and "contact" not in stint.done:
+                stint.done.add("contact")
+                contacted += _act(conn, owner, "complete_first_action", lead["id"])
+        moved = drain(conn)
+        print(f"  minute {minute:>3}/{minutes}: {new} new, {claimed} claimed, "
+              f"{contacted} contacted, {moved['unclaimed'] + moved['no_contact']} "
+              f"reassigned, {moved['escalated']} escalated", flush=True)
+        if minute < minutes:
+            conn.execute("select public.sla_clock_travel('1 minute')")
+    _report(conn, t0)
 
 
 def _report(conn: psycopg.Connection, t0) -> None:

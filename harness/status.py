@@ -73,6 +73,19 @@ def _cron_figures(url: str) -> dict:
     return out
 
 
+def _pause(conn) -> dict | None:
+    """Who paused the scheduled monitor (harness.monitor.paused), while that session lives."""
+    if conn.execute("select to_regclass('public.crm_sla_monitor_pause') as t").fetchone()["t"] \
+            is None:
+        return None
+    return conn.execute(
+        "select p.paused_by as by, p.paused_by_pid as pid, p.paused_at as since "
+        "from public.crm_sla_monitor_pause as p "
+        "inner join pg_catalog.pg_stat_activity as a on p.paused_by_pid = a.pid "
+        "where a.backend_start is null or a.backend_start = p.paused_by_backend_start"
+    ).fetchone()
+
+
 def collect(url: str) -> dict:
     applied, pending = migrate.status(url)
     report: dict = {"migrations": {"applied": applied, "pending": pending}}
@@ -80,6 +93,7 @@ def collect(url: str) -> dict:
         installed = conn.execute(
             "select to_regclass('public.crm_lead_sla_timers') is not null as ok").fetchone()["ok"]
         report["leads"] = _lead_figures(conn) if installed else None
+        report["monitor_paused"] = _pause(conn)
     report["pg_cron"] = _cron_figures(url)
     return report
 
@@ -110,6 +124,10 @@ def render(report: dict) -> str:
                 message = (run["return_message"] or "").strip().replace("\n", " ")[:70]
                 lines.append(f"             {_when(run['start_time'])}  {run['status']:<9} "
                              f"{message}")
+    pause = report.get("monitor_paused")
+    if pause:
+        lines.append(f"paused       the monitor, by {pause['by']} (backend {pause['pid']}) since "
+                     f"{_when(pause['since'])}: it steps aside until that session ends")
     leads = report["leads"]
     if leads is None:
         lines.append("leads        the engine is not installed here: run make migrate")

@@ -9,10 +9,10 @@ import sys
 from harness.paths import REPO_ROOT
 
 
-def crm_sla(*args: str, url: str) -> subprocess.CompletedProcess:
+def crm_sla(*args: str, url: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, DATABASE_URL=url)
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
-                          text=True, env=env, cwd=REPO_ROOT, timeout=120)
+                          text=True, env=env, cwd=REPO_ROOT, timeout=timeout)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:

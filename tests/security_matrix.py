@@ -66,6 +66,7 @@ ENGINE_COLUMNS = {
     "reassigned_at": "now()",
     "sla_escalated_at": "now()",
     "assigned_agent_id": "{stranger}",
+    "created_at": "now() - interval '1 year'",  # the statistics count received leads by it
 }
 ONLY_SERVICE = _like(anon=DENIED, owner=DENIED, previous=DENIED, stranger=DENIED, admin=DENIED,
                      service="allowed", trusted="allowed")
@@ -97,6 +98,9 @@ MATRIX: tuple[Cell, ...] = (
             **ENGINE_COLUMN)
         for column, value in ENGINE_COLUMNS.items()
     ),
+    row("crm_leads", "set id",
+        "update public.crm_leads set id = gen_random_uuid() where id = {lead}",
+        **{**ENGINE_COLUMN, "trusted": "refused 23503"}),  # its audit row still points at it
     row("crm_leads", "delete the lead", "delete from public.crm_leads where id = {lead}",
         anon=DENIED, owner="no rows", previous="no rows", stranger="no rows", admin="allowed",
         service="allowed", trusted="allowed"),
@@ -119,6 +123,12 @@ MATRIX: tuple[Cell, ...] = (
         **SIGNED_IN),
     row("crm_sla_settings", "change a window",
         "update public.crm_sla_settings set claim_window = interval '1 minute'", **ONLY_SERVICE),
+    row("crm_sla_monitor_pause", "pause the monitor",
+        "update public.crm_sla_monitor_pause set paused_by_pid = pg_backend_pid()",
+        **ONLY_SERVICE),
+    row("crm_sla_routing_lock", "lock the routing row (stalls routing)",
+        "select from public.crm_sla_routing_lock for update",
+        **{**ONLY_SERVICE, "service": DENIED}),
     row("crm_agents", "see the team", "select id from public.crm_agents where id = {stranger}",
         **SIGNED_IN),
     row("crm_agents", "stop an agent's leads",
@@ -131,6 +141,11 @@ MATRIX: tuple[Cell, ...] = (
     row("functions", "complete_first_action(lead)", "select public.complete_first_action({lead})",
         anon=DENIED, owner="allowed", previous="refused SL004", stranger="refused SL002",
         admin="refused SL002", service="allowed", trusted="allowed"),
+    # An agent cannot tell a lead it may not see from one that does not exist.
+    row("functions", "claim_lead(a lead that does not exist)",
+        "select public.claim_lead({missing})",
+        anon=DENIED, owner="refused SL002", previous="refused SL002", stranger="refused SL002",
+        admin="refused SL001", service="refused SL001", trusted="refused SL001"),
     row("functions", "reassign_lead(lead, another agent)",
         "select public.reassign_lead({lead}, {stranger}, 'moved')",
         anon=DENIED, owner="refused SL006", previous="refused SL006", stranger="refused SL006",

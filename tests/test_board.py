@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import statistics
 import tempfile
@@ -37,13 +38,17 @@ WAIT_MS = 15_000  # generous: a loaded CI machine; the board usually answers in 
 
 
 class Board:
-    """`crm-sla board` in a thread of this process, on a free port (or the one given)."""
+    """`crm-sla board` in a thread of this process, on a free port (or the one given); `url` is
+    its address, `page_url` the one it prints, with its token."""
 
-    def __init__(self, url: str, agent: uuid.UUID | None = None, port: int = 0):
-        self.sock = bind("127.0.0.1", port)
+    def __init__(self, url: str, agent: uuid.UUID | None = None, port: int = 0,
+                 host: str = "127.0.0.1"):
+        self.sock = bind(host, port)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.server = make_server(url, resolve_identity(url, agent), self.sock)
+        self.token = secrets.token_urlsafe(24)
+        self.page_url = f"{self.url}?token={self.token}"
+        self.server = make_server(url, resolve_identity(url, agent), self.sock, self.token)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        daemon=True)
         self.thread.start()
@@ -79,8 +84,8 @@ def browser():
 def boards(db_url):
     started: list[Board] = []
 
-    def start(agent: uuid.UUID | None = None, port: int = 0) -> Board:
-        board = Board(db_url, agent, port)
+    def start(agent: uuid.UUID | None = None, port: int = 0, host: str = "127.0.0.1") -> Board:
+        board = Board(db_url, agent, port, host)
         started.append(board)
         return board
 
@@ -98,7 +103,7 @@ def open_page(browser, request):
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(board.url)
+        page.goto(board.page_url)
         expect(page.locator("#link")).to_have_class("link live", timeout=WAIT_MS)
         page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
         pages.append((page, errors))
@@ -480,36 +485,107 @@ def test_notify_to_card_latency_is_measured(world, boards, open_page):
 
 # -- the JSON API and the command line ------------------------------------------------------------
 
-def post(url: str, headers: dict | None = None) -> tuple[int, dict]:
-    req = urllib.request.Request(url, method="POST", headers=headers or {})
+def request(url: str, method: str = "GET", headers: dict | None = None) -> tuple[int, str, dict]:
+    """(status, body, response headers) of one request, redirects not followed."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    req = urllib.request.Request(url, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=10) as res:
-            return res.status, json.loads(res.read())
+        with urllib.request.build_opener(NoRedirect).open(req, timeout=10) as res:
+            return res.status, res.read().decode(), dict(res.headers)
     except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+        return err.code, err.read().decode(), dict(err.headers)
 
 
-def test_actions_need_the_boards_header_an_agent_and_its_own_lead(world, boards):
+def post(url: str, headers: dict | None = None) -> tuple[int, dict]:
+    status, body, _ = request(url, "POST", headers)
+    return status, json.loads(body)
+
+
+def bearer(board: Board) -> dict:
+    return {"X-CRM-SLA-Board": "1", "Authorization": f"Bearer {board.token}"}
+
+
+def test_actions_need_the_boards_header_its_token_an_agent_and_its_own_lead(world, boards):
     ann, bob = world.agents("Ann", "Bob")
     lead = world.lead(bob)
+    mine = world.lead(ann)
     header = {"X-CRM-SLA-Board": "1"}
     service, as_ann = boards(), boards(agent=ann)
     status, body = post(f"{as_ann.url}api/leads/{lead}/claim")
     assert status == 403 and body["error"]["code"] == "forbidden"  # no cross-site forms
-    status, body = post(f"{service.url}api/leads/{lead}/claim", header)
+    # Without the board's token (another page, a local process), nobody claims as Ann.
+    for headers in (header, {**header, "Authorization": "Bearer not-the-token-of-this-board"}):
+        status, body = post(f"{as_ann.url}api/leads/{mine}/claim", headers)
+        assert status == 401 and body["error"]["code"] == "token"
+    assert not world.row(mine)["lead_claimed"]
+    header = bearer(as_ann)
+    status, body = post(f"{as_ann.url}api/leads/{mine}/claim", header)
+    assert status == 200 and world.row(mine)["lead_claimed"]
+    status, body = post(f"{service.url}api/leads/{lead}/claim", bearer(service))
     assert status == 403 and body["error"]["code"] == "read-only"
     status, body = post(f"{as_ann.url}api/leads/{lead}/claim", header)
     assert status == 403 and body["error"]["code"] == "SL002"
     assert body["error"]["hint"] == "Only the lead's owner can record a claim."
+    # A lead that does not exist reads to an agent as one that is not its own.
     status, body = post(f"{as_ann.url}api/leads/{uuid.uuid4()}/contact", header)
-    assert status == 404 and body["error"]["code"] == "SL001"
+    assert status == 403 and body["error"]["code"] == "SL002"
     status, body = post(f"{as_ann.url}api/leads/{lead}/delete", header)
     assert status == 404
     assert not world.row(lead)["lead_claimed"]
     with urllib.request.urlopen(f"{as_ann.url}api/board", timeout=10) as res:
         snapshot = json.loads(res.read())
     assert snapshot["identity"] == {"agent_id": str(ann), "name": "Ann", "role": "agent"}
-    assert snapshot["cards"] == []
+    assert [card["id"] for card in snapshot["cards"]] == [str(mine)]
+
+
+def test_a_board_reachable_from_the_network_needs_its_token_and_a_known_host(world, boards):
+    """Bound to every address: it answers only this machine's own names (no DNS rebinding), and
+    only to those who have its token, which the printed address trades for a cookie."""
+    ann = world.agent("Ann")
+    lead = world.lead(ann)
+    board = boards(agent=ann, host="0.0.0.0")
+    for path in ("", "api/board", "events", "static/board.js"):
+        status, body, _ = request(board.url + path)
+        assert status == 401 and "token" in body, path
+    status, _, _ = request(f"{board.url}api/board", headers={"Host": "rebound.example:80"})
+    assert status == 400  # a name that is not this machine's, whatever the token
+    status, _, _ = request(f"{board.url}api/board", headers={
+        "Host": "rebound.example", "Authorization": f"Bearer {board.token}"})
+    assert status == 400
+    status, body, _ = request(f"{board.url}api/board",
+                              headers={"Authorization": f"Bearer {board.token}"})
+    assert status == 200 and json.loads(body)["cards"][0]["id"] == str(lead)
+    status, _, headers = request(f"{board.url}?token=a-wrong-token-of-some-length")
+    assert status == 401
+    status, _, headers = request(board.page_url)
+    assert status == 303 and headers["location"] == "/"
+    cookie = headers["set-cookie"].split(";")[0]
+    assert "HttpOnly" in headers["set-cookie"] and "SameSite=strict" in headers["set-cookie"]
+    status, _, _ = request(f"{board.url}api/board", headers={"Cookie": cookie})
+    assert status == 200
+    status, body = post(f"{board.url}api/leads/{lead}/claim",
+                        {"Cookie": cookie, "X-CRM-SLA-Board": "1"})
+    assert status == 200 and world.row(lead)["lead_claimed"]
+
+
+def test_a_loopback_board_answers_loopback_names_only(world, boards):
+    board = boards()
+    for host in ("127.0.0.1", "localhost"):
+        assert request(f"{board.url}api/board", headers={"Host": f"{host}:{board.port}"})[0] \
+            == 200
+    assert request(f"{board.url}api/board", headers={"Host": "rebound.example"})[0] == 400
+
+
+def test_board_on_the_network_without_a_token_is_refused_in_one_line(world, db_url):
+    assert_one_line_error(crm_sla("board", "--host", "0.0.0.0", url=db_url, timeout=20),
+                          "reachable from the network", "--token")
+    assert_one_line_error(
+        crm_sla("board", "--host", "0.0.0.0", "--token", "short", url=db_url, timeout=20),
+        "--token", "16 characters")
 
 
 def test_board_command_errors_are_one_clear_line(world, db_url):

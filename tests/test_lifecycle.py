@@ -128,6 +128,30 @@ def test_late_first_action_sets_contact_breach(world):
     assert row["contact_sla_breached"] and row["sla_breached"] and not row["claim_sla_breached"]
 
 
+@pytest.mark.parametrize("action, flag, event", [
+    ("claim_lead", "claim_sla_breached", "claimed"),
+    ("complete_first_action", "contact_sla_breached", "contacted"),
+])
+def test_a_late_claim_or_first_action_in_a_long_transaction_is_late(world, action, flag, event):
+    """Timed when the statement runs, not when its transaction began: a transaction opened while
+    the window was still running, that acts after the window ran out, is late."""
+    ann = world.agent("Ann")
+    with world.as_agent(ann) as conn:
+        conn.execute("begin")
+        conn.execute("select public.sla_now()")  # the transaction (and its now()) starts here
+        lead = world.lead(ann)  # a moment later: its claim window runs from then
+        if action == "complete_first_action":
+            world.db.execute("update public.crm_leads set lead_claimed = true where id = %s",
+                             (lead,))
+        world.travel("5 minutes")  # the window runs out while the transaction is open
+        conn.execute(f"select public.{action}(%s)", (lead,))
+        conn.execute("commit")
+    row = world.row(lead)
+    assert row[flag] and row["sla_breached"]
+    assert world.scalar("select late from public.crm_lead_sla_events "
+                        "where lead_id = %s and event = %s", (lead, event)) is True
+
+
 def test_first_action_without_claim_claims_too(world):
     ann = world.agent("Ann")
     lead = world.lead(ann)

@@ -29,7 +29,7 @@ def cast(module_db_url):
     lead = world.lead(previous)
     world.db.execute("select public.reassign_lead(%s, %s, 'handover')", (lead, owner))
     ids = {"lead": lead, "owner": owner, "previous": previous, "stranger": stranger,
-           "admin": admin}
+           "admin": admin, "missing": uuid.uuid4()}
     conns = {}
     for role in ROLES:
         if role == "trusted":
@@ -120,6 +120,24 @@ def test_client_sent_engine_columns_are_ignored_on_insert(world):
     assert (row["claim_timer_expires_at"] - row["claim_timer_started_at"]).total_seconds() == 300
     assert not row["claim_sla_breached"] and not row["sla_breached"]
     assert row["reassignment_count"] == 0 and row["reassignment_reason"] is None
+
+
+@pytest.mark.parametrize("action", ["claim_lead", "complete_first_action"])
+def test_a_lead_taken_away_does_not_name_its_new_owner(world, action):
+    """The agent who lost a lead learns that it lost it (SL004), from its own audit row, and
+    nothing about who holds it now: its row-level security hides that too."""
+    ann, bob, cid = world.agents("Ann", "Bob", "Cid")
+    lead = world.lead(ann)
+    world.db.execute("select public.reassign_lead(%s, %s)", (lead, bob))
+    world.db.execute("select public.reassign_lead(%s, %s)", (lead, cid))
+    with world.as_agent(ann) as conn, pytest.raises(psycopg.Error) as err:
+        conn.execute(f"select public.{action}(%s)", (lead,))
+    diag = err.value.diag
+    assert diag.sqlstate == "SL004"
+    said = " ".join(filter(None, (diag.message_primary, diag.message_detail, diag.message_hint)))
+    for other in (bob, cid):
+        assert str(other) not in said
+    assert "Bob" not in said and "Cid" not in said
 
 
 def test_agent_cannot_forge_an_audit_row_even_for_its_own_lead(world):

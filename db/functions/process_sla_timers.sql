@@ -62,8 +62,9 @@ begin
         );
     end if;
 
-    -- One order for every router: this lock first, then lead rows (always SKIP LOCKED here).
-    perform pg_advisory_xact_lock(4242002);
+    -- One order for every router: the routing lock row first, then lead rows (always SKIP
+    -- LOCKED here). Only the engine's definer functions may lock that row.
+    perform from public.crm_sla_routing_lock for update;
     v_queue := public.crm_sla_routing_queue('agent');
 
     -- 1. Unowned leads (nobody was eligible when they arrived): a first assignment, no audit row.

@@ -20,8 +20,9 @@ declare
     v_set text;  -- what set_config() returns: an assignment costs less than PERFORM
 begin
     if v_queue is null or v_queue = '' then
-        -- One order for every router: this lock first (to the end of the transaction).
-        perform pg_catalog.pg_advisory_xact_lock(4242002);
+        -- One order for every router: the routing lock row first (to the end of the
+        -- transaction); only the engine's definer functions may lock it.
+        perform from public.crm_sla_routing_lock for update;
         v_queue := public.crm_sla_routing_queue('agent')::text;
         perform
             pg_catalog.set_config('crm_sla.intake_queue', v_queue, true),

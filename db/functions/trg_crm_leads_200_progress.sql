@@ -1,6 +1,8 @@
 -- Progress: a claim starts the contact timer, a first action stops it; late ones set breach flags.
+-- Both are timed when the statement runs (crm_sla_clock_now()), however long the transaction.
 -- Fires before every UPDATE on crm_leads. For the API roles it also refuses writes to the
--- engine-owned columns; the engine's own functions run as the tables' owner and pass.
+-- engine-owned columns (and to id and created_at, fixed at intake); the engine's own functions
+-- run as the tables' owner and pass.
 create or replace function public.crm_leads_progress()
 returns trigger
 language plpgsql
@@ -24,12 +26,14 @@ begin
                     hint = 'Only a reassignment resets a lead to the claim stage.';
         end if;
         if (
+            new.id, new.created_at,
             new.claim_timer_started_at, new.claim_timer_expires_at, new.claim_window_expires_at,
             new.contact_timer_started_at, new.contact_timer_expires_at,
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
             new.reassigned_at, new.sla_escalated_at
         ) is distinct from (
+            old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
             old.contact_timer_started_at, old.contact_timer_expires_at,
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
@@ -44,7 +48,8 @@ begin
             raise exception 'column(s) % of crm_leads are maintained by the SLA engine', v_changed
                 using errcode = 'SL009',
                     hint = 'Set lead_claimed or first_action_completed (or call claim_lead / '
-                    || 'complete_first_action); the engine keeps timers, flags and owners.';
+                    || 'complete_first_action); the engine keeps timers, flags and owners, '
+                    || 'and a lead''s id and created_at never change.';
         end if;
     end if;
 
@@ -53,7 +58,7 @@ begin
     end if;
 
     if new.lead_claimed and not old.lead_claimed then
-        v_now := public.sla_now();
+        v_now := public.crm_sla_clock_now();
         if new.claim_timer_expires_at is not null and v_now >= new.claim_timer_expires_at then
             new.claim_sla_breached := true;
             new.sla_breached := true;
@@ -64,7 +69,7 @@ begin
     end if;
 
     if new.first_action_completed and not old.first_action_completed then
-        v_now := coalesce(v_now, public.sla_now());
+        v_now := coalesce(v_now, public.crm_sla_clock_now());
         if new.contact_timer_expires_at is not null and v_now >= new.contact_timer_expires_at then
             new.contact_sla_breached := true;
             new.sla_breached := true;

@@ -20,8 +20,14 @@ begin
         select
             new.id, new.assigned_agent_id, 'contacted', t.now,
             t.now - new.contact_timer_started_at,
-            coalesce(t.now >= new.contact_timer_expires_at, false)
-        from (select public.sla_now() as now) as t;
+            -- As the progress trigger judged it (its flag), read a moment earlier; only when an
+            -- earlier owner had already set the flag does this reading decide.
+            case
+                when not coalesce(new.contact_sla_breached, false) then false
+                when not coalesce(old.contact_sla_breached, false) then true
+                else coalesce(t.now >= new.contact_timer_expires_at, false)
+            end
+        from (select public.crm_sla_clock_now() as now) as t;
     end if;
     return null;
 end

@@ -3,6 +3,8 @@ its claim or contact window, kept live from the engine's `crm_sla` notifications
 
 from __future__ import annotations
 
+import secrets
+import socket
 import subprocess
 import sys
 import uuid
@@ -12,10 +14,21 @@ from harness.errors import HarnessError
 DEFAULT_PORT = 8765
 
 
-def serve(url: str, host: str, port: int, as_agent: uuid.UUID | None, demo: bool) -> int:
-    from harness.board.app import bind, make_server, resolve_identity
+def serve(url: str, host: str, port: int, as_agent: uuid.UUID | None, demo: bool,
+          token: str | None = None, allow_hosts: tuple[str, ...] = ()) -> int:
+    from harness.board.app import (
+        WILDCARDS,
+        bind,
+        check_token,
+        is_loopback,
+        make_server,
+        resolve_identity,
+    )
     from harness.target import connect
 
+    check_token(host, token)
+    if token is None:  # loopback: a fresh token for the agent actions, printed below
+        token = secrets.token_urlsafe(24)
     identity = resolve_identity(url, as_agent)
     sock = bind(host, port)
     demo_proc = None
@@ -31,12 +44,16 @@ def serve(url: str, host: str, port: int, as_agent: uuid.UUID | None, demo: bool
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             print("crm-sla board: no open leads yet, so `crm-sla simulate --minutes 12` is "
                   "playing the demo beside the board", flush=True)
-    shown = f"[{host}]" if ":" in host else host
+    shown = socket.gethostname() if host in WILDCARDS else host
+    shown = f"[{shown}]" if ":" in shown else shown
     who = "the service role (every lead)" if as_agent is None else \
         f"{identity.name} ({identity.role} {as_agent})"
-    print(f"crm-sla board: http://{shown}:{sock.getsockname()[1]}/ reading as {who}; "
-          "Ctrl-C stops it", flush=True)
-    server = make_server(url, identity, sock)
+    print(f"crm-sla board: http://{shown}:{sock.getsockname()[1]}/?token={token} reading as "
+          f"{who}; Ctrl-C stops it", flush=True)
+    if not is_loopback(host):
+        print("crm-sla board: reachable from the network; only those with the token can read "
+              "it" + ("" if as_agent is None else " or act as the agent"), flush=True)
+    server = make_server(url, identity, sock, token, (host, *allow_hosts))
     try:
         server.run(sockets=[sock])
     finally:

@@ -5,16 +5,25 @@ managers' view (server-rendered, inline SVG charts; `/api/stats` its numbers), `
 Server-Sent Events stream (a snapshot, then patches), `/api/board` the same snapshot as JSON, and
 `POST /api/leads/{id}/claim` / `.../contact`, which call claim_lead / complete_first_action as the
 board's agent and return the database's refusal (SQLSTATE, message, hint) when it says no.
+
+Every request must name an allowed host (loopback names on a loopback bind, the bound host
+otherwise: no DNS rebinding). The board's token (printed at start as `?token=...`, which the page
+trades for a same-site cookie, or sent as `Authorization: Bearer`) is needed for the agent
+actions on every bind, and for everything on a bind reachable from the network.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
+import secrets
 import socket
 import uuid
+from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -26,6 +35,8 @@ from starlette.responses import (
     FileResponse,
     HTMLResponse,
     JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
     Response,
     StreamingResponse,
 )
@@ -39,7 +50,11 @@ from harness.target import connect, describe_db_error, redact
 STATIC = Path(__file__).resolve().parent / "static"
 ACTIONS = {"claim": "claim_lead", "contact": "complete_first_action"}
 CSRF_HEADER = "x-crm-sla-board"  # a header a cross-site form cannot send
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")  # Host headers a loopback bind accepts
+WILDCARDS = ("", "0.0.0.0", "::")
+MIN_TOKEN = 16
+TOKEN_HINT = ("Open the address crm-sla board printed at start (it ends in ?token=...), or send "
+              "Authorization: Bearer TOKEN.")
 STATUS_BY_SQLSTATE = {"SL001": 404, "SL002": 403, "SL004": 403, "SL006": 403, "SL003": 409,
                       "SL005": 409}
 
@@ -71,7 +86,95 @@ def resolve_identity(url: str, agent_id: uuid.UUID | None) -> Identity:
     return Identity(agent_id, name + ("" if active else " (inactive)"), role)
 
 
-def create_app(url: str, identity: Identity, host: str = "127.0.0.1") -> Starlette:
+def is_loopback(host: str) -> bool:
+    """Whether a bind on `host` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def _host_header(name: str) -> str:
+    return f"[{name}]" if ":" in name and not name.startswith("[") else name
+
+
+def allowed_hosts(host: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The Host headers the board answers: loopback names on a loopback bind, the bound host
+    otherwise (on a wildcard bind, this machine's names and addresses), plus `extra`."""
+    if is_loopback(host):
+        names = {*LOOPBACK_NAMES, host}
+    elif host in WILDCARDS:
+        names = {*LOOPBACK_NAMES, socket.gethostname(), socket.getfqdn()}
+        with contextlib.suppress(OSError):
+            names |= {i[4][0] for i in socket.getaddrinfo(socket.gethostname(), None)}
+    else:
+        names = {host}
+    return sorted({_host_header(n.lower()) for n in (*names, *extra) if n})
+
+
+def check_token(host: str, token: str | None) -> None:
+    """A bind reachable from the network needs a token, and any token must be hard to guess."""
+    if token is None and not is_loopback(host):
+        raise HarnessError(
+            f"--host {host or '(all)'} makes the board reachable from the network: pass --token "
+            f"(at least {MIN_TOKEN} characters, or set CRM_SLA_BOARD_TOKEN), which every "
+            "reader and every claim will need")
+    if token is not None and len(token) < MIN_TOKEN:
+        raise HarnessError(f"--token must be at least {MIN_TOKEN} characters long")
+
+
+class TokenGate:
+    """ASGI middleware: finds the board's token in the request (its cookie, an Authorization
+    header, or `?token=` on the page, traded for the cookie), records whether it matched in
+    `request.state.token_ok`, and turns away requests without it when `everything` says so."""
+
+    def __init__(self, app, token: str | None, everything: bool):
+        self.app = app
+        self.token = token
+        self.everything = everything
+
+    def _matches(self, given: str | None) -> bool:
+        return bool(self.token and given) and secrets.compare_digest(
+            given.encode(), self.token.encode())
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        cookie = f"crm_sla_board_{(scope.get('server') or ('', 0))[1]}"
+        offered = parse_qs(scope.get("query_string", b"").decode()).get("token", [None])[0]
+        if offered is not None and request.url.path == "/":
+            if not self._matches(offered):
+                await PlainTextResponse("wrong token: " + TOKEN_HINT, 401)(scope, receive, send)
+                return
+            # Trade the token in the address for a cookie this site alone sends back.
+            response = RedirectResponse("/", status_code=303)
+            response.set_cookie(cookie, offered, httponly=True, samesite="strict")
+            await response(scope, receive, send)
+            return
+        jar = SimpleCookie(request.headers.get("cookie", ""))
+        bearer = request.headers.get("authorization", "")
+        ok = (cookie in jar and self._matches(jar[cookie].value)) or (
+            bearer.startswith("Bearer ") and self._matches(bearer.removeprefix("Bearer ")))
+        scope.setdefault("state", {})["token_ok"] = ok
+        if self.everything and not ok:
+            await _refusal(401, "this board needs its token", hint=TOKEN_HINT, code="token")(
+                scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_app(url: str, identity: Identity, host: str = "127.0.0.1", token: str | None = None,
+               extra_hosts: tuple[str, ...] = ()) -> Starlette:
+    check_token(host, token)
     state: dict[str, Hub] = {}
 
     @contextlib.asynccontextmanager
@@ -146,6 +249,9 @@ def create_app(url: str, identity: Identity, host: str = "127.0.0.1") -> Starlet
             return _refusal(404, f"no action {action!r}: use claim or contact", code="not-found")
         if request.headers.get(CSRF_HEADER) != "1":
             return _refusal(403, "missing the board's request header", code="forbidden")
+        if not request.state.token_ok:
+            return _refusal(401, "claims and first actions need the board's token",
+                            hint=TOKEN_HINT, code="token")
         if hub.identity.agent_id is None:
             return _refusal(403, "the service view is read-only",
                             hint="Start the board with --as-agent UUID to act as an agent.",
@@ -165,7 +271,6 @@ def create_app(url: str, identity: Identity, host: str = "127.0.0.1") -> Starlet
                 detail=diag.message_detail, hint=diag.message_hint)
         return JSONResponse({"ok": True, "lead_id": str(lead_id), "action": action})
 
-    hosts = sorted(LOOPBACK) if host in LOOPBACK else ["*"]
     return Starlette(
         routes=[
             Route("/", page),
@@ -176,7 +281,10 @@ def create_app(url: str, identity: Identity, host: str = "127.0.0.1") -> Starlet
             Route("/api/leads/{lead_id}/{action:str}", act, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host, extra_hosts)),
+            Middleware(TokenGate, token=token, everything=not is_loopback(host)),
+        ],
         lifespan=lifespan,
     )
 
@@ -206,10 +314,13 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(url: str, identity: Identity, sock: socket.socket):
+def make_server(url: str, identity: Identity, sock: socket.socket, token: str | None,
+                extra_hosts: tuple[str, ...] = ()):
+    """The board's server on `sock`; `token` None (loopback only) leaves the actions refused."""
     import uvicorn
 
     host = sock.getsockname()[0]
-    config = uvicorn.Config(create_app(url, identity, host), log_level="warning",
+    config = uvicorn.Config(create_app(url, identity, host, token, extra_hosts),
+                            log_level="warning",
                             access_log=False, timeout_graceful_shutdown=1, lifespan="on")
     return uvicorn.Server(config)
