@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
+from harness import migrate
 from harness.paths import REPO_ROOT
+from harness.target import with_database
 from harness.testing import World, become, connect
 from tests.security_matrix import MATRIX, ROLES, render
 
@@ -222,3 +224,71 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(world, sql, args, sqlsta
     assert err.value.diag.message_primary
     assert world.row(lead) == before
     assert world.audit() == []
+
+
+SUPABASE_DEFAULT_PRIVILEGES = """
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated,
+    service_role;
+alter default privileges in schema public grant all on sequences to anon, authenticated,
+    service_role;
+"""
+
+PUBLIC_ACLS = """
+select c.relkind::text as kind, c.oid::regclass::text as name, c.relacl::text as acl
+from pg_class as c
+where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'v', 'S')
+union all
+select 'f', p.oid::regprocedure::text, p.proacl::text
+from pg_proc as p where p.pronamespace = 'public'::regnamespace
+order by 1, 2
+"""
+
+
+@pytest.fixture
+def supabase_defaults_db(fresh_db) -> str:
+    """A database migrated under Supabase's default privileges."""
+    url = fresh_db()
+    with connect(url) as conn:
+        conn.execute(SUPABASE_DEFAULT_PRIVILEGES)
+    migrate.apply(url, report=lambda _msg: None)
+    return url
+
+
+def test_supabase_default_privileges_change_no_grant_of_the_engine(supabase_defaults_db,
+                                                                   template_db, server):
+    """Under Supabase's default privileges (ALL on every new table, view, function and sequence
+    in public for the API roles), every table, view, function and sequence the engine creates
+    ends up with exactly the grants it has without them."""
+    with connect(supabase_defaults_db) as conn:
+        got = conn.execute(PUBLIC_ACLS).fetchall()
+    with connect(with_database(server, template_db)) as conn:
+        want = conn.execute(PUBLIC_ACLS).fetchall()
+    assert {r["kind"] for r in want} == {"r", "v", "S", "f"}
+    assert got == want
+
+
+def test_the_api_roles_cannot_wind_back_the_engines_sequences(supabase_defaults_db):
+    """setval() on crm_lead_sla_events' identity would make every later claim fail (23505)."""
+    world = World(supabase_defaults_db)
+    try:
+        for role in ("anon", "authenticated", "service_role"):
+            with world.as_role(role) as conn, \
+                    pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("select setval(pg_get_serial_sequence("
+                             "'public.crm_lead_sla_events', 'id'), 1)")
+    finally:
+        world.close()
+
+
+def test_a_signed_in_user_without_an_agent_row_reads_no_agent(world):
+    """Open sign-ups: any JWT may exist. Agents read their own row, admins every row."""
+    ann = world.agent("Ann")
+    boss = world.agent("Boss", role="admin")
+    with world.as_agent(uuid.uuid4()) as conn:
+        assert conn.execute("select * from public.crm_agents").fetchall() == []
+    with world.as_agent(ann) as conn:
+        assert [r["id"] for r in conn.execute("select id from public.crm_agents")] == [ann]
+    with world.as_agent(boss) as conn:
+        seen = {r["id"] for r in conn.execute("select id from public.crm_agents")}
+    assert {ann, boss} <= seen

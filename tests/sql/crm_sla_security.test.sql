@@ -19,7 +19,7 @@ begin
 end
 $$;
 
-select plan(71);
+select plan(72);
 
 -- Row-level security is on, with exactly these policies ------------------------------------------
 select ok(
@@ -123,6 +123,18 @@ select table_privs_are(
 select table_privs_are(
     'public', 'crm_sla_settings', 'authenticated', array['SELECT'],
     'signed-in users may only read the SLA settings'
+);
+select is_empty(
+    $$
+    select r.rolname
+    from (values ('anon'), ('authenticated'), ('service_role')) as r (rolname)
+    where pg_catalog.has_sequence_privilege(
+        r.rolname,
+        pg_catalog.pg_get_serial_sequence('public.crm_lead_sla_events', 'id'),
+        'usage, select, update'
+    )
+    $$,
+    'no API role may use, read or set the engine''s sequences (setval would break claims)'
 );
 select function_privs_are(
     'public', 'process_sla_timers', array[]::name[], 'authenticated', array[]::text[],
