@@ -39,6 +39,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         print("nothing to apply: the database is up to date")
+    from harness import policies
+
+    for finding in policies.findings(url) or []:
+        print(f"warning: {policies.describe(finding)}")
     if args.no_schedule:
         return 0
     info, jobid = schedule.schedule_monitor(url)

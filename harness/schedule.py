@@ -2,9 +2,10 @@
 
 pg_cron lives in one database of the cluster (`cron.database_name`), often not the CRM's; job names
 are unique per user across the cluster, so the job is named after the CRM database and created with
-`cron.schedule_in_database`, which runs it in the CRM database (or plain `cron.schedule` when the CRM
-lives in pg_cron's database, as on Supabase, where only the superuser may call the former). Scheduling the same name again
-updates the job in place, so re-running `make migrate` never makes a second one.
+`cron.schedule_in_database`, which runs it in the CRM database (or with plain `cron.schedule` when
+the CRM lives in pg_cron's database, as on Supabase, where only the superuser may call the former).
+Scheduling the same name again updates the job in place, so re-running `make migrate` never
+makes a second one.
 
 Latency design (a breach acted on within 10 seconds of expiry):
 - pg_cron 1.5 and later have second schedules: the job runs every 5 seconds and calls

@@ -87,6 +87,12 @@ BOARD_OBJECTS: tuple[SqlObject, ...] = (
 )
 
 
+# What the CRM's own policies do to the engine's promise (crm-sla migrate and status name them).
+POLICY_OBJECTS: tuple[SqlObject, ...] = (
+    SqlObject("crm_sla_policy_findings.sql", "function", "public.crm_sla_policy_findings()"),
+)
+
+
 def load(cursor, objects: tuple[SqlObject, ...]) -> None:
     """Create (or replace) the objects, in order."""
     for obj in objects:

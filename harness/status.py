@@ -7,7 +7,7 @@ from datetime import datetime
 
 from psycopg.rows import dict_row
 
-from harness import migrate, schedule
+from harness import migrate, policies, schedule
 from harness.target import connect, with_database
 
 RECENT_RUNS = 5
@@ -81,6 +81,7 @@ def collect(url: str) -> dict:
             "select to_regclass('public.crm_lead_sla_timers') is not null as ok").fetchone()["ok"]
         report["leads"] = _lead_figures(conn) if installed else None
     report["pg_cron"] = _cron_figures(url)
+    report["policies"] = policies.findings(url)
     return report
 
 
@@ -110,6 +111,12 @@ def render(report: dict) -> str:
                 message = (run["return_message"] or "").strip().replace("\n", " ")[:70]
                 lines.append(f"             {_when(run['start_time'])}  {run['status']:<9} "
                              f"{message}")
+    found = report["policies"]
+    if found == []:
+        lines.append("policies     none of yours widen the engine's on crm_leads or "
+                     "crm_lead_reassignments")
+    for finding in found or []:
+        lines.append(f"policies     WARNING {policies.describe(finding)}")
     leads = report["leads"]
     if leads is None:
         lines.append("leads        the engine is not installed here: run make migrate")

@@ -25,6 +25,9 @@ ALL = [
     "0008_agent_stats_view",
     "0010_engine_speedups",
     "0020_board_events",
+    "0040_engine_sequences",
+    "0041_agents_read_their_own_row",
+    "0042_policy_findings",
 ]
 
 

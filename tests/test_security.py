@@ -3,16 +3,18 @@ docs/security.md, search_path attacks on the definer functions, and bad input.""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from dataclasses import dataclass
 
 import psycopg
 import pytest
 
-from harness import migrate
+from harness import migrate, sqltests
 from harness.paths import REPO_ROOT
 from harness.target import with_database
 from harness.testing import World, become, connect
+from tests.cli import crm_sla
 from tests.security_matrix import MATRIX, ROLES, render
 
 
@@ -292,3 +294,33 @@ def test_a_signed_in_user_without_an_agent_row_reads_no_agent(world):
     with world.as_agent(boss) as conn:
         seen = {r["id"] for r in conn.execute("select id from public.crm_agents")}
     assert {ann, boss} <= seen
+
+
+TUTORIAL_POLICY = 'create policy "Users can view leads" on public.crm_leads for select using (true)'
+
+
+def test_a_permissive_policy_of_the_crm_is_named_with_its_effect_and_fix(db_url):
+    """The tutorial's "Users can view leads" USING (true) lets every agent read every lead: migrate,
+    status and the pgTAP suite each name it, say what it does and how to fix it. A policy as
+    narrow as the engine's own is not named."""
+    with connect(db_url) as conn:
+        conn.execute(TUTORIAL_POLICY)
+        conn.execute('create policy "Agents see assigned leads" on public.crm_leads for select '
+                     'to authenticated using (assigned_agent_id = auth.uid())')
+    migrate_run = crm_sla("migrate", "--no-schedule", url=db_url)
+    status = crm_sla("status", url=db_url)
+    cmd, env = sqltests.pg_prove_command(db_url, [sqltests.SQL_TESTS_DIR /
+                                                  "crm_sla_security.test.sql"], verbose=True)
+    suite = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    # pgTAP shows the unexpected row as a record, doubling its quotes.
+    suite_out = (suite.stdout + suite.stderr).replace('""', '"')
+    for out in (migrate_run.stdout, status.stdout, suite_out):
+        assert 'policy "Users can view leads" on crm_leads (SELECT, to public)' in out, out
+        assert "lets every role (PUBLIC, anon included) select every row of crm_leads" in out
+        assert "OR-ed with the engine's policies" in out
+        assert 'drop policy "Users can view leads" on public.crm_leads' in out
+        assert "Agents see assigned leads" not in out
+    assert migrate_run.returncode == 0 and suite.returncode != 0
+    with connect(db_url) as conn:
+        conn.execute('drop policy "Users can view leads" on public.crm_leads')
+    assert "none of yours widen" in crm_sla("status", url=db_url).stdout
