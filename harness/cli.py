@@ -107,6 +107,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                     minutes=args.minutes, leads_per_minute=args.leads_per_minute)
 
 
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from harness import adopt
+
+    result = adopt.adopt(database_url(quiet=True), dry_run=args.dry_run)
+    print(adopt.render(result, dry_run=args.dry_run))
+    return 0
+
+
 def cmd_test_sql(args: argparse.Namespace) -> int:
     from harness import sqltests
 
@@ -179,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="average new leads a minute (default 1.5)")
     sim.add_argument("--force", action="store_true", help="allow running on DATABASE_URL")
     sim.set_defaults(func=cmd_simulate)
+
+    adopt = sub.add_parser("adopt", help="start the timers of leads that existed before the "
+                           "install (no retroactive breach)")
+    adopt.add_argument("--dry-run", action="store_true",
+                       help="only say what would be started, change nothing")
+    adopt.set_defaults(func=cmd_adopt)
 
     sql = sub.add_parser("test-sql", help="run the pgTAP suite (tests/sql) with pg_prove against "
                          "a migrated database")

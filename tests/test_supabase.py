@@ -20,8 +20,6 @@ from harness.testing import SYSTEM_ACTOR, World
 from tests import supabase_project
 from tests.cli import crm_sla
 
-ADA = uuid.UUID("c0000000-0000-4000-8000-000000000001")
-BO = uuid.UUID("c0000000-0000-4000-8000-000000000002")
 OLD_NEW_LEAD = uuid.UUID("c1000000-0000-4000-8000-000000000001")
 OLD_CLAIMED_LEAD = uuid.UUID("c1000000-0000-4000-8000-000000000002")
 OLD_DONE_LEAD = uuid.UUID("c1000000-0000-4000-8000-000000000003")
@@ -149,6 +147,17 @@ def test_status_names_no_policy_on_a_clean_crm(supabase):
     proc = crm_sla("status", url=supabase["url"])
     assert proc.returncode == 0, proc.stderr
     assert "policies     none of yours widen" in proc.stdout
+
+
+def test_adopt_puts_the_leads_from_before_the_install_under_the_sla(world):
+    assert world.row(OLD_NEW_LEAD)["claim_timer_expires_at"] is None
+    proc = crm_sla("adopt", url=world.url)
+    assert proc.returncode == 0, proc.stderr
+    assert [ln.split()[:2] for ln in proc.stdout.splitlines()] == [
+        ["claim", "1"], ["contact", "1"], ["done", "1"], ["unowned", "0"]]
+    assert world.row(OLD_NEW_LEAD)["claim_timer_expires_at"] is not None
+    assert world.row(OLD_CLAIMED_LEAD)["contact_timer_expires_at"] is not None
+    assert world.row(OLD_DONE_LEAD)["contact_timer_expires_at"] is None
 
 
 def test_rollback_of_everything_leaves_auth_and_the_crm_as_they_were(supabase):
