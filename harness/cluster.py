@@ -179,7 +179,7 @@ class Cluster:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         _run(
             [str(PG_BIN / "initdb"), "-D", str(lay.data), "-U", self.superuser, "--auth=trust",
-             "-E", "UTF8", "--locale=C.UTF-8"],
+             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
             "initdb",
         )
         settings = dict(SERVER_SETTINGS, port=str(self.port),
