@@ -139,6 +139,15 @@ create table public.crm_leads (
     company text);
 create function public.is_admin(uid uuid) returns boolean language sql stable as $$
     select uid is not null and false $$;
+do $$ begin
+    if not exists (select from pg_roles where rolname = 'anon') then create role anon; end if;
+    if not exists (select from pg_roles where rolname = 'authenticated') then
+        create role authenticated; end if;
+    if not exists (select from pg_roles where rolname = 'service_role') then
+        create role service_role; end if;
+end $$;
+grant all on public.crm_leads to anon, authenticated, service_role;
+grant select (company) on public.crm_leads to public;
 insert into public.crm_agents (id, full_name, territory)
     values ('aaaaaaaa-0000-0000-0000-000000000001', 'Existing Agent', 'APAC');
 insert into public.crm_leads (assigned_agent_id, company, claim_window_expires_at)
@@ -149,6 +158,10 @@ SNAPSHOT = """
 select
     pg_get_functiondef('auth.uid()'::regprocedure) as uid_def,
     pg_get_functiondef('public.is_admin(uuid)'::regprocedure) as admin_def,
+    (select relacl::text || relrowsecurity::text from pg_class
+     where oid = 'public.crm_leads'::regclass) as leads_grants_and_rls,
+    (select json_agg(attacl order by attnum)::text from pg_attribute
+     where attrelid = 'public.crm_leads'::regclass and attacl is not null) as leads_column_grants,
     (select array_agg(column_name::text order by ordinal_position) from information_schema.columns
      where table_schema = 'public' and table_name = 'crm_agents') as agent_columns,
     (select json_agg(a order by a.id)::text from public.crm_agents a
