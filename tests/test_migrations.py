@@ -292,3 +292,29 @@ def test_without_pg_cron_migrate_succeeds_and_says_how_to_run_the_monitor(server
     assert status.returncode == 0 and "pg_cron      not available" in status.stdout
     once = crm_sla("monitor", "--once", url=url)
     assert once.returncode == 0 and '"unclaimed": 0' in once.stdout
+
+
+def test_each_rollback_gives_back_the_grants_its_migration_took(fresh_db):
+    """Under Supabase's default privileges: the grants on every table, view, function and
+    sequence in public after rolling back to a migration are those it had when first there."""
+    url = fresh_db()
+    acls = """select coalesce(json_agg(a order by a.name), '[]')::text as acls from (
+        select c.oid::regclass::text as name, c.relacl::text as acl, c.relrowsecurity as rls
+        from pg_class c where c.relnamespace = 'public'::regnamespace
+        union all select p.oid::regprocedure::text, p.proacl::text, null
+        from pg_proc p where p.pronamespace = 'public'::regnamespace) as a"""
+    migrate.apply(url, report=quiet, upto="0001_baseline")  # the API roles, as on Supabase
+    migrate.rollback(url, report=quiet)
+    with connect(url) as conn:
+        for kind in ("tables", "functions", "sequences"):
+            conn.execute(f"alter default privileges in schema public grant all on {kind} "
+                         "to anon, authenticated, service_role")
+    seen = []
+    for migration in ALL:
+        migrate.apply(url, report=quiet, upto=migration)
+        with connect(url) as conn:
+            seen.append(conn.execute(acls).fetchone()["acls"])
+    for i in range(len(ALL) - 1, 0, -1):
+        migrate.rollback(url, report=quiet)
+        with connect(url) as conn:
+            assert conn.execute(acls).fetchone()["acls"] == seen[i - 1], ALL[i]

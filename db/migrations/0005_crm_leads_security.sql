@@ -5,33 +5,8 @@
 
 -- crm_leads may be the CRM's own table (Supabase): what this migration changes on it, its grants
 -- (table and columns) and its row-level security switch, is recorded first, so that the rollback
--- gives back exactly what was there. A second run keeps the first record.
-create table if not exists crm_sla_migrations.saved_privileges (
-    migration text not null,
-    object regclass not null,
-    acl aclitem[],
-    column_acls jsonb not null,
-    row_security boolean not null,
-    primary key (migration, object)
-);
-
-insert into crm_sla_migrations.saved_privileges
-(migration, object, acl, column_acls, row_security)
-select
-    '0005_crm_leads_security' as migration,
-    c.oid::regclass as object,
-    c.relacl as acl,
-    coalesce((
-        select jsonb_object_agg(a.attname, a.attacl::text[])
-        from pg_catalog.pg_attribute as a
-        where
-            a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-            and a.attacl is not null
-    ), '{}') as column_acls,
-    c.relrowsecurity as row_security
-from pg_catalog.pg_class as c
-where c.oid = 'public.crm_leads'::regclass
-on conflict (migration, object) do nothing;
+-- gives back exactly what was there (db/support/saved_privileges.sql).
+call crm_sla_migrations.save_privileges('0005_crm_leads_security', 'public.crm_leads');
 
 alter table public.crm_leads enable row level security;
 
