@@ -15,7 +15,6 @@ adopter's DATABASE_URL would. The whole build takes a few seconds.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -76,5 +75,4 @@ def build() -> str:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("CRM_SLA_SUPABASE_PGPORT", "54359")
-    print(build())
+    print(build())  # a Supabase-built database to try things on (crm-sla db destroy keeps it)
