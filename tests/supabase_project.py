@@ -75,4 +75,4 @@ def build() -> str:
 
 
 if __name__ == "__main__":
-    print(build())  # a Supabase-built database to try things on (crm-sla db destroy keeps it)
+    print(build())  # a Supabase-built database to try things on, in .pgdata-supabase/
