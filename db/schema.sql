@@ -39,7 +39,8 @@ CREATE TABLE public.crm_leads (
     previous_agent_id uuid,
     reassignment_reason text,
     reassigned_at timestamp with time zone,
-    sla_escalated_at timestamp with time zone
+    sla_escalated_at timestamp with time zone,
+    sla_policy_id uuid
 );
 
 COMMENT ON TABLE public.crm_leads IS 'Sales leads; each has an owner who must claim it, then contact it (crm-sla baseline)';
@@ -69,6 +70,8 @@ COMMENT ON COLUMN public.crm_leads.reassignment_reason IS 'Why the latest reassi
 COMMENT ON COLUMN public.crm_leads.reassigned_at IS 'When the latest reassignment happened (SLA clock)';
 
 COMMENT ON COLUMN public.crm_leads.sla_escalated_at IS 'When the monitor escalated the lead to an admin; the monitor no longer moves it';
+
+COMMENT ON COLUMN public.crm_leads.sla_policy_id IS 'The SLA policy chosen at intake, kept for life (engine-owned); NULL: the settings'' defaults';
 
 CREATE FUNCTION public.claim_lead(p_lead_id uuid) RETURNS public.crm_leads
     LANGUAGE plpgsql SECURITY DEFINER
@@ -854,10 +857,10 @@ declare
     v_pick uuid;
     v_fallback uuid;
     v_cand uuid;
-    v_to uuid[] := '{}';
-    v_escalate boolean[] := '{}';
-    v_stuck_ids uuid[] := '{}';
-    v_stuck_stages text[] := '{}';
+    v_to uuid[] := '{}'::uuid[];
+    v_escalate boolean[] := '{}'::boolean[];
+    v_stuck_ids uuid[] := '{}'::uuid[];
+    v_stuck_stages text[] := '{}'::text[];
     v_routed integer := 0;
     v_unclaimed integer := 0;
     v_no_contact integer := 0;
@@ -1417,6 +1420,23 @@ CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
 
 COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card: stage (claim, contact, done, escalated), the running timer and seconds left on the SLA clock (negative when overdue). security_invoker: an agent sees only its own leads through it.';
 
+CREATE TABLE public.crm_sla_agent_routing (
+    agent_id uuid NOT NULL,
+    weight numeric DEFAULT 1 NOT NULL,
+    max_open_leads integer,
+    calendar_id uuid,
+    CONSTRAINT crm_sla_agent_routing_max_open_leads_check CHECK ((max_open_leads > 0)),
+    CONSTRAINT crm_sla_agent_routing_weight_check CHECK ((weight > (0)::numeric))
+);
+
+COMMENT ON TABLE public.crm_sla_agent_routing IS 'Per-agent routing: weight, cap on open leads, shift calendar (no row: weight 1, no cap, no shift)';
+
+COMMENT ON COLUMN public.crm_sla_agent_routing.weight IS 'Share of the leads relative to the other eligible agents (weighted fair order)';
+
+COMMENT ON COLUMN public.crm_sla_agent_routing.max_open_leads IS 'Most open leads (owned, not contacted, not escalated) the agent holds; NULL: no cap';
+
+COMMENT ON COLUMN public.crm_sla_agent_routing.calendar_id IS 'The agent''s shift: routed to only while this calendar is open; NULL: always';
+
 CREATE TABLE public.crm_sla_agent_state (
     agent_id uuid NOT NULL,
     last_routed_seq bigint NOT NULL,
@@ -1424,6 +1444,28 @@ CREATE TABLE public.crm_sla_agent_state (
 );
 
 COMMENT ON TABLE public.crm_sla_agent_state IS 'Routing state: when each agent was last routed a lead (round robin); engine-internal';
+
+CREATE TABLE public.crm_sla_calendar_hours (
+    calendar_id uuid NOT NULL,
+    weekday smallint NOT NULL,
+    opens time without time zone NOT NULL,
+    closes time without time zone NOT NULL,
+    CONSTRAINT crm_sla_calendar_hours_weekday_check CHECK (((weekday >= 0) AND (weekday <= 6)))
+);
+
+COMMENT ON TABLE public.crm_sla_calendar_hours IS 'Open hours per weekday (0 = Sunday), local wall-clock; closes <= opens runs past midnight';
+
+COMMENT ON COLUMN public.crm_sla_calendar_hours.closes IS 'When it closes (24:00 allowed); at or before opens, the interval ends on the next day';
+
+CREATE TABLE public.crm_sla_calendars (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    time_zone text DEFAULT 'UTC'::text NOT NULL
+);
+
+COMMENT ON TABLE public.crm_sla_calendars IS 'Business-hours calendars: SLA windows and agent shifts count only their open time';
+
+COMMENT ON COLUMN public.crm_sla_calendars.time_zone IS 'The zone its hours are wall-clock times in (a name from pg_timezone_names); DST is followed';
 
 CREATE TABLE public.crm_sla_clock (
     id boolean DEFAULT true NOT NULL,
@@ -1434,17 +1476,53 @@ CREATE TABLE public.crm_sla_clock (
 
 COMMENT ON TABLE public.crm_sla_clock IS 'The SLA clock''s offset from the wall clock (one row); zero in production, moved by tests';
 
+CREATE TABLE public.crm_sla_holidays (
+    calendar_id uuid NOT NULL,
+    day date NOT NULL,
+    name text
+);
+
+COMMENT ON TABLE public.crm_sla_holidays IS 'Closed days: 00:00 to 24:00 local; an overnight interval is cut at that midnight';
+
+CREATE TABLE public.crm_sla_policies (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    priority integer DEFAULT 100 NOT NULL,
+    match jsonb DEFAULT '{}'::jsonb NOT NULL,
+    claim_window interval DEFAULT '00:05:00'::interval NOT NULL,
+    contact_window interval DEFAULT '00:05:00'::interval NOT NULL,
+    max_reassignments integer DEFAULT 3 NOT NULL,
+    warn_at numeric DEFAULT 0.8,
+    calendar_id uuid,
+    team_id uuid,
+    is_active boolean DEFAULT true NOT NULL,
+    CONSTRAINT crm_sla_policies_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric)))
+);
+
+COMMENT ON TABLE public.crm_sla_policies IS 'SLA policies: a new lead gets the first active one (by priority, name) that its row contains';
+
+COMMENT ON COLUMN public.crm_sla_policies.match IS 'Contained in the lead''s row (to_jsonb(lead) @> match), e.g. {"lead_source": "web"}';
+
+COMMENT ON COLUMN public.crm_sla_policies.warn_at IS 'Share of a window after which the owner is warned; NULL: no warning';
+
+COMMENT ON COLUMN public.crm_sla_policies.calendar_id IS 'Windows count only this calendar''s open time; NULL: around the clock';
+
+COMMENT ON COLUMN public.crm_sla_policies.team_id IS 'Leads of this policy are routed only to this team''s members; NULL: to anyone';
+
 CREATE TABLE public.crm_sla_settings (
     id boolean DEFAULT true NOT NULL,
     claim_window interval DEFAULT '00:05:00'::interval NOT NULL,
     contact_window interval DEFAULT '00:05:00'::interval NOT NULL,
     max_reassignments integer DEFAULT 3 NOT NULL,
     monitor_batch_size integer DEFAULT 1000 NOT NULL,
+    warn_at numeric DEFAULT 0.8,
+    calendar_id uuid,
     CONSTRAINT crm_sla_settings_claim_window_check CHECK ((claim_window > '00:00:00'::interval)),
     CONSTRAINT crm_sla_settings_contact_window_check CHECK ((contact_window > '00:00:00'::interval)),
     CONSTRAINT crm_sla_settings_id_check CHECK (id),
     CONSTRAINT crm_sla_settings_max_reassignments_check CHECK ((max_reassignments >= 0)),
-    CONSTRAINT crm_sla_settings_monitor_batch_size_check CHECK (((monitor_batch_size >= 1) AND (monitor_batch_size <= 100000)))
+    CONSTRAINT crm_sla_settings_monitor_batch_size_check CHECK (((monitor_batch_size >= 1) AND (monitor_batch_size <= 100000))),
+    CONSTRAINT crm_sla_settings_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric)))
 );
 
 COMMENT ON TABLE public.crm_sla_settings IS 'The SLA engine''s settings: one row. Changes apply to timers started afterwards.';
@@ -1456,6 +1534,24 @@ COMMENT ON COLUMN public.crm_sla_settings.contact_window IS 'How long the owner 
 COMMENT ON COLUMN public.crm_sla_settings.max_reassignments IS 'Automatic reassignments before the next breach escalates the lead to an admin';
 
 COMMENT ON COLUMN public.crm_sla_settings.monitor_batch_size IS 'Most leads one monitor pass (one transaction) reassigns';
+
+COMMENT ON COLUMN public.crm_sla_settings.warn_at IS 'Default warning point (share of a window) for leads that match no policy; NULL: none';
+
+COMMENT ON COLUMN public.crm_sla_settings.calendar_id IS 'Default calendar for leads that match no policy; NULL: around the clock';
+
+CREATE TABLE public.crm_sla_team_members (
+    team_id uuid NOT NULL,
+    agent_id uuid NOT NULL
+);
+
+COMMENT ON TABLE public.crm_sla_team_members IS 'Which agents belong to which team';
+
+CREATE TABLE public.crm_sla_teams (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL
+);
+
+COMMENT ON TABLE public.crm_sla_teams IS 'Teams: a policy that names one routes its leads only to the team''s members';
 
 ALTER TABLE ONLY public.crm_agents
     ADD CONSTRAINT crm_agents_email_key UNIQUE (email);
@@ -1472,14 +1568,41 @@ ALTER TABLE ONLY public.crm_lead_sla_events
 ALTER TABLE ONLY public.crm_leads
     ADD CONSTRAINT crm_leads_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.crm_sla_agent_routing
+    ADD CONSTRAINT crm_sla_agent_routing_pkey PRIMARY KEY (agent_id);
+
 ALTER TABLE ONLY public.crm_sla_agent_state
     ADD CONSTRAINT crm_sla_agent_state_pkey PRIMARY KEY (agent_id);
+
+ALTER TABLE ONLY public.crm_sla_calendars
+    ADD CONSTRAINT crm_sla_calendars_name_key UNIQUE (name);
+
+ALTER TABLE ONLY public.crm_sla_calendars
+    ADD CONSTRAINT crm_sla_calendars_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.crm_sla_clock
     ADD CONSTRAINT crm_sla_clock_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.crm_sla_holidays
+    ADD CONSTRAINT crm_sla_holidays_pkey PRIMARY KEY (calendar_id, day);
+
+ALTER TABLE ONLY public.crm_sla_policies
+    ADD CONSTRAINT crm_sla_policies_name_key UNIQUE (name);
+
+ALTER TABLE ONLY public.crm_sla_policies
+    ADD CONSTRAINT crm_sla_policies_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.crm_sla_settings
     ADD CONSTRAINT crm_sla_settings_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.crm_sla_team_members
+    ADD CONSTRAINT crm_sla_team_members_pkey PRIMARY KEY (team_id, agent_id);
+
+ALTER TABLE ONLY public.crm_sla_teams
+    ADD CONSTRAINT crm_sla_teams_name_key UNIQUE (name);
+
+ALTER TABLE ONLY public.crm_sla_teams
+    ADD CONSTRAINT crm_sla_teams_pkey PRIMARY KEY (id);
 
 CREATE INDEX crm_leads_assigned_agent_id_idx ON public.crm_leads USING btree (assigned_agent_id);
 
@@ -1492,6 +1615,12 @@ CREATE INDEX idx_crm_lead_sla_events_lead ON public.crm_lead_sla_events USING bt
 CREATE INDEX idx_crm_leads_claim_timer_expires ON public.crm_leads USING btree (claim_timer_expires_at) WHERE ((claim_timer_expires_at IS NOT NULL) AND (lead_claimed = false));
 
 CREATE INDEX idx_crm_leads_contact_timer_expires ON public.crm_leads USING btree (contact_timer_expires_at) WHERE ((contact_timer_expires_at IS NOT NULL) AND (first_action_completed = false));
+
+CREATE INDEX idx_crm_leads_sla_policy ON public.crm_leads USING btree (sla_policy_id) WHERE (sla_policy_id IS NOT NULL);
+
+CREATE INDEX idx_crm_sla_calendar_hours_calendar ON public.crm_sla_calendar_hours USING btree (calendar_id, weekday);
+
+CREATE INDEX idx_crm_sla_team_members_agent ON public.crm_sla_team_members USING btree (agent_id);
 
 CREATE INDEX idx_reassignments_from_agent ON public.crm_lead_reassignments USING btree (from_agent_id, created_at DESC);
 
@@ -1559,8 +1688,38 @@ ALTER TABLE ONLY public.crm_leads
 ALTER TABLE ONLY public.crm_leads
     ADD CONSTRAINT crm_leads_previous_agent_id_fkey FOREIGN KEY (previous_agent_id) REFERENCES public.crm_agents(id);
 
+ALTER TABLE ONLY public.crm_leads
+    ADD CONSTRAINT crm_leads_sla_policy_id_fkey FOREIGN KEY (sla_policy_id) REFERENCES public.crm_sla_policies(id);
+
+ALTER TABLE ONLY public.crm_sla_agent_routing
+    ADD CONSTRAINT crm_sla_agent_routing_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.crm_agents(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_sla_agent_routing
+    ADD CONSTRAINT crm_sla_agent_routing_calendar_id_fkey FOREIGN KEY (calendar_id) REFERENCES public.crm_sla_calendars(id);
+
 ALTER TABLE ONLY public.crm_sla_agent_state
     ADD CONSTRAINT crm_sla_agent_state_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.crm_agents(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_sla_calendar_hours
+    ADD CONSTRAINT crm_sla_calendar_hours_calendar_id_fkey FOREIGN KEY (calendar_id) REFERENCES public.crm_sla_calendars(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_sla_holidays
+    ADD CONSTRAINT crm_sla_holidays_calendar_id_fkey FOREIGN KEY (calendar_id) REFERENCES public.crm_sla_calendars(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_sla_policies
+    ADD CONSTRAINT crm_sla_policies_calendar_id_fkey FOREIGN KEY (calendar_id) REFERENCES public.crm_sla_calendars(id);
+
+ALTER TABLE ONLY public.crm_sla_policies
+    ADD CONSTRAINT crm_sla_policies_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.crm_sla_teams(id);
+
+ALTER TABLE ONLY public.crm_sla_settings
+    ADD CONSTRAINT crm_sla_settings_calendar_id_fkey FOREIGN KEY (calendar_id) REFERENCES public.crm_sla_calendars(id);
+
+ALTER TABLE ONLY public.crm_sla_team_members
+    ADD CONSTRAINT crm_sla_team_members_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.crm_agents(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_sla_team_members
+    ADD CONSTRAINT crm_sla_team_members_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.crm_sla_teams(id) ON DELETE CASCADE;
 
 CREATE POLICY "Admins can manage agents" ON public.crm_agents TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
 
@@ -1571,6 +1730,34 @@ COMMENT ON POLICY "Admins can manage all leads" ON public.crm_leads IS 'Admins r
 CREATE POLICY "Admins can view all reassignments" ON public.crm_lead_reassignments FOR SELECT TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
 
 COMMENT ON POLICY "Admins can view all reassignments" ON public.crm_lead_reassignments IS 'Admins read every audit row';
+
+CREATE POLICY "Admins manage crm_sla_agent_routing" ON public.crm_sla_agent_routing TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage crm_sla_agent_routing" ON public.crm_sla_agent_routing IS 'Admins read and write every row';
+
+CREATE POLICY "Admins manage crm_sla_calendar_hours" ON public.crm_sla_calendar_hours TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage crm_sla_calendar_hours" ON public.crm_sla_calendar_hours IS 'Admins read and write every row';
+
+CREATE POLICY "Admins manage crm_sla_calendars" ON public.crm_sla_calendars TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage crm_sla_calendars" ON public.crm_sla_calendars IS 'Admins read and write every row';
+
+CREATE POLICY "Admins manage crm_sla_holidays" ON public.crm_sla_holidays TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage crm_sla_holidays" ON public.crm_sla_holidays IS 'Admins read and write every row';
+
+CREATE POLICY "Admins manage crm_sla_policies" ON public.crm_sla_policies TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage crm_sla_policies" ON public.crm_sla_policies IS 'Admins read and write every row';
+
+CREATE POLICY "Admins manage crm_sla_team_members" ON public.crm_sla_team_members TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage crm_sla_team_members" ON public.crm_sla_team_members IS 'Admins read and write every row';
+
+CREATE POLICY "Admins manage crm_sla_teams" ON public.crm_sla_teams TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage crm_sla_teams" ON public.crm_sla_teams IS 'Admins read and write every row';
 
 CREATE POLICY "Agents can update own leads" ON public.crm_leads FOR UPDATE TO authenticated USING ((assigned_agent_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((assigned_agent_id = ( SELECT auth.uid() AS uid)));
 
@@ -1583,6 +1770,10 @@ COMMENT ON POLICY "Agents can view own leads" ON public.crm_leads IS 'An agent r
 CREATE POLICY "Agents can view own reassignments" ON public.crm_lead_reassignments FOR SELECT TO authenticated USING (((from_agent_id = ( SELECT auth.uid() AS uid)) OR (to_agent_id = ( SELECT auth.uid() AS uid))));
 
 COMMENT ON POLICY "Agents can view own reassignments" ON public.crm_lead_reassignments IS 'An agent reads the rows where it lost or received the lead';
+
+CREATE POLICY "Agents read their own routing" ON public.crm_sla_agent_routing FOR SELECT TO authenticated USING ((agent_id = ( SELECT auth.uid() AS uid)));
+
+COMMENT ON POLICY "Agents read their own routing" ON public.crm_sla_agent_routing IS 'An agent reads its own weight, cap and shift calendar';
 
 CREATE POLICY "Agents read their own row" ON public.crm_agents FOR SELECT TO authenticated USING ((id = ( SELECT auth.uid() AS uid)));
 
@@ -1600,11 +1791,63 @@ CREATE POLICY "Service role can read reassignments" ON public.crm_lead_reassignm
 
 COMMENT ON POLICY "Service role can read reassignments" ON public.crm_lead_reassignments IS 'The service role reads every audit row';
 
+CREATE POLICY "Service role manages crm_sla_agent_routing" ON public.crm_sla_agent_routing TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages crm_sla_agent_routing" ON public.crm_sla_agent_routing IS 'The service role (back office, intake) reads and writes every row';
+
+CREATE POLICY "Service role manages crm_sla_calendar_hours" ON public.crm_sla_calendar_hours TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages crm_sla_calendar_hours" ON public.crm_sla_calendar_hours IS 'The service role (back office, intake) reads and writes every row';
+
+CREATE POLICY "Service role manages crm_sla_calendars" ON public.crm_sla_calendars TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages crm_sla_calendars" ON public.crm_sla_calendars IS 'The service role (back office, intake) reads and writes every row';
+
+CREATE POLICY "Service role manages crm_sla_holidays" ON public.crm_sla_holidays TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages crm_sla_holidays" ON public.crm_sla_holidays IS 'The service role (back office, intake) reads and writes every row';
+
+CREATE POLICY "Service role manages crm_sla_policies" ON public.crm_sla_policies TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages crm_sla_policies" ON public.crm_sla_policies IS 'The service role (back office, intake) reads and writes every row';
+
+CREATE POLICY "Service role manages crm_sla_team_members" ON public.crm_sla_team_members TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages crm_sla_team_members" ON public.crm_sla_team_members IS 'The service role (back office, intake) reads and writes every row';
+
+CREATE POLICY "Service role manages crm_sla_teams" ON public.crm_sla_teams TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages crm_sla_teams" ON public.crm_sla_teams IS 'The service role (back office, intake) reads and writes every row';
+
 CREATE POLICY "Service role manages the SLA settings" ON public.crm_sla_settings TO service_role USING (true) WITH CHECK (true);
 
 CREATE POLICY "Service role reads SLA events" ON public.crm_lead_sla_events FOR SELECT TO service_role USING (true);
 
 CREATE POLICY "Signed-in users can read the SLA windows" ON public.crm_sla_settings FOR SELECT TO authenticated USING (true);
+
+CREATE POLICY "Signed-in users read calendar hours" ON public.crm_sla_calendar_hours FOR SELECT TO authenticated USING (true);
+
+COMMENT ON POLICY "Signed-in users read calendar hours" ON public.crm_sla_calendar_hours IS 'Agents and admins read open hours';
+
+CREATE POLICY "Signed-in users read calendars" ON public.crm_sla_calendars FOR SELECT TO authenticated USING (true);
+
+COMMENT ON POLICY "Signed-in users read calendars" ON public.crm_sla_calendars IS 'Agents and admins read calendars (a card shows when its timer resumes)';
+
+CREATE POLICY "Signed-in users read holidays" ON public.crm_sla_holidays FOR SELECT TO authenticated USING (true);
+
+COMMENT ON POLICY "Signed-in users read holidays" ON public.crm_sla_holidays IS 'Agents and admins read holidays';
+
+CREATE POLICY "Signed-in users read policies" ON public.crm_sla_policies FOR SELECT TO authenticated USING (true);
+
+COMMENT ON POLICY "Signed-in users read policies" ON public.crm_sla_policies IS 'Agents and admins read SLA policies (a card shows its policy''s name)';
+
+CREATE POLICY "Signed-in users read team members" ON public.crm_sla_team_members FOR SELECT TO authenticated USING (true);
+
+COMMENT ON POLICY "Signed-in users read team members" ON public.crm_sla_team_members IS 'Agents and admins read who is in which team';
+
+CREATE POLICY "Signed-in users read teams" ON public.crm_sla_teams FOR SELECT TO authenticated USING (true);
+
+COMMENT ON POLICY "Signed-in users read teams" ON public.crm_sla_teams IS 'Agents and admins read teams';
 
 CREATE POLICY "Signed-in users read the SLA clock" ON public.crm_sla_clock FOR SELECT TO authenticated, service_role USING (true);
 
@@ -1616,11 +1859,25 @@ ALTER TABLE public.crm_lead_sla_events ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_leads ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.crm_sla_agent_routing ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.crm_sla_agent_state ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_calendar_hours ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_calendars ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_clock ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.crm_sla_holidays ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_policies ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.crm_sla_settings ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_team_members ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_teams ENABLE ROW LEVEL SECURITY;
 
 GRANT USAGE ON SCHEMA auth TO anon;
 GRANT USAGE ON SCHEMA auth TO authenticated;
@@ -1719,8 +1976,29 @@ GRANT SELECT ON TABLE public.crm_lead_sla_events TO service_role;
 GRANT SELECT ON TABLE public.crm_lead_sla_timers TO authenticated;
 GRANT SELECT ON TABLE public.crm_lead_sla_timers TO service_role;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_agent_routing TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_agent_routing TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_calendar_hours TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_calendar_hours TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_calendars TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_calendars TO service_role;
+
 GRANT SELECT ON TABLE public.crm_sla_clock TO authenticated;
 GRANT SELECT ON TABLE public.crm_sla_clock TO service_role;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_holidays TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_holidays TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO service_role;
+
 GRANT SELECT ON TABLE public.crm_sla_settings TO authenticated;
 GRANT SELECT,UPDATE ON TABLE public.crm_sla_settings TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_team_members TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_team_members TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_teams TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_teams TO service_role;

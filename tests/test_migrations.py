@@ -14,7 +14,8 @@ from harness.target import with_database
 from harness.testing import connect
 from tests.cli import assert_one_line_error, crm_sla
 
-ALL = [
+# The migrations of release 0.1.0, in order; every later one comes after them.
+RELEASE_0_1_0 = [
     "0001_baseline",
     "0002_dual_stage_sla",
     "0003_sla_engine_tables",
@@ -25,10 +26,13 @@ ALL = [
     "0008_agent_stats_view",
     "0010_engine_speedups",
     "0020_board_events",
-    "0040_engine_sequences",
-    "0041_agents_read_their_own_row",
-    "0042_policy_findings",
 ]
+ALL = migrate.pending_ids(set())
+
+
+def test_later_migrations_come_after_the_release():
+    assert ALL[: len(RELEASE_0_1_0)] == RELEASE_0_1_0
+    assert len(ALL) > len(RELEASE_0_1_0)
 
 
 def quiet(_msg: str) -> None:
