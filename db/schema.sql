@@ -685,6 +685,129 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) IS 'Internal: moves the picked agents to the back of the routing queue';
 
+CREATE FUNCTION public.crm_sla_policy_findings() RETURNS TABLE(table_name text, policy_name text, command text, roles text, effect text, fix text)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    with engine (table_name, policy_name) as (
+        values
+        ('crm_leads', 'Admins can manage all leads'),
+        ('crm_leads', 'Agents can view own leads'),
+        ('crm_leads', 'Agents can update own leads'),
+        ('crm_leads', 'Service role can manage leads'),
+        ('crm_lead_reassignments', 'Admins can view all reassignments'),
+        ('crm_lead_reassignments', 'Agents can view own reassignments'),
+        ('crm_lead_reassignments', 'Service role can insert reassignments'),
+        ('crm_lead_reassignments', 'Service role can read reassignments')
+    ),
+
+    theirs as (
+        select
+            p.tablename::text as table_name,
+            p.policyname::text as policy_name,
+            p.cmd::text as command,
+            array_to_string(p.roles, ', ') as roles,
+            -- (select auth.uid()) and auth.uid() mean the same: compare the bare form.
+            replace(p.qual, '( SELECT auth.uid() AS uid)', 'auth.uid()') as using_expr,
+            replace(p.with_check, '( SELECT auth.uid() AS uid)', 'auth.uid()') as check_expr
+        from pg_catalog.pg_policies as p
+        where
+            p.schemaname = 'public'
+            and p.tablename in ('crm_leads', 'crm_lead_reassignments')
+            and p.permissive = 'PERMISSIVE'
+            and p.roles && array['public', 'anon', 'authenticated']::name []
+            and not exists (
+                select from engine as e
+                where e.table_name = p.tablename and e.policy_name = p.policyname
+            )
+    ),
+
+    -- Conditions no wider than the engine's own: the owner's leads, the agent's audit rows,
+    -- admins only.
+    narrow (table_name, expr) as (
+        values
+        ('crm_leads', '(assigned_agent_id = auth.uid())'),
+        ('crm_leads', 'is_admin(auth.uid())'),
+        ('crm_lead_reassignments',
+            '((from_agent_id = auth.uid()) OR (to_agent_id = auth.uid()))'),
+        ('crm_lead_reassignments', 'is_admin(auth.uid())')
+    ),
+
+    judged as (
+        select
+            t.*,
+            case when t.roles = 'public' then 'every role (PUBLIC, anon included)'
+                else t.roles end as who,
+            case
+                when t.command = 'ALL' and t.table_name = 'crm_leads'
+                    then 'read, insert, update and delete'
+                when t.command = 'ALL' then 'read and write'
+                else lower(t.command)
+            end as verb,
+            case
+                when t.table_name = 'crm_leads'
+                    then 'an agent reads and updates only the leads it owns, intake is the '
+                    || 'service role''s and admins'', anon sees nothing'
+                else 'an agent reads only the audit rows where it lost or received a lead, '
+                    || 'only the engine and the service role write them, anon sees nothing'
+            end as promise
+        from theirs as t
+        where not (
+            -- As narrow as the engine's own, for a command the engine grants that way.
+            (
+                t.command in ('SELECT', 'UPDATE')
+                or t.using_expr like '%is_admin(auth.uid())%'
+            )
+            and exists (
+                select from narrow as n
+                where n.table_name = t.table_name and n.expr = t.using_expr
+            )
+            and (
+                t.check_expr is null
+                or exists (
+                    select from narrow as n
+                    where n.table_name = t.table_name and n.expr = t.check_expr
+                )
+            )
+        )
+        -- The append-only trigger refuses every update and delete of an audit row anyway.
+        and not (
+            t.table_name = 'crm_lead_reassignments' and t.command in ('UPDATE', 'DELETE')
+        )
+    )
+
+    select
+        j.table_name,
+        j.policy_name,
+        j.command,
+        j.roles,
+        format(
+            'lets %s %s %s: it is permissive, so it is OR-ed with the engine''s policies and '
+            || 'widens their promise (%s)',
+            j.who, j.verb,
+            case
+                when coalesce(j.using_expr, j.check_expr) = 'true'
+                    then 'every row of ' || j.table_name
+                else format(
+                    'the rows of %s where %s', j.table_name,
+                    coalesce(j.using_expr, j.check_expr)
+                )
+            end,
+            j.promise
+        ),
+        format(
+            'drop policy %I on public.%I; (the engine''s own policies already give agents, '
+            || 'admins and the service role what the SPEC promises), or re-create it AS '
+            || 'RESTRICTIVE, or limit it to admins with using ((select public.is_admin((select '
+            || 'auth.uid()))))',
+            j.policy_name, j.table_name
+        )
+    from judged as j
+    order by j.table_name, j.policy_name
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_policy_findings() IS 'Permissive policies of the CRM''s own on crm_leads / crm_lead_reassignments that widen the engine''s promise: what each does, and how to fix it (crm-sla migrate and status list them)';
+
 CREATE FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) RETURNS public.crm_leads
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -1906,6 +2029,10 @@ CREATE POLICY "Agents read their own routing" ON public.crm_sla_agent_routing FO
 
 COMMENT ON POLICY "Agents read their own routing" ON public.crm_sla_agent_routing IS 'An agent reads its own weight, cap and shift calendar';
 
+CREATE POLICY "Agents read their own row" ON public.crm_agents FOR SELECT TO authenticated USING ((id = ( SELECT auth.uid() AS uid)));
+
+COMMENT ON POLICY "Agents read their own row" ON public.crm_agents IS 'An agent reads only its own row; admins read every row through "Admins can manage agents"';
+
 CREATE POLICY "Service role can insert reassignments" ON public.crm_lead_reassignments FOR INSERT TO service_role WITH CHECK (true);
 
 COMMENT ON POLICY "Service role can insert reassignments" ON public.crm_lead_reassignments IS 'Replaces the seed''s WITH CHECK (true) for all: only the service role (and the engine) write';
@@ -1955,8 +2082,6 @@ COMMENT ON POLICY "Service role pauses the monitor" ON public.crm_sla_monitor_pa
 CREATE POLICY "Service role reads SLA events" ON public.crm_lead_sla_events FOR SELECT TO service_role USING (true);
 
 CREATE POLICY "Signed-in users can read the SLA windows" ON public.crm_sla_settings FOR SELECT TO authenticated USING (true);
-
-CREATE POLICY "Signed-in users can see the team" ON public.crm_agents FOR SELECT TO authenticated USING (true);
 
 CREATE POLICY "Signed-in users read calendar hours" ON public.crm_sla_calendar_hours FOR SELECT TO authenticated USING (true);
 
@@ -2075,6 +2200,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_lock_key(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_policy_findings() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
 

@@ -42,6 +42,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         print("nothing to apply: the database is up to date")
+    from harness import policies
+
+    for finding in policies.findings(url) or []:
+        print(f"warning: {policies.describe(finding)}")
     if args.no_schedule:
         return 0
     info, jobid = schedule.schedule_monitor(url)
@@ -127,6 +131,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     return simulate(database_url(quiet=True), seed=args.seed, agents=args.agents,
                     minutes=args.minutes, leads_per_minute=args.leads_per_minute)
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from harness import adopt
+
+    result = adopt.adopt(database_url(quiet=True), dry_run=args.dry_run)
+    print(adopt.render(result, dry_run=args.dry_run))
+    return 0
 
 
 def cmd_test_sql(args: argparse.Namespace) -> int:
@@ -218,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="average new leads a minute (default 1.5)")
     sim.add_argument("--force", action="store_true", help="allow running on DATABASE_URL")
     sim.set_defaults(func=cmd_simulate)
+
+    adopt = sub.add_parser("adopt", help="start the timers of leads that existed before the "
+                           "install (no retroactive breach)")
+    adopt.add_argument("--dry-run", action="store_true",
+                       help="only say what would be started, change nothing")
+    adopt.set_defaults(func=cmd_adopt)
 
     sql = sub.add_parser("test-sql", help="run the pgTAP suite (tests/sql) with pg_prove against "
                          "a migrated database")

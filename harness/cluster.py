@@ -134,6 +134,8 @@ class Cluster:
     port_variable: str
     default_port: int
     with_cron: bool = True  # False: a server without pg_cron, as some hosted databases are
+    superuser: str = SUPERUSER  # the role initdb makes (Supabase's is supabase_admin)
+    bootstrap: bool = True  # False: leave pg_cron and the CRM database to whoever builds on it
 
     @property
     def port(self) -> int:
@@ -165,8 +167,8 @@ class Cluster:
             return Layout(Path("/var/tmp") / f"crm-sla-{digest}")
         return Layout(local)
 
-    def url(self, database: str = CRM_DATABASE) -> str:
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = CRM_DATABASE, user: str | None = None) -> str:
+        return f"postgresql://{user or self.superuser}@127.0.0.1:{self.port}/{database}"
 
     def _init(self, lay: Layout) -> None:
         lay.base.mkdir(parents=True, exist_ok=True)
@@ -176,8 +178,8 @@ class Cluster:
             for path in (lay.base, lay.socket):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         _run(
-            [str(PG_BIN / "initdb"), "-D", str(lay.data), "-U", SUPERUSER, "--auth=trust",
-             "-E", "UTF8", "--locale=C.UTF-8"],
+            [str(PG_BIN / "initdb"), "-D", str(lay.data), "-U", self.superuser, "--auth=trust",
+             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
             "initdb",
         )
         settings = dict(SERVER_SETTINGS, port=str(self.port),
@@ -247,6 +249,8 @@ class Cluster:
                     ) from None
                 time.sleep(0.2)
         with conn:
+            if not self.bootstrap:
+                return
             if self.with_cron:
                 conn.execute("create extension if not exists pg_cron")
             exists = conn.execute(

@@ -20,6 +20,7 @@ from harness.paths import MIGRATIONS_DIR
 from harness.target import connect, describe_db_error
 
 META_SCHEMA = "crm_sla_migrations"
+SUPPORT_SQL = MIGRATIONS_DIR.parent / "support" / "saved_privileges.sql"
 
 
 def _yoyo_url(url: str) -> str:
@@ -59,6 +60,8 @@ def _exclusive(url: str) -> Iterator[psycopg.Connection]:
         except psycopg.errors.UniqueViolation:
             pass  # another migrator created it at the same moment
         conn.execute(f"select pg_advisory_lock({locks.key_sql('migrate')})")
+        # What migrations use to save and restore grants they change (db/support).
+        conn.execute(SUPPORT_SQL.read_text(encoding="utf-8"))
         # Under our lock no other crm-sla migrator runs, so a yoyo lock row is a crashed one's.
         if conn.execute(f"select to_regclass('{META_SCHEMA}.yoyo_lock')").fetchone()[0]:
             conn.execute(f"delete from {META_SCHEMA}.yoyo_lock")

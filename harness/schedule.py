@@ -2,8 +2,10 @@
 
 pg_cron lives in one database of the cluster (`cron.database_name`), often not the CRM's; job names
 are unique per user across the cluster, so the job is named after the CRM database and created with
-`cron.schedule_in_database`, which runs it in the CRM database. Scheduling the same name again
-updates the job in place, so re-running `make migrate` never makes a second one.
+`cron.schedule_in_database`, which runs it in the CRM database (or with plain `cron.schedule` when
+the CRM lives in pg_cron's database, as on Supabase, where only the superuser may call the former).
+Scheduling the same name again updates the job in place, so re-running `make migrate` never
+makes a second one.
 
 One plan on every pg_cron (a breach acted on within seconds of expiry): the job runs every
 minute and calls `public.run_sla_monitor()`, a procedure that works for 55 seconds, committing each
@@ -118,12 +120,24 @@ def schedule_monitor(url: str) -> tuple[CronInfo, int | None]:
     info = probe(url)
     if not info.available:
         return info, None
+    schedule, command = info.plan
     with connect(with_database(url, info.cron_database)) as conn:
-        schedule, command = info.plan
-        jobid = conn.execute(
-            "select cron.schedule_in_database(%s, %s, %s, %s)",
-            (job_name(info.crm_database), schedule, command, info.crm_database),
-        ).fetchone()[0]
+        if info.cron_database == info.crm_database:
+            # The CRM lives beside pg_cron (Supabase): plain cron.schedule, which pg_cron grants
+            # to everyone; schedule_in_database is the superuser's alone there.
+            sql, args = "select cron.schedule(%s, %s, %s)", (job_name(info.crm_database),
+                                                             schedule, command)
+        else:
+            sql, args = ("select cron.schedule_in_database(%s, %s, %s, %s)",
+                         (job_name(info.crm_database), schedule, command, info.crm_database))
+        try:
+            jobid = conn.execute(sql, args).fetchone()[0]
+        except psycopg.errors.InsufficientPrivilege as exc:
+            info.available = False
+            info.reason = (f"{info.user} may not schedule pg_cron jobs in database "
+                           f"{info.crm_database} ({exc.diag.message_primary}; a superuser can "
+                           f"grant execute on function cron.schedule_in_database to {info.user})")
+            return info, None
     return info, jobid
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from psycopg.rows import dict_row
 
-from harness import migrate, schedule
+from harness import migrate, policies, schedule
 from harness.target import connect, with_database
 
 RECENT_RUNS = 5
@@ -95,6 +95,7 @@ def collect(url: str) -> dict:
         report["leads"] = _lead_figures(conn) if installed else None
         report["monitor_paused"] = _pause(conn)
     report["pg_cron"] = _cron_figures(url)
+    report["policies"] = policies.findings(url)
     return report
 
 
@@ -128,6 +129,12 @@ def render(report: dict) -> str:
     if pause:
         lines.append(f"paused       the monitor, by {pause['by']} (backend {pause['pid']}) since "
                      f"{_when(pause['since'])}: it steps aside until that session ends")
+    found = report["policies"]
+    if found == []:
+        lines.append("policies     none of yours widen the engine's on crm_leads or "
+                     "crm_lead_reassignments")
+    for finding in found or []:
+        lines.append(f"policies     WARNING {policies.describe(finding)}")
     leads = report["leads"]
     if leads is None:
         lines.append("leads        the engine is not installed here: run make migrate")

@@ -143,6 +143,15 @@ create table public.crm_leads (
     company text);
 create function public.is_admin(uid uuid) returns boolean language sql stable as $$
     select uid is not null and false $$;
+do $$ begin
+    if not exists (select from pg_roles where rolname = 'anon') then create role anon; end if;
+    if not exists (select from pg_roles where rolname = 'authenticated') then
+        create role authenticated; end if;
+    if not exists (select from pg_roles where rolname = 'service_role') then
+        create role service_role; end if;
+end $$;
+grant all on public.crm_leads to anon, authenticated, service_role;
+grant select (company) on public.crm_leads to public;
 insert into public.crm_agents (id, full_name, territory)
     values ('aaaaaaaa-0000-0000-0000-000000000001', 'Existing Agent', 'APAC');
 insert into public.crm_leads (assigned_agent_id, company, claim_window_expires_at)
@@ -153,6 +162,10 @@ SNAPSHOT = """
 select
     pg_get_functiondef('auth.uid()'::regprocedure) as uid_def,
     pg_get_functiondef('public.is_admin(uuid)'::regprocedure) as admin_def,
+    (select relacl::text || relrowsecurity::text from pg_class
+     where oid = 'public.crm_leads'::regclass) as leads_grants_and_rls,
+    (select json_agg(attacl order by attnum)::text from pg_attribute
+     where attrelid = 'public.crm_leads'::regclass and attacl is not null) as leads_column_grants,
     (select array_agg(column_name::text order by ordinal_position) from information_schema.columns
      where table_schema = 'public' and table_name = 'crm_agents') as agent_columns,
     (select json_agg(a order by a.id)::text from public.crm_agents a
@@ -283,3 +296,29 @@ def test_without_pg_cron_migrate_succeeds_and_says_how_to_run_the_monitor(server
     assert status.returncode == 0 and "pg_cron      not available" in status.stdout
     once = crm_sla("monitor", "--once", url=url)
     assert once.returncode == 0 and '"unclaimed": 0' in once.stdout
+
+
+def test_each_rollback_gives_back_the_grants_its_migration_took(fresh_db):
+    """Under Supabase's default privileges: the grants on every table, view, function and
+    sequence in public after rolling back to a migration are those it had when first there."""
+    url = fresh_db()
+    acls = """select coalesce(json_agg(a order by a.name), '[]')::text as acls from (
+        select c.oid::regclass::text as name, c.relacl::text as acl, c.relrowsecurity as rls
+        from pg_class c where c.relnamespace = 'public'::regnamespace
+        union all select p.oid::regprocedure::text, p.proacl::text, null
+        from pg_proc p where p.pronamespace = 'public'::regnamespace) as a"""
+    migrate.apply(url, report=quiet, upto="0001_baseline")  # the API roles, as on Supabase
+    migrate.rollback(url, report=quiet)
+    with connect(url) as conn:
+        for kind in ("tables", "functions", "sequences"):
+            conn.execute(f"alter default privileges in schema public grant all on {kind} "
+                         "to anon, authenticated, service_role")
+    seen = []
+    for migration in ALL:
+        migrate.apply(url, report=quiet, upto=migration)
+        with connect(url) as conn:
+            seen.append(conn.execute(acls).fetchone()["acls"])
+    for i in range(len(ALL) - 1, 0, -1):
+        migrate.rollback(url, report=quiet)
+        with connect(url) as conn:
+            assert conn.execute(acls).fetchone()["acls"] == seen[i - 1], ALL[i]

@@ -3,14 +3,18 @@ docs/security.md, search_path attacks on the definer functions, and bad input.""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from dataclasses import dataclass
 
 import psycopg
 import pytest
 
+from harness import migrate, sqltests
 from harness.paths import REPO_ROOT
+from harness.target import with_database
 from harness.testing import World, become, connect
+from tests.cli import crm_sla
 from tests.security_matrix import MATRIX, ROLES, render
 
 
@@ -240,3 +244,101 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(world, sql, args, sqlsta
     assert err.value.diag.message_primary
     assert world.row(lead) == before
     assert world.audit() == []
+
+
+SUPABASE_DEFAULT_PRIVILEGES = """
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated,
+    service_role;
+alter default privileges in schema public grant all on sequences to anon, authenticated,
+    service_role;
+"""
+
+PUBLIC_ACLS = """
+select c.relkind::text as kind, c.oid::regclass::text as name, c.relacl::text as acl
+from pg_class as c
+where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'v', 'S')
+union all
+select 'f', p.oid::regprocedure::text, p.proacl::text
+from pg_proc as p where p.pronamespace = 'public'::regnamespace
+order by 1, 2
+"""
+
+
+@pytest.fixture
+def supabase_defaults_db(fresh_db) -> str:
+    """A database migrated under Supabase's default privileges."""
+    url = fresh_db()
+    with connect(url) as conn:
+        conn.execute(SUPABASE_DEFAULT_PRIVILEGES)
+    migrate.apply(url, report=lambda _msg: None)
+    return url
+
+
+def test_supabase_default_privileges_change_no_grant_of_the_engine(supabase_defaults_db,
+                                                                   template_db, server):
+    """Under Supabase's default privileges (ALL on every new table, view, function and sequence
+    in public for the API roles), every table, view, function and sequence the engine creates
+    ends up with exactly the grants it has without them."""
+    with connect(supabase_defaults_db) as conn:
+        got = conn.execute(PUBLIC_ACLS).fetchall()
+    with connect(with_database(server, template_db)) as conn:
+        want = conn.execute(PUBLIC_ACLS).fetchall()
+    assert {r["kind"] for r in want} == {"r", "v", "S", "f"}
+    assert got == want
+
+
+def test_the_api_roles_cannot_wind_back_the_engines_sequences(supabase_defaults_db):
+    """setval() on crm_lead_sla_events' identity would make every later claim fail (23505)."""
+    world = World(supabase_defaults_db)
+    try:
+        for role in ("anon", "authenticated", "service_role"):
+            with world.as_role(role) as conn, \
+                    pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("select setval(pg_get_serial_sequence("
+                             "'public.crm_lead_sla_events', 'id'), 1)")
+    finally:
+        world.close()
+
+
+def test_a_signed_in_user_without_an_agent_row_reads_no_agent(world):
+    """Open sign-ups: any JWT may exist. Agents read their own row, admins every row."""
+    ann = world.agent("Ann")
+    boss = world.agent("Boss", role="admin")
+    with world.as_agent(uuid.uuid4()) as conn:
+        assert conn.execute("select * from public.crm_agents").fetchall() == []
+    with world.as_agent(ann) as conn:
+        assert [r["id"] for r in conn.execute("select id from public.crm_agents")] == [ann]
+    with world.as_agent(boss) as conn:
+        seen = {r["id"] for r in conn.execute("select id from public.crm_agents")}
+    assert {ann, boss} <= seen
+
+
+TUTORIAL_POLICY = 'create policy "Users can view leads" on public.crm_leads for select using (true)'
+
+
+def test_a_permissive_policy_of_the_crm_is_named_with_its_effect_and_fix(db_url):
+    """The tutorial's "Users can view leads" USING (true) lets every agent read every lead: migrate,
+    status and the pgTAP suite each name it, say what it does and how to fix it. A policy as
+    narrow as the engine's own is not named."""
+    with connect(db_url) as conn:
+        conn.execute(TUTORIAL_POLICY)
+        conn.execute('create policy "Agents see assigned leads" on public.crm_leads for select '
+                     'to authenticated using (assigned_agent_id = auth.uid())')
+    migrate_run = crm_sla("migrate", "--no-schedule", url=db_url)
+    status = crm_sla("status", url=db_url)
+    cmd, env = sqltests.pg_prove_command(db_url, [sqltests.SQL_TESTS_DIR /
+                                                  "crm_sla_security.test.sql"], verbose=True)
+    suite = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    # pgTAP shows the unexpected row as a record, doubling its quotes.
+    suite_out = (suite.stdout + suite.stderr).replace('""', '"')
+    for out in (migrate_run.stdout, status.stdout, suite_out):
+        assert 'policy "Users can view leads" on crm_leads (SELECT, to public)' in out, out
+        assert "lets every role (PUBLIC, anon included) select every row of crm_leads" in out
+        assert "OR-ed with the engine's policies" in out
+        assert 'drop policy "Users can view leads" on public.crm_leads' in out
+        assert "Agents see assigned leads" not in out
+    assert migrate_run.returncode == 0 and suite.returncode != 0
+    with connect(db_url) as conn:
+        conn.execute('drop policy "Users can view leads" on public.crm_leads')
+    assert "none of yours widen" in crm_sla("status", url=db_url).stdout

@@ -18,6 +18,13 @@ begin
             where id = '00000000-0000-0000-0000-000000000000' and role = 'system';
         end if;
     end if;
+    -- The system actor's auth.users row, where the baseline made one.
+    if to_regclass('auth.users') is not null then
+        delete from auth.users
+        where
+            id = '00000000-0000-0000-0000-000000000000'
+            and raw_app_meta_data ->> 'provider' = 'crm-sla';
+    end if;
     if to_regprocedure('public.is_admin(uuid)') is not null
         and obj_description('public.is_admin(uuid)'::regprocedure, 'pg_proc') like v_marker then
         drop function public.is_admin(uuid);

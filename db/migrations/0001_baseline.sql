@@ -193,6 +193,48 @@ end
 $$;
 
 -- The system actor: reassigned_by on every automatic reassignment. Never routed to.
+-- Where crm_agents.id references auth.users (the usual Supabase shape), the actor is first made a
+-- user no one can sign in as: no email, no password, banned, a role no database role has; marked
+-- provider "crm-sla" in raw_app_meta_data, so the rollback removes just this row.
+do $$
+declare
+    v_columns text;
+    v_values text;
+begin
+    if exists (
+        select from pg_catalog.pg_constraint as c
+        where
+            c.conrelid = 'public.crm_agents'::regclass and c.contype = 'f'
+            and c.confrelid = to_regclass('auth.users')
+    ) then
+        -- Only the columns this GoTrue version has (banned_until came in 2022).
+        select
+            string_agg(format('%I', v.col), ', ' order by v.n),
+            string_agg(v.val, ', ' order by v.n)
+        into v_columns, v_values
+        from (
+            values
+            (1, 'id', '''00000000-0000-0000-0000-000000000000'''),
+            (2, 'aud', '''crm-sla'''),
+            (3, 'role', '''crm_sla_system'''),
+            (4, 'raw_app_meta_data', '''{"provider": "crm-sla", "providers": []}'''),
+            (5, 'raw_user_meta_data', '''{"full_name": "SLA engine"}'''),
+            (6, 'banned_until', '''infinity'''),
+            (7, 'created_at', 'now()'),
+            (8, 'updated_at', 'now()')
+        ) as v (n, col, val)
+        inner join information_schema.columns as c
+            on
+                c.table_schema = 'auth' and c.table_name = 'users'
+                and v.col = c.column_name;
+        execute format(
+            'insert into auth.users (%s) values (%s) on conflict (id) do nothing',
+            v_columns, v_values
+        );
+    end if;
+end
+$$;
+
 insert into public.crm_agents (id, full_name, email, role, is_active, accepting_leads)
 values (
     '00000000-0000-0000-0000-000000000000',

@@ -3,6 +3,11 @@
 -- manages all; anon nothing. Leads are inserted by the service role (intake) and by admins.
 -- depends: 0004_sla_engine_functions
 
+-- crm_leads may be the CRM's own table (Supabase): what this migration changes on it, its grants
+-- (table and columns) and its row-level security switch, is recorded first, so that the rollback
+-- gives back exactly what was there (db/support/saved_privileges.sql).
+call crm_sla_migrations.save_privileges('0005_crm_leads_security', 'public.crm_leads');
+
 alter table public.crm_leads enable row level security;
 
 revoke all on public.crm_leads from public, anon, authenticated, service_role;

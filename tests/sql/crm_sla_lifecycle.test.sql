@@ -63,8 +63,8 @@ on conflict (id) do update
 -- Intake is the service role's job.
 select from set_config('request.jwt.claims', '{"role": "service_role"}', true);
 set local role service_role;
-insert into public.crm_leads (id, assigned_agent_id, full_name) values
-('1ead0000-0000-4000-8000-000000000001', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'Lead 1');
+insert into public.crm_leads (id, assigned_agent_id) values
+('1ead0000-0000-4000-8000-000000000001', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
 reset role;
 select from set_config('request.jwt.claims', '', true);
 
@@ -95,8 +95,8 @@ select is_empty(
 
 select from set_config('request.jwt.claims', '{"role": "service_role"}', true);
 set local role service_role;
-insert into public.crm_leads (id, full_name) values
-('1ead0000-0000-4000-8000-000000000002', 'Lead 2');
+insert into public.crm_leads (id) values
+('1ead0000-0000-4000-8000-000000000002');
 reset role;
 select from set_config('request.jwt.claims', '', true);
 
@@ -170,8 +170,8 @@ select from set_config('request.jwt.claims', '', true);
 -- A plain UPDATE by the owner has the same effect as claim_lead().
 select from set_config('request.jwt.claims', '{"role": "service_role"}', true);
 set local role service_role;
-insert into public.crm_leads (id, assigned_agent_id, full_name) values
-('1ead0000-0000-4000-8000-000000000003', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'Lead 3');
+insert into public.crm_leads (id, assigned_agent_id) values
+('1ead0000-0000-4000-8000-000000000003', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
 reset role;
 select from public.sla_clock_travel('1 minute');
 select from set_config(
@@ -253,9 +253,9 @@ select from set_config('request.jwt.claims', '', true);
 -- A late claim is flagged; a first action without a claim claims too.
 select from set_config('request.jwt.claims', '{"role": "service_role"}', true);
 set local role service_role;
-insert into public.crm_leads (id, assigned_agent_id, full_name) values
-('1ead0000-0000-4000-8000-000000000004', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'Lead 4'),
-('1ead0000-0000-4000-8000-000000000005', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'Lead 5');
+insert into public.crm_leads (id, assigned_agent_id) values
+('1ead0000-0000-4000-8000-000000000004', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa'),
+('1ead0000-0000-4000-8000-000000000005', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
 reset role;
 select from set_config(
     'request.jwt.claims',
@@ -306,8 +306,8 @@ where id in (
 -- Claim window expired, not claimed --------------------------------------------------------------
 select from set_config('request.jwt.claims', '{"role": "service_role"}', true);
 set local role service_role;
-insert into public.crm_leads (id, assigned_agent_id, full_name) values
-('1ead0000-0000-4000-8000-000000000006', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'Lead 6');
+insert into public.crm_leads (id, assigned_agent_id) values
+('1ead0000-0000-4000-8000-000000000006', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
 reset role;
 select from set_config('request.jwt.claims', '', true);
 select from public.sla_clock_travel('4 minutes 59 seconds');
