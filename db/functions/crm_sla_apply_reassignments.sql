@@ -1,5 +1,6 @@
--- Writes a set of reassignments in one statement: the lead rows, one audit row each, and a
--- pg_notify event each. Called by process_sla_timers() and reassign_lead() on rows they locked.
+-- Writes a set of reassignments in one statement: the lead rows, one audit row each, and an event
+-- each (reassigned, escalated, or assigned for a lead that had no owner; see crm_sla_emit).
+-- Called by process_sla_timers() and reassign_lead() on rows they locked.
 -- p_stages: 'claim_window', 'contact_window' or 'manual'; p_escalate marks escalations to an admin.
 create or replace function public.crm_sla_apply_reassignments(
     p_lead_ids uuid[],
@@ -17,7 +18,7 @@ set search_path = ''
 as $$
 declare
     v_claim interval;
-    v_events text[];
+    v_events jsonb[];
 begin
     select s.claim_window into v_claim from public.crm_sla_settings as s;
     v_claim := coalesce(v_claim, interval '5 minutes');
@@ -57,7 +58,7 @@ begin
         where l.id = m.lead_id
         returning
             l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason, m.stage,
-            m.escalate
+            m.escalate, l.claim_timer_expires_at
     ),
 
     audit as (
@@ -71,18 +72,25 @@ begin
         returning id
     )
 
-    select array_agg(json_build_object(
-        'event', case when mv.escalate then 'escalated' else 'reassigned' end,
+    select array_agg(jsonb_build_object(
+        'event', case
+            when mv.escalate then 'escalated'
+            when mv.previous_agent_id is null then 'assigned'
+            else 'reassigned'
+        end,
         'lead_id', mv.id,
+        'agent_id', mv.assigned_agent_id,
         'from_agent_id', mv.previous_agent_id,
-        'to_agent_id', mv.assigned_agent_id,
         'reason', mv.reassignment_reason,
-        'stage', mv.stage
-    )::text)
+        'stage', mv.stage,
+        -- An escalated lead sits with an admin and no timer runs for it.
+        'expires_at', case when not mv.escalate then mv.claim_timer_expires_at end,
+        'at', p_at
+    ) order by mv.id)
     into v_events
     from moved as mv;  -- the audit insert runs regardless: data-modifying CTEs always complete
 
-    perform pg_notify('crm_sla', e) from unnest(v_events) as e;
+    perform public.crm_sla_emit(v_events);
     return coalesce(cardinality(v_events), 0);
 end
 $$;
@@ -90,7 +98,7 @@ $$;
 comment on function public.crm_sla_apply_reassignments(
     uuid[], uuid[], text[], boolean[], uuid, text, timestamptz
 ) is
-'Internal: writes reassignments (lead rows, audit rows, crm_sla events) for locked leads';
+'Internal: writes reassignments (lead rows, audit rows, events) for locked leads';
 
 revoke execute on function public.crm_sla_apply_reassignments(
     uuid[], uuid[], text[], boolean[], uuid, text, timestamptz

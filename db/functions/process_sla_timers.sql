@@ -32,7 +32,7 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
-    v_events text[];
+    v_events jsonb[];
 begin
     select s.monitor_batch_size, s.max_reassignments into v_batch, v_max
     from public.crm_sla_settings as s;
@@ -88,11 +88,20 @@ begin
                 claim_window_expires_at = v_now + s.claim_window
             from unowned as u, public.crm_sla_settings as s
             where l.id = u.id and l.assigned_agent_id is null
-            returning l.assigned_agent_id
+            returning l.id, l.assigned_agent_id, l.claim_timer_expires_at, u.n
         )
 
-        select count(*), array_agg(r.assigned_agent_id) into v_routed, v_to from routed as r;
+        select
+            count(*),
+            array_agg(r.assigned_agent_id order by r.n),
+            array_agg(jsonb_build_object(
+                'event', 'assigned', 'lead_id', r.id, 'agent_id', r.assigned_agent_id,
+                'stage', 'claim_window', 'expires_at', r.claim_timer_expires_at, 'at', v_now
+            ) order by r.n)
+        into v_routed, v_to, v_events
+        from routed as r;
         if v_routed > 0 then
+            perform public.crm_sla_emit(v_events);
             perform public.crm_sla_mark_routed(v_to);
             v_queue := public.crm_sla_routing_queue('agent');
         end if;
@@ -255,16 +264,21 @@ begin
                         else coalesce(l.contact_sla_breached, false)
                     end
                 )
-            returning l.id, l.assigned_agent_id, t.stage
+            returning
+                l.id, l.assigned_agent_id, t.stage,
+                case t.stage
+                    when 'claim_window' then l.claim_timer_expires_at
+                    else l.contact_timer_expires_at
+                end as expires_at
         )
 
-        select array_agg(json_build_object(
+        select array_agg(jsonb_build_object(
             'event', 'no_eligible_agent', 'lead_id', f.id, 'agent_id', f.assigned_agent_id,
-            'stage', f.stage
-        )::text)
+            'stage', f.stage, 'expires_at', f.expires_at, 'at', v_now
+        ))
         into v_events
         from flagged as f;
-        perform pg_notify('crm_sla', e) from unnest(v_events) as e;
+        perform public.crm_sla_emit(v_events);
     end if;
 
     if cardinality(v_ids) >= v_batch then

@@ -1,0 +1,65 @@
+-- Writes SLA events: one crm_sla_outbox row each (one INSERT however many), a pending delivery for
+-- every active webhook that wants it, and a pg_notify('crm_sla', ...) to wake listeners (the board,
+-- crm-sla deliver). Called by every place an event happens, in the transaction that caused it.
+-- p_events: payloads, each with at least event, lead_id, agent_id, stage, expires_at. Up to 100
+-- events are announced one notification each (the payload plus outbox_id); a larger set sends one
+-- {"event": "batch", "count", "first_outbox_id", "last_outbox_id"} instead.
+create or replace function public.crm_sla_emit(p_events jsonb [])
+returns integer
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    v_count integer;
+    v_first bigint;
+    v_last bigint;
+    v_notes text[];
+begin
+    if p_events is null or cardinality(p_events) = 0 then
+        return 0;
+    end if;
+    with written as (
+        insert into public.crm_sla_outbox (event, lead_id, agent_id, payload)
+        select e.payload ->> 'event', (e.payload ->> 'lead_id')::uuid,
+            (e.payload ->> 'agent_id')::uuid, e.payload
+        from unnest(p_events) with ordinality as e (payload, n)
+        order by e.n
+        returning id, event, payload
+    ),
+
+    queued as (
+        -- A webhook receives the events written after it was created: this is where they queue.
+        insert into public.crm_sla_webhook_deliveries (webhook_id, outbox_id, status, next_attempt_at)
+        select h.id, w.id, 'pending', pg_catalog.now()
+        from written as w
+        inner join public.crm_sla_webhooks as h
+            on h.is_active and (h.events is null or w.event = any(h.events))
+    )
+
+    select
+        count(*),
+        min(w.id),
+        max(w.id),
+        array_agg((w.payload || jsonb_build_object('outbox_id', w.id))::text order by w.id)
+            filter (where cardinality(p_events) <= 100)
+    into v_count, v_first, v_last, v_notes
+    from written as w;  -- the deliveries insert runs regardless: data-modifying CTEs complete
+
+    if v_notes is not null then
+        perform pg_catalog.pg_notify('crm_sla', n) from unnest(v_notes) as n;
+    else
+        perform pg_catalog.pg_notify('crm_sla', json_build_object(
+            'event', 'batch', 'count', v_count,
+            'first_outbox_id', v_first, 'last_outbox_id', v_last
+        )::text);
+    end if;
+    return v_count;
+end
+$$;
+
+comment on function public.crm_sla_emit(jsonb []) is
+'Internal: writes SLA events to the outbox (and webhook deliveries) and announces them on crm_sla';
+
+revoke execute on function public.crm_sla_emit(jsonb [])
+from public, anon, authenticated, service_role;
