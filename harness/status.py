@@ -43,6 +43,23 @@ def _lead_figures(conn) -> dict:
     }
 
 
+def _delivery_figures(conn) -> dict:
+    row = conn.execute(
+        """
+        select
+            (select count(*) from public.crm_sla_webhooks where is_active) as webhooks,
+            count(*) filter (where d.status = 'pending') as pending,
+            count(*) filter (where d.status = 'dead') as dead,
+            extract(epoch from now() - min(o.created_at) filter (where d.status = 'pending'))
+                as oldest_pending_seconds
+        from public.crm_sla_webhook_deliveries as d
+        inner join public.crm_sla_outbox as o on d.outbox_id = o.id
+        """
+    ).fetchone()
+    age = row["oldest_pending_seconds"]
+    return {**row, "oldest_pending_seconds": None if age is None else round(float(age), 1)}
+
+
 def _cron_figures(url: str) -> dict:
     info = schedule.probe(url)
     if not info.available:
@@ -80,6 +97,10 @@ def collect(url: str) -> dict:
         installed = conn.execute(
             "select to_regclass('public.crm_lead_sla_timers') is not null as ok").fetchone()["ok"]
         report["leads"] = _lead_figures(conn) if installed else None
+        has_webhooks = conn.execute(
+            "select to_regclass('public.crm_sla_webhook_deliveries') is not null as ok"
+        ).fetchone()["ok"]
+        report["deliveries"] = _delivery_figures(conn) if has_webhooks else None
     report["pg_cron"] = _cron_figures(url)
     return report
 
@@ -127,6 +148,14 @@ def render(report: dict) -> str:
     lines.append(f"waiting      {leads['waiting_past_due']} past due (for the next monitor pass, "
                  "or for an eligible agent)")
     lines.append(f"escalated    {leads['escalated']} with an admin")
+    deliveries = report.get("deliveries")
+    if deliveries is not None:
+        age = deliveries["oldest_pending_seconds"]
+        lines.append(f"webhooks     {deliveries['webhooks']} active; deliveries: "
+                     f"{deliveries['pending']} pending"
+                     + (f" (oldest {age:g} s)" if age is not None else "")
+                     + f", {deliveries['dead']} dead"
+                     )
     return "\n".join(lines)
 
 
