@@ -215,35 +215,78 @@ $$;
 COMMENT ON FUNCTION public.crm_lead_reassignments_append_only() IS 'Trigger: refuses UPDATE and DELETE of audit rows, except the cascade from deleting the lead';
 
 CREATE FUNCTION public.crm_leads_announce_intake() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+    v_events jsonb[];
+    v_unowned boolean;
 begin
-    perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
+    select
+        array_agg(jsonb_build_object(
+            'event', 'assigned',
+            'lead_id', n.id,
+            'agent_id', n.assigned_agent_id,
+            'stage', case when n.lead_claimed then 'contact_window' else 'claim_window' end,
+            'expires_at', case
+                when n.first_action_completed then null
+                when n.lead_claimed then n.contact_timer_expires_at
+                else n.claim_timer_expires_at
+            end,
+            'at', n.claim_timer_started_at
+        )) filter (where n.assigned_agent_id is not null),
+        bool_or(n.assigned_agent_id is null)
+    into v_events, v_unowned
+    from new_leads as n;
+    perform public.crm_sla_emit(v_events);
+    if v_unowned then
+        perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
+    end if;
     return null;
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_leads_announce_intake() IS 'Trigger: one crm_sla event ({"event": "inserted"}) per INSERT statement on crm_leads';
+COMMENT ON FUNCTION public.crm_leads_announce_intake() IS 'Trigger: an assigned event (outbox, crm_sla) for each new lead with an owner, one INSERT a statement';
 
 CREATE FUNCTION public.crm_leads_announce_progress() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+    v_events jsonb[] := '{}';
 begin
-    perform pg_catalog.pg_notify('crm_sla', pg_catalog.json_build_object(
-        'event', case
-            when new.first_action_completed and not old.first_action_completed then 'contacted'
-            else 'claimed'
-        end,
-        'lead_id', new.id,
-        'agent_id', new.assigned_agent_id
-    )::text);
+    if new.lead_claimed and not old.lead_claimed then
+        v_events := array_append(v_events, jsonb_build_object(
+            'event', 'claimed',
+            'lead_id', new.id,
+            'agent_id', new.assigned_agent_id,
+            'stage', 'claim_window',
+            'expires_at', case when not new.first_action_completed
+                then new.contact_timer_expires_at end,
+            'late', coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false),
+            'at', new.contact_timer_started_at
+        ));
+    end if;
+    if new.first_action_completed and not old.first_action_completed then
+        v_events := array_append(v_events, (
+            select jsonb_build_object(
+                'event', 'contacted',
+                'lead_id', new.id,
+                'agent_id', new.assigned_agent_id,
+                'stage', 'contact_window',
+                'expires_at', null,
+                'late', coalesce(c.now >= new.contact_timer_expires_at, false),
+                'at', c.now
+            )
+            from (select public.sla_now() as now) as c
+        ));
+    end if;
+    perform public.crm_sla_emit(v_events);
     return null;
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_leads_announce_progress() IS 'Trigger: a crm_sla event ({"event": "claimed" | "contacted", "lead_id", "agent_id"}) per claim or first action';
+COMMENT ON FUNCTION public.crm_leads_announce_progress() IS 'Trigger: claimed and contacted events (outbox, crm_sla) for claims and first actions';
 
 CREATE FUNCTION public.crm_leads_intake() RETURNS trigger
     LANGUAGE plpgsql
@@ -475,7 +518,7 @@ CREATE FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agent
     AS $$
 declare
     v_claim interval;
-    v_events text[];
+    v_events jsonb[];
 begin
     select s.claim_window into v_claim from public.crm_sla_settings as s;
     v_claim := coalesce(v_claim, interval '5 minutes');
@@ -515,7 +558,7 @@ begin
         where l.id = m.lead_id
         returning
             l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason, m.stage,
-            m.escalate
+            m.escalate, l.claim_timer_expires_at
     ),
 
     audit as (
@@ -529,23 +572,31 @@ begin
         returning id
     )
 
-    select array_agg(json_build_object(
-        'event', case when mv.escalate then 'escalated' else 'reassigned' end,
+    select array_agg(jsonb_build_object(
+        'event', case
+            when mv.escalate then 'escalated'
+            when mv.previous_agent_id is null then 'assigned'
+            else 'reassigned'
+        end,
         'lead_id', mv.id,
+        'agent_id', mv.assigned_agent_id,
         'from_agent_id', mv.previous_agent_id,
-        'to_agent_id', mv.assigned_agent_id,
+        'to_agent_id', mv.assigned_agent_id,  -- = agent_id; what release 0.1.0 announced
         'reason', mv.reassignment_reason,
-        'stage', mv.stage
-    )::text)
+        'stage', mv.stage,
+        -- An escalated lead sits with an admin and no timer runs for it.
+        'expires_at', case when not mv.escalate then mv.claim_timer_expires_at end,
+        'at', p_at
+    ) order by mv.id)
     into v_events
     from moved as mv;  -- the audit insert runs regardless: data-modifying CTEs always complete
 
-    perform pg_notify('crm_sla', e) from unnest(v_events) as e;
+    perform public.crm_sla_emit(v_events);
     return coalesce(cardinality(v_events), 0);
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) IS 'Internal: writes reassignments (lead rows, audit rows, crm_sla events) for locked leads';
+COMMENT ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) IS 'Internal: writes reassignments (lead rows, audit rows, events) for locked leads';
 
 CREATE FUNCTION public.crm_sla_caller() RETURNS text
     LANGUAGE plpgsql STABLE
@@ -569,6 +620,60 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_caller() IS 'Internal: classifies the caller (anon, service, user, trusted) for the engine''s functions';
+
+CREATE FUNCTION public.crm_sla_emit(p_events jsonb[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_count integer;
+    v_first bigint;
+    v_last bigint;
+    v_notes text[];
+begin
+    if p_events is null or cardinality(p_events) = 0 then
+        return 0;
+    end if;
+    with written as (
+        insert into public.crm_sla_outbox (event, lead_id, agent_id, payload)
+        select e.payload ->> 'event', (e.payload ->> 'lead_id')::uuid,
+            (e.payload ->> 'agent_id')::uuid, e.payload
+        from unnest(p_events) with ordinality as e (payload, n)
+        order by e.n
+        returning id, event, payload
+    ),
+
+    queued as (
+        -- A webhook receives the events written after it was created: this is where they queue.
+        insert into public.crm_sla_webhook_deliveries (webhook_id, outbox_id, status, next_attempt_at)
+        select h.id, w.id, 'pending', pg_catalog.now()
+        from written as w
+        inner join public.crm_sla_webhooks as h
+            on h.is_active and (h.events is null or w.event = any(h.events))
+    )
+
+    select
+        count(*),
+        min(w.id),
+        max(w.id),
+        array_agg((w.payload || jsonb_build_object('outbox_id', w.id))::text order by w.id)
+            filter (where cardinality(p_events) <= 100)
+    into v_count, v_first, v_last, v_notes
+    from written as w;  -- the deliveries insert runs regardless: data-modifying CTEs complete
+
+    if v_notes is not null then
+        perform pg_catalog.pg_notify('crm_sla', n) from unnest(v_notes) as n;
+    else
+        perform pg_catalog.pg_notify('crm_sla', json_build_object(
+            'event', 'batch', 'count', v_count,
+            'first_outbox_id', v_first, 'last_outbox_id', v_last
+        )::text);
+    end if;
+    return v_count;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_emit(p_events jsonb[]) IS 'Internal: writes SLA events to the outbox (and webhook deliveries) and announces them on crm_sla';
 
 CREATE FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) RETURNS void
     LANGUAGE plpgsql STABLE
@@ -688,6 +793,41 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) IS 'Internal: the claim or first action behind claim_lead() and complete_first_action()';
 
+CREATE PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer DEFAULT 10000)
+    LANGUAGE plpgsql
+    AS $$
+declare
+    v_before timestamptz;
+    v_deleted integer;
+begin
+    if p_batch is null or p_batch < 1 then
+        raise exception 'crm_sla_purge_outbox needs a positive batch size'
+            using errcode = 'SL010', hint = 'For example: call public.crm_sla_purge_outbox(10000).';
+    end if;
+    select pg_catalog.now() - s.outbox_keep_days * interval '1 day' into v_before
+    from public.crm_sla_settings as s;
+    loop
+        delete from public.crm_sla_outbox as o
+        where o.id = any(array(
+            select x.id from public.crm_sla_outbox as x
+            where x.created_at < v_before
+                and not exists (
+                    select from public.crm_sla_webhook_deliveries as d
+                    where d.outbox_id = x.id and d.status = 'pending'
+                )
+            order by x.id
+            limit p_batch
+            for update skip locked
+        ));
+        get diagnostics v_deleted = row_count;
+        commit;
+        exit when v_deleted < p_batch;
+    end loop;
+end
+$$;
+
+COMMENT ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) IS 'Deletes old outbox rows (outbox_keep_days) whose deliveries are finished, batch by batch';
+
 CREATE FUNCTION public.crm_sla_routing_queue(p_role text) RETURNS uuid[]
     LANGUAGE sql STABLE
     SET search_path TO ''
@@ -702,6 +842,63 @@ CREATE FUNCTION public.crm_sla_routing_queue(p_role text) RETURNS uuid[]
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_routing_queue(p_role text) IS 'Internal: active agents (or admins) in round-robin order, least recently routed to first';
+
+CREATE FUNCTION public.crm_sla_webhooks_validate() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+declare
+    v_known constant text[] := array[
+        'assigned', 'reassigned', 'escalated', 'warning', 'no_eligible_agent', 'claimed',
+        'contacted'
+    ];
+    v_unknown text;
+    v_key bytea;
+begin
+    if new.url is null or new.url !~* '^https?://[^/\s?#]+([/?#]\S*)?$' then
+        raise exception 'webhook URL % is not an http:// or https:// URL', coalesce(new.url, 'NULL')
+            using errcode = 'SL010',
+                hint = 'Give the full URL the events are POSTed to, e.g. https://example.com/hooks/sla.';
+    end if;
+    if new.events is not null then
+        select string_agg(e, ', ') into v_unknown
+        from unnest(new.events) as e
+        where e is null or not e = any(v_known);
+        if v_unknown is not null or cardinality(new.events) = 0 then
+            raise exception 'unknown event name(s): %', coalesce(v_unknown, '(an empty list)')
+                using errcode = 'SL010',
+                    hint = 'Events are ' || array_to_string(v_known, ', ')
+                    || '; NULL subscribes to every event.';
+        end if;
+    end if;
+    if new.secret is null then
+        -- 32 bytes from the server's strong random source (two version 4 UUIDs, 244 random bits).
+        new.secret := 'whsec_' || encode(decode(
+            replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'
+        ), 'base64');
+    end if;
+    if new.secret !~ '^whsec_[A-Za-z0-9+/]+={0,2}$' then
+        raise exception 'the webhook secret is not whsec_ followed by base64'
+            using errcode = 'SL010',
+                hint = 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 '
+                || 'random bytes>.';
+    end if;
+    begin
+        v_key := decode(substr(new.secret, 7), 'base64');
+    exception when invalid_parameter_value then
+        v_key := null;
+    end;
+    if v_key is null or octet_length(v_key) not between 24 and 64 then
+        raise exception 'the webhook secret must be the base64 of 24 to 64 bytes'
+            using errcode = 'SL010',
+                hint = 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 '
+                || 'random bytes>.';
+    end if;
+    return new;
+end
+$_$;
+
+COMMENT ON FUNCTION public.crm_sla_webhooks_validate() IS 'Trigger: refuses a webhook with a bad URL, event name or secret (SL010); generates a secret';
 
 CREATE FUNCTION public.is_admin(uid uuid) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -743,7 +940,7 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
-    v_events text[];
+    v_events jsonb[];
 begin
     select s.monitor_batch_size, s.max_reassignments into v_batch, v_max
     from public.crm_sla_settings as s;
@@ -799,11 +996,20 @@ begin
                 claim_window_expires_at = v_now + s.claim_window
             from unowned as u, public.crm_sla_settings as s
             where l.id = u.id and l.assigned_agent_id is null
-            returning l.assigned_agent_id
+            returning l.id, l.assigned_agent_id, l.claim_timer_expires_at, u.n
         )
 
-        select count(*), array_agg(r.assigned_agent_id) into v_routed, v_to from routed as r;
+        select
+            count(*),
+            array_agg(r.assigned_agent_id order by r.n),
+            array_agg(jsonb_build_object(
+                'event', 'assigned', 'lead_id', r.id, 'agent_id', r.assigned_agent_id,
+                'stage', 'claim_window', 'expires_at', r.claim_timer_expires_at, 'at', v_now
+            ) order by r.n)
+        into v_routed, v_to, v_events
+        from routed as r;
         if v_routed > 0 then
+            perform public.crm_sla_emit(v_events);
             perform public.crm_sla_mark_routed(v_to);
             v_queue := public.crm_sla_routing_queue('agent');
         end if;
@@ -966,16 +1172,21 @@ begin
                         else coalesce(l.contact_sla_breached, false)
                     end
                 )
-            returning l.id, l.assigned_agent_id, t.stage
+            returning
+                l.id, l.assigned_agent_id, t.stage,
+                case t.stage
+                    when 'claim_window' then l.claim_timer_expires_at
+                    else l.contact_timer_expires_at
+                end as expires_at
         )
 
-        select array_agg(json_build_object(
+        select array_agg(jsonb_build_object(
             'event', 'no_eligible_agent', 'lead_id', f.id, 'agent_id', f.assigned_agent_id,
-            'stage', f.stage
-        )::text)
+            'stage', f.stage, 'expires_at', f.expires_at, 'at', v_now
+        ))
         into v_events
         from flagged as f;
-        perform pg_notify('crm_sla', e) from unnest(v_events) as e;
+        perform public.crm_sla_emit(v_events);
     end if;
 
     if cardinality(v_ids) >= v_batch then
@@ -1361,6 +1572,32 @@ CREATE TABLE public.crm_sla_holidays (
 
 COMMENT ON TABLE public.crm_sla_holidays IS 'Closed days: 00:00 to 24:00 local; an overnight interval is cut at that midnight';
 
+CREATE TABLE public.crm_sla_outbox (
+    id bigint NOT NULL,
+    event text NOT NULL,
+    lead_id uuid,
+    agent_id uuid,
+    payload jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+COMMENT ON TABLE public.crm_sla_outbox IS 'Every SLA event (assigned, reassigned, escalated, warning, no_eligible_agent, claimed, contacted), written by the engine in the transaction that caused it; an agent reads its own';
+
+COMMENT ON COLUMN public.crm_sla_outbox.event IS 'assigned, reassigned, escalated, warning, no_eligible_agent, claimed or contacted';
+
+COMMENT ON COLUMN public.crm_sla_outbox.agent_id IS 'The agent the event is for: the new owner, the warned owner, the owner left with the lead';
+
+COMMENT ON COLUMN public.crm_sla_outbox.payload IS 'What webhooks receive: event, lead_id, agent_id, stage, expires_at, at (SLA clock), and from_agent_id and reason for reassigned and escalated';
+
+ALTER TABLE public.crm_sla_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.crm_sla_outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.crm_sla_policies (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name text NOT NULL,
@@ -1394,12 +1631,16 @@ CREATE TABLE public.crm_sla_settings (
     monitor_batch_size integer DEFAULT 1000 NOT NULL,
     warn_at numeric DEFAULT 0.8,
     calendar_id uuid,
+    outbox_keep_days integer DEFAULT 30 NOT NULL,
+    webhook_retry_delays interval[] DEFAULT '{00:00:05,00:05:00,00:30:00,02:00:00,05:00:00,10:00:00,10:00:00}'::interval[] NOT NULL,
     CONSTRAINT crm_sla_settings_claim_window_check CHECK ((claim_window > '00:00:00'::interval)),
     CONSTRAINT crm_sla_settings_contact_window_check CHECK ((contact_window > '00:00:00'::interval)),
     CONSTRAINT crm_sla_settings_id_check CHECK (id),
     CONSTRAINT crm_sla_settings_max_reassignments_check CHECK ((max_reassignments >= 0)),
     CONSTRAINT crm_sla_settings_monitor_batch_size_check CHECK (((monitor_batch_size >= 1) AND (monitor_batch_size <= 100000))),
-    CONSTRAINT crm_sla_settings_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric)))
+    CONSTRAINT crm_sla_settings_outbox_keep_days_check CHECK ((outbox_keep_days > 0)),
+    CONSTRAINT crm_sla_settings_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric))),
+    CONSTRAINT crm_sla_settings_webhook_retry_delays_check CHECK (('00:00:00'::interval < ALL (webhook_retry_delays)))
 );
 
 COMMENT ON TABLE public.crm_sla_settings IS 'The SLA engine''s settings: one row. Changes apply to timers started afterwards.';
@@ -1416,6 +1657,10 @@ COMMENT ON COLUMN public.crm_sla_settings.warn_at IS 'Default warning point (sha
 
 COMMENT ON COLUMN public.crm_sla_settings.calendar_id IS 'Default calendar for leads that match no policy; NULL: around the clock';
 
+COMMENT ON COLUMN public.crm_sla_settings.outbox_keep_days IS 'The daily purge deletes outbox rows older than this whose deliveries are finished';
+
+COMMENT ON COLUMN public.crm_sla_settings.webhook_retry_delays IS 'The wait before each retry of a failed delivery; after the last, the delivery is dead';
+
 CREATE TABLE public.crm_sla_team_members (
     team_id uuid NOT NULL,
     agent_id uuid NOT NULL
@@ -1429,6 +1674,40 @@ CREATE TABLE public.crm_sla_teams (
 );
 
 COMMENT ON TABLE public.crm_sla_teams IS 'Teams: a policy that names one routes its leads only to the team''s members';
+
+CREATE TABLE public.crm_sla_webhook_deliveries (
+    webhook_id uuid NOT NULL,
+    outbox_id bigint NOT NULL,
+    status text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone,
+    last_error text,
+    delivered_at timestamp with time zone,
+    CONSTRAINT crm_sla_webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'dead'::text])))
+);
+
+COMMENT ON TABLE public.crm_sla_webhook_deliveries IS 'One row per event and webhook: pending until the endpoint answers 2xx (delivered) or the retries of crm_sla_settings.webhook_retry_delays run out (dead)';
+
+COMMENT ON COLUMN public.crm_sla_webhook_deliveries.next_attempt_at IS 'When crm-sla deliver tries it next (wall clock)';
+
+COMMENT ON COLUMN public.crm_sla_webhook_deliveries.last_error IS 'What the last failed attempt got: the HTTP status and the start of the body, or the error';
+
+CREATE TABLE public.crm_sla_webhooks (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    url text NOT NULL,
+    secret text NOT NULL,
+    events text[],
+    is_active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+COMMENT ON TABLE public.crm_sla_webhooks IS 'HTTP endpoints that receive the events written after they were created, signed as Standard Webhooks says; admins and the service role only';
+
+COMMENT ON COLUMN public.crm_sla_webhooks.url IS 'An http:// or https:// URL the events are POSTed to';
+
+COMMENT ON COLUMN public.crm_sla_webhooks.secret IS 'The signing secret, whsec_<base64 of 24 to 64 bytes>; generated when inserted as NULL';
+
+COMMENT ON COLUMN public.crm_sla_webhooks.events IS 'The events it receives; NULL: every event';
 
 ALTER TABLE ONLY public.crm_agents
     ADD CONSTRAINT crm_agents_email_key UNIQUE (email);
@@ -1463,6 +1742,9 @@ ALTER TABLE ONLY public.crm_sla_clock
 ALTER TABLE ONLY public.crm_sla_holidays
     ADD CONSTRAINT crm_sla_holidays_pkey PRIMARY KEY (calendar_id, day);
 
+ALTER TABLE ONLY public.crm_sla_outbox
+    ADD CONSTRAINT crm_sla_outbox_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.crm_sla_policies
     ADD CONSTRAINT crm_sla_policies_name_key UNIQUE (name);
 
@@ -1481,6 +1763,12 @@ ALTER TABLE ONLY public.crm_sla_teams
 ALTER TABLE ONLY public.crm_sla_teams
     ADD CONSTRAINT crm_sla_teams_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.crm_sla_webhook_deliveries
+    ADD CONSTRAINT crm_sla_webhook_deliveries_pkey PRIMARY KEY (webhook_id, outbox_id);
+
+ALTER TABLE ONLY public.crm_sla_webhooks
+    ADD CONSTRAINT crm_sla_webhooks_pkey PRIMARY KEY (id);
+
 CREATE INDEX crm_leads_assigned_agent_id_idx ON public.crm_leads USING btree (assigned_agent_id);
 
 CREATE INDEX crm_leads_unowned_idx ON public.crm_leads USING btree (created_at) WHERE (assigned_agent_id IS NULL);
@@ -1497,7 +1785,13 @@ CREATE INDEX idx_crm_leads_sla_policy ON public.crm_leads USING btree (sla_polic
 
 CREATE INDEX idx_crm_sla_calendar_hours_calendar ON public.crm_sla_calendar_hours USING btree (calendar_id, weekday);
 
+CREATE INDEX idx_crm_sla_outbox_agent ON public.crm_sla_outbox USING btree (agent_id, id);
+
 CREATE INDEX idx_crm_sla_team_members_agent ON public.crm_sla_team_members USING btree (agent_id);
+
+CREATE INDEX idx_crm_sla_webhook_deliveries_due ON public.crm_sla_webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+CREATE INDEX idx_crm_sla_webhook_deliveries_outbox ON public.crm_sla_webhook_deliveries USING btree (outbox_id);
 
 CREATE INDEX idx_reassignments_from_agent ON public.crm_lead_reassignments USING btree (from_agent_id, created_at DESC);
 
@@ -1529,17 +1823,21 @@ CREATE TRIGGER crm_leads_300_sla_events AFTER UPDATE OF lead_claimed, first_acti
 
 COMMENT ON TRIGGER crm_leads_300_sla_events ON public.crm_leads IS 'Logs claims and first actions for the per-agent SLA statistics';
 
-CREATE TRIGGER crm_leads_400_announce_intake AFTER INSERT ON public.crm_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_announce_intake();
+CREATE TRIGGER crm_leads_400_announce_intake AFTER INSERT ON public.crm_leads REFERENCING NEW TABLE AS new_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_announce_intake();
 
-COMMENT ON TRIGGER crm_leads_400_announce_intake ON public.crm_leads IS 'Announces new leads on the crm_sla channel, once per INSERT statement';
+COMMENT ON TRIGGER crm_leads_400_announce_intake ON public.crm_leads IS 'Writes an assigned event for each new lead with an owner, once per INSERT statement';
 
 CREATE TRIGGER crm_leads_410_announce_progress AFTER UPDATE OF lead_claimed, first_action_completed ON public.crm_leads FOR EACH ROW WHEN (((new.lead_claimed AND (NOT old.lead_claimed)) OR (new.first_action_completed AND (NOT old.first_action_completed)))) EXECUTE FUNCTION public.crm_leads_announce_progress();
 
-COMMENT ON TRIGGER crm_leads_410_announce_progress ON public.crm_leads IS 'Announces claims and first actions on the crm_sla channel';
+COMMENT ON TRIGGER crm_leads_410_announce_progress ON public.crm_leads IS 'Writes claimed and contacted events for claims and first actions';
 
 CREATE TRIGGER crm_leads_900_intake_done AFTER INSERT ON public.crm_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_intake_done();
 
 COMMENT ON TRIGGER crm_leads_900_intake_done ON public.crm_leads IS 'Records the round-robin picks of the statement''s new leads; clears its cached clock and queue';
+
+CREATE TRIGGER crm_sla_webhooks_100_validate BEFORE INSERT OR UPDATE ON public.crm_sla_webhooks FOR EACH ROW EXECUTE FUNCTION public.crm_sla_webhooks_validate();
+
+COMMENT ON TRIGGER crm_sla_webhooks_100_validate ON public.crm_sla_webhooks IS 'Refuses a bad URL, event name or secret (SL010); generates a missing secret';
 
 ALTER TABLE ONLY public.crm_lead_reassignments
     ADD CONSTRAINT crm_lead_reassignments_from_agent_id_fkey FOREIGN KEY (from_agent_id) REFERENCES public.crm_agents(id);
@@ -1598,6 +1896,16 @@ ALTER TABLE ONLY public.crm_sla_team_members
 ALTER TABLE ONLY public.crm_sla_team_members
     ADD CONSTRAINT crm_sla_team_members_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.crm_sla_teams(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.crm_sla_webhook_deliveries
+    ADD CONSTRAINT crm_sla_webhook_deliveries_outbox_id_fkey FOREIGN KEY (outbox_id) REFERENCES public.crm_sla_outbox(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_sla_webhook_deliveries
+    ADD CONSTRAINT crm_sla_webhook_deliveries_webhook_id_fkey FOREIGN KEY (webhook_id) REFERENCES public.crm_sla_webhooks(id) ON DELETE CASCADE;
+
+CREATE POLICY "Admins and agents read their events" ON public.crm_sla_outbox FOR SELECT TO authenticated USING (((agent_id = ( SELECT auth.uid() AS uid)) OR ( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)));
+
+COMMENT ON POLICY "Admins and agents read their events" ON public.crm_sla_outbox IS 'An agent reads the events addressed to it; admins read every event';
+
 CREATE POLICY "Admins can manage agents" ON public.crm_agents TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
 
 CREATE POLICY "Admins can manage all leads" ON public.crm_leads TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
@@ -1635,6 +1943,14 @@ COMMENT ON POLICY "Admins manage crm_sla_team_members" ON public.crm_sla_team_me
 CREATE POLICY "Admins manage crm_sla_teams" ON public.crm_sla_teams TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
 
 COMMENT ON POLICY "Admins manage crm_sla_teams" ON public.crm_sla_teams IS 'Admins read and write every row';
+
+CREATE POLICY "Admins manage deliveries" ON public.crm_sla_webhook_deliveries TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage deliveries" ON public.crm_sla_webhook_deliveries IS 'Admins read deliveries, retry dead ones (status pending) and delete them';
+
+CREATE POLICY "Admins manage webhooks" ON public.crm_sla_webhooks TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage webhooks" ON public.crm_sla_webhooks IS 'Admins add, read, change and remove webhooks';
 
 CREATE POLICY "Agents can update own leads" ON public.crm_leads FOR UPDATE TO authenticated USING ((assigned_agent_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((assigned_agent_id = ( SELECT auth.uid() AS uid)));
 
@@ -1692,9 +2008,21 @@ CREATE POLICY "Service role manages crm_sla_teams" ON public.crm_sla_teams TO se
 
 COMMENT ON POLICY "Service role manages crm_sla_teams" ON public.crm_sla_teams IS 'The service role (back office, intake) reads and writes every row';
 
+CREATE POLICY "Service role manages deliveries" ON public.crm_sla_webhook_deliveries TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages deliveries" ON public.crm_sla_webhook_deliveries IS 'The service role reads deliveries, retries dead ones and deletes them';
+
 CREATE POLICY "Service role manages the SLA settings" ON public.crm_sla_settings TO service_role USING (true) WITH CHECK (true);
 
+CREATE POLICY "Service role manages webhooks" ON public.crm_sla_webhooks TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages webhooks" ON public.crm_sla_webhooks IS 'The service role adds, reads, changes and removes webhooks';
+
 CREATE POLICY "Service role reads SLA events" ON public.crm_lead_sla_events FOR SELECT TO service_role USING (true);
+
+CREATE POLICY "Service role reads every event" ON public.crm_sla_outbox FOR SELECT TO service_role USING (true);
+
+COMMENT ON POLICY "Service role reads every event" ON public.crm_sla_outbox IS 'The service role reads every event (it does not write them: only the engine does)';
 
 CREATE POLICY "Signed-in users can read the SLA windows" ON public.crm_sla_settings FOR SELECT TO authenticated USING (true);
 
@@ -1746,6 +2074,8 @@ ALTER TABLE public.crm_sla_clock ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_holidays ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.crm_sla_outbox ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.crm_sla_policies ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_settings ENABLE ROW LEVEL SECURITY;
@@ -1753,6 +2083,10 @@ ALTER TABLE public.crm_sla_settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.crm_sla_team_members ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_teams ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_webhooks ENABLE ROW LEVEL SECURITY;
 
 GRANT USAGE ON SCHEMA auth TO anon;
 GRANT USAGE ON SCHEMA auth TO authenticated;
@@ -1799,6 +2133,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_t
 
 REVOKE ALL ON FUNCTION public.crm_sla_caller() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_emit(p_events jsonb[]) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_intake_clock() FROM PUBLIC;
@@ -1809,7 +2145,11 @@ REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
 
+REVOKE ALL ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_routing_queue(p_role text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_webhooks_validate() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.is_admin(uid uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.is_admin(uid uuid) TO authenticated;
@@ -1864,6 +2204,9 @@ GRANT SELECT ON TABLE public.crm_sla_clock TO service_role;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_holidays TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_holidays TO service_role;
 
+GRANT SELECT ON TABLE public.crm_sla_outbox TO authenticated;
+GRANT SELECT ON TABLE public.crm_sla_outbox TO service_role;
+
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO service_role;
 
@@ -1875,3 +2218,9 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_team_members TO servic
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_teams TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_teams TO service_role;
+
+GRANT SELECT,DELETE,UPDATE ON TABLE public.crm_sla_webhook_deliveries TO authenticated;
+GRANT SELECT,DELETE,UPDATE ON TABLE public.crm_sla_webhook_deliveries TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_webhooks TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_webhooks TO service_role;

@@ -56,7 +56,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         purge = schedule.schedule_purge(url, args.keep_run_days)
         print(f"run history: pg_cron job {schedule.purge_job_name(info.crm_database)} "
               f"(id {purge}) deletes this database's monitor runs older than "
-              f"{args.keep_run_days} days, daily")
+              f"{args.keep_run_days} days, daily; "
+              f"{schedule.outbox_purge_job_name(info.crm_database)} deletes finished events "
+              "older than crm_sla_settings.outbox_keep_days")
         if info.plan == schedule.MINUTE_LOOP_PLAN:
             print("  note: pg_cron 1.4 has minute schedules only, so the job loops for 55 s each "
                   "minute; while it runs, DROP DATABASE elsewhere in this cluster waits for it.")

@@ -48,6 +48,14 @@ def purge_job_name(database: str) -> str:
     return f"crm-sla-purge:{database}"
 
 
+def outbox_purge_job_name(database: str) -> str:
+    return f"crm-sla-outbox-purge:{database}"
+
+
+# Runs in the CRM database: old outbox rows whose deliveries are finished (outbox_keep_days).
+OUTBOX_PURGE_COMMAND = "call public.crm_sla_purge_outbox()"
+
+
 def purge_command(database: str, keep_days: int) -> str:
     """SQL run in pg_cron's database: forget this CRM database's old run rows of both jobs."""
     names = ", ".join(f"'{n}'" for n in (job_name(database), purge_job_name(database)))
@@ -135,7 +143,9 @@ def schedule_monitor(url: str) -> tuple[CronInfo, int | None]:
 
 
 def schedule_purge(url: str, keep_days: int = DEFAULT_KEEP_DAYS) -> int | None:
-    """Create or update the daily purge of this database's old pg_cron run rows."""
+    """Create or update the daily purges: this database's old pg_cron run rows (a job in pg_cron's
+    database), and its old, finished outbox rows (a job in the CRM database, where they live).
+    Returns the first job's id."""
     if keep_days < 1:
         from harness.errors import HarnessError
 
@@ -144,6 +154,11 @@ def schedule_purge(url: str, keep_days: int = DEFAULT_KEEP_DAYS) -> int | None:
     if not info.available:
         return None
     with connect(with_database(url, info.cron_database)) as conn:
+        conn.execute(
+            "select cron.schedule_in_database(%s, %s, %s, %s)",
+            (outbox_purge_job_name(info.crm_database), PURGE_SCHEDULE, OUTBOX_PURGE_COMMAND,
+             info.crm_database),
+        )
         return conn.execute(
             "select cron.schedule(%s, %s, %s)",
             (purge_job_name(info.crm_database), PURGE_SCHEDULE,
@@ -159,7 +174,8 @@ def unschedule_monitor(url: str) -> bool:
     with connect(with_database(url, info.cron_database)) as conn:
         rows = conn.execute(
             "select jobname, cron.unschedule(jobid) from cron.job "
-            "where jobname in (%s, %s) and username = %s",
-            (job_name(info.crm_database), purge_job_name(info.crm_database), info.user),
+            "where jobname in (%s, %s, %s) and username = %s",
+            (job_name(info.crm_database), purge_job_name(info.crm_database),
+             outbox_purge_job_name(info.crm_database), info.user),
         ).fetchall()
     return any(name == job_name(info.crm_database) for name, _ in rows)

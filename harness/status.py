@@ -67,7 +67,8 @@ def _cron_figures(url: str) -> dict:
     out: dict = {"available": True, "version": info.version, "database": info.cron_database}
     with connect(with_database(url, info.cron_database), row_factory=dict_row) as conn:
         for key, name in (("monitor", schedule.job_name(info.crm_database)),
-                          ("purge", schedule.purge_job_name(info.crm_database))):
+                          ("purge", schedule.purge_job_name(info.crm_database)),
+                          ("outbox_purge", schedule.outbox_purge_job_name(info.crm_database))):
             job = conn.execute(
                 "select jobid, schedule, command, active from cron.job "
                 "where jobname = %s and username = %s", (name, info.user)).fetchone()
@@ -118,13 +119,13 @@ def render(report: dict) -> str:
         lines.append(f"pg_cron      not available: {cron['reason']}")
         lines.append("             run the monitor with: crm-sla monitor --interval 5")
     else:
-        for key in ("monitor", "purge"):
+        for key in ("monitor", "purge", "outbox_purge"):
             job = cron[key]
             if job is None:
-                lines.append(f"{key:<12} no pg_cron job: run make migrate")
+                lines.append(f"{key.replace('_', ' '):<12} no pg_cron job: run make migrate")
                 continue
             state = "active" if job["active"] else "INACTIVE"
-            lines.append(f"{key:<12} {job['name']} (job {job['jobid']}, {state}) "
+            lines.append(f"{key.replace('_', ' '):<12} {job['name']} (job {job['jobid']}, {state}) "
                          f"'{job['schedule']}': {job['command']}")
             lines.append(f"             failures in the last day: {job['failures_last_day']}")
             for run in job["recent_runs"]:

@@ -307,11 +307,34 @@ def test_the_purge_keeps_recent_and_unfinished_events(world, receiver):
     world.db.execute("update public.crm_sla_webhook_deliveries as d set status = 'delivered' "
                      "from public.crm_sla_outbox as o where o.id = d.outbox_id "
                      "and o.lead_id <> %s", (old_pending,))
-    world.db.execute("alter table public.crm_sla_outbox disable trigger all")
     world.db.execute("update public.crm_sla_outbox set created_at = now() - interval '31 days' "
                      "where lead_id in (%s, %s)", (old_done, old_pending))
-    world.db.execute("alter table public.crm_sla_outbox enable trigger all")
     world.db.execute("call public.crm_sla_purge_outbox(1)")
     kept = {r["lead_id"] for r in world.db.execute("select lead_id from public.crm_sla_outbox")}
     assert kept == {old_pending, recent}
     assert world.scalar("select count(*) from public.crm_sla_webhook_deliveries") == 2
+
+
+@pytest.mark.pg_cron
+def test_the_daily_purge_job_runs_the_outbox_purge_in_the_crm_database(world):
+    from harness import schedule
+    from harness.target import with_database
+    from harness.testing import connect
+
+    info = schedule.probe(world.url)
+    try:
+        schedule.schedule_purge(world.url)
+        with connect(with_database(world.url, info.cron_database)) as cron:
+            job = cron.execute("select * from cron.job where jobname = %s",
+                               (schedule.outbox_purge_job_name(info.crm_database),)).fetchone()
+        assert (job["database"], job["schedule"]) == (info.crm_database, schedule.PURGE_SCHEDULE)
+        world.lead(world.agent("Ana"))
+        world.settings(outbox_keep_days=1)
+        world.db.execute("update public.crm_sla_outbox set created_at = now() - interval '2 days'")
+        world.db.execute(job["command"])
+        assert world.scalar("select count(*) from public.crm_sla_outbox") == 0
+    finally:
+        schedule.unschedule_monitor(world.url)
+    with connect(with_database(world.url, info.cron_database)) as cron:
+        assert cron.execute("select count(*) as n from cron.job where jobname like %s",
+                            (f"%:{info.crm_database}",)).fetchone()["n"] == 0

@@ -81,6 +81,7 @@ begin
         'lead_id', mv.id,
         'agent_id', mv.assigned_agent_id,
         'from_agent_id', mv.previous_agent_id,
+        'to_agent_id', mv.assigned_agent_id,  -- = agent_id; what release 0.1.0 announced
         'reason', mv.reassignment_reason,
         'stage', mv.stage,
         -- An escalated lead sits with an admin and no timer runs for it.
