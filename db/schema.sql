@@ -218,28 +218,22 @@ CREATE FUNCTION public.crm_leads_announce_intake() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-    v_events jsonb[];
-    v_unowned boolean;
 begin
-    select
-        array_agg(jsonb_build_object(
-            'event', 'assigned',
-            'lead_id', n.id,
-            'agent_id', n.assigned_agent_id,
-            'stage', case when n.lead_claimed then 'contact_window' else 'claim_window' end,
-            'expires_at', case
-                when n.first_action_completed then null
-                when n.lead_claimed then n.contact_timer_expires_at
-                else n.claim_timer_expires_at
-            end,
-            'at', n.claim_timer_started_at
-        )) filter (where n.assigned_agent_id is not null),
-        bool_or(n.assigned_agent_id is null)
-    into v_events, v_unowned
-    from new_leads as n;
-    perform public.crm_sla_emit(v_events);
-    if v_unowned then
+    perform public.crm_sla_emit(
+        array_agg('assigned'::text),
+        array_agg(n.id),
+        array_agg(n.assigned_agent_id),
+        array_agg(case when n.lead_claimed then 'contact_window' else 'claim_window' end),
+        array_agg(case
+            when n.first_action_completed then null
+            when n.lead_claimed then n.contact_timer_expires_at
+            else n.claim_timer_expires_at
+        end),
+        array_agg(n.claim_timer_started_at)
+    )
+    from new_leads as n
+    where n.assigned_agent_id is not null;
+    if exists (select from new_leads as n where n.assigned_agent_id is null) then
         perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
     end if;
     return null;
@@ -253,35 +247,36 @@ CREATE FUNCTION public.crm_leads_announce_progress() RETURNS trigger
     SET search_path TO ''
     AS $$
 declare
-    v_events jsonb[] := '{}';
+    v_claimed constant boolean := new.lead_claimed and not old.lead_claimed;
+    v_contacted constant boolean := new.first_action_completed and not old.first_action_completed;
+    v_now timestamptz;
 begin
-    if new.lead_claimed and not old.lead_claimed then
-        v_events := array_append(v_events, jsonb_build_object(
-            'event', 'claimed',
-            'lead_id', new.id,
-            'agent_id', new.assigned_agent_id,
-            'stage', 'claim_window',
-            'expires_at', case when not new.first_action_completed
-                then new.contact_timer_expires_at end,
-            'late', coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false),
-            'at', new.contact_timer_started_at
-        ));
+    if v_contacted then
+        v_now := public.sla_now();
     end if;
-    if new.first_action_completed and not old.first_action_completed then
-        v_events := array_append(v_events, (
-            select jsonb_build_object(
-                'event', 'contacted',
-                'lead_id', new.id,
-                'agent_id', new.assigned_agent_id,
-                'stage', 'contact_window',
-                'expires_at', null,
-                'late', coalesce(c.now >= new.contact_timer_expires_at, false),
-                'at', c.now
-            )
-            from (select public.sla_now() as now) as c
-        ));
-    end if;
-    perform public.crm_sla_emit(v_events);
+    perform public.crm_sla_emit(
+        array_agg(e.event order by e.n),
+        array_agg(new.id order by e.n),
+        array_agg(new.assigned_agent_id order by e.n),
+        array_agg(e.stage order by e.n),
+        array_agg(e.expires_at order by e.n),
+        array_agg(e.at order by e.n),
+        array_agg(jsonb_build_object('late', e.late) order by e.n)
+    )
+    from (
+        select
+            1 as n, 'claimed' as event, 'claim_window' as stage,
+            case when not new.first_action_completed then new.contact_timer_expires_at end
+                as expires_at,
+            new.contact_timer_started_at as at,
+            coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false) as late
+        where v_claimed
+        union all
+        select
+            2, 'contacted', 'contact_window', null, v_now,
+            coalesce(v_now >= new.contact_timer_expires_at, false)
+        where v_contacted
+    ) as e;
     return null;
 end
 $$;
@@ -518,7 +513,7 @@ CREATE FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agent
     AS $$
 declare
     v_claim interval;
-    v_events jsonb[];
+    v_count integer;
 begin
     select s.claim_window into v_claim from public.crm_sla_settings as s;
     v_claim := coalesce(v_claim, interval '5 minutes');
@@ -572,27 +567,29 @@ begin
         returning id
     )
 
-    select array_agg(jsonb_build_object(
-        'event', case
-            when mv.escalate then 'escalated'
-            when mv.previous_agent_id is null then 'assigned'
-            else 'reassigned'
-        end,
-        'lead_id', mv.id,
-        'agent_id', mv.assigned_agent_id,
-        'from_agent_id', mv.previous_agent_id,
-        'to_agent_id', mv.assigned_agent_id,  -- = agent_id; what release 0.1.0 announced
-        'reason', mv.reassignment_reason,
-        'stage', mv.stage,
-        -- An escalated lead sits with an admin and no timer runs for it.
-        'expires_at', case when not mv.escalate then mv.claim_timer_expires_at end,
-        'at', p_at
-    ) order by mv.id)
-    into v_events
+    select
+        public.crm_sla_emit(
+            array_agg(case
+                when mv.escalate then 'escalated'
+                when mv.previous_agent_id is null then 'assigned'
+                else 'reassigned'
+            end order by mv.id),
+            array_agg(mv.id order by mv.id),
+            array_agg(mv.assigned_agent_id order by mv.id),
+            array_agg(mv.stage order by mv.id),
+            -- An escalated lead sits with an admin and no timer runs for it.
+            array_agg(case when not mv.escalate then mv.claim_timer_expires_at end order by mv.id),
+            array_agg(p_at order by mv.id),
+            array_agg(jsonb_build_object(
+                'from_agent_id', mv.previous_agent_id,
+                'to_agent_id', mv.assigned_agent_id,  -- = agent_id; what release 0.1.0 announced
+                'reason', mv.reassignment_reason
+            ) order by mv.id)
+        )
+    into v_count
     from moved as mv;  -- the audit insert runs regardless: data-modifying CTEs always complete
 
-    perform public.crm_sla_emit(v_events);
-    return coalesce(cardinality(v_events), 0);
+    return v_count;
 end
 $$;
 
@@ -621,7 +618,7 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_caller() IS 'Internal: classifies the caller (anon, service, user, trusted) for the engine''s functions';
 
-CREATE FUNCTION public.crm_sla_emit(p_events jsonb[]) RETURNS integer
+CREATE FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[] DEFAULT NULL::jsonb[]) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -631,15 +628,21 @@ declare
     v_last bigint;
     v_notes text[];
 begin
-    if p_events is null or cardinality(p_events) = 0 then
+    if coalesce(cardinality(p_events), 0) = 0 then
         return 0;
     end if;
     with written as (
         insert into public.crm_sla_outbox (event, lead_id, agent_id, payload)
-        select e.payload ->> 'event', (e.payload ->> 'lead_id')::uuid,
-            (e.payload ->> 'agent_id')::uuid, e.payload
-        from unnest(p_events) with ordinality as e (payload, n)
-        order by e.n
+        select
+            e.event, e.lead_id, e.agent_id,
+            jsonb_build_object(
+                'event', e.event, 'lead_id', e.lead_id, 'agent_id', e.agent_id,
+                'stage', e.stage, 'expires_at', e.expires_at, 'at', e.at
+            ) || coalesce(e.extra, '{}')
+        from unnest(
+            p_events, p_lead_ids, p_agent_ids, p_stages, p_expires_at, p_at,
+            coalesce(p_extra, '{}')
+        ) as e (event, lead_id, agent_id, stage, expires_at, at, extra)
         returning id, event, payload
     ),
 
@@ -673,7 +676,7 @@ begin
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_emit(p_events jsonb[]) IS 'Internal: writes SLA events to the outbox (and webhook deliveries) and announces them on crm_sla';
+COMMENT ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) IS 'Internal: writes SLA events to the outbox (and webhook deliveries) and announces them on crm_sla';
 
 CREATE FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) RETURNS void
     LANGUAGE plpgsql STABLE
@@ -940,7 +943,7 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
-    v_events jsonb[];
+    v_events integer;  -- events written
 begin
     select s.monitor_batch_size, s.max_reassignments into v_batch, v_max
     from public.crm_sla_settings as s;
@@ -1000,16 +1003,18 @@ begin
         )
 
         select
-            count(*),
-            array_agg(r.assigned_agent_id order by r.n),
-            array_agg(jsonb_build_object(
-                'event', 'assigned', 'lead_id', r.id, 'agent_id', r.assigned_agent_id,
-                'stage', 'claim_window', 'expires_at', r.claim_timer_expires_at, 'at', v_now
-            ) order by r.n)
-        into v_routed, v_to, v_events
+            public.crm_sla_emit(
+                array_agg('assigned'::text order by r.n),
+                array_agg(r.id order by r.n),
+                array_agg(r.assigned_agent_id order by r.n),
+                array_agg('claim_window'::text order by r.n),
+                array_agg(r.claim_timer_expires_at order by r.n),
+                array_agg(v_now order by r.n)
+            ),
+            array_agg(r.assigned_agent_id order by r.n)
+        into v_routed, v_to
         from routed as r;
         if v_routed > 0 then
-            perform public.crm_sla_emit(v_events);
             perform public.crm_sla_mark_routed(v_to);
             v_queue := public.crm_sla_routing_queue('agent');
         end if;
@@ -1180,13 +1185,12 @@ begin
                 end as expires_at
         )
 
-        select array_agg(jsonb_build_object(
-            'event', 'no_eligible_agent', 'lead_id', f.id, 'agent_id', f.assigned_agent_id,
-            'stage', f.stage, 'expires_at', f.expires_at, 'at', v_now
-        ))
+        select public.crm_sla_emit(
+            array_agg('no_eligible_agent'::text), array_agg(f.id), array_agg(f.assigned_agent_id),
+            array_agg(f.stage), array_agg(f.expires_at), array_agg(v_now)
+        )
         into v_events
         from flagged as f;
-        perform public.crm_sla_emit(v_events);
     end if;
 
     if cardinality(v_ids) >= v_batch then
@@ -1785,8 +1789,6 @@ CREATE INDEX idx_crm_leads_sla_policy ON public.crm_leads USING btree (sla_polic
 
 CREATE INDEX idx_crm_sla_calendar_hours_calendar ON public.crm_sla_calendar_hours USING btree (calendar_id, weekday);
 
-CREATE INDEX idx_crm_sla_outbox_agent ON public.crm_sla_outbox USING btree (agent_id, id);
-
 CREATE INDEX idx_crm_sla_team_members_agent ON public.crm_sla_team_members USING btree (agent_id);
 
 CREATE INDEX idx_crm_sla_webhook_deliveries_due ON public.crm_sla_webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
@@ -2133,7 +2135,7 @@ REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_t
 
 REVOKE ALL ON FUNCTION public.crm_sla_caller() FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION public.crm_sla_emit(p_events jsonb[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 

@@ -163,11 +163,15 @@ class Bench:
         conn.execute("set role service_role")
         return conn
 
-    def triggers(self, on: bool, minimal: bool = False) -> None:
+    def triggers(self, on: bool, minimal: bool = False, outbox: bool = True) -> None:
         """The SLA triggers on crm_leads on or off (user triggers only: foreign keys keep being
-        checked); `minimal` turns on the bench's minimal intake trigger instead."""
+        checked); `minimal` turns on the bench's minimal intake trigger instead; `outbox` False
+        leaves out the trigger that writes intake's events."""
         self.db.execute(
             f"alter table public.crm_leads {'enable' if on else 'disable'} trigger user")
+        if on and not outbox:
+            self.db.execute(
+                "alter table public.crm_leads disable trigger crm_leads_400_announce_intake")
         if on or minimal:
             self.db.execute(
                 "alter table public.crm_leads "
@@ -176,6 +180,7 @@ class Bench:
     def reset(self) -> None:
         """No leads, no audit rows, a fresh routing queue, the wall clock, default settings."""
         self.db.execute("truncate public.crm_leads cascade")
+        self.db.execute("truncate public.crm_sla_outbox cascade")
         self.db.execute("delete from public.crm_sla_agent_state")
         self.db.execute("select public.sla_clock_reset()")
         self.db.execute(
@@ -240,7 +245,7 @@ class Bench:
         whatever else the machine is doing hits them alike; a path's throughput is its median
         batch, a ratio the median of the batch-by-batch ratios."""
         s = self.sizes
-        paths = ("raw", "engine", "unowned", "minimal")
+        paths = ("raw", "engine", "unowned", "minimal", "no_outbox")
         times: dict[str, list[float]] = {p: [] for p in paths}
         empty = ([], [], [], [], [])
         self.reset()
@@ -255,7 +260,8 @@ class Bench:
                 owners = [self.agents[i % len(self.agents)] for i in k]
                 order = paths if b % 2 == 0 else tuple(reversed(paths))
                 for path in order:
-                    self.triggers(path in ("engine", "unowned"), minimal=path == "minimal")
+                    self.triggers(path in ("engine", "unowned", "no_outbox"),
+                                  minimal=path == "minimal", outbox=path != "no_outbox")
                     conn.execute(self.INSERT, empty)  # plans again after the ALTER, untimed
                     batch = ([None] * len(owners) if path == "unowned" else owners, *data)
                     start = time.perf_counter()
@@ -264,14 +270,15 @@ class Bench:
         self.triggers(True)
         self.reset()
 
-        def ratio(path: str) -> float:
-            return statistics.median(r / e for r, e in zip(times["raw"], times[path],
+        def ratio(path: str, base: str = "raw") -> float:
+            return statistics.median(r / e for r, e in zip(times[base], times[path],
                                                             strict=True))
 
         rate = {p: s.intake_batch / statistics.median(times[p]) for p in paths}
         data = {"leads_per_path": s.intake, "batch": s.intake_batch, "leads_per_s": rate,
                 "batch_s": times}
         given = ratio("engine")
+        outbox = ratio("engine", base="no_outbox")
         return [
             Row("intake_owner_given", "1 intake, owner given",
                 f"{_fmt_int(rate['engine'])} leads/s",
@@ -285,6 +292,10 @@ class Bench:
                 f"{_fmt_int(rate['minimal'])} leads/s",
                 f"{_fmt_int(rate['raw'])} leads/s (triggers off)", ratio("minimal"),
                 "reference", data={"see": "intake_owner_given"}),
+            Row("intake_outbox_cost", "1 intake, with its events (outbox)",
+                f"{_fmt_int(rate['engine'])} leads/s",
+                f"{_fmt_int(rate['no_outbox'])} leads/s (without the outbox trigger)",
+                outbox, "ratio >= 0.8", outbox >= 0.8, data={"see": "intake_owner_given"}),
         ]
 
     # -- 2. idle monitor ------------------------------------------------------------------------

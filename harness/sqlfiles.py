@@ -112,7 +112,9 @@ def drop_statement(obj: SqlObject) -> str:
 # The event outbox and webhooks (migration 0071): the one function that writes events, the
 # webhook checks and the outbox purge.
 EVENTS_OBJECTS: tuple[SqlObject, ...] = (
-    SqlObject("crm_sla_emit.sql", "function", "public.crm_sla_emit(jsonb[])"),
+    SqlObject("crm_sla_emit.sql", "function",
+              "public.crm_sla_emit(text[], uuid[], uuid[], text[], timestamptz[], timestamptz[], "
+              "jsonb[])"),
     SqlObject("trg_crm_sla_webhooks_validate.sql", "trigger", "public.crm_sla_webhooks_validate()",
               "crm_sla_webhooks_100_validate on public.crm_sla_webhooks"),
     SqlObject("crm_sla_purge_outbox.sql", "procedure", "public.crm_sla_purge_outbox(integer)"),

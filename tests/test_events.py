@@ -246,7 +246,8 @@ def test_anon_reads_nothing(two_agents_events):
     "update public.crm_sla_outbox set payload = '{}'",
     "delete from public.crm_sla_outbox",
     "select nextval('public.crm_sla_outbox_id_seq')",
-    "select public.crm_sla_emit(array['{\"event\": \"assigned\"}'::jsonb])",
+    "select public.crm_sla_emit(array['assigned'], array[gen_random_uuid()], array[%(me)s::uuid], "
+    "array['claim_window'], array[now()], array[now()])",
 ])
 def test_nobody_but_the_engine_writes_events(two_agents_events, who, sql):
     world, admin, ana, _ben = two_agents_events

@@ -18,7 +18,7 @@ set search_path = ''
 as $$
 declare
     v_claim interval;
-    v_events jsonb[];
+    v_count integer;
 begin
     select s.claim_window into v_claim from public.crm_sla_settings as s;
     v_claim := coalesce(v_claim, interval '5 minutes');
@@ -72,27 +72,29 @@ begin
         returning id
     )
 
-    select array_agg(jsonb_build_object(
-        'event', case
-            when mv.escalate then 'escalated'
-            when mv.previous_agent_id is null then 'assigned'
-            else 'reassigned'
-        end,
-        'lead_id', mv.id,
-        'agent_id', mv.assigned_agent_id,
-        'from_agent_id', mv.previous_agent_id,
-        'to_agent_id', mv.assigned_agent_id,  -- = agent_id; what release 0.1.0 announced
-        'reason', mv.reassignment_reason,
-        'stage', mv.stage,
-        -- An escalated lead sits with an admin and no timer runs for it.
-        'expires_at', case when not mv.escalate then mv.claim_timer_expires_at end,
-        'at', p_at
-    ) order by mv.id)
-    into v_events
+    select
+        public.crm_sla_emit(
+            array_agg(case
+                when mv.escalate then 'escalated'
+                when mv.previous_agent_id is null then 'assigned'
+                else 'reassigned'
+            end order by mv.id),
+            array_agg(mv.id order by mv.id),
+            array_agg(mv.assigned_agent_id order by mv.id),
+            array_agg(mv.stage order by mv.id),
+            -- An escalated lead sits with an admin and no timer runs for it.
+            array_agg(case when not mv.escalate then mv.claim_timer_expires_at end order by mv.id),
+            array_agg(p_at order by mv.id),
+            array_agg(jsonb_build_object(
+                'from_agent_id', mv.previous_agent_id,
+                'to_agent_id', mv.assigned_agent_id,  -- = agent_id; what release 0.1.0 announced
+                'reason', mv.reassignment_reason
+            ) order by mv.id)
+        )
+    into v_count
     from moved as mv;  -- the audit insert runs regardless: data-modifying CTEs always complete
 
-    perform public.crm_sla_emit(v_events);
-    return coalesce(cardinality(v_events), 0);
+    return v_count;
 end
 $$;
 

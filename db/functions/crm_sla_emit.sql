@@ -1,10 +1,20 @@
 -- Writes SLA events: one crm_sla_outbox row each (one INSERT however many), a pending delivery for
 -- every active webhook that wants it, and a pg_notify('crm_sla', ...) to wake listeners (the board,
 -- crm-sla deliver). Called by every place an event happens, in the transaction that caused it.
--- p_events: payloads, each with at least event, lead_id, agent_id, stage, expires_at. Up to 100
--- events are announced one notification each (the payload plus outbox_id); a larger set sends one
--- {"event": "batch", "count", "first_outbox_id", "last_outbox_id"} instead.
-create or replace function public.crm_sla_emit(p_events jsonb [])
+-- One event per array position (arrays of scalars, not of jsonb: bulk intake passes thousands,
+-- and unpacking jsonb costs twice as much): the payload is {event, lead_id, agent_id, stage,
+-- expires_at, at} plus that event's p_extra keys. Up to 100 events are announced one notification
+-- each (the payload plus outbox_id); a larger set sends one {"event": "batch", "count",
+-- "first_outbox_id", "last_outbox_id"} instead.
+create or replace function public.crm_sla_emit(
+    p_events text[],
+    p_lead_ids uuid[],
+    p_agent_ids uuid[],
+    p_stages text[],
+    p_expires_at timestamptz[],
+    p_at timestamptz[],
+    p_extra jsonb[] default null
+)
 returns integer
 language plpgsql
 volatile
@@ -16,15 +26,21 @@ declare
     v_last bigint;
     v_notes text[];
 begin
-    if p_events is null or cardinality(p_events) = 0 then
+    if coalesce(cardinality(p_events), 0) = 0 then
         return 0;
     end if;
     with written as (
         insert into public.crm_sla_outbox (event, lead_id, agent_id, payload)
-        select e.payload ->> 'event', (e.payload ->> 'lead_id')::uuid,
-            (e.payload ->> 'agent_id')::uuid, e.payload
-        from unnest(p_events) with ordinality as e (payload, n)
-        order by e.n
+        select
+            e.event, e.lead_id, e.agent_id,
+            jsonb_build_object(
+                'event', e.event, 'lead_id', e.lead_id, 'agent_id', e.agent_id,
+                'stage', e.stage, 'expires_at', e.expires_at, 'at', e.at
+            ) || coalesce(e.extra, '{}')
+        from unnest(
+            p_events, p_lead_ids, p_agent_ids, p_stages, p_expires_at, p_at,
+            coalesce(p_extra, '{}')
+        ) as e (event, lead_id, agent_id, stage, expires_at, at, extra)
         returning id, event, payload
     ),
 
@@ -58,8 +74,11 @@ begin
 end
 $$;
 
-comment on function public.crm_sla_emit(jsonb []) is
+comment on function public.crm_sla_emit(
+    text[], uuid[], uuid[], text[], timestamptz[], timestamptz[], jsonb[]
+) is
 'Internal: writes SLA events to the outbox (and webhook deliveries) and announces them on crm_sla';
 
-revoke execute on function public.crm_sla_emit(jsonb [])
-from public, anon, authenticated, service_role;
+revoke execute on function public.crm_sla_emit(
+    text[], uuid[], uuid[], text[], timestamptz[], timestamptz[], jsonb[]
+) from public, anon, authenticated, service_role;

@@ -34,7 +34,7 @@ begin
 end
 $$;
 
-comment on procedure public.crm_sla_purge_outbox(integer) is
+comment on procedure public.crm_sla_purge_outbox (integer) is
 'Deletes old outbox rows (outbox_keep_days) whose deliveries are finished, batch by batch';
 
 revoke execute on procedure public.crm_sla_purge_outbox(integer)

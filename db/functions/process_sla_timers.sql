@@ -32,7 +32,7 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
-    v_events jsonb[];
+    v_events integer;  -- events written
 begin
     select s.monitor_batch_size, s.max_reassignments into v_batch, v_max
     from public.crm_sla_settings as s;
@@ -92,16 +92,18 @@ begin
         )
 
         select
-            count(*),
-            array_agg(r.assigned_agent_id order by r.n),
-            array_agg(jsonb_build_object(
-                'event', 'assigned', 'lead_id', r.id, 'agent_id', r.assigned_agent_id,
-                'stage', 'claim_window', 'expires_at', r.claim_timer_expires_at, 'at', v_now
-            ) order by r.n)
-        into v_routed, v_to, v_events
+            public.crm_sla_emit(
+                array_agg('assigned'::text order by r.n),
+                array_agg(r.id order by r.n),
+                array_agg(r.assigned_agent_id order by r.n),
+                array_agg('claim_window'::text order by r.n),
+                array_agg(r.claim_timer_expires_at order by r.n),
+                array_agg(v_now order by r.n)
+            ),
+            array_agg(r.assigned_agent_id order by r.n)
+        into v_routed, v_to
         from routed as r;
         if v_routed > 0 then
-            perform public.crm_sla_emit(v_events);
             perform public.crm_sla_mark_routed(v_to);
             v_queue := public.crm_sla_routing_queue('agent');
         end if;
@@ -272,13 +274,12 @@ begin
                 end as expires_at
         )
 
-        select array_agg(jsonb_build_object(
-            'event', 'no_eligible_agent', 'lead_id', f.id, 'agent_id', f.assigned_agent_id,
-            'stage', f.stage, 'expires_at', f.expires_at, 'at', v_now
-        ))
+        select public.crm_sla_emit(
+            array_agg('no_eligible_agent'::text), array_agg(f.id), array_agg(f.assigned_agent_id),
+            array_agg(f.stage), array_agg(f.expires_at), array_agg(v_now)
+        )
         into v_events
         from flagged as f;
-        perform public.crm_sla_emit(v_events);
     end if;
 
     if cardinality(v_ids) >= v_batch then

@@ -9,28 +9,22 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-    v_events jsonb[];
-    v_unowned boolean;
 begin
-    select
-        array_agg(jsonb_build_object(
-            'event', 'assigned',
-            'lead_id', n.id,
-            'agent_id', n.assigned_agent_id,
-            'stage', case when n.lead_claimed then 'contact_window' else 'claim_window' end,
-            'expires_at', case
-                when n.first_action_completed then null
-                when n.lead_claimed then n.contact_timer_expires_at
-                else n.claim_timer_expires_at
-            end,
-            'at', n.claim_timer_started_at
-        )) filter (where n.assigned_agent_id is not null),
-        bool_or(n.assigned_agent_id is null)
-    into v_events, v_unowned
-    from new_leads as n;
-    perform public.crm_sla_emit(v_events);
-    if v_unowned then
+    perform public.crm_sla_emit(
+        array_agg('assigned'::text),
+        array_agg(n.id),
+        array_agg(n.assigned_agent_id),
+        array_agg(case when n.lead_claimed then 'contact_window' else 'claim_window' end),
+        array_agg(case
+            when n.first_action_completed then null
+            when n.lead_claimed then n.contact_timer_expires_at
+            else n.claim_timer_expires_at
+        end),
+        array_agg(n.claim_timer_started_at)
+    )
+    from new_leads as n
+    where n.assigned_agent_id is not null;
+    if exists (select from new_leads as n where n.assigned_agent_id is null) then
         perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
     end if;
     return null;

@@ -10,35 +10,36 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_events jsonb[] := '{}';
+    v_claimed constant boolean := new.lead_claimed and not old.lead_claimed;
+    v_contacted constant boolean := new.first_action_completed and not old.first_action_completed;
+    v_now timestamptz;
 begin
-    if new.lead_claimed and not old.lead_claimed then
-        v_events := array_append(v_events, jsonb_build_object(
-            'event', 'claimed',
-            'lead_id', new.id,
-            'agent_id', new.assigned_agent_id,
-            'stage', 'claim_window',
-            'expires_at', case when not new.first_action_completed
-                then new.contact_timer_expires_at end,
-            'late', coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false),
-            'at', new.contact_timer_started_at
-        ));
+    if v_contacted then
+        v_now := public.sla_now();
     end if;
-    if new.first_action_completed and not old.first_action_completed then
-        v_events := array_append(v_events, (
-            select jsonb_build_object(
-                'event', 'contacted',
-                'lead_id', new.id,
-                'agent_id', new.assigned_agent_id,
-                'stage', 'contact_window',
-                'expires_at', null,
-                'late', coalesce(c.now >= new.contact_timer_expires_at, false),
-                'at', c.now
-            )
-            from (select public.sla_now() as now) as c
-        ));
-    end if;
-    perform public.crm_sla_emit(v_events);
+    perform public.crm_sla_emit(
+        array_agg(e.event order by e.n),
+        array_agg(new.id order by e.n),
+        array_agg(new.assigned_agent_id order by e.n),
+        array_agg(e.stage order by e.n),
+        array_agg(e.expires_at order by e.n),
+        array_agg(e.at order by e.n),
+        array_agg(jsonb_build_object('late', e.late) order by e.n)
+    )
+    from (
+        select
+            1 as n, 'claimed' as event, 'claim_window' as stage,
+            case when not new.first_action_completed then new.contact_timer_expires_at end
+                as expires_at,
+            new.contact_timer_started_at as at,
+            coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false) as late
+        where v_claimed
+        union all
+        select
+            2, 'contacted', 'contact_window', null, v_now,
+            coalesce(v_now >= new.contact_timer_expires_at, false)
+        where v_contacted
+    ) as e;
     return null;
 end
 $$;

@@ -23,15 +23,14 @@ comment on column public.crm_sla_outbox.payload is
 'What webhooks receive: event, lead_id, agent_id, stage, expires_at, at (SLA clock), and '
 'from_agent_id and reason for reassigned and escalated';
 
--- An agent's own events, newest first (what a client lists or subscribes to).
-create index if not exists idx_crm_sla_outbox_agent
-on public.crm_sla_outbox (agent_id, id);
+-- No index on agent_id or lead_id: every index costs bulk intake (one outbox row a lead), and
+-- Realtime and the deliveries do not need one. Add (agent_id, id) if clients list their events.
 
 create table if not exists public.crm_sla_webhooks (
     id uuid primary key default gen_random_uuid(),
     url text not null,
     secret text not null,
-    events text [],
+    events text[],
     is_active boolean not null default true,
     created_at timestamptz not null default now()
 );
@@ -77,7 +76,7 @@ on public.crm_sla_webhook_deliveries (outbox_id);
 alter table public.crm_sla_settings
 add column if not exists outbox_keep_days integer not null default 30
 check (outbox_keep_days > 0),
-add column if not exists webhook_retry_delays interval [] not null
+add column if not exists webhook_retry_delays interval[] not null
 default '{5 seconds, 5 minutes, 30 minutes, 2 hours, 5 hours, 10 hours, 10 hours}'
 check (interval '0' < all(webhook_retry_delays));
 
