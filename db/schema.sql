@@ -643,7 +643,8 @@ begin
             p_events, p_lead_ids, p_agent_ids, p_stages, p_expires_at, p_at,
             coalesce(p_extra, '{}')
         ) as e (event, lead_id, agent_id, stage, expires_at, at, extra)
-        returning id, event, payload
+        -- Only a set small enough to be announced event by event keeps its payloads here.
+        returning id, event, case when cardinality(p_events) <= 100 then payload end as payload
     ),
 
     queued as (
@@ -754,6 +755,28 @@ CREATE FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) RETURNS void
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) IS 'Internal: moves the picked agents to the back of the routing queue';
+
+CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select least(
+        (
+            select min(l.claim_timer_expires_at) from public.crm_leads as l
+            where l.claim_timer_expires_at > p_after
+                and l.claim_timer_expires_at is not null and l.lead_claimed = false
+                and l.sla_escalated_at is null
+        ),
+        (
+            select min(l.contact_timer_expires_at) from public.crm_leads as l
+            where l.contact_timer_expires_at > p_after
+                and l.contact_timer_expires_at is not null and l.first_action_completed = false
+                and l.sla_escalated_at is null
+        )
+    )
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) IS 'Internal: the next instant (SLA clock) after p_after at which a running timer falls due';
 
 CREATE FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) RETURNS public.crm_leads
     LANGUAGE plpgsql
@@ -1295,17 +1318,18 @@ $$;
 
 COMMENT ON FUNCTION public.reassign_lead(p_lead_id uuid, p_to_agent_id uuid, p_notes text) IS 'Manual reassignment by an admin or the service role: new owner, fresh claim window, audit row';
 
-CREATE PROCEDURE public.run_sla_monitor(IN p_duration interval DEFAULT '00:00:55'::interval, IN p_interval interval DEFAULT '00:00:02'::interval)
+CREATE PROCEDURE public.run_sla_monitor(IN p_duration interval DEFAULT '00:00:59'::interval, IN p_interval interval DEFAULT '00:00:02'::interval)
     LANGUAGE plpgsql
     AS $$
 declare
     v_deadline timestamptz;
     v_result jsonb;
+    v_wake timestamptz;
 begin
     if p_duration is null or p_interval is null or p_interval <= interval '0' then
         raise exception 'run_sla_monitor needs a duration and a positive interval'
             using errcode = 'SL010',
-                hint = 'For example: call public.run_sla_monitor(''55 seconds'', ''2 seconds'').';
+                hint = 'For example: call public.run_sla_monitor(''59 seconds'', ''2 seconds'').';
     end if;
     if not pg_catalog.pg_try_advisory_lock(4242003) then
         raise notice 'another run_sla_monitor is already running in this database; exiting';
@@ -1324,10 +1348,14 @@ begin
             and (v_result ->> 'unclaimed')::bigint + (v_result ->> 'no_contact')::bigint
             + (v_result ->> 'escalated')::bigint > 0;
         exit when pg_catalog.clock_timestamp() >= v_deadline;
-        perform pg_catalog.pg_sleep(extract(epoch from least(
-            p_interval, v_deadline - pg_catalog.clock_timestamp()
-        )));
-        commit;  -- end the sleeping transaction so it holds no snapshot
+        -- Wake when the next timer falls due: its SLA-clock instant less the clock's offset
+        -- (sla_clock_travel) is the wall-clock moment; a millisecond late, so it is due then.
+        v_wake := public.crm_sla_next_due((v_result ->> 'at')::timestamptz)
+            - (public.sla_now() - pg_catalog.now()) + interval '1 millisecond';
+        perform pg_catalog.pg_sleep(greatest(extract(epoch from least(
+            v_wake, pg_catalog.clock_timestamp() + p_interval, v_deadline
+        ) - pg_catalog.clock_timestamp()), 0));
+        commit;  -- end the sleeping transaction
     end loop;
     perform pg_catalog.pg_advisory_unlock(4242003);
 end
@@ -2144,6 +2172,8 @@ GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
 

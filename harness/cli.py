@@ -60,7 +60,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
               f"{schedule.outbox_purge_job_name(info.crm_database)} deletes finished events "
               "older than crm_sla_settings.outbox_keep_days")
         if info.plan == schedule.MINUTE_LOOP_PLAN:
-            print("  note: pg_cron 1.4 has minute schedules only, so the job loops for 55 s each "
+            print("  note: pg_cron 1.4 has minute schedules only, so the job loops for 59 s each "
                   "minute; while it runs, DROP DATABASE elsewhere in this cluster waits for it.")
         elif info.plan == schedule.MINUTE_PASS_PLAN:
             print("  note: pg_cron 1.4 in background-worker mode cannot run a long job beside "

@@ -9,9 +9,9 @@ Latency design (a breach acted on within 10 seconds of expiry):
 - pg_cron 1.5 and later have second schedules: the job runs every 5 seconds and calls
   `public.run_sla_monitor(interval '0')`, one pass that drains any backlog batch by batch.
 - pg_cron 1.4 (Debian bookworm) only has minute schedules: the job runs every minute and calls
-  `public.run_sla_monitor()`, a procedure that works for 55 seconds, committing each pass and
-  sleeping two seconds between passes. Worst case a breach waits for the five seconds between the
-  end of one minute's loop and the next, plus one pass.
+  `public.run_sla_monitor()`, a procedure that works for 59 seconds, committing each pass and
+  sleeping until the next timer falls due (at most two seconds) between passes. Worst case a
+  breach waits for the second between the end of one minute's loop and the next, plus one pass.
 Either way a session advisory lock inside the procedure makes an overlapping run exit at once, and
 pg_cron ends the session when the call returns, so nothing leaks.
 

@@ -118,4 +118,5 @@ EVENTS_OBJECTS: tuple[SqlObject, ...] = (
     SqlObject("trg_crm_sla_webhooks_validate.sql", "trigger", "public.crm_sla_webhooks_validate()",
               "crm_sla_webhooks_100_validate on public.crm_sla_webhooks"),
     SqlObject("crm_sla_purge_outbox.sql", "procedure", "public.crm_sla_purge_outbox(integer)"),
+    SqlObject("crm_sla_next_due.sql", "function", "public.crm_sla_next_due(timestamptz)"),
 )

@@ -41,7 +41,8 @@ begin
             p_events, p_lead_ids, p_agent_ids, p_stages, p_expires_at, p_at,
             coalesce(p_extra, '{}')
         ) as e (event, lead_id, agent_id, stage, expires_at, at, extra)
-        returning id, event, payload
+        -- Only a set small enough to be announced event by event keeps its payloads here.
+        returning id, event, case when cardinality(p_events) <= 100 then payload end as payload
     ),
 
     queued as (

@@ -2,6 +2,7 @@
 webhook checks and the outbox purge; and, reloaded from db/functions, the places events happen:
 intake (assigned), claims and first actions (claimed, contacted), reassignments (reassigned,
 escalated, assigned) and the monitor (assigned out of the overflow queue, no_eligible_agent).
+The minute loop (run_sla_monitor) now sleeps until the next timer falls due (crm_sla_next_due).
 
 Temporary loader in the old style until `make migration` (issue 12) lands: its rollback drops the
 new objects and leaves the reloaded ones as they are (as 0010 does).
@@ -13,7 +14,8 @@ from harness.sqlfiles import BOARD_OBJECTS, EVENTS_OBJECTS, drop, engine_objects
 
 __depends__ = {"0070_events_tables"}
 
-RELOADED = engine_objects("crm_sla_apply_reassignments.sql", "process_sla_timers.sql")
+RELOADED = engine_objects("crm_sla_apply_reassignments.sql", "process_sla_timers.sql",
+                          "run_sla_monitor.sql")
 
 
 def apply(conn) -> None:
