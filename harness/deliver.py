@@ -71,12 +71,17 @@ from
 where d.webhook_id = r.webhook_id and d.outbox_id = r.outbox_id
 """
 
-# Seconds until the next pending delivery is due (negative: overdue); NULL: nothing pending.
+# Seconds until the next pending delivery that no other worker holds is due (negative: overdue);
+# no row: nothing pending. Rows another worker is sending are skipped, or this one would spin
+# until that worker is done with them.
 NEXT_DUE_SQL = """
-select extract(epoch from min(d.next_attempt_at) - pg_catalog.clock_timestamp())
+select extract(epoch from d.next_attempt_at - pg_catalog.clock_timestamp())
 from public.crm_sla_webhook_deliveries as d
-where d.status = 'pending'
-    and exists (select from public.crm_sla_webhooks as h where h.id = d.webhook_id and h.is_active)
+inner join public.crm_sla_webhooks as h on d.webhook_id = h.id
+where d.status = 'pending' and h.is_active
+order by d.next_attempt_at
+limit 1
+for update of d skip locked
 """
 
 
@@ -212,8 +217,9 @@ class Worker:
                                f"{totals.failed - before[1]} failed (to be retried or dead)")
                     if once:
                         break
-                    due = conn.execute(NEXT_DUE_SQL).fetchone()[0]
-                    conn.commit()  # hold no snapshot while waiting
+                    row = conn.execute(NEXT_DUE_SQL).fetchone()
+                    conn.commit()  # hold no lock and no snapshot while waiting
+                    due = None if row is None else row[0]
                     self._wait(listen, IDLE_WAKE_SECONDS if due is None
                                else min(float(due), IDLE_WAKE_SECONDS))
         except Stop:

@@ -338,3 +338,22 @@ def test_the_daily_purge_job_runs_the_outbox_purge_in_the_crm_database(world):
     with connect(with_database(world.url, info.cron_database)) as cron:
         assert cron.execute("select count(*) as n from cron.job where jobname like %s",
                             (f"%:{info.crm_database}",)).fetchone()["n"] == 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_worker_does_not_spin_while_another_sends(world, receiver, workers):
+    receiver.stall_seconds = 3.0
+    add_webhook(world, receiver)
+    first = workers()
+    world.lead(world.agent("Ana"))
+    receiver.wait_for(1)  # the first worker holds the delivery while its POST hangs
+    second = workers()
+    before = cpu_seconds(second.pid)
+    time.sleep(1.5)
+    assert cpu_seconds(second.pid) - before < 0.3
+    assert len(receiver.wait_for(2, timeout=5)) == 1  # and it did not send it too
+    assert first.poll() is None

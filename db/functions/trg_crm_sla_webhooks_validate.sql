@@ -11,6 +11,8 @@ declare
         'assigned', 'reassigned', 'escalated', 'warning', 'no_eligible_agent', 'claimed',
         'contacted'
     ];
+    v_secret_hint constant text
+        := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes>.';
     v_unknown text;
     v_key bytea;
 begin
@@ -39,8 +41,7 @@ begin
     if new.secret !~ '^whsec_[A-Za-z0-9+/]+={0,2}$' then
         raise exception 'the webhook secret is not whsec_ followed by base64'
             using errcode = 'SL010',
-                hint = 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 '
-                || 'random bytes>.';
+                hint = v_secret_hint;
     end if;
     begin
         v_key := decode(substr(new.secret, 7), 'base64');
@@ -50,8 +51,7 @@ begin
     if v_key is null or octet_length(v_key) not between 24 and 64 then
         raise exception 'the webhook secret must be the base64 of 24 to 64 bytes'
             using errcode = 'SL010',
-                hint = 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 '
-                || 'random bytes>.';
+                hint = v_secret_hint;
     end if;
     return new;
 end
