@@ -757,7 +757,7 @@ $$;
 COMMENT ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) IS 'Internal: moves the picked agents to the back of the routing queue';
 
 CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURNS timestamp with time zone
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
     select least(
@@ -878,6 +878,8 @@ declare
         'assigned', 'reassigned', 'escalated', 'warning', 'no_eligible_agent', 'claimed',
         'contacted'
     ];
+    v_secret_hint constant text
+        := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes>.';
     v_unknown text;
     v_key bytea;
 begin
@@ -906,8 +908,7 @@ begin
     if new.secret !~ '^whsec_[A-Za-z0-9+/]+={0,2}$' then
         raise exception 'the webhook secret is not whsec_ followed by base64'
             using errcode = 'SL010',
-                hint = 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 '
-                || 'random bytes>.';
+                hint = v_secret_hint;
     end if;
     begin
         v_key := decode(substr(new.secret, 7), 'base64');
@@ -917,8 +918,7 @@ begin
     if v_key is null or octet_length(v_key) not between 24 and 64 then
         raise exception 'the webhook secret must be the base64 of 24 to 64 bytes'
             using errcode = 'SL010',
-                hint = 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 '
-                || 'random bytes>.';
+                hint = v_secret_hint;
     end if;
     return new;
 end
@@ -2082,7 +2082,7 @@ CREATE POLICY "Signed-in users read teams" ON public.crm_sla_teams FOR SELECT TO
 
 COMMENT ON POLICY "Signed-in users read teams" ON public.crm_sla_teams IS 'Agents and admins read teams';
 
-CREATE POLICY "Signed-in users read the SLA clock" ON public.crm_sla_clock FOR SELECT TO authenticated, service_role USING (true);
+CREATE POLICY "Signed-in users read the SLA clock" ON public.crm_sla_clock FOR SELECT TO service_role, authenticated USING (true);
 
 ALTER TABLE public.crm_agents ENABLE ROW LEVEL SECURITY;
 
@@ -2174,6 +2174,7 @@ GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO service_role;
 REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
 

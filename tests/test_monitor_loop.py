@@ -66,3 +66,12 @@ def test_a_stuck_lead_does_not_make_the_loop_spin(world):
         "select coalesce(sum(calls), 0) from pg_stat_user_functions "
         "where funcname = 'process_sla_timers'") - calls_before
     assert 2.9 < took < 4 and 3 <= calls <= 4  # a pass a second, no busy loop
+
+
+def test_the_service_role_runs_the_loop_too(world):
+    ann, bob = world.agents("Ann", "Bob")
+    world.settings(claim_window="1 second")
+    lead = world.lead(ann)
+    with world.as_service() as conn:
+        conn.execute("call public.run_sla_monitor('2 seconds', '1 second')")
+    assert world.audit(lead)[0]["to_agent_id"] == bob
