@@ -19,6 +19,9 @@ returns integer
 language plpgsql
 volatile
 set search_path = ''
+-- Its statements take arrays: a custom plan for each call cost a single event (a claim) 80 µs of
+-- planning; the generic plan suits one event and ten thousand alike.
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     v_count integer;

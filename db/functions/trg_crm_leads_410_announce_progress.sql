@@ -13,33 +13,40 @@ declare
     v_claimed constant boolean := new.lead_claimed and not old.lead_claimed;
     v_contacted constant boolean := new.first_action_completed and not old.first_action_completed;
     v_now timestamptz;
+    v_events text[] := '{}';
+    v_stages text[] := '{}';
+    v_expires timestamptz[] := '{}';
+    v_at timestamptz[] := '{}';
+    v_extra jsonb[] := '{}';
 begin
+    -- Plain array assignments rather than a query: this runs for every claim.
+    if v_claimed then
+        v_events := v_events || 'claimed'::text;
+        v_stages := v_stages || 'claim_window'::text;
+        v_expires := v_expires || case
+            when not new.first_action_completed then new.contact_timer_expires_at
+        end;
+        v_at := v_at || new.contact_timer_started_at;
+        v_extra := v_extra || jsonb_build_object(
+            'late', coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false)
+        );
+    end if;
     if v_contacted then
         v_now := public.sla_now();
+        v_events := v_events || 'contacted'::text;
+        v_stages := v_stages || 'contact_window'::text;
+        v_expires := v_expires || null::timestamptz;
+        v_at := v_at || v_now;
+        v_extra := v_extra || jsonb_build_object(
+            'late', coalesce(v_now >= new.contact_timer_expires_at, false)
+        );
     end if;
     perform public.crm_sla_emit(
-        array_agg(e.event order by e.n),
-        array_agg(new.id order by e.n),
-        array_agg(new.assigned_agent_id order by e.n),
-        array_agg(e.stage order by e.n),
-        array_agg(e.expires_at order by e.n),
-        array_agg(e.at order by e.n),
-        array_agg(jsonb_build_object('late', e.late) order by e.n)
-    )
-    from (
-        select
-            1 as n, 'claimed' as event, 'claim_window' as stage,
-            case when not new.first_action_completed then new.contact_timer_expires_at end
-                as expires_at,
-            new.contact_timer_started_at as at,
-            coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false) as late
-        where v_claimed
-        union all
-        select
-            2, 'contacted', 'contact_window', null, v_now,
-            coalesce(v_now >= new.contact_timer_expires_at, false)
-        where v_contacted
-    ) as e;
+        v_events,
+        array_fill(new.id, array[cardinality(v_events)]),
+        array_fill(new.assigned_agent_id, array[cardinality(v_events)]),
+        v_stages, v_expires, v_at, v_extra
+    );
     return null;
 end
 $$;
