@@ -35,6 +35,7 @@ TIMEOUT_SECONDS = 10.0  # per POST: connect, send and answer
 BATCH = 32  # deliveries claimed (and held) by one transaction
 PARALLEL = 8  # POSTs in flight at once within a batch
 IDLE_WAKE_SECONDS = 60.0  # with nothing pending, look again this often anyway
+RECONNECT_SECONDS = (0.5, 10.0)  # after a lost connection: first wait, longest wait
 ERROR_CHARS = 300
 
 CLAIM_SQL = """
@@ -175,6 +176,7 @@ class Worker:
         self.url = url
         self.stopping = False
         self.waiting = False
+        self.connected = False  # once it has been: a lost connection is made again
 
     def _on_signal(self, signum, _frame) -> None:
         self.stopping = True
@@ -194,34 +196,67 @@ class Worker:
         finally:
             self.waiting = False
 
+    def _pause(self, seconds: float) -> None:
+        """A sleep that SIGINT or SIGTERM ends."""
+        self.waiting = True
+        try:
+            if self.stopping:
+                raise Stop
+            time.sleep(seconds)
+        finally:
+            self.waiting = False
+
+    def _serve(self, once: bool, report, totals: Totals) -> None:
+        """Connects, then delivers until stopped (or, with `once`, until nothing is due)."""
+        with connect(self.url, application_name="crm-sla deliver") as listen, \
+                connect(self.url, autocommit=False, application_name="crm-sla deliver") as conn, \
+                httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client, \
+                ThreadPoolExecutor(PARALLEL) as pool:
+            listen.execute(f"listen {CHANNEL}")  # before the first pass: nothing slips by
+            self.connected = True
+            if not once:
+                report(f"crm-sla deliver: waiting for events (pid {os.getpid()}); Ctrl-C "
+                       "or SIGTERM stops it")
+            while not self.stopping:
+                before = (totals.delivered, totals.failed)
+                while not self.stopping and deliver_batch(conn, client, pool, totals):
+                    pass
+                if not once and (totals.delivered, totals.failed) != before:
+                    report(f"crm-sla deliver: {totals.delivered - before[0]} delivered, "
+                           f"{totals.failed - before[1]} failed (to be retried or dead)")
+                if once:
+                    return
+                row = conn.execute(NEXT_DUE_SQL).fetchone()
+                conn.commit()  # hold no lock and no snapshot while waiting
+                due = None if row is None else row[0]
+                self._wait(listen, IDLE_WAKE_SECONDS if due is None
+                           else min(float(due), IDLE_WAKE_SECONDS))
+
     def run(self, once: bool = False, report=print) -> Totals:
+        """Delivers until SIGINT or SIGTERM (or, with `once`, until nothing is due). A lost
+        database connection is made again, with backoff, once the first one succeeded: what was
+        in flight rolls back and stays pending."""
         totals = Totals()
+        self.connected = False
         previous = {}
         if threading.current_thread() is threading.main_thread():
             previous = {s: signal.signal(s, self._on_signal)
                         for s in (signal.SIGINT, signal.SIGTERM)}
+        backoff = RECONNECT_SECONDS[0]
         try:
-            with connect(self.url) as listen, connect(self.url, autocommit=False) as conn, \
-                    httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client, \
-                    ThreadPoolExecutor(PARALLEL) as pool:
-                listen.execute(f"listen {CHANNEL}")  # before the first pass: nothing slips by
-                if not once:
-                    report(f"crm-sla deliver: waiting for events (pid {os.getpid()}); Ctrl-C "
-                           "or SIGTERM stops it")
-                while not self.stopping:
-                    before = (totals.delivered, totals.failed)
-                    while not self.stopping and deliver_batch(conn, client, pool, totals):
-                        pass
-                    if not once and (totals.delivered, totals.failed) != before:
-                        report(f"crm-sla deliver: {totals.delivered - before[0]} delivered, "
-                               f"{totals.failed - before[1]} failed (to be retried or dead)")
-                    if once:
-                        break
-                    row = conn.execute(NEXT_DUE_SQL).fetchone()
-                    conn.commit()  # hold no lock and no snapshot while waiting
-                    due = None if row is None else row[0]
-                    self._wait(listen, IDLE_WAKE_SECONDS if due is None
-                               else min(float(due), IDLE_WAKE_SECONDS))
+            while not self.stopping:
+                try:
+                    self._serve(once, report, totals)
+                    return totals
+                except (psycopg.OperationalError, HarnessError) as exc:
+                    if once or not self.connected:
+                        raise
+                    reason = (describe_db_error(exc) if isinstance(exc, psycopg.Error)
+                              else str(exc))
+                    report(f"crm-sla deliver: lost the database ({reason}); connecting again "
+                           f"in {backoff:g} s")
+                    self._pause(backoff)
+                    backoff = min(backoff * 2, RECONNECT_SECONDS[1])
         except Stop:
             pass
         except psycopg.Error as exc:

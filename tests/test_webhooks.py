@@ -358,3 +358,14 @@ def test_a_worker_does_not_spin_while_another_sends(world, receiver, workers):
     assert cpu_seconds(second.pid) - before < 0.3
     assert len(receiver.wait_for(2, timeout=5)) == 1  # and it did not send it too
     assert first.poll() is None
+
+
+def test_a_worker_connects_again_after_losing_the_database(world, receiver, workers):
+    add_webhook(world, receiver)
+    proc = workers()
+    world.db.execute("select pg_terminate_backend(pid) from pg_stat_activity "
+                     "where application_name = 'crm-sla deliver' "
+                     "and datname = current_database()")
+    world.lead(world.agent("Ana"))  # its notification went to the lost connection
+    assert len(receiver.wait_for(1, timeout=10)) == 1
+    assert proc.poll() is None
