@@ -1,7 +1,7 @@
 -- Events: the outbox every engine event is written to (in the transaction that caused it), the
 -- webhooks that receive them and one delivery row per event and webhook, and the settings that
 -- keep the outbox short and space the retries. The functions come with 0071.
--- depends: 0050_sla_policy_tables
+-- depends: 0051_plpgsql_check_clean
 
 create table if not exists public.crm_sla_outbox (
     id bigint generated always as identity primary key,
