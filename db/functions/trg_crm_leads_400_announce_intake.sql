@@ -9,6 +9,7 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+-- @plpgsql_check_options: newtable = new_leads
 begin
     perform public.crm_sla_emit(
         array_agg('assigned'::text),

@@ -13,11 +13,11 @@ declare
     v_claimed constant boolean := new.lead_claimed and not old.lead_claimed;
     v_contacted constant boolean := new.first_action_completed and not old.first_action_completed;
     v_now timestamptz;
-    v_events text[] := '{}';
-    v_stages text[] := '{}';
-    v_expires timestamptz[] := '{}';
-    v_at timestamptz[] := '{}';
-    v_extra jsonb[] := '{}';
+    v_events text[] := array[]::text[];
+    v_stages text[] := array[]::text[];
+    v_expires timestamptz[] := array[]::timestamptz[];
+    v_at timestamptz[] := array[]::timestamptz[];
+    v_extra jsonb[] := array[]::jsonb[];
 begin
     -- Plain array assignments rather than a query: this runs for every claim.
     if v_claimed then

@@ -328,7 +328,10 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
-    v_events integer;  -- events written
+    v_flagged uuid[];  -- stuck leads announced (no_eligible_agent) by this pass
+    v_flagged_owners uuid[];
+    v_flagged_stages text[];
+    v_flagged_expiries timestamptz[];
 begin
     select s.monitor_batch_size, s.max_reassignments into v_batch, v_max
     from public.crm_sla_settings as s;
@@ -570,12 +573,16 @@ begin
                 end as expires_at
         )
 
-        select public.crm_sla_emit(
-            array_agg('no_eligible_agent'::text), array_agg(f.id), array_agg(f.assigned_agent_id),
-            array_agg(f.stage), array_agg(f.expires_at), array_agg(v_now)
-        )
-        into v_events
+        select
+            array_agg(f.id), array_agg(f.assigned_agent_id), array_agg(f.stage),
+            array_agg(f.expires_at)
+        into v_flagged, v_flagged_owners, v_flagged_stages, v_flagged_expiries
         from flagged as f;
+        perform public.crm_sla_emit(
+            array_fill('no_eligible_agent'::text, array[coalesce(cardinality(v_flagged), 0)]),
+            v_flagged, v_flagged_owners, v_flagged_stages, v_flagged_expiries,
+            array_fill(v_now, array[coalesce(cardinality(v_flagged), 0)])
+        );
     end if;
 
     if cardinality(v_ids) >= v_batch then
@@ -692,6 +699,7 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+-- @plpgsql_check_options: newtable = new_leads
 begin
     perform public.crm_sla_emit(
         array_agg('assigned'::text),
@@ -747,11 +755,11 @@ declare
     v_claimed constant boolean := new.lead_claimed and not old.lead_claimed;
     v_contacted constant boolean := new.first_action_completed and not old.first_action_completed;
     v_now timestamptz;
-    v_events text[] := '{}';
-    v_stages text[] := '{}';
-    v_expires timestamptz[] := '{}';
-    v_at timestamptz[] := '{}';
-    v_extra jsonb[] := '{}';
+    v_events text[] := array[]::text[];
+    v_stages text[] := array[]::text[];
+    v_expires timestamptz[] := array[]::timestamptz[];
+    v_at timestamptz[] := array[]::timestamptz[];
+    v_extra jsonb[] := array[]::jsonb[];
 begin
     -- Plain array assignments rather than a query: this runs for every claim.
     if v_claimed then
