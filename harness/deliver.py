@@ -19,6 +19,7 @@ import select
 import signal
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,7 +100,8 @@ class Totals:
     delivered: int = 0
     failed: int = 0
     batches: int = 0
-    errors: list[str] = field(default_factory=list)
+    # The latest failures (what --once prints); a long-running worker keeps no more.
+    errors: deque[str] = field(default_factory=lambda: deque(maxlen=100))
 
     def as_json(self) -> str:
         return json.dumps({"delivered": self.delivered, "failed": self.failed}, sort_keys=True)
@@ -272,7 +274,7 @@ def run(url: str, once: bool = False) -> int:
     totals = worker.run(once=once)
     if once:
         print(totals.as_json(), flush=True)
-        for line in totals.errors[:20]:
+        for line in list(totals.errors)[-20:]:
             print(f"  failed {line}", flush=True)
     else:
         print("crm-sla deliver: stopped", flush=True)
