@@ -217,35 +217,80 @@ $$;
 COMMENT ON FUNCTION public.crm_lead_reassignments_append_only() IS 'Trigger: refuses UPDATE and DELETE of audit rows, except the cascade from deleting the lead';
 
 CREATE FUNCTION public.crm_leads_announce_intake() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 begin
-    perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
+    perform public.crm_sla_emit(
+        array_agg('assigned'::text),
+        array_agg(n.id),
+        array_agg(n.assigned_agent_id),
+        array_agg(case when n.lead_claimed then 'contact_window' else 'claim_window' end),
+        array_agg(case
+            when n.first_action_completed then null
+            when n.lead_claimed then n.contact_timer_expires_at
+            else n.claim_timer_expires_at
+        end),
+        array_agg(n.claim_timer_started_at)
+    )
+    from new_leads as n
+    where n.assigned_agent_id is not null;
+    if exists (select from new_leads as n where n.assigned_agent_id is null) then
+        perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
+    end if;
     return null;
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_leads_announce_intake() IS 'Trigger: one crm_sla event ({"event": "inserted"}) per INSERT statement on crm_leads';
+COMMENT ON FUNCTION public.crm_leads_announce_intake() IS 'Trigger: an assigned event (outbox, crm_sla) for each new lead with an owner, one INSERT a statement';
 
 CREATE FUNCTION public.crm_leads_announce_progress() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+    v_claimed constant boolean := new.lead_claimed and not old.lead_claimed;
+    v_contacted constant boolean := new.first_action_completed and not old.first_action_completed;
+    v_now timestamptz;
+    v_events text[] := array[]::text[];
+    v_stages text[] := array[]::text[];
+    v_expires timestamptz[] := array[]::timestamptz[];
+    v_at timestamptz[] := array[]::timestamptz[];
+    v_extra jsonb[] := array[]::jsonb[];
 begin
-    perform pg_catalog.pg_notify('crm_sla', pg_catalog.json_build_object(
-        'event', case
-            when new.first_action_completed and not old.first_action_completed then 'contacted'
-            else 'claimed'
-        end,
-        'lead_id', new.id,
-        'agent_id', new.assigned_agent_id
-    )::text);
+    -- Plain array assignments rather than a query: this runs for every claim.
+    if v_claimed then
+        v_events := v_events || 'claimed'::text;
+        v_stages := v_stages || 'claim_window'::text;
+        v_expires := v_expires || case
+            when not new.first_action_completed then new.contact_timer_expires_at
+        end;
+        v_at := v_at || new.contact_timer_started_at;
+        v_extra := v_extra || jsonb_build_object(
+            'late', coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false)
+        );
+    end if;
+    if v_contacted then
+        v_now := public.sla_now();
+        v_events := v_events || 'contacted'::text;
+        v_stages := v_stages || 'contact_window'::text;
+        v_expires := v_expires || null::timestamptz;
+        v_at := v_at || v_now;
+        v_extra := v_extra || jsonb_build_object(
+            'late', coalesce(v_now >= new.contact_timer_expires_at, false)
+        );
+    end if;
+    perform public.crm_sla_emit(
+        v_events,
+        array_fill(new.id, array[cardinality(v_events)]),
+        array_fill(new.assigned_agent_id, array[cardinality(v_events)]),
+        v_stages, v_expires, v_at, v_extra
+    );
     return null;
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_leads_announce_progress() IS 'Trigger: a crm_sla event ({"event": "claimed" | "contacted", "lead_id", "agent_id"}) per claim or first action';
+COMMENT ON FUNCTION public.crm_leads_announce_progress() IS 'Trigger: claimed and contacted events (outbox, crm_sla) for claims and first actions';
 
 CREATE FUNCTION public.crm_leads_intake() RETURNS trigger
     LANGUAGE plpgsql
@@ -487,7 +532,7 @@ CREATE FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agent
     AS $$
 declare
     v_claim interval;
-    v_events text[];
+    v_count integer;
 begin
     select s.claim_window into v_claim from public.crm_sla_settings as s;
     v_claim := coalesce(v_claim, interval '5 minutes');
@@ -527,7 +572,7 @@ begin
         where l.id = m.lead_id
         returning
             l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason, m.stage,
-            m.escalate
+            m.escalate, l.claim_timer_expires_at
     ),
 
     audit as (
@@ -541,23 +586,33 @@ begin
         returning id
     )
 
-    select array_agg(json_build_object(
-        'event', case when mv.escalate then 'escalated' else 'reassigned' end,
-        'lead_id', mv.id,
-        'from_agent_id', mv.previous_agent_id,
-        'to_agent_id', mv.assigned_agent_id,
-        'reason', mv.reassignment_reason,
-        'stage', mv.stage
-    )::text)
-    into v_events
+    select
+        public.crm_sla_emit(
+            array_agg(case
+                when mv.escalate then 'escalated'
+                when mv.previous_agent_id is null then 'assigned'
+                else 'reassigned'
+            end order by mv.id),
+            array_agg(mv.id order by mv.id),
+            array_agg(mv.assigned_agent_id order by mv.id),
+            array_agg(mv.stage order by mv.id),
+            -- An escalated lead sits with an admin and no timer runs for it.
+            array_agg(case when not mv.escalate then mv.claim_timer_expires_at end order by mv.id),
+            array_agg(p_at order by mv.id),
+            array_agg(jsonb_build_object(
+                'from_agent_id', mv.previous_agent_id,
+                'to_agent_id', mv.assigned_agent_id,  -- = agent_id; what release 0.1.0 announced
+                'reason', mv.reassignment_reason
+            ) order by mv.id)
+        )
+    into v_count
     from moved as mv;  -- the audit insert runs regardless: data-modifying CTEs always complete
 
-    perform pg_notify('crm_sla', e) from unnest(v_events) as e;
-    return coalesce(cardinality(v_events), 0);
+    return v_count;
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) IS 'Internal: writes reassignments (lead rows, audit rows, crm_sla events) for locked leads';
+COMMENT ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) IS 'Internal: writes reassignments (lead rows, audit rows, events) for locked leads';
 
 CREATE FUNCTION public.crm_sla_caller() RETURNS text
     LANGUAGE plpgsql STABLE
@@ -589,6 +644,68 @@ CREATE FUNCTION public.crm_sla_clock_now() RETURNS timestamp with time zone
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_clock_now() IS 'Internal: the SLA clock read now (clock_timestamp() plus sla_now()''s offset), for claims and first actions';
+
+CREATE FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[] DEFAULT NULL::jsonb[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+declare
+    v_count integer;
+    v_first bigint;
+    v_last bigint;
+    v_notes text[];
+begin
+    if coalesce(cardinality(p_events), 0) = 0 then
+        return 0;
+    end if;
+    with written as (
+        insert into public.crm_sla_outbox (event, lead_id, agent_id, payload)
+        select
+            e.event, e.lead_id, e.agent_id,
+            jsonb_build_object(
+                'event', e.event, 'lead_id', e.lead_id, 'agent_id', e.agent_id,
+                'stage', e.stage, 'expires_at', e.expires_at, 'at', e.at
+            ) || coalesce(e.extra, '{}')
+        from unnest(
+            p_events, p_lead_ids, p_agent_ids, p_stages, p_expires_at, p_at,
+            coalesce(p_extra, '{}')
+        ) as e (event, lead_id, agent_id, stage, expires_at, at, extra)
+        -- Only a set small enough to be announced event by event keeps its payloads here.
+        returning id, event, case when cardinality(p_events) <= 100 then payload end as payload
+    ),
+
+    queued as (
+        -- A webhook receives the events written after it was created: this is where they queue.
+        insert into public.crm_sla_webhook_deliveries (webhook_id, outbox_id, status, next_attempt_at)
+        select h.id, w.id, 'pending', pg_catalog.now()
+        from written as w
+        inner join public.crm_sla_webhooks as h
+            on h.is_active and (h.events is null or w.event = any(h.events))
+    )
+
+    select
+        count(*),
+        min(w.id),
+        max(w.id),
+        array_agg((w.payload || jsonb_build_object('outbox_id', w.id))::text order by w.id)
+            filter (where cardinality(p_events) <= 100)
+    into v_count, v_first, v_last, v_notes
+    from written as w;  -- the deliveries insert runs regardless: data-modifying CTEs complete
+
+    if v_notes is not null then
+        perform pg_catalog.pg_notify('crm_sla', n) from unnest(v_notes) as n;
+    else
+        perform pg_catalog.pg_notify('crm_sla', json_build_object(
+            'event', 'batch', 'count', v_count,
+            'first_outbox_id', v_first, 'last_outbox_id', v_last
+        )::text);
+    end if;
+    return v_count;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) IS 'Internal: writes SLA events to the outbox (and webhook deliveries) and announces them on crm_sla';
 
 CREATE FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) RETURNS void
     LANGUAGE plpgsql STABLE
@@ -684,6 +801,28 @@ CREATE FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) RETURNS void
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) IS 'Internal: moves the picked agents to the back of the routing queue';
+
+CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+    select least(
+        (
+            select min(l.claim_timer_expires_at) from public.crm_leads as l
+            where l.claim_timer_expires_at > p_after
+                and l.claim_timer_expires_at is not null and l.lead_claimed = false
+                and l.sla_escalated_at is null
+        ),
+        (
+            select min(l.contact_timer_expires_at) from public.crm_leads as l
+            where l.contact_timer_expires_at > p_after
+                and l.contact_timer_expires_at is not null and l.first_action_completed = false
+                and l.sla_escalated_at is null
+        )
+    )
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) IS 'Internal: the next instant (SLA clock) after p_after at which a running timer falls due';
 
 CREATE FUNCTION public.crm_sla_policy_findings() RETURNS TABLE(table_name text, policy_name text, command text, roles text, effect text, fix text)
     LANGUAGE sql STABLE
@@ -848,6 +987,41 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) IS 'Internal: the claim or first action behind claim_lead() and complete_first_action()';
+
+CREATE PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer DEFAULT 10000)
+    LANGUAGE plpgsql
+    AS $$
+declare
+    v_before timestamptz;
+    v_deleted integer;
+begin
+    if p_batch is null or p_batch < 1 then
+        raise exception 'crm_sla_purge_outbox needs a positive batch size'
+            using errcode = 'SL010', hint = 'For example: call public.crm_sla_purge_outbox(10000).';
+    end if;
+    select pg_catalog.now() - s.outbox_keep_days * interval '1 day' into v_before
+    from public.crm_sla_settings as s;
+    loop
+        delete from public.crm_sla_outbox as o
+        where o.id = any(array(
+            select x.id from public.crm_sla_outbox as x
+            where x.created_at < v_before
+                and not exists (
+                    select from public.crm_sla_webhook_deliveries as d
+                    where d.outbox_id = x.id and d.status = 'pending'
+                )
+            order by x.id
+            limit p_batch
+            for update skip locked
+        ));
+        get diagnostics v_deleted = row_count;
+        commit;
+        exit when v_deleted < p_batch;
+    end loop;
+end
+$$;
+
+COMMENT ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) IS 'Deletes old outbox rows (outbox_keep_days) whose deliveries are finished, batch by batch';
 
 CREATE FUNCTION public.crm_sla_routing_queue(p_role text) RETURNS uuid[]
     LANGUAGE sql STABLE
@@ -1015,6 +1189,63 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) IS 'Per-team SLA statistics over a period of the SLA clock (default: the last 24 hours); admins';
 
+CREATE FUNCTION public.crm_sla_webhooks_validate() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+declare
+    v_known constant text[] := array[
+        'assigned', 'reassigned', 'escalated', 'warning', 'no_eligible_agent', 'claimed',
+        'contacted'
+    ];
+    v_secret_hint constant text
+        := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes>.';
+    v_unknown text;
+    v_key bytea;
+begin
+    if new.url is null or new.url !~* '^https?://[^/\s?#]+([/?#]\S*)?$' then
+        raise exception 'webhook URL % is not an http:// or https:// URL', coalesce(new.url, 'NULL')
+            using errcode = 'SL010',
+                hint = 'Give the full URL the events are POSTed to, e.g. https://example.com/hooks/sla.';
+    end if;
+    if new.events is not null then
+        select string_agg(e, ', ') into v_unknown
+        from unnest(new.events) as e
+        where e is null or not e = any(v_known);
+        if v_unknown is not null or cardinality(new.events) = 0 then
+            raise exception 'unknown event name(s): %', coalesce(v_unknown, '(an empty list)')
+                using errcode = 'SL010',
+                    hint = 'Events are ' || array_to_string(v_known, ', ')
+                    || '; NULL subscribes to every event.';
+        end if;
+    end if;
+    if new.secret is null then
+        -- 32 bytes from the server's strong random source (two version 4 UUIDs, 244 random bits).
+        new.secret := 'whsec_' || encode(decode(
+            replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'
+        ), 'base64');
+    end if;
+    if new.secret !~ '^whsec_[A-Za-z0-9+/]+={0,2}$' then
+        raise exception 'the webhook secret is not whsec_ followed by base64'
+            using errcode = 'SL010',
+                hint = v_secret_hint;
+    end if;
+    begin
+        v_key := decode(substr(new.secret, 7), 'base64');
+    exception when invalid_parameter_value then
+        v_key := null;
+    end;
+    if v_key is null or octet_length(v_key) not between 24 and 64 then
+        raise exception 'the webhook secret must be the base64 of 24 to 64 bytes'
+            using errcode = 'SL010',
+                hint = v_secret_hint;
+    end if;
+    return new;
+end
+$_$;
+
+COMMENT ON FUNCTION public.crm_sla_webhooks_validate() IS 'Trigger: refuses a webhook with a bad URL, event name or secret (SL010); generates a secret';
+
 CREATE FUNCTION public.is_admin(uid uuid) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -1055,7 +1286,10 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
-    v_events text[];
+    v_flagged uuid[];  -- stuck leads announced (no_eligible_agent) by this pass
+    v_flagged_owners uuid[];
+    v_flagged_stages text[];
+    v_flagged_expiries timestamptz[];
 begin
     select s.monitor_batch_size, s.max_reassignments into v_batch, v_max
     from public.crm_sla_settings as s;
@@ -1112,10 +1346,21 @@ begin
                 claim_window_expires_at = v_now + s.claim_window
             from unowned as u, public.crm_sla_settings as s
             where l.id = u.id and l.assigned_agent_id is null
-            returning l.assigned_agent_id
+            returning l.id, l.assigned_agent_id, l.claim_timer_expires_at, u.n
         )
 
-        select count(*), array_agg(r.assigned_agent_id) into v_routed, v_to from routed as r;
+        select
+            public.crm_sla_emit(
+                array_agg('assigned'::text order by r.n),
+                array_agg(r.id order by r.n),
+                array_agg(r.assigned_agent_id order by r.n),
+                array_agg('claim_window'::text order by r.n),
+                array_agg(r.claim_timer_expires_at order by r.n),
+                array_agg(v_now order by r.n)
+            ),
+            array_agg(r.assigned_agent_id order by r.n)
+        into v_routed, v_to
+        from routed as r;
         if v_routed > 0 then
             perform public.crm_sla_mark_routed(v_to);
             v_queue := public.crm_sla_routing_queue('agent');
@@ -1279,16 +1524,24 @@ begin
                         else coalesce(l.contact_sla_breached, false)
                     end
                 )
-            returning l.id, l.assigned_agent_id, t.stage
+            returning
+                l.id, l.assigned_agent_id, t.stage,
+                case t.stage
+                    when 'claim_window' then l.claim_timer_expires_at
+                    else l.contact_timer_expires_at
+                end as expires_at
         )
 
-        select array_agg(json_build_object(
-            'event', 'no_eligible_agent', 'lead_id', f.id, 'agent_id', f.assigned_agent_id,
-            'stage', f.stage
-        )::text)
-        into v_events
+        select
+            array_agg(f.id), array_agg(f.assigned_agent_id), array_agg(f.stage),
+            array_agg(f.expires_at)
+        into v_flagged, v_flagged_owners, v_flagged_stages, v_flagged_expiries
         from flagged as f;
-        perform pg_notify('crm_sla', e) from unnest(v_events) as e;
+        perform public.crm_sla_emit(
+            array_fill('no_eligible_agent'::text, array[coalesce(cardinality(v_flagged), 0)]),
+            v_flagged, v_flagged_owners, v_flagged_stages, v_flagged_expiries,
+            array_fill(v_now, array[coalesce(cardinality(v_flagged), 0)])
+        );
     end if;
 
     if cardinality(v_ids) >= v_batch then
@@ -1393,7 +1646,7 @@ $$;
 
 COMMENT ON FUNCTION public.reassign_lead(p_lead_id uuid, p_to_agent_id uuid, p_notes text) IS 'Manual reassignment by an admin or the service role: new owner, fresh claim window, audit row';
 
-CREATE PROCEDURE public.run_sla_monitor(IN p_duration interval DEFAULT '00:00:55'::interval, IN p_interval interval DEFAULT '00:00:02'::interval)
+CREATE PROCEDURE public.run_sla_monitor(IN p_duration interval DEFAULT '00:00:59'::interval, IN p_interval interval DEFAULT '00:00:02'::interval)
     LANGUAGE plpgsql
     AS $$
 declare
@@ -1402,11 +1655,12 @@ declare
     v_holder integer;
     v_deadline timestamptz;
     v_result jsonb;
+    v_wake timestamptz;
 begin
     if p_duration is null or p_interval is null or p_interval <= interval '0' then
         raise exception 'run_sla_monitor needs a duration and a positive interval'
             using errcode = 'SL010',
-                hint = 'For example: call public.run_sla_monitor(''55 seconds'', ''2 seconds'').';
+                hint = 'For example: call public.run_sla_monitor(''59 seconds'', ''2 seconds'').';
     end if;
     v_locked := pg_catalog.pg_try_advisory_lock(v_lock);
     if not v_locked then
@@ -1454,10 +1708,14 @@ begin
             and (v_result ->> 'unclaimed')::bigint + (v_result ->> 'no_contact')::bigint
             + (v_result ->> 'escalated')::bigint > 0;
         exit when pg_catalog.clock_timestamp() >= v_deadline;
-        perform pg_catalog.pg_sleep(extract(epoch from least(
-            p_interval, v_deadline - pg_catalog.clock_timestamp()
-        )));
-        commit;  -- end the sleeping transaction so it holds no snapshot
+        -- Wake when the next timer falls due: its SLA-clock instant less the clock's offset
+        -- (sla_clock_travel) is the wall-clock moment; a millisecond late, so it is due then.
+        v_wake := public.crm_sla_next_due((v_result ->> 'at')::timestamptz)
+            - (public.sla_now() - pg_catalog.now()) + interval '1 millisecond';
+        perform pg_catalog.pg_sleep(greatest(extract(epoch from least(
+            v_wake, pg_catalog.clock_timestamp() + p_interval, v_deadline
+        ) - pg_catalog.clock_timestamp()), 0));
+        commit;  -- end the sleeping transaction
     end loop;
     if v_locked then
         perform pg_catalog.pg_advisory_unlock(v_lock);
@@ -1725,6 +1983,32 @@ COMMENT ON COLUMN public.crm_sla_monitor_pause.paused_by_backend_start IS 'When 
 
 COMMENT ON COLUMN public.crm_sla_monitor_pause.paused_by IS 'Who paused it and why, for crm-sla status (for example crm-sla simulate)';
 
+CREATE TABLE public.crm_sla_outbox (
+    id bigint NOT NULL,
+    event text NOT NULL,
+    lead_id uuid,
+    agent_id uuid,
+    payload jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+COMMENT ON TABLE public.crm_sla_outbox IS 'Every SLA event (assigned, reassigned, escalated, warning, no_eligible_agent, claimed, contacted), written by the engine in the transaction that caused it; an agent reads its own';
+
+COMMENT ON COLUMN public.crm_sla_outbox.event IS 'assigned, reassigned, escalated, warning, no_eligible_agent, claimed or contacted';
+
+COMMENT ON COLUMN public.crm_sla_outbox.agent_id IS 'The agent the event is for: the new owner, the warned owner, the owner left with the lead';
+
+COMMENT ON COLUMN public.crm_sla_outbox.payload IS 'What webhooks receive: event, lead_id, agent_id, stage, expires_at, at (SLA clock), and from_agent_id and reason for reassigned and escalated';
+
+ALTER TABLE public.crm_sla_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.crm_sla_outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.crm_sla_policies (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name text NOT NULL,
@@ -1765,12 +2049,16 @@ CREATE TABLE public.crm_sla_settings (
     monitor_batch_size integer DEFAULT 1000 NOT NULL,
     warn_at numeric DEFAULT 0.8,
     calendar_id uuid,
+    outbox_keep_days integer DEFAULT 30 NOT NULL,
+    webhook_retry_delays interval[] DEFAULT '{00:00:05,00:05:00,00:30:00,02:00:00,05:00:00,10:00:00,10:00:00}'::interval[] NOT NULL,
     CONSTRAINT crm_sla_settings_claim_window_check CHECK ((claim_window > '00:00:00'::interval)),
     CONSTRAINT crm_sla_settings_contact_window_check CHECK ((contact_window > '00:00:00'::interval)),
     CONSTRAINT crm_sla_settings_id_check CHECK (id),
     CONSTRAINT crm_sla_settings_max_reassignments_check CHECK ((max_reassignments >= 0)),
     CONSTRAINT crm_sla_settings_monitor_batch_size_check CHECK (((monitor_batch_size >= 1) AND (monitor_batch_size <= 100000))),
-    CONSTRAINT crm_sla_settings_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric)))
+    CONSTRAINT crm_sla_settings_outbox_keep_days_check CHECK ((outbox_keep_days > 0)),
+    CONSTRAINT crm_sla_settings_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric))),
+    CONSTRAINT crm_sla_settings_webhook_retry_delays_check CHECK (('00:00:00'::interval < ALL (webhook_retry_delays)))
 );
 
 COMMENT ON TABLE public.crm_sla_settings IS 'The SLA engine''s settings: one row. Changes apply to timers started afterwards.';
@@ -1787,6 +2075,10 @@ COMMENT ON COLUMN public.crm_sla_settings.warn_at IS 'Default warning point (sha
 
 COMMENT ON COLUMN public.crm_sla_settings.calendar_id IS 'Default calendar for leads that match no policy; NULL: around the clock';
 
+COMMENT ON COLUMN public.crm_sla_settings.outbox_keep_days IS 'The daily purge deletes outbox rows older than this whose deliveries are finished';
+
+COMMENT ON COLUMN public.crm_sla_settings.webhook_retry_delays IS 'The wait before each retry of a failed delivery; after the last, the delivery is dead';
+
 CREATE TABLE public.crm_sla_team_members (
     team_id uuid NOT NULL,
     agent_id uuid NOT NULL
@@ -1800,6 +2092,40 @@ CREATE TABLE public.crm_sla_teams (
 );
 
 COMMENT ON TABLE public.crm_sla_teams IS 'Teams: a policy that names one routes its leads only to the team''s members';
+
+CREATE TABLE public.crm_sla_webhook_deliveries (
+    webhook_id uuid NOT NULL,
+    outbox_id bigint NOT NULL,
+    status text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone,
+    last_error text,
+    delivered_at timestamp with time zone,
+    CONSTRAINT crm_sla_webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'dead'::text])))
+);
+
+COMMENT ON TABLE public.crm_sla_webhook_deliveries IS 'One row per event and webhook: pending until the endpoint answers 2xx (delivered) or the retries of crm_sla_settings.webhook_retry_delays run out (dead)';
+
+COMMENT ON COLUMN public.crm_sla_webhook_deliveries.next_attempt_at IS 'When crm-sla deliver tries it next (wall clock)';
+
+COMMENT ON COLUMN public.crm_sla_webhook_deliveries.last_error IS 'What the last failed attempt got: the HTTP status and the start of the body, or the error';
+
+CREATE TABLE public.crm_sla_webhooks (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    url text NOT NULL,
+    secret text NOT NULL,
+    events text[],
+    is_active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+COMMENT ON TABLE public.crm_sla_webhooks IS 'HTTP endpoints that receive the events written after they were created, signed as Standard Webhooks says; admins and the service role only';
+
+COMMENT ON COLUMN public.crm_sla_webhooks.url IS 'An http:// or https:// URL the events are POSTed to';
+
+COMMENT ON COLUMN public.crm_sla_webhooks.secret IS 'The signing secret, whsec_<base64 of 24 to 64 bytes>; generated when inserted as NULL';
+
+COMMENT ON COLUMN public.crm_sla_webhooks.events IS 'The events it receives; NULL: every event';
 
 ALTER TABLE ONLY public.crm_agents
     ADD CONSTRAINT crm_agents_email_key UNIQUE (email);
@@ -1837,6 +2163,9 @@ ALTER TABLE ONLY public.crm_sla_holidays
 ALTER TABLE ONLY public.crm_sla_monitor_pause
     ADD CONSTRAINT crm_sla_monitor_pause_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.crm_sla_outbox
+    ADD CONSTRAINT crm_sla_outbox_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.crm_sla_policies
     ADD CONSTRAINT crm_sla_policies_name_key UNIQUE (name);
 
@@ -1858,6 +2187,12 @@ ALTER TABLE ONLY public.crm_sla_teams
 ALTER TABLE ONLY public.crm_sla_teams
     ADD CONSTRAINT crm_sla_teams_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.crm_sla_webhook_deliveries
+    ADD CONSTRAINT crm_sla_webhook_deliveries_pkey PRIMARY KEY (webhook_id, outbox_id);
+
+ALTER TABLE ONLY public.crm_sla_webhooks
+    ADD CONSTRAINT crm_sla_webhooks_pkey PRIMARY KEY (id);
+
 CREATE INDEX crm_leads_assigned_agent_id_idx ON public.crm_leads USING btree (assigned_agent_id);
 
 CREATE INDEX crm_leads_unowned_idx ON public.crm_leads USING btree (created_at) WHERE (assigned_agent_id IS NULL);
@@ -1875,6 +2210,10 @@ CREATE INDEX idx_crm_leads_sla_policy ON public.crm_leads USING btree (sla_polic
 CREATE INDEX idx_crm_sla_calendar_hours_calendar ON public.crm_sla_calendar_hours USING btree (calendar_id, weekday);
 
 CREATE INDEX idx_crm_sla_team_members_agent ON public.crm_sla_team_members USING btree (agent_id);
+
+CREATE INDEX idx_crm_sla_webhook_deliveries_due ON public.crm_sla_webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+CREATE INDEX idx_crm_sla_webhook_deliveries_outbox ON public.crm_sla_webhook_deliveries USING btree (outbox_id);
 
 CREATE INDEX idx_reassignments_from_agent ON public.crm_lead_reassignments USING btree (from_agent_id, created_at DESC);
 
@@ -1906,17 +2245,21 @@ CREATE TRIGGER crm_leads_300_sla_events AFTER UPDATE OF lead_claimed, first_acti
 
 COMMENT ON TRIGGER crm_leads_300_sla_events ON public.crm_leads IS 'Logs claims and first actions for the per-agent SLA statistics';
 
-CREATE TRIGGER crm_leads_400_announce_intake AFTER INSERT ON public.crm_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_announce_intake();
+CREATE TRIGGER crm_leads_400_announce_intake AFTER INSERT ON public.crm_leads REFERENCING NEW TABLE AS new_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_announce_intake();
 
-COMMENT ON TRIGGER crm_leads_400_announce_intake ON public.crm_leads IS 'Announces new leads on the crm_sla channel, once per INSERT statement';
+COMMENT ON TRIGGER crm_leads_400_announce_intake ON public.crm_leads IS 'Writes an assigned event for each new lead with an owner, once per INSERT statement';
 
 CREATE TRIGGER crm_leads_410_announce_progress AFTER UPDATE OF lead_claimed, first_action_completed ON public.crm_leads FOR EACH ROW WHEN (((new.lead_claimed AND (NOT old.lead_claimed)) OR (new.first_action_completed AND (NOT old.first_action_completed)))) EXECUTE FUNCTION public.crm_leads_announce_progress();
 
-COMMENT ON TRIGGER crm_leads_410_announce_progress ON public.crm_leads IS 'Announces claims and first actions on the crm_sla channel';
+COMMENT ON TRIGGER crm_leads_410_announce_progress ON public.crm_leads IS 'Writes claimed and contacted events for claims and first actions';
 
 CREATE TRIGGER crm_leads_900_intake_done AFTER INSERT ON public.crm_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_intake_done();
 
 COMMENT ON TRIGGER crm_leads_900_intake_done ON public.crm_leads IS 'Records the round-robin picks of the statement''s new leads; clears its cached clock and queue';
+
+CREATE TRIGGER crm_sla_webhooks_100_validate BEFORE INSERT OR UPDATE ON public.crm_sla_webhooks FOR EACH ROW EXECUTE FUNCTION public.crm_sla_webhooks_validate();
+
+COMMENT ON TRIGGER crm_sla_webhooks_100_validate ON public.crm_sla_webhooks IS 'Refuses a bad URL, event name or secret (SL010); generates a missing secret';
 
 ALTER TABLE ONLY public.crm_lead_reassignments
     ADD CONSTRAINT crm_lead_reassignments_from_agent_id_fkey FOREIGN KEY (from_agent_id) REFERENCES public.crm_agents(id);
@@ -1975,6 +2318,16 @@ ALTER TABLE ONLY public.crm_sla_team_members
 ALTER TABLE ONLY public.crm_sla_team_members
     ADD CONSTRAINT crm_sla_team_members_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.crm_sla_teams(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.crm_sla_webhook_deliveries
+    ADD CONSTRAINT crm_sla_webhook_deliveries_outbox_id_fkey FOREIGN KEY (outbox_id) REFERENCES public.crm_sla_outbox(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_sla_webhook_deliveries
+    ADD CONSTRAINT crm_sla_webhook_deliveries_webhook_id_fkey FOREIGN KEY (webhook_id) REFERENCES public.crm_sla_webhooks(id) ON DELETE CASCADE;
+
+CREATE POLICY "Admins and agents read their events" ON public.crm_sla_outbox FOR SELECT TO authenticated USING (((agent_id = ( SELECT auth.uid() AS uid)) OR ( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)));
+
+COMMENT ON POLICY "Admins and agents read their events" ON public.crm_sla_outbox IS 'An agent reads the events addressed to it; admins read every event';
+
 CREATE POLICY "Admins can manage agents" ON public.crm_agents TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
 
 CREATE POLICY "Admins can manage all leads" ON public.crm_leads TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
@@ -2012,6 +2365,14 @@ COMMENT ON POLICY "Admins manage crm_sla_team_members" ON public.crm_sla_team_me
 CREATE POLICY "Admins manage crm_sla_teams" ON public.crm_sla_teams TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
 
 COMMENT ON POLICY "Admins manage crm_sla_teams" ON public.crm_sla_teams IS 'Admins read and write every row';
+
+CREATE POLICY "Admins manage deliveries" ON public.crm_sla_webhook_deliveries TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage deliveries" ON public.crm_sla_webhook_deliveries IS 'Admins read deliveries, retry dead ones (status pending) and delete them';
+
+CREATE POLICY "Admins manage webhooks" ON public.crm_sla_webhooks TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage webhooks" ON public.crm_sla_webhooks IS 'Admins add, read, change and remove webhooks';
 
 CREATE POLICY "Agents can update own leads" ON public.crm_leads FOR UPDATE TO authenticated USING ((assigned_agent_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((assigned_agent_id = ( SELECT auth.uid() AS uid)));
 
@@ -2073,13 +2434,25 @@ CREATE POLICY "Service role manages crm_sla_teams" ON public.crm_sla_teams TO se
 
 COMMENT ON POLICY "Service role manages crm_sla_teams" ON public.crm_sla_teams IS 'The service role (back office, intake) reads and writes every row';
 
+CREATE POLICY "Service role manages deliveries" ON public.crm_sla_webhook_deliveries TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages deliveries" ON public.crm_sla_webhook_deliveries IS 'The service role reads deliveries, retries dead ones and deletes them';
+
 CREATE POLICY "Service role manages the SLA settings" ON public.crm_sla_settings TO service_role USING (true) WITH CHECK (true);
+
+CREATE POLICY "Service role manages webhooks" ON public.crm_sla_webhooks TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages webhooks" ON public.crm_sla_webhooks IS 'The service role adds, reads, changes and removes webhooks';
 
 CREATE POLICY "Service role pauses the monitor" ON public.crm_sla_monitor_pause TO service_role USING (true) WITH CHECK (true);
 
 COMMENT ON POLICY "Service role pauses the monitor" ON public.crm_sla_monitor_pause IS 'Only the service role (and the tables'' owner) may pause or resume the scheduled monitor';
 
 CREATE POLICY "Service role reads SLA events" ON public.crm_lead_sla_events FOR SELECT TO service_role USING (true);
+
+CREATE POLICY "Service role reads every event" ON public.crm_sla_outbox FOR SELECT TO service_role USING (true);
+
+COMMENT ON POLICY "Service role reads every event" ON public.crm_sla_outbox IS 'The service role reads every event (it does not write them: only the engine does)';
 
 CREATE POLICY "Signed-in users can read the SLA windows" ON public.crm_sla_settings FOR SELECT TO authenticated USING (true);
 
@@ -2131,6 +2504,8 @@ ALTER TABLE public.crm_sla_holidays ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_monitor_pause ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.crm_sla_outbox ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.crm_sla_policies ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_routing_lock ENABLE ROW LEVEL SECURITY;
@@ -2140,6 +2515,10 @@ ALTER TABLE public.crm_sla_settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.crm_sla_team_members ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_teams ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_webhooks ENABLE ROW LEVEL SECURITY;
 
 GRANT USAGE ON SCHEMA auth TO anon;
 GRANT USAGE ON SCHEMA auth TO authenticated;
@@ -2190,6 +2569,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_clock_now() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_clock_now() TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_clock_now() TO service_role;
 
+REVOKE ALL ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_intake_clock() FROM PUBLIC;
@@ -2201,9 +2582,14 @@ GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) TO service_role;
+
 REVOKE ALL ON FUNCTION public.crm_sla_policy_findings() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
+
+REVOKE ALL ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_routing_queue(p_role text) FROM PUBLIC;
 
@@ -2218,6 +2604,8 @@ GRANT ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time z
 REVOKE ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_webhooks_validate() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.is_admin(uid uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.is_admin(uid uuid) TO authenticated;
@@ -2274,6 +2662,9 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_holidays TO service_ro
 
 GRANT SELECT,UPDATE ON TABLE public.crm_sla_monitor_pause TO service_role;
 
+GRANT SELECT ON TABLE public.crm_sla_outbox TO authenticated;
+GRANT SELECT ON TABLE public.crm_sla_outbox TO service_role;
+
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO service_role;
 
@@ -2285,3 +2676,9 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_team_members TO servic
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_teams TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_teams TO service_role;
+
+GRANT SELECT,DELETE,UPDATE ON TABLE public.crm_sla_webhook_deliveries TO authenticated;
+GRANT SELECT,DELETE,UPDATE ON TABLE public.crm_sla_webhook_deliveries TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_webhooks TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_webhooks TO service_role;

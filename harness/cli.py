@@ -63,13 +63,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         purge = schedule.schedule_purge(url, args.keep_run_days)
         print(f"run history: pg_cron job {schedule.purge_job_name(info.crm_database)} "
               f"(id {purge}) deletes this database's monitor runs older than "
-              f"{args.keep_run_days} days, daily")
+              f"{args.keep_run_days} days, daily; "
+              f"{schedule.outbox_purge_job_name(info.crm_database)} deletes finished events "
+              "older than crm_sla_settings.outbox_keep_days")
         if info.plan == schedule.MINUTE_PASS_PLAN:
             print("  note: pg_cron 1.4 in background-worker mode cannot run a long job beside "
                   "others, so the monitor runs once a minute (breaches wait up to a minute). "
                   "pg_cron 1.5+, or cron.use_background_workers = off, acts within seconds.")
         elif info.version.startswith("1.4"):
-            print("  note: the job loops for 55 s each minute; with pg_cron 1.4, DROP DATABASE "
+            print("  note: the job loops for 59 s each minute; with pg_cron 1.4, DROP DATABASE "
                   "elsewhere in this cluster waits for the running loop meanwhile.")
     return 0
 
@@ -177,6 +179,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deliver(args: argparse.Namespace) -> int:
+    from harness import deliver
+
+    return deliver.run(database_url(quiet=True), once=args.once)
+
+
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    from harness import webhooks
+
+    return webhooks.cli(database_url(quiet=True), args.action, args.target, args.events,
+                        args.secret)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-sla", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -262,6 +277,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="on an embedded database with no open leads, play `crm-sla "
                        "simulate` beside the board")
     board.set_defaults(func=cmd_board)
+
+    dl = sub.add_parser("deliver", help="POST the engine's events to the webhooks (signed), "
+                        "waking on each event; retries per crm_sla_settings")
+    dl.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    dl.set_defaults(func=cmd_deliver)
+
+    wh = sub.add_parser("webhooks", help="add, list or remove the endpoints that receive events")
+    wh.add_argument("action", choices=["add", "list", "remove"],
+                    help="add URL (prints its id and secret), list, or remove ID")
+    wh.add_argument("target", nargs="?", metavar="URL|ID", help="the URL to add, the id to remove")
+    wh.add_argument("--events", metavar="a,b",
+                    help="only these events (assigned, reassigned, escalated, warning, "
+                    "no_eligible_agent, claimed, contacted); default: all")
+    wh.add_argument("--secret", help="the signing secret, whsec_<base64> (default: generated)")
+    wh.set_defaults(func=cmd_webhooks)
 
     bench = sub.add_parser("bench",
                            help="measure the engine against raw SQL, in a scratch database")

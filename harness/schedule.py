@@ -8,8 +8,10 @@ Scheduling the same name again updates the job in place, so re-running `make mig
 makes a second one.
 
 One plan on every pg_cron (a breach acted on within seconds of expiry): the job runs every
-minute and calls `public.run_sla_monitor()`, a procedure that works for 55 seconds, committing each
-pass and sleeping between passes. pg_cron 1.5+ could schedule every few seconds instead, but then
+minute and calls `public.run_sla_monitor()`, a procedure that works for 59 seconds, committing each
+pass and sleeping until the next timer falls due (at most two seconds) between passes: a breach is
+acted on milliseconds after its instant, except in the second between one minute's loop and the
+next. pg_cron 1.5+ could schedule every few seconds instead, but then
 the path Supabase runs (pg_cron 1.6) would not be the path the test suite runs (Debian bookworm
 has 1.4), and a job started every 5 seconds costs a connection and a run-history row each time:
 the minute loop is as fast and is tested. A session advisory lock inside the procedure makes an
@@ -46,6 +48,14 @@ def job_name(database: str) -> str:
 
 def purge_job_name(database: str) -> str:
     return f"crm-sla-purge:{database}"
+
+
+def outbox_purge_job_name(database: str) -> str:
+    return f"crm-sla-outbox-purge:{database}"
+
+
+# Runs in the CRM database: old outbox rows whose deliveries are finished (outbox_keep_days).
+OUTBOX_PURGE_COMMAND = "call public.crm_sla_purge_outbox()"
 
 
 def purge_command(database: str, keep_days: int) -> str:
@@ -142,7 +152,9 @@ def schedule_monitor(url: str) -> tuple[CronInfo, int | None]:
 
 
 def schedule_purge(url: str, keep_days: int = DEFAULT_KEEP_DAYS) -> int | None:
-    """Create or update the daily purge of this database's old pg_cron run rows."""
+    """Create or update the daily purges: this database's old pg_cron run rows (a job in pg_cron's
+    database), and its old, finished outbox rows (a job in the CRM database, where they live).
+    Returns the first job's id."""
     if keep_days < 1:
         from harness.errors import HarnessError
 
@@ -151,6 +163,11 @@ def schedule_purge(url: str, keep_days: int = DEFAULT_KEEP_DAYS) -> int | None:
     if not info.available:
         return None
     with connect(with_database(url, info.cron_database)) as conn:
+        conn.execute(
+            "select cron.schedule_in_database(%s, %s, %s, %s)",
+            (outbox_purge_job_name(info.crm_database), PURGE_SCHEDULE, OUTBOX_PURGE_COMMAND,
+             info.crm_database),
+        )
         return conn.execute(
             "select cron.schedule(%s, %s, %s)",
             (purge_job_name(info.crm_database), PURGE_SCHEDULE,
@@ -166,7 +183,8 @@ def unschedule_monitor(url: str) -> bool:
     with connect(with_database(url, info.cron_database)) as conn:
         rows = conn.execute(
             "select jobname, cron.unschedule(jobid) from cron.job "
-            "where jobname in (%s, %s) and username = %s",
-            (job_name(info.crm_database), purge_job_name(info.crm_database), info.user),
+            "where jobname in (%s, %s, %s) and username = %s",
+            (job_name(info.crm_database), purge_job_name(info.crm_database),
+             outbox_purge_job_name(info.crm_database), info.user),
         ).fetchall()
     return any(name == job_name(info.crm_database) for name, _ in rows)

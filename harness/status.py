@@ -43,6 +43,23 @@ def _lead_figures(conn) -> dict:
     }
 
 
+def _delivery_figures(conn) -> dict:
+    row = conn.execute(
+        """
+        select
+            (select count(*) from public.crm_sla_webhooks where is_active) as webhooks,
+            count(*) filter (where d.status = 'pending') as pending,
+            count(*) filter (where d.status = 'dead') as dead,
+            extract(epoch from now() - min(o.created_at) filter (where d.status = 'pending'))
+                as oldest_pending_seconds
+        from public.crm_sla_webhook_deliveries as d
+        inner join public.crm_sla_outbox as o on d.outbox_id = o.id
+        """
+    ).fetchone()
+    age = row["oldest_pending_seconds"]
+    return {**row, "oldest_pending_seconds": None if age is None else round(float(age), 1)}
+
+
 def _cron_figures(url: str) -> dict:
     info = schedule.probe(url)
     if not info.available:
@@ -50,7 +67,8 @@ def _cron_figures(url: str) -> dict:
     out: dict = {"available": True, "version": info.version, "database": info.cron_database}
     with connect(with_database(url, info.cron_database), row_factory=dict_row) as conn:
         for key, name in (("monitor", schedule.job_name(info.crm_database)),
-                          ("purge", schedule.purge_job_name(info.crm_database))):
+                          ("purge", schedule.purge_job_name(info.crm_database)),
+                          ("outbox_purge", schedule.outbox_purge_job_name(info.crm_database))):
             job = conn.execute(
                 "select jobid, schedule, command, active from cron.job "
                 "where jobname = %s and username = %s", (name, info.user)).fetchone()
@@ -94,6 +112,10 @@ def collect(url: str) -> dict:
             "select to_regclass('public.crm_lead_sla_timers') is not null as ok").fetchone()["ok"]
         report["leads"] = _lead_figures(conn) if installed else None
         report["monitor_paused"] = _pause(conn)
+        has_webhooks = conn.execute(
+            "select to_regclass('public.crm_sla_webhook_deliveries') is not null as ok"
+        ).fetchone()["ok"]
+        report["deliveries"] = _delivery_figures(conn) if has_webhooks else None
     report["pg_cron"] = _cron_figures(url)
     report["policies"] = policies.findings(url)
     return report
@@ -112,13 +134,13 @@ def render(report: dict) -> str:
         lines.append(f"pg_cron      not available: {cron['reason']}")
         lines.append("             run the monitor with: crm-sla monitor --interval 5")
     else:
-        for key in ("monitor", "purge"):
+        for key in ("monitor", "purge", "outbox_purge"):
             job = cron[key]
             if job is None:
-                lines.append(f"{key:<12} no pg_cron job: run make migrate")
+                lines.append(f"{key.replace('_', ' '):<12} no pg_cron job: run make migrate")
                 continue
             state = "active" if job["active"] else "INACTIVE"
-            lines.append(f"{key:<12} {job['name']} (job {job['jobid']}, {state}) "
+            lines.append(f"{key.replace('_', ' '):<12} {job['name']} (job {job['jobid']}, {state}) "
                          f"'{job['schedule']}': {job['command']}")
             lines.append(f"             failures in the last day: {job['failures_last_day']}")
             for run in job["recent_runs"]:
@@ -152,6 +174,14 @@ def render(report: dict) -> str:
     lines.append(f"waiting      {leads['waiting_past_due']} past due (for the next monitor pass, "
                  "or for an eligible agent)")
     lines.append(f"escalated    {leads['escalated']} with an admin")
+    deliveries = report.get("deliveries")
+    if deliveries is not None:
+        age = deliveries["oldest_pending_seconds"]
+        lines.append(f"webhooks     {deliveries['webhooks']} active; deliveries: "
+                     f"{deliveries['pending']} pending"
+                     + (f" (oldest {age:g} s)" if age is not None else "")
+                     + f", {deliveries['dead']} dead"
+                     )
     return "\n".join(lines)
 
 

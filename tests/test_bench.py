@@ -14,14 +14,15 @@ WORKLOADS = [
     "intake_owner_given",
     "intake_round_robin",
     "intake_minimal_trigger",
+    "intake_outbox_cost",
     *(f"idle_{size}" for size in bench.QUICK.idle),
     "idle_plan",
     "backlog",
     "backlog_big",
     "claims",
 ]
-WITH_BASELINE = ["intake_owner_given", "intake_round_robin", f"idle_{bench.QUICK.idle[-1]}",
-                 "backlog", "claims"]
+WITH_BASELINE = ["intake_owner_given", "intake_round_robin", "intake_outbox_cost",
+                 f"idle_{bench.QUICK.idle[-1]}", "backlog", "claims"]
 
 
 def test_quick_bench_prints_and_saves_every_workload_in_a_scratch_database(server, tmp_path):

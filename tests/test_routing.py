@@ -168,7 +168,9 @@ def test_events_are_announced_on_the_crm_sla_channel(world):
     breach_all(world)
     events = [json.loads(n.payload) for n in listener.notifies(timeout=2, stop_after=1)]
     listener.close()
-    assert events == [{
+    # The keys of release 0.1.0 keep their values (the outbox's payload adds more).
+    assert [{k: e[k] for k in ("event", "lead_id", "from_agent_id", "to_agent_id", "reason",
+                               "stage")} for e in events] == [{
         "event": "reassigned", "lead_id": str(lead), "from_agent_id": str(ann),
         "to_agent_id": str(bob), "reason": "unclaimed", "stage": "claim_window",
     }]

@@ -165,7 +165,7 @@ create or replace function evil.is_admin(uid uuid) returns boolean language sql
 create or replace function evil.crm_sla_caller() returns text language sql
     as $$ select 'trusted' $$;
 create table if not exists evil.crm_leads (like public.crm_leads);
-create table if not exists evil.crm_sla_settings (like public.crm_sla_settings);
+create table if not exists evil.crm_sla_settings (like public.crm_sla_settings including defaults);
 insert into evil.crm_sla_settings values (true, '1 second', '1 second', 0, 1);
 grant all on all tables in schema evil to public;
 grant execute on all functions in schema evil to public;

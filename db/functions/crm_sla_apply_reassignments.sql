@@ -1,5 +1,6 @@
--- Writes a set of reassignments in one statement: the lead rows, one audit row each, and a
--- pg_notify event each. Called by process_sla_timers() and reassign_lead() on rows they locked.
+-- Writes a set of reassignments in one statement: the lead rows, one audit row each, and an event
+-- each (reassigned, escalated, or assigned for a lead that had no owner; see crm_sla_emit).
+-- Called by process_sla_timers() and reassign_lead() on rows they locked.
 -- p_stages: 'claim_window', 'contact_window' or 'manual'; p_escalate marks escalations to an admin.
 create or replace function public.crm_sla_apply_reassignments(
     p_lead_ids uuid[],
@@ -17,7 +18,7 @@ set search_path = ''
 as $$
 declare
     v_claim interval;
-    v_events text[];
+    v_count integer;
 begin
     select s.claim_window into v_claim from public.crm_sla_settings as s;
     v_claim := coalesce(v_claim, interval '5 minutes');
@@ -57,7 +58,7 @@ begin
         where l.id = m.lead_id
         returning
             l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason, m.stage,
-            m.escalate
+            m.escalate, l.claim_timer_expires_at
     ),
 
     audit as (
@@ -71,26 +72,36 @@ begin
         returning id
     )
 
-    select array_agg(json_build_object(
-        'event', case when mv.escalate then 'escalated' else 'reassigned' end,
-        'lead_id', mv.id,
-        'from_agent_id', mv.previous_agent_id,
-        'to_agent_id', mv.assigned_agent_id,
-        'reason', mv.reassignment_reason,
-        'stage', mv.stage
-    )::text)
-    into v_events
+    select
+        public.crm_sla_emit(
+            array_agg(case
+                when mv.escalate then 'escalated'
+                when mv.previous_agent_id is null then 'assigned'
+                else 'reassigned'
+            end order by mv.id),
+            array_agg(mv.id order by mv.id),
+            array_agg(mv.assigned_agent_id order by mv.id),
+            array_agg(mv.stage order by mv.id),
+            -- An escalated lead sits with an admin and no timer runs for it.
+            array_agg(case when not mv.escalate then mv.claim_timer_expires_at end order by mv.id),
+            array_agg(p_at order by mv.id),
+            array_agg(jsonb_build_object(
+                'from_agent_id', mv.previous_agent_id,
+                'to_agent_id', mv.assigned_agent_id,  -- = agent_id; what release 0.1.0 announced
+                'reason', mv.reassignment_reason
+            ) order by mv.id)
+        )
+    into v_count
     from moved as mv;  -- the audit insert runs regardless: data-modifying CTEs always complete
 
-    perform pg_notify('crm_sla', e) from unnest(v_events) as e;
-    return coalesce(cardinality(v_events), 0);
+    return v_count;
 end
 $$;
 
 comment on function public.crm_sla_apply_reassignments(
     uuid[], uuid[], text[], boolean[], uuid, text, timestamptz
 ) is
-'Internal: writes reassignments (lead rows, audit rows, crm_sla events) for locked leads';
+'Internal: writes reassignments (lead rows, audit rows, events) for locked leads';
 
 revoke execute on function public.crm_sla_apply_reassignments(
     uuid[], uuid[], text[], boolean[], uuid, text, timestamptz

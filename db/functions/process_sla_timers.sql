@@ -32,7 +32,10 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
-    v_events text[];
+    v_flagged uuid[];  -- stuck leads announced (no_eligible_agent) by this pass
+    v_flagged_owners uuid[];
+    v_flagged_stages text[];
+    v_flagged_expiries timestamptz[];
 begin
     select s.monitor_batch_size, s.max_reassignments into v_batch, v_max
     from public.crm_sla_settings as s;
@@ -89,10 +92,21 @@ begin
                 claim_window_expires_at = v_now + s.claim_window
             from unowned as u, public.crm_sla_settings as s
             where l.id = u.id and l.assigned_agent_id is null
-            returning l.assigned_agent_id
+            returning l.id, l.assigned_agent_id, l.claim_timer_expires_at, u.n
         )
 
-        select count(*), array_agg(r.assigned_agent_id) into v_routed, v_to from routed as r;
+        select
+            public.crm_sla_emit(
+                array_agg('assigned'::text order by r.n),
+                array_agg(r.id order by r.n),
+                array_agg(r.assigned_agent_id order by r.n),
+                array_agg('claim_window'::text order by r.n),
+                array_agg(r.claim_timer_expires_at order by r.n),
+                array_agg(v_now order by r.n)
+            ),
+            array_agg(r.assigned_agent_id order by r.n)
+        into v_routed, v_to
+        from routed as r;
         if v_routed > 0 then
             perform public.crm_sla_mark_routed(v_to);
             v_queue := public.crm_sla_routing_queue('agent');
@@ -256,16 +270,24 @@ begin
                         else coalesce(l.contact_sla_breached, false)
                     end
                 )
-            returning l.id, l.assigned_agent_id, t.stage
+            returning
+                l.id, l.assigned_agent_id, t.stage,
+                case t.stage
+                    when 'claim_window' then l.claim_timer_expires_at
+                    else l.contact_timer_expires_at
+                end as expires_at
         )
 
-        select array_agg(json_build_object(
-            'event', 'no_eligible_agent', 'lead_id', f.id, 'agent_id', f.assigned_agent_id,
-            'stage', f.stage
-        )::text)
-        into v_events
+        select
+            array_agg(f.id), array_agg(f.assigned_agent_id), array_agg(f.stage),
+            array_agg(f.expires_at)
+        into v_flagged, v_flagged_owners, v_flagged_stages, v_flagged_expiries
         from flagged as f;
-        perform pg_notify('crm_sla', e) from unnest(v_events) as e;
+        perform public.crm_sla_emit(
+            array_fill('no_eligible_agent'::text, array[coalesce(cardinality(v_flagged), 0)]),
+            v_flagged, v_flagged_owners, v_flagged_stages, v_flagged_expiries,
+            array_fill(v_now, array[coalesce(cardinality(v_flagged), 0)])
+        );
     end if;
 
     if cardinality(v_ids) >= v_batch then

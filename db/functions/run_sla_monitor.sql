@@ -1,10 +1,12 @@
 -- The scheduled monitor: runs process_sla_timers() pass after pass for p_duration, committing
--- each pass and sleeping p_interval between them; a backlog is drained batch after batch without
--- sleeping. Called by the pg_cron job (CALL public.run_sla_monitor(...)); an overlapping call
--- exits at once, and it steps aside while crm_sla_monitor_pause names a live session (the demo
--- pauses it so). A procedure, not a function, so that every pass is its own transaction.
+-- each pass; between passes it sleeps until the next timer falls due (crm_sla_next_due), at most
+-- p_interval (so new leads, stuck and unowned ones are looked at that often); a backlog is drained
+-- batch after batch without sleeping. Called by the pg_cron job (CALL public.run_sla_monitor(...));
+-- an overlapping call exits at once, and it steps aside while crm_sla_monitor_pause names a live
+-- session (the demo pauses it so). A procedure, not a function, so that every pass is its own
+-- transaction.
 create or replace procedure public.run_sla_monitor(
-    p_duration interval default interval '55 seconds',
+    p_duration interval default interval '59 seconds',
     p_interval interval default interval '2 seconds'
 )
 language plpgsql
@@ -15,11 +17,12 @@ declare
     v_holder integer;
     v_deadline timestamptz;
     v_result jsonb;
+    v_wake timestamptz;
 begin
     if p_duration is null or p_interval is null or p_interval <= interval '0' then
         raise exception 'run_sla_monitor needs a duration and a positive interval'
             using errcode = 'SL010',
-                hint = 'For example: call public.run_sla_monitor(''55 seconds'', ''2 seconds'').';
+                hint = 'For example: call public.run_sla_monitor(''59 seconds'', ''2 seconds'').';
     end if;
     v_locked := pg_catalog.pg_try_advisory_lock(v_lock);
     if not v_locked then
@@ -67,10 +70,14 @@ begin
             and (v_result ->> 'unclaimed')::bigint + (v_result ->> 'no_contact')::bigint
             + (v_result ->> 'escalated')::bigint > 0;
         exit when pg_catalog.clock_timestamp() >= v_deadline;
-        perform pg_catalog.pg_sleep(extract(epoch from least(
-            p_interval, v_deadline - pg_catalog.clock_timestamp()
-        )));
-        commit;  -- end the sleeping transaction so it holds no snapshot
+        -- Wake when the next timer falls due: its SLA-clock instant less the clock's offset
+        -- (sla_clock_travel) is the wall-clock moment; a millisecond late, so it is due then.
+        v_wake := public.crm_sla_next_due((v_result ->> 'at')::timestamptz)
+            - (public.sla_now() - pg_catalog.now()) + interval '1 millisecond';
+        perform pg_catalog.pg_sleep(greatest(extract(epoch from least(
+            v_wake, pg_catalog.clock_timestamp() + p_interval, v_deadline
+        ) - pg_catalog.clock_timestamp()), 0));
+        commit;  -- end the sleeping transaction
     end loop;
     if v_locked then
         perform pg_catalog.pg_advisory_unlock(v_lock);

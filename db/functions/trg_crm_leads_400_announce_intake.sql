@@ -1,18 +1,40 @@
--- Announces new leads on the crm_sla channel: one pg_notify per INSERT statement, however many
--- rows it wrote, so intake stays cheap. Fires after every INSERT statement on crm_leads.
+-- Intake events: an `assigned` event for every new lead that has an owner (given, or routed by
+-- crm_leads_090_intake_route), written set-based (one outbox INSERT per statement, however many
+-- leads it brought). Leads left without an owner get theirs later from the monitor, which
+-- announces it then; meanwhile one {"event": "inserted"} notification tells the board they exist.
+-- Fires after every INSERT statement on crm_leads.
 create or replace function public.crm_leads_announce_intake()
 returns trigger
 language plpgsql
+security definer
 set search_path = ''
 as $$
+-- @plpgsql_check_options: newtable = new_leads
 begin
-    perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
+    perform public.crm_sla_emit(
+        array_agg('assigned'::text),
+        array_agg(n.id),
+        array_agg(n.assigned_agent_id),
+        array_agg(case when n.lead_claimed then 'contact_window' else 'claim_window' end),
+        array_agg(case
+            when n.first_action_completed then null
+            when n.lead_claimed then n.contact_timer_expires_at
+            else n.claim_timer_expires_at
+        end),
+        array_agg(n.claim_timer_started_at)
+    )
+    from new_leads as n
+    where n.assigned_agent_id is not null;
+    if exists (select from new_leads as n where n.assigned_agent_id is null) then
+        perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
+    end if;
     return null;
 end
 $$;
 
 comment on function public.crm_leads_announce_intake() is
-'Trigger: one crm_sla event ({"event": "inserted"}) per INSERT statement on crm_leads';
+'Trigger: an assigned event (outbox, crm_sla) for each new lead with an owner, one INSERT a '
+'statement';
 
 revoke execute on function public.crm_leads_announce_intake()
 from public, anon, authenticated, service_role;
@@ -21,7 +43,8 @@ drop trigger if exists crm_leads_400_announce_intake on public.crm_leads;
 
 create trigger crm_leads_400_announce_intake
 after insert on public.crm_leads
+referencing new table as new_leads
 for each statement execute function public.crm_leads_announce_intake();
 
 comment on trigger crm_leads_400_announce_intake on public.crm_leads is
-'Announces new leads on the crm_sla channel, once per INSERT statement';
+'Writes an assigned event for each new lead with an owner, once per INSERT statement';
