@@ -1,0 +1,26 @@
+-- The running timer's window and calendar on each lead (engine-owned: what re-planning after a
+-- calendar edit recomputes its deadline from).
+-- depends: 0050_sla_policy_tables
+
+alter table public.crm_leads
+add column if not exists sla_timer_window interval,
+add column if not exists sla_timer_calendar_id uuid
+references public.crm_sla_calendars (id) on delete set null;
+
+comment on column public.crm_leads.sla_timer_window is
+'The window of the running timer (claim or contact), as it was when the timer started '
+'(engine-owned)';
+comment on column public.crm_leads.sla_timer_calendar_id is
+'The calendar whose open time the running timer counts; NULL: around the clock (engine-owned)';
+
+-- Timers that were running before: plain time, their window as started.
+update public.crm_leads
+set sla_timer_window = case
+    when lead_claimed then contact_timer_expires_at - contact_timer_started_at
+    else claim_timer_expires_at - claim_timer_started_at
+end
+where sla_timer_window is null
+    and case
+        when lead_claimed then contact_timer_expires_at - contact_timer_started_at
+        else claim_timer_expires_at - claim_timer_started_at
+    end is not null;
