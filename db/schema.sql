@@ -2042,12 +2042,12 @@ CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
     k.created_at,
     c.now AS sla_now,
     (t.seconds_left)::numeric(12,3) AS seconds_left,
+    p.name AS policy_name,
+    t.resumes_at AS timer_resumes_at,
     COALESCE(k.claim_sla_breached, false) AS claim_sla_breached,
     COALESCE(k.contact_sla_breached, false) AS contact_sla_breached,
     COALESCE(k.reassignment_count, 0) AS reassignment_count,
-    p.name AS policy_name,
-    (t.resumes_at IS NOT NULL) AS timer_paused,
-    t.resumes_at AS timer_resumes_at
+    (t.resumes_at IS NOT NULL) AS timer_paused
    FROM ((((cards k
      CROSS JOIN clock c)
      LEFT JOIN public.crm_agents a ON ((k.assigned_agent_id = a.id)))
@@ -2058,9 +2058,9 @@ COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card:
 
 COMMENT ON COLUMN public.crm_lead_sla_timers.seconds_left IS 'Open time left on the running timer, in seconds (its calendar''s open time; negative: overdue)';
 
-COMMENT ON COLUMN public.crm_lead_sla_timers.timer_paused IS 'True while the running timer''s calendar is closed: the timer does not count now';
-
 COMMENT ON COLUMN public.crm_lead_sla_timers.timer_resumes_at IS 'When a paused timer counts again (the calendar''s next opening); NULL when it counts now';
+
+COMMENT ON COLUMN public.crm_lead_sla_timers.timer_paused IS 'True while the running timer''s calendar is closed: the timer does not count now';
 
 CREATE TABLE public.crm_sla_agent_routing (
     agent_id uuid NOT NULL,

@@ -2,7 +2,7 @@
 -- (the check triggers note them in crm_sla.replan_calendars), and forgets them. Called by the
 -- re-planning statement triggers.
 create or replace function public.crm_sla_calendar_noted()
-returns uuid []
+returns uuid[]
 language plpgsql
 volatile
 set search_path = ''

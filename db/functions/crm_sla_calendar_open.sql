@@ -6,10 +6,10 @@
 create or replace function public.crm_sla_calendar_open(
     p_calendar_id uuid,
     p_tz text,
-    p_dows integer [],
-    p_starts bigint [],
-    p_ends bigint [],
-    p_day_open bigint [],
+    p_dows integer[],
+    p_starts bigint[],
+    p_ends bigint[],
+    p_day_open bigint[],
     p_week_open bigint,
     p_from timestamptz,
     p_to timestamptz
@@ -106,13 +106,13 @@ end
 $$;
 
 comment on function public.crm_sla_calendar_open(
-    uuid, text, integer [], bigint [], bigint [], bigint [], bigint, timestamptz, timestamptz
+    uuid, text, integer[], bigint[], bigint[], bigint[], bigint, timestamptz, timestamptz
 ) is
 'Internal: a calendar''s open time between two instants, in microseconds';
 
 revoke execute on function public.crm_sla_calendar_open(
-    uuid, text, integer [], bigint [], bigint [], bigint [], bigint, timestamptz, timestamptz
+    uuid, text, integer[], bigint[], bigint[], bigint[], bigint, timestamptz, timestamptz
 ) from public, anon;
 grant execute on function public.crm_sla_calendar_open(
-    uuid, text, integer [], bigint [], bigint [], bigint [], bigint, timestamptz, timestamptz
+    uuid, text, integer[], bigint[], bigint[], bigint[], bigint, timestamptz, timestamptz
 ) to authenticated, service_role;

@@ -4,10 +4,10 @@
 create or replace function public.crm_sla_calendar_pattern(
     p_calendar_id uuid,
     out time_zone text,
-    out dows integer [],
-    out starts bigint [],
-    out ends bigint [],
-    out day_open bigint [],
+    out dows integer[],
+    out starts bigint[],
+    out ends bigint[],
+    out day_open bigint[],
     out week_open bigint
 )
 language plpgsql

@@ -2,7 +2,7 @@
 -- the timer's start and window in the calendar's open time as it is now. Called, in the same
 -- transaction, by the statement triggers on crm_sla_calendars, crm_sla_calendar_hours and
 -- crm_sla_holidays; returns how many leads got a new deadline.
-create or replace function public.crm_sla_replan_calendars(p_calendar_ids uuid [])
+create or replace function public.crm_sla_replan_calendars(p_calendar_ids uuid[])
 returns integer
 language plpgsql
 volatile
@@ -56,8 +56,8 @@ begin
 end
 $$;
 
-comment on function public.crm_sla_replan_calendars(uuid []) is
+comment on function public.crm_sla_replan_calendars(uuid[]) is
 'Internal: recomputes the deadlines of the running timers that follow these calendars';
 
-revoke execute on function public.crm_sla_replan_calendars(uuid [])
+revoke execute on function public.crm_sla_replan_calendars(uuid[])
 from public, anon, authenticated, service_role;

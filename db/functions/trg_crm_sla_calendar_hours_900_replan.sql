@@ -1,6 +1,6 @@
 -- Re-plans, in the same transaction, every running timer that follows a calendar this statement
--- changed (noted by crm_sla_calendar_hours_100_check). Fires after each INSERT OR UPDATE OR DELETE statement on
--- crm_sla_calendar_hours.
+-- changed (noted by crm_sla_calendar_hours_100_check). Fires after each INSERT, UPDATE or DELETE
+-- statement on crm_sla_calendar_hours.
 create or replace function public.crm_sla_calendar_hours_replan()
 returns trigger
 language plpgsql

@@ -15,11 +15,13 @@ comment on column public.crm_leads.sla_timer_calendar_id is
 
 -- Timers that were running before: plain time, their window as started.
 update public.crm_leads
-set sla_timer_window = case
-    when lead_claimed then contact_timer_expires_at - contact_timer_started_at
-    else claim_timer_expires_at - claim_timer_started_at
-end
-where sla_timer_window is null
+set
+    sla_timer_window = case
+        when lead_claimed then contact_timer_expires_at - contact_timer_started_at
+        else claim_timer_expires_at - claim_timer_started_at
+    end
+where
+    sla_timer_window is null
     and case
         when lead_claimed then contact_timer_expires_at - contact_timer_started_at
         else claim_timer_expires_at - claim_timer_started_at

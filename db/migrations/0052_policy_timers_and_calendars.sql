@@ -118,7 +118,7 @@ revoke execute on function public.crm_sla_apply_reassignments(
 -- (the check triggers note them in crm_sla.replan_calendars), and forgets them. Called by the
 -- re-planning statement triggers.
 create or replace function public.crm_sla_calendar_noted()
-returns uuid []
+returns uuid[]
 language plpgsql
 volatile
 set search_path = ''
@@ -150,10 +150,10 @@ from public, anon, authenticated, service_role;
 create or replace function public.crm_sla_calendar_open(
     p_calendar_id uuid,
     p_tz text,
-    p_dows integer [],
-    p_starts bigint [],
-    p_ends bigint [],
-    p_day_open bigint [],
+    p_dows integer[],
+    p_starts bigint[],
+    p_ends bigint[],
+    p_day_open bigint[],
     p_week_open bigint,
     p_from timestamptz,
     p_to timestamptz
@@ -250,15 +250,15 @@ end
 $$;
 
 comment on function public.crm_sla_calendar_open(
-    uuid, text, integer [], bigint [], bigint [], bigint [], bigint, timestamptz, timestamptz
+    uuid, text, integer[], bigint[], bigint[], bigint[], bigint, timestamptz, timestamptz
 ) is
 'Internal: a calendar''s open time between two instants, in microseconds';
 
 revoke execute on function public.crm_sla_calendar_open(
-    uuid, text, integer [], bigint [], bigint [], bigint [], bigint, timestamptz, timestamptz
+    uuid, text, integer[], bigint[], bigint[], bigint[], bigint, timestamptz, timestamptz
 ) from public, anon;
 grant execute on function public.crm_sla_calendar_open(
-    uuid, text, integer [], bigint [], bigint [], bigint [], bigint, timestamptz, timestamptz
+    uuid, text, integer[], bigint[], bigint[], bigint[], bigint, timestamptz, timestamptz
 ) to authenticated, service_role;
 
 -- crm-sla:object crm_sla_calendar_pattern.sql
@@ -268,10 +268,10 @@ grant execute on function public.crm_sla_calendar_open(
 create or replace function public.crm_sla_calendar_pattern(
     p_calendar_id uuid,
     out time_zone text,
-    out dows integer [],
-    out starts bigint [],
-    out ends bigint [],
-    out day_open bigint [],
+    out dows integer[],
+    out starts bigint[],
+    out ends bigint[],
+    out day_open bigint[],
     out week_open bigint
 )
 language plpgsql
@@ -445,7 +445,7 @@ to authenticated, service_role;
 -- the timer's start and window in the calendar's open time as it is now. Called, in the same
 -- transaction, by the statement triggers on crm_sla_calendars, crm_sla_calendar_hours and
 -- crm_sla_holidays; returns how many leads got a new deadline.
-create or replace function public.crm_sla_replan_calendars(p_calendar_ids uuid [])
+create or replace function public.crm_sla_replan_calendars(p_calendar_ids uuid[])
 returns integer
 language plpgsql
 volatile
@@ -499,10 +499,10 @@ begin
 end
 $$;
 
-comment on function public.crm_sla_replan_calendars(uuid []) is
+comment on function public.crm_sla_replan_calendars(uuid[]) is
 'Internal: recomputes the deadlines of the running timers that follow these calendars';
 
-revoke execute on function public.crm_sla_replan_calendars(uuid [])
+revoke execute on function public.crm_sla_replan_calendars(uuid[])
 from public, anon, authenticated, service_role;
 
 -- crm-sla:object crm_sla_timer_left.sql
@@ -1473,8 +1473,8 @@ comment on trigger crm_sla_calendar_hours_100_check on public.crm_sla_calendar_h
 
 -- crm-sla:object trg_crm_sla_calendar_hours_900_replan.sql
 -- Re-plans, in the same transaction, every running timer that follows a calendar this statement
--- changed (noted by crm_sla_calendar_hours_100_check). Fires after each INSERT OR UPDATE OR DELETE statement on
--- crm_sla_calendar_hours.
+-- changed (noted by crm_sla_calendar_hours_100_check). Fires after each INSERT, UPDATE or DELETE
+-- statement on crm_sla_calendar_hours.
 create or replace function public.crm_sla_calendar_hours_replan()
 returns trigger
 language plpgsql
@@ -1655,8 +1655,8 @@ comment on trigger crm_sla_holidays_100_check on public.crm_sla_holidays is
 
 -- crm-sla:object trg_crm_sla_holidays_900_replan.sql
 -- Re-plans, in the same transaction, every running timer that follows a calendar this statement
--- changed (noted by crm_sla_holidays_100_check). Fires after each INSERT OR UPDATE OR DELETE statement on
--- crm_sla_holidays.
+-- changed (noted by crm_sla_holidays_100_check). Fires after each INSERT, UPDATE or DELETE
+-- statement on crm_sla_holidays.
 create or replace function public.crm_sla_holidays_replan()
 returns trigger
 language plpgsql

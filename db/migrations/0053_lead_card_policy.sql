@@ -62,12 +62,12 @@ select
     k.created_at,
     c.now as sla_now,
     t.seconds_left::numeric(12, 3) as seconds_left,
+    p.name as policy_name,
+    t.resumes_at as timer_resumes_at,
     coalesce(k.claim_sla_breached, false) as claim_sla_breached,
     coalesce(k.contact_sla_breached, false) as contact_sla_breached,
     coalesce(k.reassignment_count, 0) as reassignment_count,
-    p.name as policy_name,
-    t.resumes_at is not null as timer_paused,
-    t.resumes_at as timer_resumes_at
+    t.resumes_at is not null as timer_paused
 from cards as k
 cross join clock as c
 left join public.crm_agents as a on k.assigned_agent_id = a.id
