@@ -4,6 +4,10 @@
 
 set local check_function_bodies = off;
 
+-- crm-sla:drop trg_crm_sla_policies_100_in_use.sql
+drop trigger if exists crm_sla_policies_100_in_use on public.crm_sla_policies;
+drop function if exists public.crm_sla_policies_in_use;
+
 -- crm-sla:drop trg_crm_sla_holidays_900_replan.sql
 drop trigger if exists crm_sla_holidays_900_replan on public.crm_sla_holidays;
 drop function if exists public.crm_sla_holidays_replan;
