@@ -18,8 +18,8 @@ $(READY): pyproject.toml
 	@touch $@
 
 # pgTAP for the SQL suite (tests/sql): the extension goes on the database server, pg_prove (with
-# psql) where the suite runs.
-PGTAP_SERVER := postgresql-15-pgtap
+# psql) where the suite runs. plpgsql_check (make lint) goes on the server too.
+PGTAP_SERVER := postgresql-15-pgtap postgresql-15-plpgsql-check
 PGTAP_CLIENT := libtap-parser-sourcehandler-pgtap-perl
 
 # The PostgreSQL 15 server, pg_cron and pgTAP for the embedded databases (apt-get as root); with
@@ -86,9 +86,11 @@ db-stop: $(READY)
 
 # sqlfluff reads the hand-written SQL: db/functions, the pgTAP suite and the migrations that
 # `make migration` did not generate (those are copies of db/functions files, linted there).
-lint: $(READY)
+# plpgsql_check then reads every PL/pgSQL body of a freshly migrated scratch database.
+lint: $(READY) system-packages
 	@$(BIN)/sqlfluff lint db/functions tests/sql $$(grep -L -e '^-- crm-sla:' db/migrations/*.sql)
 	@$(BIN)/ruff check harness tests db/migrations examples
+	@$(BIN)/python -m harness.plpgsql_lint
 	@echo "lint: clean"
 
 pytest: $(READY) system-packages test-packages

@@ -209,8 +209,8 @@ def write_migration(name: str, number: str | None = None, functions: Path = FUNC
     up, down = plan(found, state, files)
     earlier = [p.name.removesuffix(".sql") for p in _up_files(migrations)]
     depends = earlier[-1] if earlier else None
-    summary = ", ".join(f"{d.file} ({d.change})" for d in sorted(found, key=lambda d: d.file))
-    header = f"-- {name.replace('_', ' ').capitalize()}: {summary}.\n{GENERATED_NOTE}"
+    summary = "".join(f"--   {d.file} ({d.change})\n" for d in sorted(found, key=lambda d: d.file))
+    header = f"-- {name.replace('_', ' ').capitalize()}:\n{summary}{GENERATED_NOTE}"
     up_path = migrations / f"{migration_id}.sql"
     down_path = migrations / f"{migration_id}.rollback.sql"
     up_path.write_text(render(up, header, depends), encoding="utf-8")

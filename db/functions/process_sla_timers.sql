@@ -24,10 +24,10 @@ declare
     v_pick uuid;
     v_fallback uuid;
     v_cand uuid;
-    v_to uuid[] := '{}';
-    v_escalate boolean[] := '{}';
-    v_stuck_ids uuid[] := '{}';
-    v_stuck_stages text[] := '{}';
+    v_to uuid[] := '{}'::uuid[];
+    v_escalate boolean[] := '{}'::boolean[];
+    v_stuck_ids uuid[] := '{}'::uuid[];
+    v_stuck_stages text[] := '{}'::text[];
     v_routed integer := 0;
     v_unclaimed integer := 0;
     v_no_contact integer := 0;

@@ -10,6 +10,9 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+-- v_set is written and never read, deliberately (see its declaration), which is plpgsql_check's
+-- only extra warning here:
+-- @plpgsql_check_options: extra_warnings = false
 declare
     v_queue text := pg_catalog.current_setting('crm_sla.intake_queue', true);
     v_agents integer;
