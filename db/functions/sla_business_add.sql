@@ -41,12 +41,12 @@ begin
         return p_from;
     end if;
     if v_cal.week_open = 0 then
-        return 'infinity';  -- no open hours at all: the time never passes
+        return 'infinity'::timestamptz;  -- no open hours at all: the time never passes
     end if;
 
     loop
         if v_cur > p_from + interval '400 years' then
-            return 'infinity';  -- holidays as far as anyone plans
+            return 'infinity'::timestamptz;  -- holidays as far as anyone plans
         end if;
         v_day := (v_cur at time zone v_cal.time_zone)::date;
         v_end := (v_day + v_step + 1)::timestamp at time zone v_cal.time_zone;
@@ -109,6 +109,7 @@ begin
             end if;
         end if;
     end loop;
+    return null;  -- not reached: the loop returns
 end
 $$;
 

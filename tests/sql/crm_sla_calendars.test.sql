@@ -33,15 +33,24 @@ insert into public.crm_sla_calendars (id, name, time_zone) values
 ('ca100000-0000-4000-8000-000000000003', 'crm-sla test: Berlin night shift', 'Europe/Berlin'),
 ('ca100000-0000-4000-8000-000000000004', 'crm-sla test: New York office', 'America/New_York');
 insert into public.crm_sla_calendar_hours (calendar_id, weekday, opens, closes)
-select h.id::uuid, d, h.opens::time, h.closes::time
-from (values
+select
+    h.id::uuid,
+    d,
+    h.opens::time,
+    h.closes::time
+from (
+    values
     ('ca100000-0000-4000-8000-000000000001', '00:00', '24:00'),
     ('ca100000-0000-4000-8000-000000000002', '00:00', '24:00'),
     ('ca100000-0000-4000-8000-000000000003', '22:00', '06:00')
 ) as h (id, opens, closes)
 cross join generate_series(0, 6) as d;
 insert into public.crm_sla_calendar_hours (calendar_id, weekday, opens, closes)
-select 'ca100000-0000-4000-8000-000000000004', d, '09:00', '17:00'
+select
+    'ca100000-0000-4000-8000-000000000004' as calendar_id,
+    d as weekday,
+    '09:00' as opens,
+    '17:00' as closes
 from generate_series(1, 5) as d;
 
 -- DST both ways, two zones -----------------------------------------------------------------------
@@ -230,29 +239,37 @@ select is(
         where l.id = '1ead0000-0000-4000-8000-0000000000a2'
     ),
     (
-        select public.sla_business_add(
-            'ca100000-0000-4000-8000-000000000004', l.claim_timer_started_at, '30 minutes'
-        )
-        from public.crm_leads as l where l.id = '1ead0000-0000-4000-8000-0000000000a2'
+        select
+            public.sla_business_add(
+                'ca100000-0000-4000-8000-000000000004', l.claim_timer_started_at, '30 minutes'
+            )
+        from public.crm_leads as l
+        where l.id = '1ead0000-0000-4000-8000-0000000000a2'
     ),
     'a partner lead''s claim window counts in its calendar''s open time'
 );
 
 -- Re-planning ------------------------------------------------------------------------------------
 insert into public.crm_sla_holidays (calendar_id, day)
-select 'ca100000-0000-4000-8000-000000000004', d::date
-from generate_series(public.sla_now() - interval '1 day', public.sla_now() + interval '9 days',
-    interval '1 day') as d;
+select
+    'ca100000-0000-4000-8000-000000000004' as calendar_id,
+    d::date as day
+from generate_series(
+    public.sla_now() - interval '1 day', public.sla_now() + interval '9 days',
+    interval '1 day'
+) as d;
 select is(
     (
         select l.claim_timer_expires_at from public.crm_leads as l
         where l.id = '1ead0000-0000-4000-8000-0000000000a2'
     ),
     (
-        select public.sla_business_add(
-            'ca100000-0000-4000-8000-000000000004', l.claim_timer_started_at, '30 minutes'
-        )
-        from public.crm_leads as l where l.id = '1ead0000-0000-4000-8000-0000000000a2'
+        select
+            public.sla_business_add(
+                'ca100000-0000-4000-8000-000000000004', l.claim_timer_started_at, '30 minutes'
+            )
+        from public.crm_leads as l
+        where l.id = '1ead0000-0000-4000-8000-0000000000a2'
     ),
     'new holidays re-plan the running timer, in the same transaction'
 );
@@ -281,7 +298,10 @@ select from set_config(
 );
 set local role authenticated;
 select ok(
-    (select count(*) from public.crm_sla_policies where name like 'crm-sla test:%') = 2,
+    (
+        select count(*) from public.crm_sla_policies
+        where name like 'crm-sla test:%'
+    ) = 2,
     'an agent reads the policies'
 );
 select throws_ok(

@@ -1,4 +1,4 @@
--- Undo 0053: the lead card view as 0006 made it.
+-- Undo 0054: the lead card view as 0006 made it.
 drop view if exists public.crm_lead_sla_timers;
 
 create or replace view public.crm_lead_sla_timers

@@ -1,6 +1,6 @@
 -- The lead card view gains the lead's SLA policy, the time left in its calendar's open time and
 -- whether the timer is paused (calendar closed) until when.
--- depends: 0052_policy_timers_and_calendars
+-- depends: 0053_policy_timers_and_calendars
 
 drop view if exists public.crm_lead_sla_timers;
 
