@@ -1,8 +1,8 @@
 -- The running timer's window and calendar on each lead (engine-owned: what re-planning after a
 -- calendar edit recomputes its deadline from). No foreign keys on the lead's engine-owned policy
--- and calendar columns: a key check costs each new lead 10 to 25 microseconds (a quarter of intake);
--- the engine alone writes them, a policy in use cannot be deleted (crm_sla_policies_100_in_use)
--- and a timer whose calendar was deleted runs on plain time.
+-- and calendar columns: a key check costs each new lead 10 to 25 microseconds (a quarter of
+-- intake); the engine alone writes them, a policy in use cannot be deleted
+-- (crm_sla_policies_100_in_use) and a timer whose calendar was deleted runs on plain time.
 -- depends: 0051_plpgsql_check_clean
 
 alter table public.crm_leads
