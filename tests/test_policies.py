@@ -324,3 +324,35 @@ def test_admins_write_policies_agents_read_them_anon_sees_nothing(world):
         assert conn.execute("update public.crm_sla_policies set priority = 1").rowcount == 0
     with world.as_anon() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("select * from public.crm_sla_policies")
+
+
+def test_a_policy_that_leads_follow_cannot_be_deleted_only_deactivated(world):
+    ann = world.agent("Ann")
+    web = policy(world, "Web", {"source": "web"})
+    unused = policy(world, "Unused", {"source": "fax"})
+    lead = world.lead(ann, source="web")
+    with pytest.raises(psycopg.errors.Error) as caught:
+        world.db.execute("delete from public.crm_sla_policies where id = %s", (web,))
+    assert caught.value.sqlstate == "SL010" and caught.value.diag.message_hint
+    world.db.execute("update public.crm_sla_policies set is_active = false where id = %s", (web,))
+    assert world.row(world.lead(ann, source="web"))["sla_policy_id"] is None
+    assert world.row(lead)["sla_policy_id"] == web  # kept for life
+    world.db.execute("delete from public.crm_sla_policies where id = %s", (unused,))
+    assert world.scalar("select count(*) from public.crm_sla_policies") == 1
+
+
+def test_deleting_a_calendar_puts_its_running_timers_on_plain_time(world):
+    ann = world.agent("Ann")
+    cal = office(world)
+    pid = policy(world, "Partner", {"source": "partner"}, claim_window="30 minutes",
+                 calendar_id=cal)
+    friday_evening(world)
+    lead = world.lead(ann, source="partner")
+    world.db.execute("update public.crm_sla_policies set calendar_id = null where id = %s", (pid,))
+    world.db.execute("delete from public.crm_sla_calendars where id = %s", (cal,))
+    row = world.row(lead)
+    assert row["claim_timer_expires_at"] - row["claim_timer_started_at"] \
+        == timedelta(minutes=30)
+    card = world.db.execute("select seconds_left, timer_paused from public.crm_lead_sla_timers "
+                            "where lead_id = %s", (lead,)).fetchone()
+    assert not card["timer_paused"] and card["seconds_left"] > 29 * 60
