@@ -14,7 +14,7 @@ declare
     v_policies text;
     v_list jsonb;
     v_doc jsonb;
-    v_plan jsonb;
+    v_plan text;
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -51,18 +51,21 @@ begin
     end if;
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
-    -- owns the column, so what the client sent does not count.
+    -- owns the column, so what the client sent does not count. Its timers are a line of
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first).
     new.sla_policy_id := null;
+    v_plan := v_clock;
     if v_policies <> '' then
-        v_list := v_policies::jsonb;
+        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
         for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
             -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
             -- matches on something.
-            if v_list -> i -> 'm' <> '{}'::jsonb and v_doc is null then
+            if v_list -> i <> '{}'::jsonb and v_doc is null then
                 v_doc := pg_catalog.to_jsonb(new);
             end if;
-            if v_list -> i -> 'm' = '{}'::jsonb or v_doc @> (v_list -> i -> 'm') then
-                v_plan := v_list -> i;
+            if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
+                v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
+                new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
                 exit;
             end if;
         end loop;
@@ -70,34 +73,19 @@ begin
 
     new.claim_timer_started_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
-    if v_plan is null then
-        new.claim_timer_expires_at := timestamptz 'epoch'
-            + pg_catalog.split_part(v_clock, ' ', 2)::bigint * interval '1 microsecond';
-        new.sla_timer_window
-        := pg_catalog.split_part(v_clock, ' ', 4)::bigint * interval '1 microsecond';
-        new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_clock, ' ', 6), '-')::uuid;
-    else
-        new.sla_policy_id := (v_plan ->> 'i')::uuid;
-        new.claim_timer_expires_at := timestamptz 'epoch'
-            + (v_plan ->> 'c')::bigint * interval '1 microsecond';
-        new.sla_timer_window := (v_plan ->> 'cw')::interval;
-        new.sla_timer_calendar_id := (v_plan ->> 'cal')::uuid;
-    end if;
+    new.claim_timer_expires_at := timestamptz 'epoch'
+        + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
     new.claim_window_expires_at := new.claim_timer_expires_at;
+    new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
+    new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
         new.contact_timer_started_at := new.claim_timer_started_at;
-        if v_plan is null then
-            new.contact_timer_expires_at := timestamptz 'epoch'
-                + pg_catalog.split_part(v_clock, ' ', 3)::bigint * interval '1 microsecond';
-            new.sla_timer_window
-            := pg_catalog.split_part(v_clock, ' ', 5)::bigint * interval '1 microsecond';
-        else
-            new.contact_timer_expires_at := timestamptz 'epoch'
-                + (v_plan ->> 'k')::bigint * interval '1 microsecond';
-            new.sla_timer_window := (v_plan ->> 'kw')::interval;
-        end if;
+        new.contact_timer_expires_at := timestamptz 'epoch'
+            + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
+        new.sla_timer_window
+        := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
     end if;
     return new;
 end

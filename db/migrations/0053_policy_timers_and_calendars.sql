@@ -431,28 +431,36 @@ revoke execute on function public.crm_sla_intake_clock() from public, anon;
 grant execute on function public.crm_sla_intake_clock() to authenticated, service_role;
 
 -- crm-sla:object crm_sla_intake_policies.sql
--- The active SLA policies in the order a new lead tries them (priority, then name), each with the
--- timers it starts at p_now, as the text of a jsonb array ('' when there is none): {"i": policy id,
--- "m": match, "c": claim deadline, "k": contact deadline (microseconds since 1970-01-01 UTC), "cw",
--- "kw": the two windows, "cal": calendar id}. Computed once an INSERT statement (or once a lead for
--- API sessions), so leads that share a policy share its calendar arithmetic.
+-- The active SLA policies in the order a new lead tries them (priority, then name), with the timers
+-- each starts at p_now ('' when there is none): a first line with the jsonb array of their
+-- matches, then a line a policy, '<policy id> <claim deadline> <contact deadline> <claim window>
+-- <contact window> <calendar id or ->', in microseconds (since 1970-01-01 UTC for instants), as
+-- crm_sla_intake_clock has the defaults. Computed once an INSERT statement (or once a lead for API
+-- sessions), so leads that share a policy share its calendar arithmetic; the intake trigger parses
+-- only the short first line for each lead.
 create or replace function public.crm_sla_intake_policies(p_now timestamptz)
 returns text
 language sql
 stable
 set search_path = ''
 as $$
-    select coalesce(jsonb_agg(jsonb_build_object(
-        'i', p.id,
-        'm', p.match,
-        'c', (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.claim_window))
-            * 1000000)::bigint,
-        'k', (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.contact_window))
-            * 1000000)::bigint,
-        'cw', p.claim_window,
-        'kw', p.contact_window,
-        'cal', p.calendar_id
-    ) order by p.priority, p.name)::text, '')
+    select coalesce(
+        jsonb_agg(p.match order by p.priority, p.name)::text || E'\n' || string_agg(
+            concat_ws(
+                ' ',
+                p.id,
+                (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.claim_window))
+                * 1000000)::bigint,
+                (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.contact_window))
+                * 1000000)::bigint,
+                (extract(epoch from p.claim_window) * 1000000)::bigint,
+                (extract(epoch from p.contact_window) * 1000000)::bigint,
+                coalesce(p.calendar_id::text, '-')
+            ),
+            E'\n' order by p.priority, p.name
+        ),
+        ''
+    )
     from public.crm_sla_policies as p
     where p.is_active
 $$;
@@ -1185,7 +1193,7 @@ declare
     v_policies text;
     v_list jsonb;
     v_doc jsonb;
-    v_plan jsonb;
+    v_plan text;
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -1222,18 +1230,21 @@ begin
     end if;
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
-    -- owns the column, so what the client sent does not count.
+    -- owns the column, so what the client sent does not count. Its timers are a line of
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first).
     new.sla_policy_id := null;
+    v_plan := v_clock;
     if v_policies <> '' then
-        v_list := v_policies::jsonb;
+        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
         for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
             -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
             -- matches on something.
-            if v_list -> i -> 'm' <> '{}'::jsonb and v_doc is null then
+            if v_list -> i <> '{}'::jsonb and v_doc is null then
                 v_doc := pg_catalog.to_jsonb(new);
             end if;
-            if v_list -> i -> 'm' = '{}'::jsonb or v_doc @> (v_list -> i -> 'm') then
-                v_plan := v_list -> i;
+            if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
+                v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
+                new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
                 exit;
             end if;
         end loop;
@@ -1241,34 +1252,19 @@ begin
 
     new.claim_timer_started_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
-    if v_plan is null then
-        new.claim_timer_expires_at := timestamptz 'epoch'
-            + pg_catalog.split_part(v_clock, ' ', 2)::bigint * interval '1 microsecond';
-        new.sla_timer_window
-        := pg_catalog.split_part(v_clock, ' ', 4)::bigint * interval '1 microsecond';
-        new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_clock, ' ', 6), '-')::uuid;
-    else
-        new.sla_policy_id := (v_plan ->> 'i')::uuid;
-        new.claim_timer_expires_at := timestamptz 'epoch'
-            + (v_plan ->> 'c')::bigint * interval '1 microsecond';
-        new.sla_timer_window := (v_plan ->> 'cw')::interval;
-        new.sla_timer_calendar_id := (v_plan ->> 'cal')::uuid;
-    end if;
+    new.claim_timer_expires_at := timestamptz 'epoch'
+        + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
     new.claim_window_expires_at := new.claim_timer_expires_at;
+    new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
+    new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
         new.contact_timer_started_at := new.claim_timer_started_at;
-        if v_plan is null then
-            new.contact_timer_expires_at := timestamptz 'epoch'
-                + pg_catalog.split_part(v_clock, ' ', 3)::bigint * interval '1 microsecond';
-            new.sla_timer_window
-            := pg_catalog.split_part(v_clock, ' ', 5)::bigint * interval '1 microsecond';
-        else
-            new.contact_timer_expires_at := timestamptz 'epoch'
-                + (v_plan ->> 'k')::bigint * interval '1 microsecond';
-            new.sla_timer_window := (v_plan ->> 'kw')::interval;
-        end if;
+        new.contact_timer_expires_at := timestamptz 'epoch'
+            + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
+        new.sla_timer_window
+        := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
     end if;
     return new;
 end
