@@ -259,7 +259,7 @@ declare
     v_policies text;
     v_list jsonb;
     v_doc jsonb;
-    v_plan jsonb;
+    v_plan text;
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -296,18 +296,21 @@ begin
     end if;
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
-    -- owns the column, so what the client sent does not count.
+    -- owns the column, so what the client sent does not count. Its timers are a line of
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first).
     new.sla_policy_id := null;
+    v_plan := v_clock;
     if v_policies <> '' then
-        v_list := v_policies::jsonb;
+        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
         for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
             -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
             -- matches on something.
-            if v_list -> i -> 'm' <> '{}'::jsonb and v_doc is null then
+            if v_list -> i <> '{}'::jsonb and v_doc is null then
                 v_doc := pg_catalog.to_jsonb(new);
             end if;
-            if v_list -> i -> 'm' = '{}'::jsonb or v_doc @> (v_list -> i -> 'm') then
-                v_plan := v_list -> i;
+            if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
+                v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
+                new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
                 exit;
             end if;
         end loop;
@@ -315,34 +318,19 @@ begin
 
     new.claim_timer_started_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
-    if v_plan is null then
-        new.claim_timer_expires_at := timestamptz 'epoch'
-            + pg_catalog.split_part(v_clock, ' ', 2)::bigint * interval '1 microsecond';
-        new.sla_timer_window
-        := pg_catalog.split_part(v_clock, ' ', 4)::bigint * interval '1 microsecond';
-        new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_clock, ' ', 6), '-')::uuid;
-    else
-        new.sla_policy_id := (v_plan ->> 'i')::uuid;
-        new.claim_timer_expires_at := timestamptz 'epoch'
-            + (v_plan ->> 'c')::bigint * interval '1 microsecond';
-        new.sla_timer_window := (v_plan ->> 'cw')::interval;
-        new.sla_timer_calendar_id := (v_plan ->> 'cal')::uuid;
-    end if;
+    new.claim_timer_expires_at := timestamptz 'epoch'
+        + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
     new.claim_window_expires_at := new.claim_timer_expires_at;
+    new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
+    new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
         new.contact_timer_started_at := new.claim_timer_started_at;
-        if v_plan is null then
-            new.contact_timer_expires_at := timestamptz 'epoch'
-                + pg_catalog.split_part(v_clock, ' ', 3)::bigint * interval '1 microsecond';
-            new.sla_timer_window
-            := pg_catalog.split_part(v_clock, ' ', 5)::bigint * interval '1 microsecond';
-        else
-            new.contact_timer_expires_at := timestamptz 'epoch'
-                + (v_plan ->> 'k')::bigint * interval '1 microsecond';
-            new.sla_timer_window := (v_plan ->> 'kw')::interval;
-        end if;
+        new.contact_timer_expires_at := timestamptz 'epoch'
+            + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
+        new.sla_timer_window
+        := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
     end if;
     return new;
 end
@@ -630,9 +618,6 @@ CREATE FUNCTION public.crm_sla_calendar_hours_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
-declare
-    v_noted text := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
-    v_id uuid;
 begin
     if tg_op <> 'DELETE' then
         if num_nulls(new.calendar_id, new.weekday, new.opens, new.closes) > 0 then
@@ -657,16 +642,10 @@ begin
                     hint = 'Write 00:00 on the next weekday instead.';
         end if;
     end if;
-    foreach v_id in array array[
+    perform public.crm_sla_calendar_note(array[
         case when tg_op <> 'INSERT' then old.calendar_id end,
         case when tg_op <> 'DELETE' then new.calendar_id end
-    ] loop
-        if v_id is not null and pg_catalog.strpos(v_noted, v_id::text) = 0 then
-            v_noted := pg_catalog.set_config(
-                'crm_sla.replan_calendars', v_noted || ' ' || v_id::text, true
-            );
-        end if;
-    end loop;
+    ]);
     return case when tg_op = 'DELETE' then old else new end;
 end
 $$;
@@ -688,6 +667,26 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_calendar_hours_replan() IS 'Trigger: re-plans the running timers that follow the calendars a statement changed';
+
+CREATE FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_noted text := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
+    v_id uuid;
+begin
+    foreach v_id in array p_calendar_ids loop
+        if v_id is not null and pg_catalog.strpos(v_noted, v_id::text) = 0 then
+            v_noted := pg_catalog.set_config(
+                'crm_sla.replan_calendars', v_noted || ' ' || v_id::text, true
+            );
+        end if;
+    end loop;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) IS 'Internal: notes calendars this transaction changes, for re-planning their running timers';
 
 CREATE FUNCTION public.crm_sla_calendar_noted() RETURNS uuid[]
     LANGUAGE plpgsql
@@ -855,8 +854,6 @@ CREATE FUNCTION public.crm_sla_calendars_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
-declare
-    v_noted text;
 begin
     if new.name is null or new.time_zone is null then
         raise exception 'a calendar needs a name and a time zone'
@@ -873,12 +870,7 @@ begin
         end if;
     end if;
     if tg_op = 'UPDATE' and new.time_zone is distinct from old.time_zone then
-        v_noted := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
-        if pg_catalog.strpos(v_noted, old.id::text) = 0 then
-            v_noted := pg_catalog.set_config(
-                'crm_sla.replan_calendars', v_noted || ' ' || old.id::text, true
-            );
-        end if;
+        perform public.crm_sla_calendar_note(array[old.id]);
     end if;
     return new;
 end
@@ -986,9 +978,6 @@ CREATE FUNCTION public.crm_sla_holidays_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
-declare
-    v_noted text := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
-    v_id uuid;
 begin
     if tg_op <> 'DELETE' then
         if new.calendar_id is null or new.day is null then
@@ -1006,16 +995,10 @@ begin
                     || 'ON CONFLICT (calendar_id, day) DO NOTHING.';
         end if;
     end if;
-    foreach v_id in array array[
+    perform public.crm_sla_calendar_note(array[
         case when tg_op <> 'INSERT' then old.calendar_id end,
         case when tg_op <> 'DELETE' then new.calendar_id end
-    ] loop
-        if v_id is not null and pg_catalog.strpos(v_noted, v_id::text) = 0 then
-            v_noted := pg_catalog.set_config(
-                'crm_sla.replan_calendars', v_noted || ' ' || v_id::text, true
-            );
-        end if;
-    end loop;
+    ]);
     return case when tg_op = 'DELETE' then old else new end;
 end
 $$;
@@ -1070,17 +1053,23 @@ CREATE FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) R
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-    select coalesce(jsonb_agg(jsonb_build_object(
-        'i', p.id,
-        'm', p.match,
-        'c', (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.claim_window))
-            * 1000000)::bigint,
-        'k', (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.contact_window))
-            * 1000000)::bigint,
-        'cw', p.claim_window,
-        'kw', p.contact_window,
-        'cal', p.calendar_id
-    ) order by p.priority, p.name)::text, '')
+    select coalesce(
+        jsonb_agg(p.match order by p.priority, p.name)::text || E'\n' || string_agg(
+            concat_ws(
+                ' ',
+                p.id,
+                (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.claim_window))
+                * 1000000)::bigint,
+                (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.contact_window))
+                * 1000000)::bigint,
+                (extract(epoch from p.claim_window) * 1000000)::bigint,
+                (extract(epoch from p.contact_window) * 1000000)::bigint,
+                coalesce(p.calendar_id::text, '-')
+            ),
+            E'\n' order by p.priority, p.name
+        ),
+        ''
+    )
     from public.crm_sla_policies as p
     where p.is_active
 $$;
@@ -2585,6 +2574,10 @@ REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_t
 REVOKE ALL ON FUNCTION public.crm_sla_calendar_hours_check() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_calendar_hours_replan() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_calendar_noted() FROM PUBLIC;
 

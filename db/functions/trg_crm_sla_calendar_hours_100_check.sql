@@ -7,9 +7,6 @@ returns trigger
 language plpgsql
 set search_path = ''
 as $$
-declare
-    v_noted text := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
-    v_id uuid;
 begin
     if tg_op <> 'DELETE' then
         if num_nulls(new.calendar_id, new.weekday, new.opens, new.closes) > 0 then
@@ -34,16 +31,10 @@ begin
                     hint = 'Write 00:00 on the next weekday instead.';
         end if;
     end if;
-    foreach v_id in array array[
+    perform public.crm_sla_calendar_note(array[
         case when tg_op <> 'INSERT' then old.calendar_id end,
         case when tg_op <> 'DELETE' then new.calendar_id end
-    ] loop
-        if v_id is not null and pg_catalog.strpos(v_noted, v_id::text) = 0 then
-            v_noted := pg_catalog.set_config(
-                'crm_sla.replan_calendars', v_noted || ' ' || v_id::text, true
-            );
-        end if;
-    end loop;
+    ]);
     return case when tg_op = 'DELETE' then old else new end;
 end
 $$;

@@ -6,8 +6,6 @@ returns trigger
 language plpgsql
 set search_path = ''
 as $$
-declare
-    v_noted text;
 begin
     if new.name is null or new.time_zone is null then
         raise exception 'a calendar needs a name and a time zone'
@@ -24,12 +22,7 @@ begin
         end if;
     end if;
     if tg_op = 'UPDATE' and new.time_zone is distinct from old.time_zone then
-        v_noted := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
-        if pg_catalog.strpos(v_noted, old.id::text) = 0 then
-            v_noted := pg_catalog.set_config(
-                'crm_sla.replan_calendars', v_noted || ' ' || old.id::text, true
-            );
-        end if;
+        perform public.crm_sla_calendar_note(array[old.id]);
     end if;
     return new;
 end

@@ -648,6 +648,9 @@ drop function if exists public.crm_sla_calendar_open;
 -- crm-sla:drop crm_sla_calendar_noted.sql
 drop function if exists public.crm_sla_calendar_noted;
 
+-- crm-sla:drop crm_sla_calendar_note.sql
+drop function if exists public.crm_sla_calendar_note;
+
 -- crm-sla:object crm_sla_apply_reassignments.sql
 -- Writes a set of reassignments in one statement: the lead rows, one audit row each, and a
 -- pg_notify event each. Called by process_sla_timers() and reassign_lead() on rows they locked.

@@ -1,5 +1,6 @@
 -- Policy timers and calendars:
 --   crm_sla_apply_reassignments.sql (changed)
+--   crm_sla_calendar_note.sql (new)
 --   crm_sla_calendar_noted.sql (new)
 --   crm_sla_calendar_open.sql (new)
 --   crm_sla_calendar_pattern.sql (new)
@@ -136,6 +137,37 @@ comment on function public.crm_sla_apply_reassignments(
 revoke execute on function public.crm_sla_apply_reassignments(
     uuid[], uuid[], text[], boolean[], uuid, text, timestamptz
 ) from public, anon, authenticated, service_role;
+
+-- crm-sla:object crm_sla_calendar_note.sql
+-- Notes calendars whose hours, holidays or zone this transaction changes, in the
+-- transaction-local setting crm_sla.replan_calendars, for the re-planning statement triggers
+-- (crm_sla_calendar_noted reads and clears it). Called by the check triggers of
+-- crm_sla_calendars, crm_sla_calendar_hours and crm_sla_holidays, for each row.
+create or replace function public.crm_sla_calendar_note(p_calendar_ids uuid[])
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    v_noted text := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
+    v_id uuid;
+begin
+    foreach v_id in array p_calendar_ids loop
+        if v_id is not null and pg_catalog.strpos(v_noted, v_id::text) = 0 then
+            v_noted := pg_catalog.set_config(
+                'crm_sla.replan_calendars', v_noted || ' ' || v_id::text, true
+            );
+        end if;
+    end loop;
+end
+$$;
+
+comment on function public.crm_sla_calendar_note(uuid[]) is
+'Internal: notes calendars this transaction changes, for re-planning their running timers';
+
+revoke execute on function public.crm_sla_calendar_note(uuid[]) from public, anon;
+grant execute on function public.crm_sla_calendar_note(uuid[]) to authenticated, service_role;
 
 -- crm-sla:object crm_sla_calendar_noted.sql
 -- The calendars whose hours, holidays or zone this transaction changed since the last re-plan
@@ -1440,9 +1472,6 @@ returns trigger
 language plpgsql
 set search_path = ''
 as $$
-declare
-    v_noted text := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
-    v_id uuid;
 begin
     if tg_op <> 'DELETE' then
         if num_nulls(new.calendar_id, new.weekday, new.opens, new.closes) > 0 then
@@ -1467,16 +1496,10 @@ begin
                     hint = 'Write 00:00 on the next weekday instead.';
         end if;
     end if;
-    foreach v_id in array array[
+    perform public.crm_sla_calendar_note(array[
         case when tg_op <> 'INSERT' then old.calendar_id end,
         case when tg_op <> 'DELETE' then new.calendar_id end
-    ] loop
-        if v_id is not null and pg_catalog.strpos(v_noted, v_id::text) = 0 then
-            v_noted := pg_catalog.set_config(
-                'crm_sla.replan_calendars', v_noted || ' ' || v_id::text, true
-            );
-        end if;
-    end loop;
+    ]);
     return case when tg_op = 'DELETE' then old else new end;
 end
 $$;
@@ -1540,8 +1563,6 @@ returns trigger
 language plpgsql
 set search_path = ''
 as $$
-declare
-    v_noted text;
 begin
     if new.name is null or new.time_zone is null then
         raise exception 'a calendar needs a name and a time zone'
@@ -1558,12 +1579,7 @@ begin
         end if;
     end if;
     if tg_op = 'UPDATE' and new.time_zone is distinct from old.time_zone then
-        v_noted := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
-        if pg_catalog.strpos(v_noted, old.id::text) = 0 then
-            v_noted := pg_catalog.set_config(
-                'crm_sla.replan_calendars', v_noted || ' ' || old.id::text, true
-            );
-        end if;
+        perform public.crm_sla_calendar_note(array[old.id]);
     end if;
     return new;
 end
@@ -1629,9 +1645,6 @@ returns trigger
 language plpgsql
 set search_path = ''
 as $$
-declare
-    v_noted text := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
-    v_id uuid;
 begin
     if tg_op <> 'DELETE' then
         if new.calendar_id is null or new.day is null then
@@ -1649,16 +1662,10 @@ begin
                     || 'ON CONFLICT (calendar_id, day) DO NOTHING.';
         end if;
     end if;
-    foreach v_id in array array[
+    perform public.crm_sla_calendar_note(array[
         case when tg_op <> 'INSERT' then old.calendar_id end,
         case when tg_op <> 'DELETE' then new.calendar_id end
-    ] loop
-        if v_id is not null and pg_catalog.strpos(v_noted, v_id::text) = 0 then
-            v_noted := pg_catalog.set_config(
-                'crm_sla.replan_calendars', v_noted || ' ' || v_id::text, true
-            );
-        end if;
-    end loop;
+    ]);
     return case when tg_op = 'DELETE' then old else new end;
 end
 $$;
