@@ -194,24 +194,40 @@ select is(
 );
 
 -- Policies ---------------------------------------------------------------------------------------
+-- The CRM may have only the baseline columns: the policies match a column this transaction adds
+-- (rolled back with it). Where crm_agents.id references auth.users (Supabase), Ann's user first.
+alter table public.crm_leads add column crm_sla_test_source text;
+do $$
+begin
+    if exists (
+        select from pg_catalog.pg_constraint as c
+        where c.conrelid = 'public.crm_agents'::regclass and c.contype = 'f'
+            and c.confrelid = to_regclass('auth.users')
+    ) then
+        insert into auth.users (id, email) values
+        ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'ann@crm-sla.invalid')
+        on conflict (id) do nothing;
+    end if;
+end
+$$;
 insert into public.crm_agents (id, full_name, email, role) values
 ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'Ann (crm-sla test)', 'ann@crm-sla.invalid', 'agent')
 on conflict (id) do update set is_active = true, accepting_leads = true, role = 'agent';
 insert into public.crm_sla_policies (id, name, priority, match, claim_window, calendar_id) values
 (
-    'b0100000-0000-4000-8000-000000000001', 'crm-sla test: hot web', 10, '{"source": "web"}',
-    '2 minutes', null
+    'b0100000-0000-4000-8000-000000000001', 'crm-sla test: hot web', 10,
+    '{"crm_sla_test_source": "web"}', '2 minutes', null
 ),
 (
     'b0100000-0000-4000-8000-000000000002', 'crm-sla test: partner', 20,
-    '{"source": "partner"}', '30 minutes', 'ca100000-0000-4000-8000-000000000004'
+    '{"crm_sla_test_source": "partner"}', '30 minutes', 'ca100000-0000-4000-8000-000000000004'
 );
 select from set_config('request.jwt.claims', '{"role": "service_role"}', true);
 set local role service_role;
-insert into public.crm_leads (id, assigned_agent_id, source, full_name) values
-('1ead0000-0000-4000-8000-0000000000a1', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'web', 'W'),
-('1ead0000-0000-4000-8000-0000000000a2', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'partner', 'P'),
-('1ead0000-0000-4000-8000-0000000000a3', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'fax', 'F');
+insert into public.crm_leads (id, assigned_agent_id, crm_sla_test_source) values
+('1ead0000-0000-4000-8000-0000000000a1', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'web'),
+('1ead0000-0000-4000-8000-0000000000a2', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'partner'),
+('1ead0000-0000-4000-8000-0000000000a3', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'fax');
 select throws_ok(
     $$update public.crm_leads set sla_policy_id = null
     where id = '1ead0000-0000-4000-8000-0000000000a1'$$,
@@ -225,7 +241,7 @@ select results_eq(
     select l.sla_policy_id, l.claim_timer_expires_at - l.claim_timer_started_at
     from public.crm_leads as l
     where l.id in ('1ead0000-0000-4000-8000-0000000000a1', '1ead0000-0000-4000-8000-0000000000a3')
-    order by l.full_name
+    order by l.crm_sla_test_source
     $$,
     $$
     values (null::uuid, interval '5 minutes'),
