@@ -114,12 +114,12 @@ def machine() -> dict:
 @contextlib.contextmanager
 def scratch_database(url: str, report: Callable[[str], None]) -> Iterator[str]:
     """A new, migrated database on the server of `url` (made the way the test suite makes its
-    own: harness.testing.ScratchServer), dropped on the way out, whatever happens, together with
+    own: harness.scratch.ScratchServer), dropped on the way out, whatever happens, together with
     its template and any API role the migrations had to create. `url` itself is only used to
     issue CREATE and DROP DATABASE. Nothing is scheduled in the new database (but by --latency,
     which unschedules its job again), and DROP ... WITH (FORCE) ends whatever is left there.
     """
-    from harness.testing import ScratchServer
+    from harness.scratch import ScratchServer
 
     server = ScratchServer(url, embedded=using_embedded())
     try:
