@@ -134,7 +134,6 @@ class Cluster:
     folder: str
     port_variable: str
     default_port: int
-    with_cron: bool = True  # False: a server without pg_cron, as some hosted databases are
 
     @property
     def port(self) -> int:
@@ -184,9 +183,6 @@ class Cluster:
         settings = dict(SERVER_SETTINGS, port=str(self.port),
                         unix_socket_directories=f"'{lay.socket}'")
         settings["cron.host"] = f"'{lay.socket}'"
-        if not self.with_cron:
-            settings = {k: v for k, v in settings.items()
-                        if not k.startswith("cron.") and k != "shared_preload_libraries"}
         conf = "\n".join(f"{k} = {v}" for k, v in settings.items())
         with open(lay.data / "postgresql.auto.conf", "a") as fh:
             fh.write("\n# crm-sla embedded cluster\n" + conf + "\n")
@@ -248,8 +244,7 @@ class Cluster:
                     ) from None
                 time.sleep(0.2)
         with conn:
-            if self.with_cron:
-                conn.execute("create extension if not exists pg_cron")
+            conn.execute("create extension if not exists pg_cron")
             exists = conn.execute(
                 "select 1 from pg_database where datname = %s", (CRM_DATABASE,)
             ).fetchone()

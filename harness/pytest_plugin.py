@@ -46,7 +46,7 @@ from harness.target import connect
 from harness.testing import SlaClock, World
 
 
-def _pg_ctl() -> str:
+def pg_ctl() -> str:
     """crm-sla-pg-ctl, installed next to this Python's other console scripts."""
     return str(Path(sysconfig.get_path("scripts")) / "crm-sla-pg-ctl")
 
@@ -76,7 +76,7 @@ class NamedServer:
 
 crm_sla_proc = factories.postgresql_proc(
     # The embedded clusters' settings: pg_cron preloaded, speed over durability.
-    executable=_pg_ctl(), dbname="crm_sla",
+    executable=pg_ctl(), dbname="crm_sla",
     postgres_options=" ".join(f"-c {k}={v}" for k, v in cluster.SERVER_SETTINGS.items()),
     load=[_load_template],
 )
