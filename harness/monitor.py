@@ -9,6 +9,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from harness.errors import HarnessError
+from harness.signals import stop_on_signals
 from harness.target import connect, describe_db_error
 
 
@@ -35,9 +36,10 @@ def drain(conn: psycopg.Connection, pass_seconds: list[float] | None = None) -> 
 def run_forever(url: str, interval: float, once: bool = False) -> int:
     if interval <= 0:
         raise HarnessError("--interval must be a positive number of seconds")
-    with connect(url) as conn:
+    with connect(url) as conn, stop_on_signals():
         if not once:
-            print(f"crm-sla monitor: a pass every {interval:g}s; Ctrl-C stops it", flush=True)
+            print(f"crm-sla monitor: a pass every {interval:g}s; Ctrl-C or SIGTERM stops it",
+                  flush=True)
         try:
             while True:
                 try:
