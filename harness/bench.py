@@ -36,6 +36,7 @@ from pathlib import Path
 import psycopg
 
 from harness import monitor, schedule, table
+from harness.engine import SYSTEM_ACTOR
 from harness.errors import HarnessError
 from harness.paths import REPO_ROOT
 from harness.target import connect, describe_db_error, redact, using_embedded, with_database
@@ -432,7 +433,7 @@ class Bench:
 
     # The floor: what the monitor writes for a backlog (the lead UPDATE and the audit INSERT),
     # as one hand-written statement with a plain round robin and no batching.
-    FLOOR = """
+    FLOOR = f"""
         with due as (
             select
                 l.id, l.assigned_agent_id as owner,
@@ -485,7 +486,7 @@ class Bench:
             lead_id, from_agent_id, to_agent_id, reassigned_by, reason, stage, created_at
         )
         select m.id, m.previous_agent_id, m.assigned_agent_id,
-            '00000000-0000-0000-0000-000000000000', m.reassignment_reason, m.stage,
+            '{SYSTEM_ACTOR}', m.reassignment_reason, m.stage,
             m.reassigned_at
         from moved as m
     """
