@@ -131,3 +131,28 @@ def test_generated_migration_upgrades_and_rolls_back_a_real_database(tree, fresh
     with connect(url) as conn:
         assert conn.execute("select to_regproc('public.crm_sla_example') as p"
                             ).fetchone()["p"] is None
+
+
+def test_each_rollback_restores_exactly_what_its_migration_replaced():
+    """Two branches that froze the same file would leave a rollback restoring the wrong body:
+    each rollback must restore the copies frozen before its migration (and drop what it added)."""
+    for up in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if up.name.endswith(".rollback.sql"):
+            continue
+        blocks = function_history.parse_blocks(up.read_text())
+        if not blocks:
+            continue
+        migration_id = up.name.removesuffix(".sql")
+        before = function_history.frozen_state(before=migration_id)
+        down = up.with_name(f"{migration_id}.rollback.sql")
+        restored = {name: (mark, text) for mark, name, text in
+                    function_history.parse_blocks(down.read_text())}
+        for _mark, name, _text in blocks:
+            previous = before.get(name, (None, None))[1]
+            mark, text = restored[name]
+            if previous is None:
+                assert mark == "drop", f"{up.name}: its rollback should drop {name}"
+            else:
+                assert (mark, text) == ("object", previous.text), (
+                    f"{up.name}: its rollback does not restore {name} as frozen before it; "
+                    "regenerate the migration (delete it, then make migration)")
