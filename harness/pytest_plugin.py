@@ -32,6 +32,7 @@ Fixtures:
 from __future__ import annotations
 
 import os
+import shutil
 import sysconfig
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -47,8 +48,12 @@ from harness.testing import SlaClock, World
 
 
 def pg_ctl() -> str:
-    """crm-sla-pg-ctl, installed next to this Python's other console scripts."""
-    return str(Path(sysconfig.get_path("scripts")) / "crm-sla-pg-ctl")
+    """crm-sla-pg-ctl, installed next to this Python's console scripts (or on PATH, after a
+    `pip install --user`); else plain pg_ctl, which serves anyone but root."""
+    beside = Path(sysconfig.get_path("scripts")) / "crm-sla-pg-ctl"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("crm-sla-pg-ctl") or str(cluster.PG_BIN / "pg_ctl")
 
 
 def _load_template(host: str, port: int, user: str, dbname: str, password: str | None = None,
