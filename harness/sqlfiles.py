@@ -87,6 +87,18 @@ BOARD_OBJECTS: tuple[SqlObject, ...] = (
 )
 
 
+# Routing version 2 (issue 14): one router behind intake, the monitor and reassign_lead.
+ROUTING_OBJECTS: tuple[SqlObject, ...] = (
+    SqlObject("crm_sla_calendar_is_open.sql", "function",
+              "public.crm_sla_calendar_is_open(uuid, timestamptz)"),
+    SqlObject("crm_sla_routing_pool.sql", "function", "public.crm_sla_routing_pool(timestamptz)"),
+    SqlObject("crm_sla_route.sql", "function", "public.crm_sla_route(uuid[], timestamptz, boolean)"),
+    SqlObject("crm_sla_route_waiting.sql", "function",
+              "public.crm_sla_route_waiting(integer, timestamptz)"),
+    SqlObject("crm_sla_explain_routing.sql", "function", "public.crm_sla_explain_routing(uuid)"),
+)
+
+
 def load(cursor, objects: tuple[SqlObject, ...]) -> None:
     """Create (or replace) the objects, in order."""
     for obj in objects:

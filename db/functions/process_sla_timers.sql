@@ -1,5 +1,6 @@
--- One monitor pass: routes unowned leads, then reassigns (or escalates) up to one batch of leads
--- whose claim or contact window has expired. Called by pg_cron (through run_sla_monitor), by
+-- One monitor pass: routes leads waiting for an owner (the overflow queue), then reassigns (or
+-- escalates) up to one batch of leads whose claim or contact window has expired, both through
+-- the one router (crm_sla_route). Called by pg_cron (through run_sla_monitor), by
 -- `crm-sla monitor`, and by the service role. Returns counts; "remaining" > 0 means call again.
 create or replace function public.process_sla_timers()
 returns jsonb
@@ -11,20 +12,11 @@ as $$
 declare
     v_now constant timestamptz := public.sla_now();
     v_batch integer;
-    v_max integer;
     v_ids uuid[];
     v_owners uuid[];
     v_stages text[];
-    v_counts integer[];
-    v_queue uuid[];
-    v_admins uuid[];
-    v_held uuid[];
-    v_auto integer;
-    v_pick uuid;
-    v_fallback uuid;
-    v_cand uuid;
-    v_to uuid[] := '{}';
-    v_escalate boolean[] := '{}';
+    v_to uuid[];
+    v_escalate boolean[];
     v_stuck_ids uuid[] := '{}';
     v_stuck_stages text[] := '{}';
     v_routed integer := 0;
@@ -34,10 +26,8 @@ declare
     v_remaining bigint := 0;
     v_events text[];
 begin
-    select s.monitor_batch_size, s.max_reassignments into v_batch, v_max
-    from public.crm_sla_settings as s;
+    select s.monitor_batch_size into v_batch from public.crm_sla_settings as s;
     v_batch := coalesce(v_batch, 1000);
-    v_max := coalesce(v_max, 3);
 
     -- Idle fast path: nothing unowned and nothing due means no locks at all. Each due test asks
     -- for the earliest due expiry, which the planner reads off the first entries of the seed's
@@ -64,55 +54,23 @@ begin
 
     -- One order for every router: this lock first, then lead rows (always SKIP LOCKED here).
     perform pg_advisory_xact_lock(4242002);
-    v_queue := public.crm_sla_routing_queue('agent');
 
-    -- 1. Unowned leads (nobody was eligible when they arrived): a first assignment, no audit row.
-    if cardinality(v_queue) > 0 then
-        with unowned as (
-            select l.id, row_number() over (order by l.created_at, l.id) as n
-            from (
-                select u.id, u.created_at from public.crm_leads as u
-                where u.assigned_agent_id is null
-                order by u.created_at
-                limit v_batch
-                for update skip locked
-            ) as l
-        ),
-
-        routed as (
-            update public.crm_leads as l
-            set
-                assigned_agent_id = v_queue[((u.n - 1) % cardinality(v_queue)) + 1],
-                claim_timer_started_at = v_now,
-                claim_timer_expires_at = v_now + s.claim_window,
-                claim_window_expires_at = v_now + s.claim_window
-            from unowned as u, public.crm_sla_settings as s
-            where l.id = u.id and l.assigned_agent_id is null
-            returning l.assigned_agent_id
-        )
-
-        select count(*), array_agg(r.assigned_agent_id) into v_routed, v_to from routed as r;
-        if v_routed > 0 then
-            perform public.crm_sla_mark_routed(v_to);
-            v_queue := public.crm_sla_routing_queue('agent');
-        end if;
-        v_to := '{}';
-    end if;
+    -- 1. The overflow queue (leads nobody could take when they arrived), oldest first: a first
+    --    assignment, no audit row; the claim timer starts now.
+    v_routed := public.crm_sla_route_waiting(v_batch, v_now);
 
     -- 2. Lock up to one batch of due leads. The due test is repeated on the locked row itself,
     --    so a lead claimed (or reassigned) since the candidates were read is left alone.
     select
         array_agg(d.id order by d.due_at, d.id),
         array_agg(d.owner order by d.due_at, d.id),
-        array_agg(d.stage order by d.due_at, d.id),
-        array_agg(d.cnt order by d.due_at, d.id)
-    into v_ids, v_owners, v_stages, v_counts
+        array_agg(d.stage order by d.due_at, d.id)
+    into v_ids, v_owners, v_stages
     from (
         select
             l.id,
             l.assigned_agent_id as owner,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
-            coalesce(l.reassignment_count, 0) as cnt,
             case
                 when l.lead_claimed then l.contact_timer_expires_at
                 else l.claim_timer_expires_at
@@ -159,68 +117,27 @@ begin
         );
     end if;
 
-    -- 3. Choose each lead's next owner: round robin over the queue, skipping the owner and
-    --    preferring agents who never held the lead; an admin once max_reassignments is reached.
-    v_admins := public.crm_sla_routing_queue('admin');
-    for i in 1 .. cardinality(v_ids) loop
-        v_held := array_remove(array[v_owners[i]], null);
-        v_auto := 0;
-        if v_counts[i] > 0 then
-            select
-                array_remove(array_agg(a.from_agent_id) || array_agg(a.to_agent_id), null)
-                || v_held,
-                count(*) filter (where a.reason <> 'manual')
-            into v_held, v_auto
-            from public.crm_lead_reassignments as a
-            where a.lead_id = v_ids[i];
-        end if;
-
-        v_pick := null;
-        v_fallback := null;
-        if v_auto >= v_max then
-            foreach v_cand in array v_admins loop
-                if v_cand is distinct from v_owners[i] then
-                    v_pick := v_cand;
-                    exit;
-                end if;
-            end loop;
-            if v_pick is not null then
-                v_admins := array_remove(v_admins, v_pick) || v_pick;
-            end if;
-        else
-            foreach v_cand in array v_queue loop
-                continue when v_cand = v_owners[i];
-                v_fallback := coalesce(v_fallback, v_cand);
-                if not v_cand = any(v_held) then
-                    v_pick := v_cand;
-                    exit;
-                end if;
-            end loop;
-            v_pick := coalesce(v_pick, v_fallback);
-            if v_pick is not null then
-                v_queue := array_remove(v_queue, v_pick) || v_pick;
-            end if;
-        end if;
-
-        if v_pick is null then
-            v_stuck_ids := v_stuck_ids || v_ids[i];
-            v_stuck_stages := v_stuck_stages || v_stages[i];
-        else
-            v_to := v_to || v_pick;
-            v_escalate := v_escalate || (v_auto >= v_max);
-            if v_auto >= v_max then
-                v_escalated := v_escalated + 1;
-            elsif v_stages[i] = 'claim_window' then
-                v_unclaimed := v_unclaimed + 1;
-            else
-                v_no_contact := v_no_contact + 1;
-            end if;
-        end if;
-    end loop;
+    -- 3. Each lead's next owner, oldest due first: the router skips the owner, prefers agents
+    --    who never held the lead, keeps to the policy's team, shifts and caps, and names an admin
+    --    once the lead was moved max_reassignments times (escalate). NULL: nobody is eligible.
+    select
+        array_agg(r.agent_id order by t.ord) filter (where r.agent_id is not null),
+        array_agg(r.escalate order by t.ord) filter (where r.agent_id is not null),
+        coalesce(array_agg(t.id order by t.ord) filter (where r.agent_id is null), '{}'),
+        coalesce(array_agg(t.stage order by t.ord) filter (where r.agent_id is null), '{}'),
+        count(*) filter (where r.escalate and r.agent_id is not null),
+        count(*) filter (
+            where not r.escalate and r.agent_id is not null and t.stage = 'claim_window'
+        ),
+        count(*) filter (
+            where not r.escalate and r.agent_id is not null and t.stage = 'contact_window'
+        )
+    into v_to, v_escalate, v_stuck_ids, v_stuck_stages, v_escalated, v_unclaimed, v_no_contact
+    from unnest(v_ids, v_stages) with ordinality as t (id, stage, ord)
+    inner join public.crm_sla_route(v_ids, v_now) as r on t.id = r.lead_id;
 
     -- 4. Write the reassignments (lead rows, audit rows, events) in one statement.
     if cardinality(v_to) > 0 then
-        perform public.crm_sla_mark_routed(v_to);
         perform public.crm_sla_apply_reassignments(
             array(select x from unnest(v_ids) as x where not x = any(v_stuck_ids)),
             v_to,

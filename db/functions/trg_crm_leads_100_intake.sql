@@ -1,8 +1,9 @@
--- Intake: a new lead's claim timer starts (crm_leads_090_intake_route has given it an owner if it
--- had none). Fires before every INSERT on crm_leads; engine-owned columns start fresh whatever
--- was sent. Every import runs through here, so it queries nothing of its own: the statement's
--- SLA clock reading is in crm_sla.intake_clock (crm_leads_050_intake_clock). An invoker function
--- without a SET clause (each would cost a microsecond a lead): every name in it is qualified.
+-- Intake: a new lead's claim timer starts (one without an owner gets it from the router, at the
+-- end of the statement). Fires before every INSERT on crm_leads; engine-owned columns start fresh
+-- whatever was sent. Every import runs through here, so it queries nothing of its own: the
+-- statement's SLA clock reading is in crm_sla.intake_clock (crm_leads_050_intake_clock). An
+-- invoker function without a SET clause (each would cost a microsecond a lead): every name in it
+-- is qualified.
 create or replace function public.crm_leads_intake()
 returns trigger
 language plpgsql
@@ -37,6 +38,16 @@ begin
     end if;
     if v_clock is null or v_clock = '' then
         v_clock := public.crm_sla_intake_clock();
+    end if;
+    if new.assigned_agent_id is null then
+        -- Waits for an owner (routed when the statement ends, or later from the overflow
+        -- queue): its claim timer starts when it gets one.
+        new.lead_claimed := false;
+        new.first_action_completed := false;
+        new.claim_timer_started_at := null;
+        new.claim_timer_expires_at := null;
+        new.claim_window_expires_at := null;
+        return new;
     end if;
     new.claim_timer_started_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';

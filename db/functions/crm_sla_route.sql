@@ -1,0 +1,238 @@
+-- The router: chooses the next owner of each lead in p_leads (in that order: oldest first), the
+-- one routing implementation behind intake, the monitor's overflow and breach passes,
+-- crm_sla_explain_routing and reassign_lead's checks. Callers that route (p_explain false) hold
+-- the routing lock (pg_advisory_xact_lock(4242002)) and the leads' row locks.
+--
+-- Eligible for a lead: an active agent accepting leads, not its owner, in its policy's team when
+-- the policy names one, on shift (crm_sla_calendar_is_open) and under its cap of open leads
+-- (crm_sla_routing_pool). Agents who never held the lead come first; among the candidates,
+-- smooth weighted round robin: each candidate earns its weight in credit, the one with the most
+-- credit is picked and pays the candidates' total weight (ties: least recently routed, then id).
+-- Only candidates earn credit, so an agent away, off shift or at its cap earns none and comes
+-- back to its weighted share (fair re-entry). A lead whose owner was already moved
+-- max_reassignments times by the monitor escalates to an active admin instead (same rule,
+-- weight 1). Caps are counted down as the batch is routed, so no agent goes past its cap.
+--
+-- Returns, routing: one row per lead (agent_id NULL when nobody is eligible: it waits), and the
+-- credits, routing sequence and counts are saved. p_explain (one lead): one row per agent and
+-- admin with eligible, a reason and the rank the router would use now; nothing is saved.
+create or replace function public.crm_sla_route(
+    p_leads uuid[], p_at timestamptz, p_explain boolean default false
+)
+returns table (
+    lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer
+)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    -- the pool, one element an agent or admin
+    v_ids uuid[];
+    v_key text[];  -- the id as text, to look it up in the leads' member and holder lists
+    v_admin boolean[];
+    v_name text[];
+    v_w double precision[];
+    v_cur double precision[];
+    v_seq bigint[];
+    v_room bigint[];  -- what is left under the cap; NULL: no cap
+    v_why text[];
+    v_picked integer[];
+    v_touched boolean[];
+    v_next_seq bigint;
+    -- the leads, one element a lead, in routing order
+    l_ids uuid[];
+    l_owner uuid[];
+    l_team text[];  -- the team's name when the lead's policy names one
+    l_members text[];  -- its members' ids, space-separated
+    l_held text[];  -- ids of everyone who held the lead, space-separated
+    l_escalate boolean[];
+    -- one lead's candidates
+    v_cand integer[];
+    v_pref boolean[];
+    v_any_pref boolean;
+    v_total double precision;
+    v_best integer;
+    v_score double precision;
+    v_best_score double precision;
+    v_j integer;
+    v_k integer;
+    v_reasons text[];
+begin
+    select
+        array_agg(p.agent_id order by p.agent_id),
+        array_agg(p.agent_id::text order by p.agent_id),
+        array_agg(p.role = 'admin' order by p.agent_id),
+        array_agg(p.full_name order by p.agent_id),
+        array_agg(p.weight order by p.agent_id),
+        array_agg(p.credit order by p.agent_id),
+        array_agg(coalesce(p.last_routed_seq, 0) order by p.agent_id),
+        array_agg(p.max_open_leads - p.open_leads order by p.agent_id),
+        array_agg(p.reason order by p.agent_id),
+        max(p.last_routed_seq)
+    into v_ids, v_key, v_admin, v_name, v_w, v_cur, v_seq, v_room, v_why, v_next_seq
+    from public.crm_sla_routing_pool(p_at) as p;
+    v_next_seq := coalesce(v_next_seq, 0);
+
+    -- Everything the rules need to know about the leads, in one statement.
+    with team_members as (
+        select m.team_id, pg_catalog.string_agg(m.agent_id::text, ' ') as members
+        from public.crm_sla_team_members as m
+        group by m.team_id
+    )
+
+    select
+        array_agg(l.id order by t.ord),
+        array_agg(l.assigned_agent_id order by t.ord),
+        array_agg(tm.name order by t.ord),
+        array_agg(
+            case when tm.id is not null then coalesce(mm.members, '') end order by t.ord
+        ),
+        array_agg(
+            concat_ws(' ', l.assigned_agent_id::text, h.holders) order by t.ord
+        ),
+        array_agg(
+            l.assigned_agent_id is not null
+            and coalesce(h.automatic, 0)
+            >= coalesce(pol.max_reassignments, s.max_reassignments, 3)
+            order by t.ord
+        )
+    into l_ids, l_owner, l_team, l_members, l_held, l_escalate
+    from unnest(p_leads) with ordinality as t (id, ord)
+    inner join public.crm_leads as l on t.id = l.id
+    left join public.crm_sla_policies as pol on l.sla_policy_id = pol.id
+    left join public.crm_sla_teams as tm on pol.team_id = tm.id
+    left join team_members as mm on tm.id = mm.team_id
+    left join public.crm_sla_settings as s on true
+    left join lateral (
+        select
+            pg_catalog.string_agg(
+                concat_ws(' ', a.from_agent_id::text, a.to_agent_id::text), ' '
+            ) as holders,
+            count(*) filter (where a.reason <> 'manual') as automatic
+        from public.crm_lead_reassignments as a
+        where a.lead_id = l.id and coalesce(l.reassignment_count, 0) > 0
+    ) as h on true;
+
+    if l_ids is null or v_ids is null then
+        return;
+    end if;
+
+    if p_explain then
+        -- Why each agent can or cannot take the first lead now, in the rules' order.
+        v_reasons := array_fill(null::text, array[cardinality(v_ids)]);
+        for v_j in 1 .. cardinality(v_ids) loop
+            v_reasons[v_j] := case
+                when v_ids[v_j] = l_owner[1] then 'current owner'
+                when v_why[v_j] is not null then v_why[v_j]
+                when l_escalate[1] and not v_admin[v_j]
+                    then 'the lead goes to an admin: it was moved max_reassignments times'
+                when not l_escalate[1] and v_admin[v_j] then 'admin: takes only escalated leads'
+                when not l_escalate[1] and strpos(l_members[1], v_key[v_j]) = 0
+                    then 'not in team ' || l_team[1]
+            end;
+        end loop;
+        -- The order the router would pick in: never-held first, then the most credit after
+        -- this round's earning, the least recently routed, the id.
+        return query
+        select
+            l_ids[1],
+            v_ids[x.j],
+            l_escalate[1],
+            v_reasons[x.j] is null,
+            coalesce(v_reasons[x.j], case
+                when strpos(l_held[1], v_key[x.j]) = 0 then 'eligible'
+                else 'eligible, but held this lead before'
+            end),
+            case when v_reasons[x.j] is null then (
+                row_number() over (
+                    partition by v_reasons[x.j] is null
+                    order by
+                        strpos(l_held[1], v_key[x.j]) = 0 desc,
+                        v_cur[x.j] + v_w[x.j] desc, v_seq[x.j], v_ids[x.j]
+                )
+            )::integer end
+        from pg_catalog.generate_subscripts(v_ids, 1) as x (j);
+        return;
+    end if;
+
+    v_picked := array_fill(0, array[cardinality(v_ids)]);
+    v_touched := array_fill(false, array[cardinality(v_ids)]);
+    for v_k in 1 .. cardinality(l_ids) loop
+        -- This lead's candidates, and whether any of them never held it.
+        v_cand := '{}';
+        v_pref := '{}';
+        v_any_pref := false;
+        for v_j in 1 .. cardinality(v_ids) loop
+            continue when v_why[v_j] is not null
+                or v_admin[v_j] <> l_escalate[v_k]
+                or v_ids[v_j] = l_owner[v_k]
+                or v_room[v_j] <= 0
+                or (
+                    not l_escalate[v_k] and l_members[v_k] is not null
+                    and strpos(l_members[v_k], v_key[v_j]) = 0
+                );
+            v_cand := v_cand || v_j;
+            if l_held[v_k] = '' or strpos(l_held[v_k], v_key[v_j]) = 0 then
+                v_pref := v_pref || true;
+                v_any_pref := true;
+            else
+                v_pref := v_pref || false;
+            end if;
+        end loop;
+
+        -- One round of smooth weighted round robin among them (never-held ones when any).
+        v_best := null;
+        v_total := 0;
+        for v_j in 1 .. cardinality(v_cand) loop
+            continue when v_any_pref and not v_pref[v_j];
+            v_total := v_total + v_w[v_cand[v_j]];
+            v_cur[v_cand[v_j]] := v_cur[v_cand[v_j]] + v_w[v_cand[v_j]];
+            v_touched[v_cand[v_j]] := true;
+            v_score := v_cur[v_cand[v_j]];
+            if v_best is null
+                or v_score > v_best_score
+                or (
+                    v_score = v_best_score
+                    and (v_seq[v_cand[v_j]], v_ids[v_cand[v_j]]) < (v_seq[v_best], v_ids[v_best])
+                ) then
+                v_best := v_cand[v_j];
+                v_best_score := v_score;
+            end if;
+        end loop;
+
+        if v_best is not null then
+            v_cur[v_best] := v_cur[v_best] - v_total;
+            v_next_seq := v_next_seq + 1;
+            v_seq[v_best] := v_next_seq;
+            v_room[v_best] := v_room[v_best] - 1;
+            v_picked[v_best] := v_picked[v_best] + 1;
+        end if;
+        lead_id := l_ids[v_k];
+        agent_id := v_ids[v_best];
+        escalate := l_escalate[v_k];
+        eligible := v_best is not null;
+        reason := case when v_best is null then 'nobody eligible' end;
+        rank := case when v_best is not null then 1 end;
+        return next;
+    end loop;
+
+    insert into public.crm_sla_agent_state as s (
+        agent_id, last_routed_seq, leads_routed, routing_credit
+    )
+    select x.id, x.seq, x.picked, x.cur
+    from unnest(v_ids, v_seq, v_picked, v_cur, v_touched) as x (id, seq, picked, cur, touched)
+    where x.touched
+    on conflict on constraint crm_sla_agent_state_pkey do update
+        set last_routed_seq = excluded.last_routed_seq,
+            leads_routed = s.leads_routed + excluded.leads_routed,
+            routing_credit = excluded.routing_credit;
+end
+$$;
+
+comment on function public.crm_sla_route(uuid[], timestamptz, boolean) is
+'Internal: the router (eligibility, never-held first, smooth weighted round robin, caps, '
+'escalation) behind intake, the monitor, crm_sla_explain_routing and reassign_lead';
+
+revoke execute on function public.crm_sla_route(uuid[], timestamptz, boolean)
+from public, anon, authenticated, service_role;

@@ -1,0 +1,67 @@
+-- The overflow queue: routes leads waiting without an owner (nobody could take them when they
+-- arrived), oldest first, up to p_limit (NULL: all); each routed lead's claim timer starts now.
+-- Called by the intake trigger (crm_leads_900_intake_done) and each monitor pass, which hold the
+-- routing lock. Returns how many leads got an owner.
+create or replace function public.crm_sla_route_waiting(p_limit integer, p_at timestamptz)
+returns integer
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    v_room bigint;
+    v_ids uuid[];
+    v_routed integer;
+begin
+    -- How many leads the available agents can take at most (NULL: no limit), so that a queue
+    -- nobody can take from is not locked at all.
+    select
+        case
+            when count(*) filter (where p.max_open_leads is null) > 0 then null
+            else coalesce(sum(p.max_open_leads - p.open_leads), 0)
+        end
+    into v_room
+    from public.crm_sla_routing_pool(p_at) as p
+    where p.role = 'agent' and p.reason is null;
+    if v_room = 0 then
+        return 0;
+    end if;
+
+    -- Oldest first; the leads of one INSERT (one created_at) in the order they were written.
+    select array_agg(u.id order by u.created_at, u.ctid) into v_ids
+    from (
+        select w.id, w.created_at, w.ctid
+        from public.crm_leads as w
+        where w.assigned_agent_id is null
+        order by w.created_at, w.ctid
+        limit least(p_limit, v_room)
+        for update skip locked
+    ) as u;
+    if v_ids is null then
+        return 0;
+    end if;
+
+    -- (The claim window: the settings' default, as every timer the engine starts today.)
+    with routed as (
+        update public.crm_leads as l
+        set
+            assigned_agent_id = r.agent_id,
+            claim_timer_started_at = p_at,
+            claim_timer_expires_at = p_at + s.claim_window,
+            claim_window_expires_at = p_at + s.claim_window
+        from public.crm_sla_route(v_ids, p_at) as r
+        cross join public.crm_sla_settings as s
+        where l.id = r.lead_id and r.agent_id is not null
+        returning l.id
+    )
+
+    select count(*) into v_routed from routed;
+    return v_routed;
+end
+$$;
+
+comment on function public.crm_sla_route_waiting(integer, timestamptz) is
+'Internal: routes leads waiting for an owner, oldest first; their claim timers start now';
+
+revoke execute on function public.crm_sla_route_waiting(integer, timestamptz)
+from public, anon, authenticated, service_role;

@@ -1,0 +1,16 @@
+-- Routing version 2: the smooth weighted round robin's credit per agent, and an index that counts
+-- an agent's open leads against its cap. The router's functions come with 0061.
+-- depends: 0050_sla_policy_tables
+
+alter table public.crm_sla_agent_state
+add column if not exists routing_credit double precision not null default 0;
+
+comment on column public.crm_sla_agent_state.routing_credit is
+'Smooth weighted round robin: credit earned (weight a round while a candidate) less leads taken';
+
+create index if not exists crm_leads_open_by_agent_idx
+on public.crm_leads (assigned_agent_id)
+where first_action_completed = false and sla_escalated_at is null;
+
+comment on index public.crm_leads_open_by_agent_idx is
+'Open leads (not contacted, not escalated) by owner: counts them against max_open_leads';
