@@ -12,6 +12,7 @@ as $$
 declare
     v_now constant timestamptz := public.sla_now();
     v_batch integer;
+    v_fresh integer;
     v_ids uuid[];
     v_owners uuid[];
     v_stages text[];
@@ -59,14 +60,12 @@ begin
     --    assignment, no audit row; the claim timer starts now.
     v_routed := public.crm_sla_route_waiting(v_batch, v_now);
 
-    -- 2. Lock up to one batch of due leads. The due test is repeated on the locked row itself,
-    --    so a lead claimed (or reassigned) since the candidates were read is left alone.
-    select
-        array_agg(d.id order by d.due_at, d.id),
-        array_agg(d.owner order by d.due_at, d.id),
-        array_agg(d.stage order by d.due_at, d.id)
-    into v_ids, v_owners, v_stages
-    from (
+    -- 2. Lock up to one batch of newly due leads and up to one batch of those already waiting
+    --    with their owner for an eligible agent (so that leads nobody can take never hold up
+    --    the others). The due test is repeated on the locked row itself, so a lead claimed (or
+    --    reassigned) since the candidates were read is left alone. Routing order: the waiting
+    --    ones first (oldest first), then the newly due, earliest expiry first.
+    with fresh as (
         select
             l.id,
             l.assigned_agent_id as owner,
@@ -74,7 +73,8 @@ begin
             case
                 when l.lead_claimed then l.contact_timer_expires_at
                 else l.claim_timer_expires_at
-            end as due_at
+            end as due_at,
+            l.sla_waiting_since as waited
         from public.crm_leads as l
         where
             l.id = any(array(
@@ -82,7 +82,7 @@ begin
                     select c.id from public.crm_leads as c
                     where c.claim_timer_expires_at <= v_now
                         and c.claim_timer_expires_at is not null and c.lead_claimed = false
-                        and c.sla_escalated_at is null
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
                     order by c.claim_timer_expires_at
                     limit v_batch
                 )
@@ -92,12 +92,13 @@ begin
                     where c.contact_timer_expires_at <= v_now
                         and c.contact_timer_expires_at is not null
                         and c.first_action_completed = false
-                        and c.sla_escalated_at is null
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
                     order by c.contact_timer_expires_at
                     limit v_batch
                 )
             ))
             and l.sla_escalated_at is null
+            and l.sla_waiting_since is null
             and (
                 (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
                 or (
@@ -108,6 +109,44 @@ begin
         order by due_at, l.id
         limit v_batch
         for update of l skip locked
+    ),
+
+    waiting as (
+        select
+            l.id,
+            l.assigned_agent_id as owner,
+            case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
+            case
+                when l.lead_claimed then l.contact_timer_expires_at
+                else l.claim_timer_expires_at
+            end as due_at,
+            l.sla_waiting_since as waited
+        from public.crm_leads as l
+        where
+            l.sla_waiting_since is not null
+            and l.sla_escalated_at is null
+            and (
+                (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
+                or (
+                    l.lead_claimed and l.first_action_completed = false
+                    and l.contact_timer_expires_at <= v_now
+                )
+            )
+        order by l.sla_waiting_since, l.id
+        limit v_batch
+        for update of l skip locked
+    )
+
+    select
+        array_agg(d.id order by d.waited, d.due_at, d.id),
+        array_agg(d.owner order by d.waited, d.due_at, d.id),
+        array_agg(d.stage order by d.waited, d.due_at, d.id),
+        count(*) filter (where d.waited is null)
+    into v_ids, v_owners, v_stages, v_fresh
+    from (
+        select f.id, f.owner, f.stage, f.due_at, f.waited from fresh as f
+        union all
+        select w.id, w.owner, w.stage, w.due_at, w.waited from waiting as w
     ) as d;
 
     if v_ids is null then
@@ -152,8 +191,8 @@ begin
         );
     end if;
 
-    -- 5. Nobody eligible: the lead stays with its owner, flagged, and the next pass retries.
-    --    Only the first detection writes and announces it.
+    -- 5. Nobody eligible: the lead stays with its owner, flagged and marked waiting, and the
+    --    next passes retry it (before newly due leads). Only the first detection announces it.
     if cardinality(v_stuck_ids) > 0 then
         with flagged as (
             update public.crm_leads as l
@@ -161,17 +200,10 @@ begin
                 claim_sla_breached = coalesce(l.claim_sla_breached, false) or t.stage = 'claim_window',
                 contact_sla_breached
                 = coalesce(l.contact_sla_breached, false) or t.stage = 'contact_window',
-                sla_breached = true
+                sla_breached = true,
+                sla_waiting_since = v_now
             from unnest(v_stuck_ids, v_stuck_stages) as t (id, stage)
-            where
-                l.id = t.id
-                and not (
-                    l.sla_breached
-                    and case t.stage
-                        when 'claim_window' then coalesce(l.claim_sla_breached, false)
-                        else coalesce(l.contact_sla_breached, false)
-                    end
-                )
+            where l.id = t.id and l.sla_waiting_since is null
             returning l.id, l.assigned_agent_id, t.stage
         )
 
@@ -184,14 +216,14 @@ begin
         perform pg_notify('crm_sla', e) from unnest(v_events) as e;
     end if;
 
-    if cardinality(v_ids) >= v_batch then
+    if v_fresh >= v_batch then
         select
             (
                 select count(*) from (
                     select from public.crm_leads as c
                     where c.claim_timer_expires_at <= v_now
                         and c.claim_timer_expires_at is not null and c.lead_claimed = false
-                        and c.sla_escalated_at is null
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
                     limit 10000000
                 ) as x
             )
@@ -201,7 +233,7 @@ begin
                     where c.contact_timer_expires_at <= v_now
                         and c.contact_timer_expires_at is not null
                         and c.first_action_completed = false
-                        and c.sla_escalated_at is null
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
                     limit 10000000
                 ) as y
             )

@@ -15,7 +15,8 @@ begin
         is distinct from (false, false, false, 0)
         or pg_catalog.num_nonnulls(
             new.previous_agent_id, new.reassignment_reason, new.reassigned_at,
-            new.sla_escalated_at, new.contact_timer_started_at, new.contact_timer_expires_at
+            new.sla_escalated_at, new.contact_timer_started_at, new.contact_timer_expires_at,
+            new.sla_waiting_since
         ) > 0 then
         new.claim_sla_breached := false;
         new.contact_sla_breached := false;
@@ -25,6 +26,7 @@ begin
         new.reassignment_reason := null;
         new.reassigned_at := null;
         new.sla_escalated_at := null;
+        new.sla_waiting_since := null;
         new.contact_timer_started_at := null;
         new.contact_timer_expires_at := null;
     end if;

@@ -28,13 +28,13 @@ begin
             new.contact_timer_started_at, new.contact_timer_expires_at,
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
-            new.reassigned_at, new.sla_escalated_at
+            new.reassigned_at, new.sla_escalated_at, new.sla_waiting_since
         ) is distinct from (
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
             old.contact_timer_started_at, old.contact_timer_expires_at,
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
-            old.reassigned_at, old.sla_escalated_at
+            old.reassigned_at, old.sla_escalated_at, old.sla_waiting_since
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n
@@ -53,6 +53,7 @@ begin
     end if;
 
     if new.lead_claimed and not old.lead_claimed then
+        new.sla_waiting_since := null;  -- its owner acted: no longer waiting for another agent
         v_now := public.sla_now();
         if new.claim_timer_expires_at is not null and v_now >= new.claim_timer_expires_at then
             new.claim_sla_breached := true;
@@ -64,6 +65,7 @@ begin
     end if;
 
     if new.first_action_completed and not old.first_action_completed then
+        new.sla_waiting_since := null;
         v_now := coalesce(v_now, public.sla_now());
         if new.contact_timer_expires_at is not null and v_now >= new.contact_timer_expires_at then
             new.contact_sla_breached := true;

@@ -13,7 +13,9 @@ from harness.sqlfiles import ROUTING_OBJECTS, drop, engine_objects, load
 __depends__ = {"0060_routing_v2"}
 
 RELOADED = engine_objects(
+    "crm_sla_apply_reassignments.sql",
     "trg_crm_leads_100_intake.sql",
+    "trg_crm_leads_200_progress.sql",
     "trg_crm_leads_900_intake_done.sql",
     "reassign_lead.sql",
     "process_sla_timers.sql",
