@@ -25,6 +25,7 @@ returns table (
 language plpgsql
 volatile
 set search_path = ''
+set jit = off  -- a few hundred rows at most: compiling them would cost far more than it saves
 as $$
 declare
     -- the pool, one element an agent or admin
@@ -38,8 +39,12 @@ declare
     v_room bigint[];  -- what is left under the cap; NULL: no cap
     v_why text[];
     v_picked integer[];
-    v_touched boolean[];
+    v_start double precision[];  -- the credits before the batch
+    v_agents integer[];  -- the agents who can take leads now (indexes into the pool)
+    v_admins integer[];  -- the admins who can take escalated leads
+    v_owner integer;  -- the lead's owner's index in the pool (0: none)
     v_next_seq bigint;
+    v_max integer;
     -- the leads, one element a lead, in routing order
     l_ids uuid[];
     l_owner uuid[];
@@ -47,14 +52,12 @@ declare
     l_members text[];  -- its members' ids, space-separated
     l_held text[];  -- ids of everyone who held the lead, space-separated
     l_escalate boolean[];
+    l_fresh boolean[];  -- nobody but its owner ever held it
     -- one lead's candidates
     v_cand integer[];
-    v_pref boolean[];
     v_any_pref boolean;
     v_total double precision;
     v_best integer;
-    v_score double precision;
-    v_best_score double precision;
     v_j integer;
     v_k integer;
     v_reasons text[];
@@ -73,6 +76,8 @@ begin
     into v_ids, v_key, v_admin, v_name, v_w, v_cur, v_seq, v_room, v_why, v_next_seq
     from public.crm_sla_routing_pool(p_at) as p;
     v_next_seq := coalesce(v_next_seq, 0);
+
+    select s.max_reassignments into v_max from public.crm_sla_settings as s;
 
     -- Everything the rules need to know about the leads, in one statement.
     with team_members as (
@@ -94,16 +99,16 @@ begin
         array_agg(
             l.assigned_agent_id is not null
             and coalesce(h.automatic, 0)
-            >= coalesce(pol.max_reassignments, s.max_reassignments, 3)
+            >= coalesce(pol.max_reassignments, v_max, 3)
             order by t.ord
-        )
-    into l_ids, l_owner, l_team, l_members, l_held, l_escalate
+        ),
+        array_agg(h.holders is null order by t.ord)
+    into l_ids, l_owner, l_team, l_members, l_held, l_escalate, l_fresh
     from unnest(p_leads) with ordinality as t (id, ord)
     inner join public.crm_leads as l on t.id = l.id
     left join public.crm_sla_policies as pol on l.sla_policy_id = pol.id
     left join public.crm_sla_teams as tm on pol.team_id = tm.id
     left join team_members as mm on tm.id = mm.team_id
-    left join public.crm_sla_settings as s on true
     left join lateral (
         select
             pg_catalog.string_agg(
@@ -156,52 +161,66 @@ begin
         return;
     end if;
 
+    -- Who can take leads at all (agent-level reasons, given once for the batch).
+    v_agents := array(
+        select x.j from pg_catalog.generate_subscripts(v_ids, 1) as x (j)
+        where v_why[x.j] is null and not v_admin[x.j] order by x.j
+    );
+    v_admins := array(
+        select x.j from pg_catalog.generate_subscripts(v_ids, 1) as x (j)
+        where v_why[x.j] is null and v_admin[x.j] order by x.j
+    );
+    v_start := v_cur;
     v_picked := array_fill(0, array[cardinality(v_ids)]);
-    v_touched := array_fill(false, array[cardinality(v_ids)]);
     for v_k in 1 .. cardinality(l_ids) loop
-        -- This lead's candidates, and whether any of them never held it.
-        v_cand := '{}';
-        v_pref := '{}';
-        v_any_pref := false;
-        for v_j in 1 .. cardinality(v_ids) loop
-            continue when v_why[v_j] is not null
-                or v_admin[v_j] <> l_escalate[v_k]
-                or v_ids[v_j] = l_owner[v_k]
-                or v_room[v_j] <= 0
-                or (
-                    not l_escalate[v_k] and l_members[v_k] is not null
-                    and strpos(l_members[v_k], v_key[v_j]) = 0
-                );
-            v_cand := v_cand || v_j;
-            if l_held[v_k] = '' or strpos(l_held[v_k], v_key[v_j]) = 0 then
-                v_pref := v_pref || true;
-                v_any_pref := true;
-            else
-                v_pref := v_pref || false;
-            end if;
-        end loop;
-
-        -- One round of smooth weighted round robin among them (never-held ones when any).
+        v_owner := coalesce(pg_catalog.array_position(v_ids, l_owner[v_k]), 0);
         v_best := null;
         v_total := 0;
-        for v_j in 1 .. cardinality(v_cand) loop
-            continue when v_any_pref and not v_pref[v_j];
-            v_total := v_total + v_w[v_cand[v_j]];
-            v_cur[v_cand[v_j]] := v_cur[v_cand[v_j]] + v_w[v_cand[v_j]];
-            v_touched[v_cand[v_j]] := true;
-            v_score := v_cur[v_cand[v_j]];
-            if v_best is null
-                or v_score > v_best_score
-                or (
-                    v_score = v_best_score
-                    and (v_seq[v_cand[v_j]], v_ids[v_cand[v_j]]) < (v_seq[v_best], v_ids[v_best])
+        if l_escalate[v_k] or (l_members[v_k] is null and l_fresh[v_k]) then
+            -- The common case, in one pass: no team, and nobody but the owner ever held it.
+            -- One round of smooth weighted round robin: each candidate earns its weight, the
+            -- one with the most credit is picked.
+            foreach v_j in array case when l_escalate[v_k] then v_admins else v_agents end loop
+                continue when v_j = v_owner or v_room[v_j] <= 0;
+                v_total := v_total + v_w[v_j];
+                v_cur[v_j] := v_cur[v_j] + v_w[v_j];
+                if v_best is null or v_cur[v_j] > v_cur[v_best] or (
+                    v_cur[v_j] = v_cur[v_best]
+                    and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
                 ) then
-                v_best := v_cand[v_j];
-                v_best_score := v_score;
-            end if;
-        end loop;
+                    v_best := v_j;
+                end if;
+            end loop;
+        else
+            -- A team, or earlier holders: the candidates first, never-held ones when any.
+            v_cand := '{}';
+            v_any_pref := false;
+            foreach v_j in array v_agents loop
+                continue when v_j = v_owner or v_room[v_j] <= 0
+                    or strpos(l_members[v_k], v_key[v_j]) = 0;
+                if strpos(l_held[v_k], v_key[v_j]) = 0 then
+                    if not v_any_pref then
+                        v_cand := '{}';  -- a never-held one: earlier holders drop out
+                        v_any_pref := true;
+                    end if;
+                    v_cand := v_cand || v_j;
+                elsif not v_any_pref then
+                    v_cand := v_cand || v_j;
+                end if;
+            end loop;
+            foreach v_j in array v_cand loop
+                v_total := v_total + v_w[v_j];
+                v_cur[v_j] := v_cur[v_j] + v_w[v_j];
+                if v_best is null or v_cur[v_j] > v_cur[v_best] or (
+                    v_cur[v_j] = v_cur[v_best]
+                    and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
+                ) then
+                    v_best := v_j;
+                end if;
+            end loop;
+        end if;
 
-        if v_best is not null then
+        if v_best is not null then  -- the pick pays the round's total weight
             v_cur[v_best] := v_cur[v_best] - v_total;
             v_next_seq := v_next_seq + 1;
             v_seq[v_best] := v_next_seq;
@@ -221,8 +240,8 @@ begin
         agent_id, last_routed_seq, leads_routed, routing_credit
     )
     select x.id, x.seq, x.picked, x.cur
-    from unnest(v_ids, v_seq, v_picked, v_cur, v_touched) as x (id, seq, picked, cur, touched)
-    where x.touched
+    from unnest(v_ids, v_seq, v_picked, v_cur, v_start) as x (id, seq, picked, cur, start)
+    where x.picked > 0 or x.cur <> x.start
     on conflict on constraint crm_sla_agent_state_pkey do update
         set last_routed_seq = excluded.last_routed_seq,
             leads_routed = s.leads_routed + excluded.leads_routed,
