@@ -1,6 +1,6 @@
-"""Routing version 2 (the SPEC's "Routing"): weighted fair order, teams, shifts, caps, fair re-entry,
-the overflow queue and crm_sla_explain_routing, through intake, the monitor and reassign_lead,
-which share one router."""
+"""Routing version 2 (the SPEC's "Routing"): weighted fair order, teams, shifts, caps, fair
+re-entry, the overflow queue and crm_sla_explain_routing, through intake, the monitor and
+reassign_lead, which share one router."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ as $$
 $$;
 
 comment on function public.crm_sla_calendar_is_open(uuid, timestamptz) is
-'True when the calendar is open at the instant (zone, DST, overnight hours, holidays); NULL: always';
+'Whether the calendar is open at the instant (zone, DST, overnight, holidays); NULL: always';
 
 revoke execute on function public.crm_sla_calendar_is_open(uuid, timestamptz)
 from public, anon;

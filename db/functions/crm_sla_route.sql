@@ -177,20 +177,8 @@ begin
         v_best := null;
         v_total := 0;
         if l_escalate[v_k] or (l_members[v_k] is null and l_fresh[v_k]) then
-            -- The common case, in one pass: no team, and nobody but the owner ever held it.
-            -- One round of smooth weighted round robin: each candidate earns its weight, the
-            -- one with the most credit is picked.
-            foreach v_j in array case when l_escalate[v_k] then v_admins else v_agents end loop
-                continue when v_j = v_owner or v_room[v_j] <= 0;
-                v_total := v_total + v_w[v_j];
-                v_cur[v_j] := v_cur[v_j] + v_w[v_j];
-                if v_best is null or v_cur[v_j] > v_cur[v_best] or (
-                    v_cur[v_j] = v_cur[v_best]
-                    and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
-                ) then
-                    v_best := v_j;
-                end if;
-            end loop;
+            -- The common case: no team, and nobody but the owner ever held it.
+            v_cand := case when l_escalate[v_k] then v_admins else v_agents end;
         else
             -- A team, or earlier holders: the candidates first, never-held ones when any.
             v_cand := '{}';
@@ -208,17 +196,20 @@ begin
                     v_cand := v_cand || v_j;
                 end if;
             end loop;
-            foreach v_j in array v_cand loop
-                v_total := v_total + v_w[v_j];
-                v_cur[v_j] := v_cur[v_j] + v_w[v_j];
-                if v_best is null or v_cur[v_j] > v_cur[v_best] or (
-                    v_cur[v_j] = v_cur[v_best]
-                    and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
-                ) then
-                    v_best := v_j;
-                end if;
-            end loop;
         end if;
+        -- One round of smooth weighted round robin: each candidate earns its weight, the one
+        -- with the most credit is picked (the owner and agents at their cap are no candidates).
+        foreach v_j in array v_cand loop
+            continue when v_j = v_owner or v_room[v_j] <= 0;
+            v_total := v_total + v_w[v_j];
+            v_cur[v_j] := v_cur[v_j] + v_w[v_j];
+            if v_best is null or v_cur[v_j] > v_cur[v_best] or (
+                v_cur[v_j] = v_cur[v_best]
+                and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
+            ) then
+                v_best := v_j;
+            end if;
+        end loop;
 
         if v_best is not null then  -- the pick pays the round's total weight
             v_cur[v_best] := v_cur[v_best] - v_total;

@@ -51,7 +51,7 @@ as $$
 $$;
 
 comment on function public.crm_sla_routing_pool(timestamptz) is
-'Internal: every agent and admin with weight, cap, open leads, credit, and why it cannot take a lead';
+'Internal: agents and admins with weight, cap, open leads, credit, and why they cannot take leads';
 
 revoke execute on function public.crm_sla_routing_pool(timestamptz)
 from public, anon, authenticated, service_role;

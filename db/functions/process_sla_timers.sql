@@ -13,6 +13,7 @@ declare
     v_now constant timestamptz := public.sla_now();
     v_batch integer;
     v_fresh integer;
+    v_waiting uuid[];
     v_ids uuid[];
     v_owners uuid[];
     v_stages text[];
@@ -65,7 +66,19 @@ begin
     --    the others). The due test is repeated on the locked row itself, so a lead claimed (or
     --    reassigned) since the candidates were read is left alone. Routing order: the waiting
     --    ones first (oldest first), then the newly due, earliest expiry first.
-    with fresh as (
+    v_waiting := array(
+        select c.id from public.crm_leads as c
+        where c.sla_waiting_since is not null and c.sla_escalated_at is null
+        order by c.sla_waiting_since, c.id
+        limit v_batch
+    );
+    select
+        array_agg(d.id order by d.waited, d.due_at, d.id),
+        array_agg(d.owner order by d.waited, d.due_at, d.id),
+        array_agg(d.stage order by d.waited, d.due_at, d.id),
+        count(*) filter (where d.waited is null)
+    into v_ids, v_owners, v_stages, v_fresh
+    from (
         select
             l.id,
             l.assigned_agent_id as owner,
@@ -77,7 +90,7 @@ begin
             l.sla_waiting_since as waited
         from public.crm_leads as l
         where
-            l.id = any(array(
+            l.id = any(v_waiting || array(
                 (
                     select c.id from public.crm_leads as c
                     where c.claim_timer_expires_at <= v_now
@@ -98,7 +111,6 @@ begin
                 )
             ))
             and l.sla_escalated_at is null
-            and l.sla_waiting_since is null
             and (
                 (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
                 or (
@@ -106,47 +118,9 @@ begin
                     and l.contact_timer_expires_at <= v_now
                 )
             )
-        order by due_at, l.id
-        limit v_batch
+        order by l.sla_waiting_since nulls last, due_at, l.id
+        limit v_batch + cardinality(v_waiting)
         for update of l skip locked
-    ),
-
-    waiting as (
-        select
-            l.id,
-            l.assigned_agent_id as owner,
-            case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
-            case
-                when l.lead_claimed then l.contact_timer_expires_at
-                else l.claim_timer_expires_at
-            end as due_at,
-            l.sla_waiting_since as waited
-        from public.crm_leads as l
-        where
-            l.sla_waiting_since is not null
-            and l.sla_escalated_at is null
-            and (
-                (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
-                or (
-                    l.lead_claimed and l.first_action_completed = false
-                    and l.contact_timer_expires_at <= v_now
-                )
-            )
-        order by l.sla_waiting_since, l.id
-        limit v_batch
-        for update of l skip locked
-    )
-
-    select
-        array_agg(d.id order by d.waited, d.due_at, d.id),
-        array_agg(d.owner order by d.waited, d.due_at, d.id),
-        array_agg(d.stage order by d.waited, d.due_at, d.id),
-        count(*) filter (where d.waited is null)
-    into v_ids, v_owners, v_stages, v_fresh
-    from (
-        select f.id, f.owner, f.stage, f.due_at, f.waited from fresh as f
-        union all
-        select w.id, w.owner, w.stage, w.due_at, w.waited from waiting as w
     ) as d;
 
     if v_ids is null then
