@@ -13,6 +13,9 @@ declare
     v_ids uuid[];
     v_routed integer;
 begin
+    if not exists (select from public.crm_leads as w where w.assigned_agent_id is null) then
+        return 0;
+    end if;
     -- How many leads the available agents can take at most (NULL: no limit), so that a queue
     -- nobody can take from is not locked at all.
     select
