@@ -751,6 +751,11 @@ declare
     v_any_pref boolean;
     v_total double precision;
     v_best integer;
+    v_score double precision;
+    v_best_score double precision;
+    v_rounds integer;  -- rounds in which every agent of v_agents was a candidate
+    v_in boolean[];  -- in v_agents: its credit is kept lazily
+    v_all double precision;  -- the total weight of v_agents
     v_j integer;
     v_k integer;
     v_reasons text[];
@@ -865,44 +870,75 @@ begin
     );
     v_start := v_cur;
     v_picked := array_fill(0, array[cardinality(v_ids)]);
+    -- The credits of the agents in v_agents (who can take leads and have room) are kept lazily:
+    -- an agent's credit is v_cur + v_w * v_rounds, v_rounds counting the rounds in which every
+    -- one of them was a candidate, so such a round costs one comparison an agent.
+    v_rounds := 0;
+    v_in := array_fill(false, array[cardinality(v_ids)]);
+    v_all := 0;
+    foreach v_j in array v_agents loop
+        v_in[v_j] := true;
+        v_all := v_all + v_w[v_j];
+    end loop;
     for v_k in 1 .. cardinality(l_ids) loop
         v_owner := coalesce(pg_catalog.array_position(v_ids, l_owner[v_k]), 0);
         v_best := null;
-        v_total := 0;
-        if l_escalate[v_k] or (l_members[v_k] is null and l_fresh[v_k]) then
-            -- The common case: no team, and nobody but the owner ever held it.
-            v_cand := case when l_escalate[v_k] then v_admins else v_agents end;
-        else
-            -- A team, or earlier holders: the candidates first, never-held ones when any.
-            v_cand := '{}';
-            v_any_pref := false;
+        if not l_escalate[v_k] and l_members[v_k] is null and l_fresh[v_k] then
+            -- The common case: no team, nobody but the owner ever held it. One round of smooth
+            -- weighted round robin: every candidate earns its weight, the one with the most
+            -- credit is picked; the owner is no candidate (earns nothing).
+            v_rounds := v_rounds + 1;
+            v_total := v_all;
+            if v_owner > 0 and v_in[v_owner] then
+                v_cur[v_owner] := v_cur[v_owner] - v_w[v_owner];
+                v_total := v_total - v_w[v_owner];
+            end if;
             foreach v_j in array v_agents loop
-                continue when v_j = v_owner or v_room[v_j] <= 0
-                    or strpos(l_members[v_k], v_key[v_j]) = 0;
-                if strpos(l_held[v_k], v_key[v_j]) = 0 then
-                    if not v_any_pref then
-                        v_cand := '{}';  -- a never-held one: earlier holders drop out
-                        v_any_pref := true;
+                continue when v_j = v_owner;
+                v_score := v_cur[v_j] + v_w[v_j] * v_rounds;
+                if v_best is null or v_score > v_best_score or (
+                    v_score = v_best_score
+                    and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
+                ) then
+                    v_best := v_j;
+                    v_best_score := v_score;
+                end if;
+            end loop;
+        else
+            if l_escalate[v_k] then  -- to an admin, by the same rule with weight 1
+                v_cand := v_admins;
+            else
+                -- A team, or earlier holders: the candidates first, never-held ones when any.
+                v_cand := '{}';
+                v_any_pref := false;
+                foreach v_j in array v_agents loop
+                    continue when v_j = v_owner or strpos(l_members[v_k], v_key[v_j]) = 0;
+                    if strpos(l_held[v_k], v_key[v_j]) = 0 then
+                        if not v_any_pref then
+                            v_cand := '{}';  -- a never-held one: earlier holders drop out
+                            v_any_pref := true;
+                        end if;
+                        v_cand := v_cand || v_j;
+                    elsif not v_any_pref then
+                        v_cand := v_cand || v_j;
                     end if;
-                    v_cand := v_cand || v_j;
-                elsif not v_any_pref then
-                    v_cand := v_cand || v_j;
+                end loop;
+            end if;
+            v_total := 0;
+            foreach v_j in array v_cand loop
+                continue when v_j = v_owner;
+                v_total := v_total + v_w[v_j];
+                v_cur[v_j] := v_cur[v_j] + v_w[v_j];
+                v_score := v_cur[v_j] + case when v_in[v_j] then v_w[v_j] * v_rounds else 0 end;
+                if v_best is null or v_score > v_best_score or (
+                    v_score = v_best_score
+                    and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
+                ) then
+                    v_best := v_j;
+                    v_best_score := v_score;
                 end if;
             end loop;
         end if;
-        -- One round of smooth weighted round robin: each candidate earns its weight, the one
-        -- with the most credit is picked (the owner and agents at their cap are no candidates).
-        foreach v_j in array v_cand loop
-            continue when v_j = v_owner or v_room[v_j] <= 0;
-            v_total := v_total + v_w[v_j];
-            v_cur[v_j] := v_cur[v_j] + v_w[v_j];
-            if v_best is null or v_cur[v_j] > v_cur[v_best] or (
-                v_cur[v_j] = v_cur[v_best]
-                and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
-            ) then
-                v_best := v_j;
-            end if;
-        end loop;
 
         if v_best is not null then  -- the pick pays the round's total weight
             v_cur[v_best] := v_cur[v_best] - v_total;
@@ -910,6 +946,12 @@ begin
             v_seq[v_best] := v_next_seq;
             v_room[v_best] := v_room[v_best] - 1;
             v_picked[v_best] := v_picked[v_best] + 1;
+            if v_room[v_best] <= 0 then  -- at its cap: no candidate for the rest of the batch
+                v_cur[v_best] := v_cur[v_best] + v_w[v_best] * v_rounds;
+                v_in[v_best] := false;
+                v_agents := pg_catalog.array_remove(v_agents, v_best);
+                v_all := v_all - v_w[v_best];
+            end if;
         end if;
         lead_id := l_ids[v_k];
         agent_id := v_ids[v_best];
@@ -923,9 +965,13 @@ begin
     insert into public.crm_sla_agent_state as s (
         agent_id, last_routed_seq, leads_routed, routing_credit
     )
-    select x.id, x.seq, x.picked, x.cur
-    from unnest(v_ids, v_seq, v_picked, v_cur, v_start) as x (id, seq, picked, cur, start)
-    where x.picked > 0 or x.cur <> x.start
+    select x.id, x.seq, x.picked, c.credit
+    from unnest(v_ids, v_seq, v_picked, v_cur, v_start, v_w, v_in)
+        as x (id, seq, picked, cur, start, w, lazy)
+    cross join lateral (
+        select x.cur + case when x.lazy then x.w * v_rounds else 0 end as credit
+    ) as c
+    where x.picked > 0 or c.credit <> x.start
     on conflict on constraint crm_sla_agent_state_pkey do update
         set last_routed_seq = excluded.last_routed_seq,
             leads_routed = s.leads_routed + excluded.leads_routed,
@@ -944,6 +990,9 @@ declare
     v_ids uuid[];
     v_routed integer;
 begin
+    if not exists (select from public.crm_leads as w where w.assigned_agent_id is null) then
+        return 0;
+    end if;
     -- How many leads the available agents can take at most (NULL: no limit), so that a queue
     -- nobody can take from is not locked at all.
     select
