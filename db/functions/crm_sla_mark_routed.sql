@@ -1,3 +1,5 @@
+-- SUPERSEDED by crm_sla_route (routing version 2): migrations 0004 and 0010 still load this file,
+-- and 0061 drops the object again. Kept only for them; not part of the current schema.
 -- Records routing picks, given in the order they were made, so the queue rotates round robin.
 -- Called by the intake trigger and the monitor, under the routing lock.
 create or replace function public.crm_sla_mark_routed(p_agents uuid[])

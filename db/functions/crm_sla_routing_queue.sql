@@ -1,3 +1,5 @@
+-- SUPERSEDED by crm_sla_route (routing version 2): migrations 0004 and 0010 still load this file,
+-- and 0061 drops the object again. Kept only for them; not part of the current schema.
 -- The routing queue: eligible agents (p_role 'agent') or admins (p_role 'admin'), least recently
 -- routed to first, ties by id. Called by the intake trigger and the monitor, under the routing
 -- lock.

@@ -1,3 +1,5 @@
+-- SUPERSEDED by crm_sla_route (routing version 2): migrations 0004 and 0010 still load this file,
+-- and 0061 drops the object again. Kept only for them; not part of the current schema.
 -- Intake routing: a lead inserted without an owner goes to the next agent of the round robin (a
 -- first assignment, not a reassignment: no audit row). The routing queue is read once a
 -- statement, under the routing lock, into transaction-local settings: crm_sla.intake_queue (the
