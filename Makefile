@@ -8,7 +8,7 @@ READY := $(VENV)/.ready
 BROWSER_PACKAGES := chromium fonts-liberation2
 BOARD_ARGS ?=
 
-.PHONY: migrate rollback test test-sql lint pytest status demo board board-latency monitor \
+.PHONY: migrate migration rollback test test-sql lint pytest status demo board board-latency monitor \
 	bench db-start db-stop system-packages test-packages schema clean
 
 # The virtual environment, made on first use and refreshed when pyproject.toml changes.
@@ -18,8 +18,8 @@ $(READY): pyproject.toml
 	@touch $@
 
 # pgTAP for the SQL suite (tests/sql): the extension goes on the database server, pg_prove (with
-# psql) where the suite runs.
-PGTAP_SERVER := postgresql-15-pgtap
+# psql) where the suite runs. plpgsql_check (make lint) goes on the server too.
+PGTAP_SERVER := postgresql-15-pgtap postgresql-15-plpgsql-check
 PGTAP_CLIENT := libtap-parser-sourcehandler-pgtap-perl
 
 # The PostgreSQL 15 server, pg_cron and pgTAP for the embedded databases (apt-get as root); with
@@ -40,6 +40,11 @@ test-packages:
 migrate: $(READY)
 	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
 	@$(BIN)/crm-sla migrate $(MIGRATE_ARGS)
+
+# Freezes the function files changed in db/functions into a new migration: make migration NAME=...
+migration: $(READY)
+	@test -n "$(NAME)" || { echo "make migration: say what changed, e.g. make migration NAME=claim_at_statement_time" >&2; exit 2; }
+	@$(BIN)/crm-sla migration $(NAME) $(if $(NUMBER),--number $(NUMBER))
 
 rollback: $(READY)
 	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
@@ -79,9 +84,13 @@ db-start: $(READY) system-packages
 db-stop: $(READY)
 	@$(BIN)/crm-sla db stop
 
-lint: $(READY)
-	@$(BIN)/sqlfluff lint db tests/sql
+# sqlfluff reads the hand-written SQL: db/functions, the pgTAP suite and the migrations that
+# `make migration` did not generate (those are copies of db/functions files, linted there).
+# plpgsql_check then reads every PL/pgSQL body of a freshly migrated scratch database.
+lint: $(READY) system-packages
+	@$(BIN)/sqlfluff lint db/functions tests/sql $$(grep -L -e '^-- crm-sla:' db/migrations/*.sql)
 	@$(BIN)/ruff check harness tests db/migrations examples
+	@$(BIN)/python -m harness.plpgsql_lint
 	@echo "lint: clean"
 
 pytest: $(READY) system-packages test-packages

@@ -725,7 +725,6 @@ declare
     v_ids uuid[];
     v_key text[];  -- the id as text, to look it up in the leads' member and holder lists
     v_admin boolean[];
-    v_name text[];
     v_w double precision[];
     v_cur double precision[];
     v_seq bigint[];
@@ -757,21 +756,19 @@ declare
     v_in boolean[];  -- in v_agents: its credit is kept lazily
     v_all double precision;  -- the total weight of v_agents
     v_j integer;
-    v_k integer;
     v_reasons text[];
 begin
     select
         array_agg(p.agent_id order by p.agent_id),
         array_agg(p.agent_id::text order by p.agent_id),
         array_agg(p.role = 'admin' order by p.agent_id),
-        array_agg(p.full_name order by p.agent_id),
         array_agg(p.weight order by p.agent_id),
         array_agg(p.credit order by p.agent_id),
         array_agg(coalesce(p.last_routed_seq, 0) order by p.agent_id),
         array_agg(p.max_open_leads - p.open_leads order by p.agent_id),
         array_agg(p.reason order by p.agent_id),
         max(p.last_routed_seq)
-    into v_ids, v_key, v_admin, v_name, v_w, v_cur, v_seq, v_room, v_why, v_next_seq
+    into v_ids, v_key, v_admin, v_w, v_cur, v_seq, v_room, v_why, v_next_seq
     from public.crm_sla_routing_pool(p_at) as p;
     v_next_seq := coalesce(v_next_seq, 0);
 
@@ -1103,12 +1100,11 @@ declare
     v_fresh integer;
     v_waiting uuid[];
     v_ids uuid[];
-    v_owners uuid[];
     v_stages text[];
     v_to uuid[];
     v_escalate boolean[];
-    v_stuck_ids uuid[] := '{}';
-    v_stuck_stages text[] := '{}';
+    v_stuck_ids uuid[] := '{}'::uuid[];
+    v_stuck_stages text[] := '{}'::text[];
     v_routed integer := 0;
     v_unclaimed integer := 0;
     v_no_contact integer := 0;
@@ -1162,14 +1158,12 @@ begin
     );
     select
         array_agg(d.id order by d.waited, d.due_at, d.id),
-        array_agg(d.owner order by d.waited, d.due_at, d.id),
         array_agg(d.stage order by d.waited, d.due_at, d.id),
         count(*) filter (where d.waited is null)
-    into v_ids, v_owners, v_stages, v_fresh
+    into v_ids, v_stages, v_fresh
     from (
         select
             l.id,
-            l.assigned_agent_id as owner,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
             case
                 when l.lead_claimed then l.contact_timer_expires_at

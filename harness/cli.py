@@ -57,13 +57,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(f"run history: pg_cron job {schedule.purge_job_name(info.crm_database)} "
               f"(id {purge}) deletes this database's monitor runs older than "
               f"{args.keep_run_days} days, daily")
-        if info.plan == schedule.MINUTE_LOOP_PLAN:
-            print("  note: pg_cron 1.4 has minute schedules only, so the job loops for 55 s each "
-                  "minute; while it runs, DROP DATABASE elsewhere in this cluster waits for it.")
-        elif info.plan == schedule.MINUTE_PASS_PLAN:
+        if info.plan == schedule.MINUTE_PASS_PLAN:
             print("  note: pg_cron 1.4 in background-worker mode cannot run a long job beside "
                   "others, so the monitor runs once a minute (breaches wait up to a minute). "
-                  "pg_cron 1.5+, or cron.use_background_workers = off, gives ~2 s.")
+                  "pg_cron 1.5+, or cron.use_background_workers = off, acts within seconds.")
+        elif info.version.startswith("1.4"):
+            print("  note: the job loops for 55 s each minute; with pg_cron 1.4, DROP DATABASE "
+                  "elsewhere in this cluster waits for the running loop meanwhile.")
     return 0
 
 
@@ -76,6 +76,16 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     print(f"rolled back: {', '.join(done)}")
     if "0004_sla_engine_functions" in done and schedule.unschedule_monitor(url):
         print("the monitor job was removed (its function is gone)")
+    return 0
+
+
+def cmd_migration(args: argparse.Namespace) -> int:
+    from harness import function_history
+
+    paths = function_history.write_migration(args.name, number=args.number)
+    for path in paths:
+        print(f"wrote {path.relative_to(path.parents[2])}")
+    print("next: review them, then `make schema` and `make test`")
     return 0
 
 
@@ -157,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     rb = sub.add_parser("rollback", help="undo the latest migration(s)")
     rb.add_argument("--count", type=int, default=1, help="how many (default 1)")
     rb.set_defaults(func=cmd_rollback)
+
+    gen = sub.add_parser("migration", help="freeze the function files changed in db/functions "
+                         "into a new migration (with a rollback restoring the previous bodies)")
+    gen.add_argument("name", help="what changed, lowercase with underscores")
+    gen.add_argument("--number", help="its four-digit number (default: after the latest)")
+    gen.set_defaults(func=cmd_migration)
 
     mon = sub.add_parser("monitor", help="run the monitor in a loop (when pg_cron is unavailable)")
     mon.add_argument("--interval", type=float, default=5.0, help="seconds between passes")

@@ -5,22 +5,21 @@ are unique per user across the cluster, so the job is named after the CRM databa
 `cron.schedule_in_database`, which runs it in the CRM database. Scheduling the same name again
 updates the job in place, so re-running `make migrate` never makes a second one.
 
-Latency design (a breach acted on within 10 seconds of expiry):
-- pg_cron 1.5 and later have second schedules: the job runs every 5 seconds and calls
-  `public.run_sla_monitor(interval '0')`, one pass that drains any backlog batch by batch.
-- pg_cron 1.4 (Debian bookworm) only has minute schedules: the job runs every minute and calls
-  `public.run_sla_monitor()`, a procedure that works for 55 seconds, committing each pass and
-  sleeping two seconds between passes. Worst case a breach waits for the five seconds between the
-  end of one minute's loop and the next, plus one pass.
-Either way a session advisory lock inside the procedure makes an overlapping run exit at once, and
-pg_cron ends the session when the call returns, so nothing leaks.
+One plan on every pg_cron (a breach acted on within seconds of expiry): the job runs every
+minute and calls `public.run_sla_monitor()`, a procedure that works for 55 seconds, committing each
+pass and sleeping between passes. pg_cron 1.5+ could schedule every few seconds instead, but then
+the path Supabase runs (pg_cron 1.6) would not be the path the test suite runs (Debian bookworm
+has 1.4), and a job started every 5 seconds costs a connection and a run-history row each time:
+the minute loop is as fast and is tested. A session advisory lock inside the procedure makes an
+overlapping run exit at once, and pg_cron ends the session when the call returns, so nothing
+leaks.
 
-Two pg_cron 1.4 caveats shape the minute loop. In background-worker mode
-(`cron.use_background_workers = on`) the launcher waits for its longest job before starting any
-other (pg_cron issue #200, fixed in 1.5), so there the job makes one pass a minute instead, and
-`make migrate` says that breaches then wait up to a minute. In the default libpq mode the launcher
-does not answer ProcSignalBarriers while a job runs, so a DROP DATABASE elsewhere in the cluster
-waits until the running loop's minute is over; `make migrate` says so too.
+Two pg_cron 1.4 caveats. In background-worker mode (`cron.use_background_workers = on`) 1.4's
+launcher waits for its longest job before starting any other (pg_cron issue #200, fixed in 1.5),
+so there, and only there, the job makes one pass a minute instead, and `make migrate` says that
+breaches then wait up to a minute. In the default libpq mode 1.4's launcher does not answer
+ProcSignalBarriers while a job runs, so a DROP DATABASE elsewhere in the cluster waits until the
+running loop's minute is over; `make migrate` says so too.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ from harness.target import connect, with_database
 
 MINUTE_LOOP_PLAN = ("* * * * *", "call public.run_sla_monitor()")
 MINUTE_PASS_PLAN = ("* * * * *", "call public.run_sla_monitor(interval '0')")
-SECONDS_PLAN = ("5 seconds", "call public.run_sla_monitor(interval '0')")
 
 
 PURGE_SCHEDULE = "17 3 * * *"  # daily, at an hour when little else runs
@@ -69,20 +67,15 @@ class CronInfo:
     background_workers: bool = False
 
     @property
-    def has_second_schedules(self) -> bool:
+    def blocks_behind_long_jobs(self) -> bool:
+        """pg_cron 1.4 in background-worker mode (issue #200): a long job holds up every other."""
         major, minor = (int(x) for x in self.version.split("-")[0].split(".")[:2])
-        return (major, minor) >= (1, 5)
+        return self.background_workers and (major, minor) < (1, 5)
 
     @property
     def plan(self) -> tuple[str, str]:
-        """(schedule, command) for this pg_cron."""
-        if self.has_second_schedules:
-            return SECONDS_PLAN
-        if self.background_workers:
-            # pg_cron 1.4 in background-worker mode waits for its longest job before starting
-            # any other (pg_cron issue #200): a minute-long loop would hold up every other job.
-            return MINUTE_PASS_PLAN
-        return MINUTE_LOOP_PLAN
+        """(schedule, command) for this pg_cron: the minute loop, except where it would block."""
+        return MINUTE_PASS_PLAN if self.blocks_behind_long_jobs else MINUTE_LOOP_PLAN
 
 
 def probe(url: str, create_extension: bool = True) -> CronInfo:

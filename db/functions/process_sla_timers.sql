@@ -15,12 +15,11 @@ declare
     v_fresh integer;
     v_waiting uuid[];
     v_ids uuid[];
-    v_owners uuid[];
     v_stages text[];
     v_to uuid[];
     v_escalate boolean[];
-    v_stuck_ids uuid[] := '{}';
-    v_stuck_stages text[] := '{}';
+    v_stuck_ids uuid[] := '{}'::uuid[];
+    v_stuck_stages text[] := '{}'::text[];
     v_routed integer := 0;
     v_unclaimed integer := 0;
     v_no_contact integer := 0;
@@ -74,14 +73,12 @@ begin
     );
     select
         array_agg(d.id order by d.waited, d.due_at, d.id),
-        array_agg(d.owner order by d.waited, d.due_at, d.id),
         array_agg(d.stage order by d.waited, d.due_at, d.id),
         count(*) filter (where d.waited is null)
-    into v_ids, v_owners, v_stages, v_fresh
+    into v_ids, v_stages, v_fresh
     from (
         select
             l.id,
-            l.assigned_agent_id as owner,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
             case
                 when l.lead_claimed then l.contact_timer_expires_at

@@ -1,7 +1,7 @@
 -- Routing version 2: the smooth weighted round robin's credit per agent, an index that counts an
 -- agent's open leads against its cap, and the mark of a lead whose window ran out while nobody
 -- could take it (it waits with its owner). The router's functions come with 0061.
--- depends: 0050_sla_policy_tables
+-- depends: 0051_plpgsql_check_clean
 
 alter table public.crm_sla_agent_state
 add column if not exists routing_credit double precision not null default 0;
