@@ -192,7 +192,7 @@ def test_a_reassignment_is_announced_once_not_as_a_claim(world):
 def test_cards_appear_for_new_leads(world, boards, open_page):
     ann, bob = world.agents("Ann", "Bob")
     page = open_page(boards())
-    expect(page.locator(".column")).to_have_count(2)
+    expect(page.locator(".column")).to_have_count(3)  # the overflow queue, Ann, Bob
     expect(page.locator("#empty")).to_be_visible()
     first = world.lead(ann, full_name="Acme Corp")
     expect(in_column(page, ann, first)).to_be_visible(timeout=WAIT_MS)
@@ -239,7 +239,7 @@ def test_a_card_whose_calendar_is_closed_shows_it_paused_until_it_opens(world, b
                      "('Everything, later', %s)", (cal,))
     lead = world.lead(ann)
     page = open_page(boards())
-    expect(card(page, lead).locator(".countdown")).to_contain_text("paused · resumes ")
+    expect(card(page, lead).locator(".paused-note")).to_contain_text("paused, resumes ")
     world.travel("2 hours 1 minute")  # open now: it counts down, without any event
     wait_for_countdown(page, lead, 180, 300)
     expect(card(page, lead)).not_to_have_class(re.compile("paused"))
@@ -440,7 +440,8 @@ def test_readable_at_1280x800_with_10_agents_and_100_leads(world, boards, open_p
     world.travel("20 seconds")  # the first reassigned ones are overdue now
     page = open_page(boards())
     expect(page.locator(".card")).to_have_count(100)
-    expect(page.locator(".column")).to_have_count(11)  # ten agents, the admin with escalations
+    # The overflow queue, ten agents, the admin with escalations.
+    expect(page.locator(".column")).to_have_count(12)
     expect(page.locator(".card.stage-escalated")).to_have_count(4)
     # Every column fits the width (no sideways scrolling) and no card's name or timer is cut.
     assert page.evaluate("document.querySelector('#board').scrollWidth "
