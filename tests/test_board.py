@@ -229,16 +229,21 @@ def test_a_countdown_ticks_and_follows_the_sla_clock(world, boards, open_page):
     assert same_document(page)
 
 
-def test_a_card_whose_calendar_is_closed_shows_it_paused_until_it_opens(world, boards, open_page):
-    ann = world.agent("Ann")
+def opening_later(world: World, policy: str, claim_window: str = "5 minutes") -> None:
+    """A policy for every new lead on a calendar open one hour a day, from two hours from now
+    (UTC): a new lead's timer waits for it."""
     cal = world.scalar("insert into public.crm_sla_calendars (name) values ('Later') returning id")
-    # Open one hour a day, from two hours from now (UTC): the new lead's timer waits for it.
     world.db.execute(
         "insert into public.crm_sla_calendar_hours select %s, d, o::time, (o + interval '1 hour')"
         "::time from generate_series(0, 6) as d, (select date_trunc('minute', public.sla_now() "
         "at time zone 'UTC') + interval '2 hours' as o) as x", (cal,))
-    world.db.execute("insert into public.crm_sla_policies (name, calendar_id) values "
-                     "('Everything, later', %s)", (cal,))
+    world.db.execute("insert into public.crm_sla_policies (name, calendar_id, claim_window) "
+                     "values (%s, %s, %s)", (policy, cal, claim_window))
+
+
+def test_a_card_whose_calendar_is_closed_shows_it_paused_until_it_opens(world, boards, open_page):
+    ann = world.agent("Ann")
+    opening_later(world, "Everything, later")
     lead = world.lead(ann)
     page = open_page(boards())
     expect(card(page, lead).locator(".paused-note")).to_contain_text("paused, resumes ")

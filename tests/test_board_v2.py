@@ -24,6 +24,7 @@ from tests.test_board import (  # noqa: F401 (fixtures)
     card,
     in_column,
     open_page,
+    opening_later,
     same_document,
     wait_for_countdown,
 )
@@ -43,14 +44,7 @@ def view_columns(world) -> set[str]:
 
 def test_a_paused_card_says_when_it_resumes_in_the_viewers_zone(world, boards, browser):  # noqa: F811
     ann = world.agent("Ann")
-    cal = world.scalar("insert into public.crm_sla_calendars (name) values ('Later') returning id")
-    # Open one hour a day, from two hours from now (UTC): the new lead's timer waits for it.
-    world.db.execute(
-        "insert into public.crm_sla_calendar_hours select %s, d, o::time, (o + interval '1 hour')"
-        "::time from generate_series(0, 6) as d, (select date_trunc('minute', public.sla_now() "
-        "at time zone 'UTC') + interval '2 hours' as o) as x", (cal,))
-    world.db.execute("insert into public.crm_sla_policies (name, calendar_id, claim_window) "
-                     "values ('Partners, office hours', %s, '3 minutes')", (cal,))
+    opening_later(world, "Partners, office hours", "3 minutes")
     lead = world.lead(ann)
     resumes = world.scalar("select timer_resumes_at from public.crm_lead_sla_timers "
                            "where lead_id = %s", (lead,))
