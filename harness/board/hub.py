@@ -49,10 +49,11 @@ OPTIONAL_COLUMNS = {
 }
 # A lead waits in the overflow queue when nobody could take it: no owner yet, or a window that
 # ran out while nobody was eligible (routing v2 marks it with crm_leads.sla_waiting_since;
-# before it, the monitor flags such a lead and leaves it with its owner: its running window's
-# breach flag set and its deadline a few seconds past, longer than the monitor takes to act).
+# before it, the monitor flags such a lead, announces it (no_eligible_agent) and leaves it with
+# its owner: its running window's breach flag set and its deadline past. A lead breached in an
+# earlier stint reads so too while no monitor runs).
 WAITING_FALLBACK = """(t.assigned_agent_id is null or (
-    t.stage in ('claim', 'contact') and t.timer_expires_at <= public.sla_now() - interval '3 s'
+    t.stage in ('claim', 'contact') and t.timer_expires_at <= public.sla_now()
     and case t.stage when 'claim' then t.claim_sla_breached else t.contact_sla_breached end))"""
 CLOCK_SQL = """
 select
