@@ -2,9 +2,10 @@
 the SLA clock moved minute by minute, the monitor reassigning what was missed; then the audit
 trail, per-agent statistics and the status summary. Every third lead is a partner referral, under
 an SLA policy on office hours that close halfway through the story, so its timers pause; the
-first two agents are its team, the partners desk. For the story's last minutes the whole team
-stops taking new leads (a stand-up), so new leads and missed ones wait in the overflow queue. The
-same --seed tells the same story."""
+first and third agents (a prompt one and, with the default habits, the absent one) are its
+team, the partners desk, so some of its leads sit paused. For the story's last minutes the
+whole team stops taking new leads (a stand-up), so new leads and missed ones wait in the
+overflow queue. The same --seed tells the same story."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ DEMO_DOMAIN = "demo.crm-sla.invalid"
 DEMO_PARTNER = f"referral@partner.{DEMO_DOMAIN}"  # the e-mail the demo's partner policy matches
 DEMO_POLICY = "Demo partners (office hours)"
 DEMO_CALENDAR = "Demo office"
-DEMO_TEAMS = ("Demo partners desk", "Demo inbound desk")  # the first two agents, the rest
+DEMO_TEAMS = ("Demo partners desk", "Demo inbound desk")  # agents 1 and 3, the others
 STANDUP_MINUTES = 2  # the team's stand-up at the end of the story: nobody takes new leads
 NAMES = ["Ana Silva", "Ben Okafor", "Cara Diaz", "Dev Patel", "Eli Novak", "Fay Moreau",
          "Gus Berg", "Hana Ito", "Ivo Costa", "Jo Lindqvist"]
@@ -142,12 +143,14 @@ def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: f
 
 
 def _desks(conn: psycopg.Connection, team: list[Agent]):
-    """The demo's two teams (the partners desk: the first two agents; the inbound desk: the
-    rest); returns the partners desk's id (None on an engine without teams)."""
+    """The demo's two teams (the partners desk: the first and third agents; the inbound desk:
+    the others); returns the partners desk's id (None on an engine without teams)."""
     if conn.execute("select to_regclass('public.crm_sla_teams') is null as old").fetchone()["old"]:
         return None
     ids = []
-    for name, members in zip(DEMO_TEAMS, (team[:2], team[2:]), strict=True):
+    desk = [team[0], *team[2:3]]
+    for name, members in zip(DEMO_TEAMS, (desk, [a for a in team if a not in desk]),
+                             strict=True):
         team_id = conn.execute("insert into public.crm_sla_teams (name) values (%s) returning id",
                                (name,)).fetchone()["id"]
         conn.execute("insert into public.crm_sla_team_members (team_id, agent_id) "
@@ -199,7 +202,8 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
         print(f"policy: every third lead is a partner referral: {DEMO_POLICY}, 3 minutes "
               f"to claim, 5 to contact, counted only while the office is open (it closes "
               f"at minute {max(minutes // 2, 1)})"
-              + (f"; its team: {team[0].name} and {team[1].name}" if desk else ""), flush=True)
+              + (f"; its team: {' and '.join(a.name for a in [team[0], *team[2:3]])}"
+                 if desk else ""), flush=True)
     standup = minutes - STANDUP_MINUTES if minutes > 2 * STANDUP_MINUTES else None
     stints: dict[uuid.UUID, Stint] = {}
     made = 0

@@ -116,9 +116,10 @@ def test_the_queue_column_fills_and_empties_live(world, boards, open_page):  # n
     expect(card(page, unowned).locator(".waiting-note")).to_have_text("no owner yet")
     expect(card(page, unowned)).to_have_attribute("data-waiting", "true")
     expect(in_column(page, ann, missed)).to_be_visible()
-    # Just past the deadline, as the scheduled monitor acts: nobody to take them, they wait.
+    # Just past the deadline, as the scheduled monitor acts: nobody to take Ann's lead, it waits
+    # with her (the unowned one has no timer yet: it waits for its first owner).
     world.travel("5 minutes")
-    assert world.monitor()["no_eligible_agent"] == 2
+    assert world.monitor()["no_eligible_agent"] == 1
     waiting = queue(page).locator(f'.card[data-lead-id="{missed}"]')
     expect(waiting).to_be_visible(timeout=WAIT_MS)
     expect(waiting.locator(".waiting-note")).to_have_text("window ran out · with Ann")
