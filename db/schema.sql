@@ -42,7 +42,9 @@ CREATE TABLE public.crm_leads (
     sla_escalated_at timestamp with time zone,
     sla_policy_id uuid,
     sla_timer_window interval,
-    sla_timer_calendar_id uuid
+    sla_timer_calendar_id uuid,
+    sla_warn_at timestamp with time zone,
+    sla_warned_at timestamp with time zone
 );
 
 COMMENT ON TABLE public.crm_leads IS 'Sales leads; each has an owner who must claim it, then contact it (crm-sla baseline)';
@@ -78,6 +80,10 @@ COMMENT ON COLUMN public.crm_leads.sla_policy_id IS 'The SLA policy chosen at in
 COMMENT ON COLUMN public.crm_leads.sla_timer_window IS 'The window of the running timer (claim or contact), as it was when the timer started (engine-owned)';
 
 COMMENT ON COLUMN public.crm_leads.sla_timer_calendar_id IS 'The calendar whose open time the running timer counts; NULL: around the clock (engine-owned)';
+
+COMMENT ON COLUMN public.crm_leads.sla_warn_at IS 'When the running timer warns (warn_at of its window in its calendar''s open time); NULL: no warning for it (engine-owned)';
+
+COMMENT ON COLUMN public.crm_leads.sla_warned_at IS 'When the running timer''s warning event was written; NULL: not yet (engine-owned)';
 
 CREATE FUNCTION public.claim_lead(p_lead_id uuid) RETURNS public.crm_leads
     LANGUAGE plpgsql SECURITY DEFINER
@@ -312,7 +318,8 @@ begin
         is distinct from (false, false, false, 0)
         or pg_catalog.num_nonnulls(
             new.previous_agent_id, new.reassignment_reason, new.reassigned_at,
-            new.sla_escalated_at, new.contact_timer_started_at, new.contact_timer_expires_at
+            new.sla_escalated_at, new.contact_timer_started_at, new.contact_timer_expires_at,
+            new.sla_warned_at
         ) > 0 then
         new.claim_sla_breached := false;
         new.contact_sla_breached := false;
@@ -324,12 +331,14 @@ begin
         new.sla_escalated_at := null;
         new.contact_timer_started_at := null;
         new.contact_timer_expires_at := null;
+        new.sla_warned_at := null;
     end if;
 
     -- An API session (agent, admin) could have planted the settings itself, so it reads the
     -- clock and the policies for each lead; the service role and trusted sessions, which may move
     -- the SLA clock and the windows anyway, share the statement's reading. '<claim start> <claim
-    -- deadline> <contact deadline> <claim window> <contact window> <calendar>', microseconds.
+    -- deadline> <contact deadline> <claim window> <contact window> <calendar> <claim warning>
+    -- <contact warning>', microseconds.
     if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
         v_clock := pg_catalog.current_setting('crm_sla.intake_clock', true);
         v_policies := pg_catalog.current_setting('crm_sla.intake_policies', true);
@@ -370,6 +379,8 @@ begin
     new.claim_window_expires_at := new.claim_timer_expires_at;
     new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
     new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
+    new.sla_warn_at := timestamptz 'epoch'
+        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
@@ -378,6 +389,8 @@ begin
             + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
         new.sla_timer_window
         := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
+        new.sla_warn_at := timestamptz 'epoch'
+            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
     end if;
     return new;
 end
@@ -497,7 +510,7 @@ begin
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
             new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
-            new.sla_timer_calendar_id
+            new.sla_timer_calendar_id, new.sla_warn_at, new.sla_warned_at
         ) is distinct from (
             old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
@@ -505,7 +518,7 @@ begin
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
             old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
-            old.sla_timer_calendar_id
+            old.sla_timer_calendar_id, old.sla_warn_at, old.sla_warned_at
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n
@@ -536,6 +549,10 @@ begin
         new.contact_timer_expires_at := v_plan.expires_at;
         new.sla_timer_window := v_plan.timer_window;
         new.sla_timer_calendar_id := v_plan.calendar_id;
+        new.sla_warn_at := public.crm_sla_warn_instant(
+            new.sla_policy_id, v_plan.calendar_id, v_now, v_plan.timer_window
+        );
+        new.sla_warned_at := null;
     end if;
 
     if new.first_action_completed and not old.first_action_completed then
@@ -544,6 +561,7 @@ begin
             new.contact_sla_breached := true;
             new.sla_breached := true;
         end if;
+        new.sla_warn_at := null;  -- no timer runs: nothing left to warn about
     end if;
     return new;
 end
@@ -599,7 +617,9 @@ begin
 
     -- The fresh claim timer of each policy among these leads, computed once a policy.
     plans as (
-        select q.policy_id, t.expires_at, t.timer_window, t.calendar_id
+        select
+            q.policy_id, t.expires_at, t.timer_window, t.calendar_id,
+            public.crm_sla_warn_instant(q.policy_id, t.calendar_id, p_at, t.timer_window) as warn_at
         from (
             select distinct l.sla_policy_id as policy_id
             from public.crm_leads as l
@@ -627,6 +647,8 @@ begin
             claim_window_expires_at = pl.expires_at,
             sla_timer_window = pl.timer_window,
             sla_timer_calendar_id = pl.calendar_id,
+            sla_warn_at = case when not m.escalate then pl.warn_at end,  -- a new timer run
+            sla_warned_at = null,
             contact_timer_started_at = null,
             contact_timer_expires_at = null,
             claim_sla_breached = coalesce(l.claim_sla_breached, false) or m.stage = 'claim_window',
@@ -1075,6 +1097,66 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) IS 'Internal: writes SLA events to the outbox (and webhook deliveries) and announces them on crm_sla';
 
+CREATE FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_count integer;
+begin
+    -- FOR UPDATE reads the latest version of each row it locks (the test repeated on it).
+    with due as (
+        select
+            l.id,
+            l.assigned_agent_id,
+            l.sla_warn_at,
+            case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
+            case
+                when l.lead_claimed then l.contact_timer_expires_at else l.claim_timer_expires_at
+            end as expires_at,
+            coalesce(
+                l.assigned_agent_id is not null
+                and l.sla_escalated_at is null
+                and not l.first_action_completed
+                and p_now < case
+                    when l.lead_claimed then l.contact_timer_expires_at
+                    else l.claim_timer_expires_at
+                end,
+                false
+            ) as warn
+        from public.crm_leads as l
+        where l.sla_warn_at <= p_now and l.sla_warn_at is not null and l.sla_warned_at is null
+        for update skip locked
+    ),
+
+    marked as (
+        update public.crm_leads as l
+        set
+            sla_warned_at = case when c.warn then p_now end,
+            sla_warn_at = case when c.warn then l.sla_warn_at end
+        from due as c
+        where l.id = c.id and l.sla_warned_at is null and l.sla_warn_at <= p_now
+        returning l.id, c.assigned_agent_id, c.stage, c.expires_at, c.sla_warn_at, c.warn
+    )
+
+    select public.crm_sla_emit(
+        array_agg('warning'::text order by m.sla_warn_at, m.id) filter (where m.warn),
+        array_agg(m.id order by m.sla_warn_at, m.id) filter (where m.warn),
+        array_agg(m.assigned_agent_id order by m.sla_warn_at, m.id) filter (where m.warn),
+        array_agg(m.stage order by m.sla_warn_at, m.id) filter (where m.warn),
+        array_agg(m.expires_at order by m.sla_warn_at, m.id) filter (where m.warn),
+        array_agg(p_now order by m.sla_warn_at, m.id) filter (where m.warn),
+        array_agg(jsonb_build_object('warn_at', m.sla_warn_at) order by m.sla_warn_at, m.id)
+        filter (where m.warn)
+    )
+    into v_count
+    from marked as m;
+    return v_count;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone) IS 'Internal: writes one warning event for each running timer whose warning instant has come';
+
 CREATE FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
@@ -1189,7 +1271,13 @@ begin
         (extract(epoch from public.crm_sla_deadline(v_calendar, v_now, v_contact)) * 1000000)::bigint,
         (extract(epoch from v_claim) * 1000000)::bigint,
         (extract(epoch from v_contact) * 1000000)::bigint,
-        coalesce(v_calendar::text, '-')
+        coalesce(v_calendar::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_warn_instant(
+            null, v_calendar, v_now, v_claim
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_warn_instant(
+            null, v_calendar, v_now, v_contact
+        )) * 1000000)::bigint::text, '-')
     );
 end
 $$;
@@ -1211,7 +1299,13 @@ CREATE FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) R
                 * 1000000)::bigint,
                 (extract(epoch from p.claim_window) * 1000000)::bigint,
                 (extract(epoch from p.contact_window) * 1000000)::bigint,
-                coalesce(p.calendar_id::text, '-')
+                coalesce(p.calendar_id::text, '-'),
+                coalesce((extract(epoch from public.crm_sla_warn_instant(
+                    p.id, p.calendar_id, p_now, p.claim_window
+                )) * 1000000)::bigint::text, '-'),
+                coalesce((extract(epoch from public.crm_sla_warn_instant(
+                    p.id, p.calendar_id, p_now, p.contact_window
+                )) * 1000000)::bigint::text, '-')
             ),
             E'\n' order by p.priority, p.name
         ),
@@ -1266,11 +1360,16 @@ CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURN
             where l.contact_timer_expires_at > p_after
                 and l.contact_timer_expires_at is not null and l.first_action_completed = false
                 and l.sla_escalated_at is null
+        ),
+        (
+            select min(l.sla_warn_at) from public.crm_leads as l
+            where l.sla_warn_at > p_after
+                and l.sla_warn_at is not null and l.sla_warned_at is null
         )
     )
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) IS 'Internal: the next instant (SLA clock) after p_after at which a running timer falls due';
+COMMENT ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) IS 'Internal: the next instant (SLA clock) after p_after at which a running timer falls due or warns';
 
 CREATE FUNCTION public.crm_sla_policies_in_use() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -1503,7 +1602,14 @@ begin
                 l.sla_timer_calendar_id,
                 case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
                 l.sla_timer_window
-            ) as expires_at
+            ) as expires_at,
+            -- A timer that had a warning instant gets it again (its run keeps a warning written).
+            case when l.sla_warn_at is not null then public.crm_sla_warn_instant(
+                l.sla_policy_id,
+                l.sla_timer_calendar_id,
+                case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
+                l.sla_timer_window
+            ) end as warn_at
         from public.crm_leads as l
         where
             l.sla_timer_calendar_id = any(p_calendar_ids)
@@ -1525,13 +1631,18 @@ begin
             claim_window_expires_at
             = case when l.lead_claimed then l.claim_window_expires_at else d.expires_at end,
             contact_timer_expires_at
-            = case when l.lead_claimed then d.expires_at else l.contact_timer_expires_at end
+            = case when l.lead_claimed then d.expires_at else l.contact_timer_expires_at end,
+            sla_warn_at = d.warn_at
         from due as d
         where
             l.id = d.id
-            and d.expires_at is distinct from case
-                when l.lead_claimed then l.contact_timer_expires_at else l.claim_timer_expires_at
-            end
+            and (d.expires_at, d.warn_at) is distinct from (
+                case
+                    when l.lead_claimed then l.contact_timer_expires_at
+                    else l.claim_timer_expires_at
+                end,
+                l.sla_warn_at
+            )
         returning l.id
     )
 
@@ -1763,6 +1874,29 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_timer_plan(p_policy_id uuid, p_stage text, p_start timestamp with time zone, OUT expires_at timestamp with time zone, OUT timer_window interval, OUT calendar_id uuid) IS 'Internal: window, calendar and deadline of a claim or contact timer under a policy (or the settings)';
 
+CREATE FUNCTION public.crm_sla_warn_instant(p_policy_id uuid, p_calendar_id uuid, p_start timestamp with time zone, p_window interval) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+    v_fraction numeric;
+begin
+    select p.warn_at into v_fraction from public.crm_sla_policies as p where p.id = p_policy_id;
+    if not found then
+        select s.warn_at into v_fraction from public.crm_sla_settings as s;
+        if not found then
+            v_fraction := 0.8;
+        end if;
+    end if;
+    if v_fraction is null or p_window is null or p_start is null then
+        return null;
+    end if;
+    return public.crm_sla_deadline(p_calendar_id, p_start, p_window * v_fraction::double precision);
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_warn_instant(p_policy_id uuid, p_calendar_id uuid, p_start timestamp with time zone, p_window interval) IS 'Internal: when a timer warns (warn_at of its window in its calendar''s open time), or NULL';
+
 CREATE FUNCTION public.crm_sla_webhooks_validate() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -1887,6 +2021,10 @@ begin
             where l.contact_timer_expires_at <= v_now
                 and l.contact_timer_expires_at is not null and l.first_action_completed = false
                 and l.sla_escalated_at is null
+        ) is null
+        and (
+            select min(l.sla_warn_at) from public.crm_leads as l
+            where l.sla_warn_at <= v_now and l.sla_warn_at is not null and l.sla_warned_at is null
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
@@ -1913,7 +2051,10 @@ begin
         ),
 
         plans as (  -- the claim timer of each policy among them, computed once a policy
-            select q.policy_id, t.expires_at, t.timer_window, t.calendar_id
+            select
+                q.policy_id, t.expires_at, t.timer_window, t.calendar_id,
+                public.crm_sla_warn_instant(q.policy_id, t.calendar_id, v_now, t.timer_window)
+                as warn_at
             from (
                 select distinct l.sla_policy_id as policy_id
                 from public.crm_leads as l inner join unowned as u on l.id = u.id
@@ -1929,7 +2070,9 @@ begin
                 claim_timer_expires_at = p.expires_at,
                 claim_window_expires_at = p.expires_at,
                 sla_timer_window = p.timer_window,
-                sla_timer_calendar_id = p.calendar_id
+                sla_timer_calendar_id = p.calendar_id,
+                sla_warn_at = p.warn_at,
+                sla_warned_at = null
             from unowned as u, plans as p
             where
                 l.id = u.id and l.assigned_agent_id is null
@@ -1955,6 +2098,9 @@ begin
         end if;
         v_to := '{}';
     end if;
+
+    -- 1b. Warnings due (their own lead rows, after the routing lock like every router).
+    perform public.crm_sla_emit_warnings(v_now);
 
     -- 2. Lock up to one batch of due leads. The due test is repeated on the locked row itself,
     --    so a lead claimed (or reassigned) since the candidates were read is left alone.
@@ -2624,6 +2770,8 @@ CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
             l.created_at,
             l.sla_policy_id,
             l.sla_timer_calendar_id,
+            l.sla_warn_at,
+            l.sla_warned_at,
             (to_jsonb(l.*) ->> 'full_name'::text) AS lead_name,
                 CASE
                     WHEN l.first_action_completed THEN 'done'::text
@@ -2663,20 +2811,29 @@ CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
     COALESCE(k.claim_sla_breached, false) AS claim_sla_breached,
     COALESCE(k.contact_sla_breached, false) AS contact_sla_breached,
     COALESCE(k.reassignment_count, 0) AS reassignment_count,
-    (t.resumes_at IS NOT NULL) AS timer_paused
+    (t.resumes_at IS NOT NULL) AS timer_paused,
+        CASE
+            WHEN (k.timer_expires_at IS NOT NULL) THEN k.sla_warn_at
+            ELSE NULL::timestamp with time zone
+        END AS timer_warn_at,
+    COALESCE(((k.timer_expires_at IS NOT NULL) AND (k.sla_warned_at IS NOT NULL)), false) AS timer_warned
    FROM ((((cards k
      CROSS JOIN clock c)
      LEFT JOIN public.crm_agents a ON ((k.assigned_agent_id = a.id)))
      LEFT JOIN public.crm_sla_policies p ON ((k.sla_policy_id = p.id)))
      CROSS JOIN LATERAL public.crm_sla_timer_left(k.sla_timer_calendar_id, c.now, k.timer_expires_at) t(seconds_left, resumes_at));
 
-COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card: stage (claim, contact, done, escalated), its SLA policy, the running timer, seconds left in its calendar''s open time on the SLA clock (negative when overdue) and whether it is paused (calendar closed) until timer_resumes_at. security_invoker: an agent sees only its own leads through it.';
+COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card: stage (claim, contact, done, escalated), its SLA policy, the running timer, seconds left in its calendar''s open time on the SLA clock (negative when overdue) and whether it is paused (calendar closed) until timer_resumes_at, and its warning. security_invoker: an agent sees only its own leads through it.';
 
 COMMENT ON COLUMN public.crm_lead_sla_timers.seconds_left IS 'Open time left on the running timer, in seconds (its calendar''s open time; negative: overdue)';
 
 COMMENT ON COLUMN public.crm_lead_sla_timers.timer_resumes_at IS 'When a paused timer counts again (the calendar''s next opening); NULL when it counts now';
 
 COMMENT ON COLUMN public.crm_lead_sla_timers.timer_paused IS 'True while the running timer''s calendar is closed: the timer does not count now';
+
+COMMENT ON COLUMN public.crm_lead_sla_timers.timer_warn_at IS 'When the running timer warns (warn_at of its window used, in its calendar''s open time); NULL when it does not (its policy''s warn_at is NULL, or no timer runs)';
+
+COMMENT ON COLUMN public.crm_lead_sla_timers.timer_warned IS 'True once the running timer''s warning event was written (the board turns the card amber)';
 
 CREATE TABLE public.crm_sla_agent_routing (
     agent_id uuid NOT NULL,
@@ -2955,6 +3112,8 @@ CREATE INDEX idx_crm_lead_sla_events_lead ON public.crm_lead_sla_events USING bt
 CREATE INDEX idx_crm_leads_claim_timer_expires ON public.crm_leads USING btree (claim_timer_expires_at) WHERE ((claim_timer_expires_at IS NOT NULL) AND (lead_claimed = false));
 
 CREATE INDEX idx_crm_leads_contact_timer_expires ON public.crm_leads USING btree (contact_timer_expires_at) WHERE ((contact_timer_expires_at IS NOT NULL) AND (first_action_completed = false));
+
+CREATE INDEX idx_crm_leads_sla_warn_due ON public.crm_leads USING btree (sla_warn_at) WHERE ((sla_warn_at IS NOT NULL) AND (sla_warned_at IS NULL));
 
 CREATE INDEX idx_crm_sla_calendar_hours_calendar ON public.crm_sla_calendar_hours USING btree (calendar_id, weekday);
 
@@ -3371,6 +3530,8 @@ GRANT ALL ON FUNCTION public.crm_sla_deadline(p_calendar_id uuid, p_start timest
 
 REVOKE ALL ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_holidays_check() FROM PUBLIC;
@@ -3424,6 +3585,10 @@ GRANT ALL ON FUNCTION public.crm_sla_timer_left(p_calendar_id uuid, p_now timest
 REVOKE ALL ON FUNCTION public.crm_sla_timer_plan(p_policy_id uuid, p_stage text, p_start timestamp with time zone, OUT expires_at timestamp with time zone, OUT timer_window interval, OUT calendar_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_timer_plan(p_policy_id uuid, p_stage text, p_start timestamp with time zone, OUT expires_at timestamp with time zone, OUT timer_window interval, OUT calendar_id uuid) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_timer_plan(p_policy_id uuid, p_stage text, p_start timestamp with time zone, OUT expires_at timestamp with time zone, OUT timer_window interval, OUT calendar_id uuid) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_warn_instant(p_policy_id uuid, p_calendar_id uuid, p_start timestamp with time zone, p_window interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_warn_instant(p_policy_id uuid, p_calendar_id uuid, p_start timestamp with time zone, p_window interval) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_warn_instant(p_policy_id uuid, p_calendar_id uuid, p_start timestamp with time zone, p_window interval) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_webhooks_validate() FROM PUBLIC;
 

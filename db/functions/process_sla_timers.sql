@@ -1,4 +1,4 @@
--- One monitor pass: routes unowned leads, then reassigns (or escalates) up to one batch of leads
+-- One monitor pass: routes unowned leads, writes the warnings due, then reassigns (or escalates) up to one batch of leads
 -- whose claim or contact window has expired. Called by pg_cron (through run_sla_monitor), by
 -- `crm-sla monitor`, and by the service role. Returns counts; "remaining" > 0 means call again.
 create or replace function public.process_sla_timers()
@@ -59,6 +59,10 @@ begin
             where l.contact_timer_expires_at <= v_now
                 and l.contact_timer_expires_at is not null and l.first_action_completed = false
                 and l.sla_escalated_at is null
+        ) is null
+        and (
+            select min(l.sla_warn_at) from public.crm_leads as l
+            where l.sla_warn_at <= v_now and l.sla_warn_at is not null and l.sla_warned_at is null
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
@@ -85,7 +89,10 @@ begin
         ),
 
         plans as (  -- the claim timer of each policy among them, computed once a policy
-            select q.policy_id, t.expires_at, t.timer_window, t.calendar_id
+            select
+                q.policy_id, t.expires_at, t.timer_window, t.calendar_id,
+                public.crm_sla_warn_instant(q.policy_id, t.calendar_id, v_now, t.timer_window)
+                as warn_at
             from (
                 select distinct l.sla_policy_id as policy_id
                 from public.crm_leads as l inner join unowned as u on l.id = u.id
@@ -101,7 +108,9 @@ begin
                 claim_timer_expires_at = p.expires_at,
                 claim_window_expires_at = p.expires_at,
                 sla_timer_window = p.timer_window,
-                sla_timer_calendar_id = p.calendar_id
+                sla_timer_calendar_id = p.calendar_id,
+                sla_warn_at = p.warn_at,
+                sla_warned_at = null
             from unowned as u, plans as p
             where
                 l.id = u.id and l.assigned_agent_id is null
@@ -127,6 +136,9 @@ begin
         end if;
         v_to := '{}';
     end if;
+
+    -- 1b. Warnings due (their own lead rows, after the routing lock like every router).
+    perform public.crm_sla_emit_warnings(v_now);
 
     -- 2. Lock up to one batch of due leads. The due test is repeated on the locked row itself,
     --    so a lead claimed (or reassigned) since the candidates were read is left alone.
