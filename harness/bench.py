@@ -304,9 +304,9 @@ class Bench:
     # -- 2. idle monitor ------------------------------------------------------------------------
     def grow(self, have: int, want: int) -> None:
         """Adds leads up to `want`, as the engine would have left them: 1% open (half waiting for
-        a claim, half for a first contact, with hour-long windows so that nothing falls due while
-        measuring), the rest done long ago. Written directly, triggers off: a million leads
-        through the trigger path is the intake bench's business."""
+        a claim, half for a first contact, with hour-long windows so that nothing falls due or
+        warns while measuring), the rest done long ago. Written directly, triggers off: a million
+        leads through the trigger path is the intake bench's business."""
         self.triggers(False)
         try:
             self.db.execute(
@@ -315,14 +315,15 @@ class Bench:
                     assigned_agent_id, full_name, email, source, created_at,
                     lead_claimed, first_action_completed,
                     claim_timer_started_at, claim_timer_expires_at, claim_window_expires_at,
-                    contact_timer_started_at, contact_timer_expires_at
+                    contact_timer_started_at, contact_timer_expires_at, sla_warn_at
                 )
                 select
                     (%(agents)s::uuid[])[1 + i %% %(n)s], 'Lead ' || i, 'lead' || i || '@b.example',
                     'bench', t.created, t.claimed, not t.open,
                     t.created, t.created + t.window, t.created + t.window,
                     case when t.claimed then t.created end,
-                    case when t.claimed then t.created + t.window end
+                    case when t.claimed then t.created + t.window end,
+                    case when t.open then t.created + t.window * 0.8 end
                 from generate_series(%(lo)s::bigint, %(hi)s::bigint) as i
                 cross join lateral (
                     select
