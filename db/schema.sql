@@ -2823,7 +2823,7 @@ CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
      LEFT JOIN public.crm_sla_policies p ON ((k.sla_policy_id = p.id)))
      CROSS JOIN LATERAL public.crm_sla_timer_left(k.sla_timer_calendar_id, c.now, k.timer_expires_at) t(seconds_left, resumes_at));
 
-COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card: stage (claim, contact, done, escalated), its SLA policy, the running timer, seconds left in its calendar''s open time on the SLA clock (negative when overdue) and whether it is paused (calendar closed) until timer_resumes_at, and its warning. security_invoker: an agent sees only its own leads through it.';
+COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card: stage (claim, contact, done, escalated), its SLA policy, the running timer, seconds left in its calendar''s open time on the SLA clock (negative when overdue), whether it is paused (calendar closed) until timer_resumes_at, and its warning (timer_warn_at, timer_warned). security_invoker: an agent sees only its own leads through it.';
 
 COMMENT ON COLUMN public.crm_lead_sla_timers.seconds_left IS 'Open time left on the running timer, in seconds (its calendar''s open time; negative: overdue)';
 

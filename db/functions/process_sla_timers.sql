@@ -1,6 +1,7 @@
 -- One monitor pass: routes unowned leads, writes the warnings due, then reassigns (or escalates)
 -- up to one batch of leads whose claim or contact window has expired. Called by pg_cron (through
--- run_sla_monitor), by `crm-sla monitor`, and by the service role. Returns counts; "remaining" > 0 means call again.
+-- run_sla_monitor), by `crm-sla monitor`, and by the service role. Returns counts; "remaining" > 0
+-- means call again.
 create or replace function public.process_sla_timers()
 returns jsonb
 language plpgsql

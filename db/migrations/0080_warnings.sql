@@ -21,17 +21,18 @@ where sla_warn_at is not null and sla_warned_at is null;
 -- Timers running before this release: their warning instant, from their start and window under
 -- the lead's policy (or the settings) as it is now. A timer already past it warns on the next pass.
 update public.crm_leads as l
-set sla_warn_at = public.crm_sla_deadline(
-    l.sla_timer_calendar_id,
-    case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
-    l.sla_timer_window * w.fraction::double precision
-)
+set
+    sla_warn_at = public.crm_sla_deadline(
+        l.sla_timer_calendar_id,
+        case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
+        l.sla_timer_window * w.fraction::double precision
+    )
 from (
     select
         l2.id,
         case
             when p.id is not null then p.warn_at
-            else coalesce((select s.warn_at from public.crm_sla_settings as s limit 1), 0.8)
+            else coalesce((select min(s.warn_at) from public.crm_sla_settings as s), 0.8)
         end as fraction
     from public.crm_leads as l2
     left join public.crm_sla_policies as p on l2.sla_policy_id = p.id
@@ -132,8 +133,8 @@ cross join lateral public.crm_sla_timer_left(
 comment on view public.crm_lead_sla_timers is
 'One row per lead for a lead card: stage (claim, contact, done, escalated), its SLA policy, the '
 'running timer, seconds left in its calendar''s open time on the SLA clock (negative when '
-'overdue) and whether it is paused (calendar closed) until timer_resumes_at, and its warning. security_invoker: '
-'an agent sees only its own leads through it.';
+'overdue), whether it is paused (calendar closed) until timer_resumes_at, and its warning '
+'(timer_warn_at, timer_warned). security_invoker: an agent sees only its own leads through it.';
 
 comment on column public.crm_lead_sla_timers.seconds_left is
 'Open time left on the running timer, in seconds (its calendar''s open time; negative: overdue)';

@@ -214,9 +214,10 @@ from public, anon, authenticated, service_role;
 -- crm-sla:object crm_sla_intake_clock.sql
 -- The SLA clock reading a new lead's timers start from, with the timers of a lead that matches no
 -- policy: '<claim start> <claim deadline> <contact deadline> <claim window> <contact window>
--- <calendar id or -> <claim warning or -> <contact warning or ->' (no warning: -), instants in microseconds since 1970-01-01 UTC and windows in microseconds
--- (exact, and cheap to turn back). Called by crm_leads_050_intake_clock once an INSERT statement,
--- and by the intake trigger for each lead an API session (agent, admin) inserts.
+-- <calendar id or -> <claim warning or -> <contact warning or ->' (-: no warning), instants in
+-- microseconds since 1970-01-01 UTC and windows in microseconds (exact, and cheap to turn back).
+-- Called by crm_leads_050_intake_clock once an INSERT statement, and by the intake trigger for each
+-- lead an API session (agent, admin) inserts.
 create or replace function public.crm_sla_intake_clock()
 returns text
 language plpgsql
@@ -261,10 +262,11 @@ grant execute on function public.crm_sla_intake_clock() to authenticated, servic
 -- The active SLA policies in the order a new lead tries them (priority, then name), with the timers
 -- each starts at p_now ('' when there is none): a first line with the jsonb array of their
 -- matches, then a line a policy, '<policy id> <claim deadline> <contact deadline> <claim window>
--- <contact window> <calendar id or -> <claim warning or -> <contact warning or ->', in microseconds (since 1970-01-01 UTC for instants), as
--- crm_sla_intake_clock has the defaults. Computed once an INSERT statement (or once a lead for API
--- sessions), so leads that share a policy share its calendar arithmetic; the intake trigger parses
--- only the short first line for each lead.
+-- <contact window> <calendar id or -> <claim warning or -> <contact warning or ->', in
+-- microseconds (since 1970-01-01 UTC for instants), as crm_sla_intake_clock has the defaults.
+-- Computed once an INSERT statement (or once a lead for API sessions), so leads that share a
+-- policy share its calendar arithmetic; the intake trigger parses only the short first line for
+-- each lead.
 create or replace function public.crm_sla_intake_policies(p_now timestamptz)
 returns text
 language sql
@@ -462,9 +464,10 @@ grant execute on function public.crm_sla_warn_instant(uuid, uuid, timestamptz, i
 to authenticated, service_role;
 
 -- crm-sla:object process_sla_timers.sql
--- One monitor pass: routes unowned leads, writes the warnings due, then reassigns (or escalates) up to one batch of leads
--- whose claim or contact window has expired. Called by pg_cron (through run_sla_monitor), by
--- `crm-sla monitor`, and by the service role. Returns counts; "remaining" > 0 means call again.
+-- One monitor pass: routes unowned leads, writes the warnings due, then reassigns (or escalates)
+-- up to one batch of leads whose claim or contact window has expired. Called by pg_cron (through
+-- run_sla_monitor), by `crm-sla monitor`, and by the service role. Returns counts; "remaining" > 0
+-- means call again.
 create or replace function public.process_sla_timers()
 returns jsonb
 language plpgsql

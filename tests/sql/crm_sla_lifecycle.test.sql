@@ -544,15 +544,20 @@ insert into public.crm_leads (id, assigned_agent_id) values
 reset role;
 select from set_config('request.jwt.claims', '', true);
 select is(
-    (select l.sla_warn_at - l.claim_timer_started_at from public.crm_leads as l where l.id = '1ead0000-0000-4000-8000-000000000009'),
+    (
+        select l.sla_warn_at - l.claim_timer_started_at from public.crm_leads as l
+        where l.id = '1ead0000-0000-4000-8000-000000000009'
+    ),
     interval '4 minutes',
     'a 5-minute claim timer warns at 0.8 of its window (crm_sla_settings.warn_at)'
 );
 select from public.sla_clock_travel('3 minutes 59 seconds');
 select from public.process_sla_timers();
 select is(
-    (select count(*)::integer from public.crm_sla_outbox as o
-        where o.lead_id = '1ead0000-0000-4000-8000-000000000009' and o.event = 'warning'),
+    (
+        select count(*)::integer from public.crm_sla_outbox as o
+        where o.lead_id = '1ead0000-0000-4000-8000-000000000009' and o.event = 'warning'
+    ),
     0,
     'no warning before warn_at of the window'
 );
@@ -574,7 +579,10 @@ select results_eq(
     'one warning event a timer run, for the owner, with the stage and the deadline'
 );
 select ok(
-    (select t.timer_warned from public.crm_lead_sla_timers as t where t.lead_id = '1ead0000-0000-4000-8000-000000000009'),
+    (
+        select t.timer_warned from public.crm_lead_sla_timers as t
+        where t.lead_id = '1ead0000-0000-4000-8000-000000000009'
+    ),
     'the lead card shows the warned timer (timer_warned)'
 );
 select from set_config(
@@ -583,7 +591,8 @@ select from set_config(
 );
 set local role authenticated;
 select throws_ok(
-    $$update public.crm_leads set sla_warned_at = null where id = '1ead0000-0000-4000-8000-000000000009'$$,
+    $$update public.crm_leads set sla_warned_at = null
+    where id = '1ead0000-0000-4000-8000-000000000009'$$,
     'SL009', null, 'the owner cannot write the warning columns (SL009)'
 );
 reset role;
