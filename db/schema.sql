@@ -379,8 +379,9 @@ begin
     new.claim_window_expires_at := new.claim_timer_expires_at;
     new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
     new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
-    new.sla_warn_at := timestamptz 'epoch'
-        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
+    -- Nobody to warn about a lead with no owner: routing starts its timer again.
+    new.sla_warn_at := case when new.assigned_agent_id is not null then timestamptz 'epoch'
+        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond' end;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
@@ -389,8 +390,9 @@ begin
             + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
         new.sla_timer_window
         := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
-        new.sla_warn_at := timestamptz 'epoch'
-            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
+        new.sla_warn_at := case when new.assigned_agent_id is not null then timestamptz 'epoch'
+            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond'
+        end;
     end if;
     return new;
 end
@@ -1097,7 +1099,7 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) IS 'Internal: writes SLA events to the outbox (and webhook deliveries) and announces them on crm_sla';
 
-CREATE FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone) RETURNS integer
+CREATE FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone, p_limit integer) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -1118,36 +1120,55 @@ begin
                 l.assigned_agent_id is not null
                 and l.sla_escalated_at is null
                 and not l.first_action_completed
-                and p_now < case
+                and case
+                    when l.lead_claimed then l.contact_timer_expires_at
+                    else l.claim_timer_expires_at
+                end is not null,
+                false
+            ) as running
+        from public.crm_leads as l
+        where
+            l.id = any(array(
+                select c.id from public.crm_leads as c
+                where c.sla_warn_at <= p_now and c.sla_warn_at is not null
+                    and c.sla_warned_at is null
+                order by c.sla_warn_at
+                limit p_limit
+            ))
+            and l.sla_warn_at <= p_now and l.sla_warned_at is null
+            -- An expired timer is the breach's (no lock, no write here).
+            and not coalesce(
+                l.sla_escalated_at is null
+                and not l.first_action_completed
+                and l.assigned_agent_id is not null
+                and p_now >= case
                     when l.lead_claimed then l.contact_timer_expires_at
                     else l.claim_timer_expires_at
                 end,
                 false
-            ) as warn
-        from public.crm_leads as l
-        where l.sla_warn_at <= p_now and l.sla_warn_at is not null and l.sla_warned_at is null
-        for update skip locked
+            )
+        for update of l skip locked
     ),
 
     marked as (
         update public.crm_leads as l
         set
-            sla_warned_at = case when c.warn then p_now end,
-            sla_warn_at = case when c.warn then l.sla_warn_at end
-        from due as c
-        where l.id = c.id and l.sla_warned_at is null and l.sla_warn_at <= p_now
-        returning l.id, c.assigned_agent_id, c.stage, c.expires_at, c.sla_warn_at, c.warn
+            sla_warned_at = case when d.running then p_now end,
+            sla_warn_at = case when d.running then l.sla_warn_at end
+        from due as d
+        where l.id = d.id
+        returning l.id, d.assigned_agent_id, d.stage, d.expires_at, d.sla_warn_at, d.running
     )
 
     select public.crm_sla_emit(
-        array_agg('warning'::text order by m.sla_warn_at, m.id) filter (where m.warn),
-        array_agg(m.id order by m.sla_warn_at, m.id) filter (where m.warn),
-        array_agg(m.assigned_agent_id order by m.sla_warn_at, m.id) filter (where m.warn),
-        array_agg(m.stage order by m.sla_warn_at, m.id) filter (where m.warn),
-        array_agg(m.expires_at order by m.sla_warn_at, m.id) filter (where m.warn),
-        array_agg(p_now order by m.sla_warn_at, m.id) filter (where m.warn),
+        array_agg('warning'::text order by m.sla_warn_at, m.id) filter (where m.running),
+        array_agg(m.id order by m.sla_warn_at, m.id) filter (where m.running),
+        array_agg(m.assigned_agent_id order by m.sla_warn_at, m.id) filter (where m.running),
+        array_agg(m.stage order by m.sla_warn_at, m.id) filter (where m.running),
+        array_agg(m.expires_at order by m.sla_warn_at, m.id) filter (where m.running),
+        array_agg(p_now order by m.sla_warn_at, m.id) filter (where m.running),
         array_agg(jsonb_build_object('warn_at', m.sla_warn_at) order by m.sla_warn_at, m.id)
-        filter (where m.warn)
+        filter (where m.running)
     )
     into v_count
     from marked as m;
@@ -1155,7 +1176,7 @@ begin
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone) IS 'Internal: writes one warning event for each running timer whose warning instant has come';
+COMMENT ON FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone, p_limit integer) IS 'Internal: writes one warning event for each running timer whose warning instant has come';
 
 CREATE FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) RETURNS void
     LANGUAGE plpgsql STABLE
@@ -1995,6 +2016,7 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
+    v_warned integer := 0;
     v_flagged uuid[];  -- stuck leads announced (no_eligible_agent) by this pass
     v_flagged_owners uuid[];
     v_flagged_stages text[];
@@ -2028,7 +2050,7 @@ begin
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
-            'no_eligible_agent', 0, 'remaining', 0, 'at', v_now
+            'no_eligible_agent', 0, 'warned', 0, 'remaining', 0, 'at', v_now
         );
     end if;
 
@@ -2099,8 +2121,8 @@ begin
         v_to := '{}';
     end if;
 
-    -- 1b. Warnings due (their own lead rows, after the routing lock like every router).
-    perform public.crm_sla_emit_warnings(v_now);
+    -- 1b. Up to one batch of warnings due (after the routing lock, like every router).
+    v_warned := public.crm_sla_emit_warnings(v_now, v_batch);
 
     -- 2. Lock up to one batch of due leads. The due test is repeated on the locked row itself,
     --    so a lead claimed (or reassigned) since the candidates were read is left alone.
@@ -2165,7 +2187,8 @@ begin
     if v_ids is null then
         return jsonb_build_object(
             'routed', v_routed, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
-            'no_eligible_agent', 0, 'remaining', 0, 'at', v_now
+            'no_eligible_agent', 0, 'warned', v_warned,
+            'remaining', (v_warned >= v_batch)::integer, 'at', v_now
         );
     end if;
 
@@ -2255,7 +2278,8 @@ begin
                 claim_sla_breached = coalesce(l.claim_sla_breached, false) or t.stage = 'claim_window',
                 contact_sla_breached
                 = coalesce(l.contact_sla_breached, false) or t.stage = 'contact_window',
-                sla_breached = true
+                sla_breached = true,
+                sla_warn_at = null  -- its breach came first: no warning for this run
             from unnest(v_stuck_ids, v_stuck_stages) as t (id, stage)
             where
                 l.id = t.id
@@ -2316,7 +2340,8 @@ begin
         'no_contact', v_no_contact,
         'escalated', v_escalated,
         'no_eligible_agent', cardinality(v_stuck_ids),
-        'remaining', v_remaining,
+        'warned', v_warned,
+        'remaining', v_remaining + (v_warned >= v_batch)::integer,
         'at', v_now
     );
 end
@@ -2444,11 +2469,11 @@ begin
         );
         v_result := public.process_sla_timers();
         commit;
-        -- A full batch that moved leads: more is waiting, so go again at once (even past the
-        -- deadline: the backlog is drained before the call returns).
+        -- A full batch that moved leads or warned: more is waiting, so go again at once (even
+        -- past the deadline: the backlog is drained before the call returns).
         continue when (v_result ->> 'remaining')::bigint > 0
             and (v_result ->> 'unclaimed')::bigint + (v_result ->> 'no_contact')::bigint
-            + (v_result ->> 'escalated')::bigint > 0;
+            + (v_result ->> 'escalated')::bigint + (v_result ->> 'warned')::bigint > 0;
         exit when pg_catalog.clock_timestamp() >= v_deadline;
         -- Wake when the next timer falls due: its SLA-clock instant less the clock's offset
         -- (sla_clock_travel) is the wall-clock moment; a millisecond late, so it is due then.
@@ -3530,7 +3555,7 @@ GRANT ALL ON FUNCTION public.crm_sla_deadline(p_calendar_id uuid, p_start timest
 
 REVOKE ALL ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone, p_limit integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 

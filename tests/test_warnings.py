@@ -242,3 +242,44 @@ def test_the_warning_columns_are_ignored_on_insert(world):
     row = world.row(lead)
     assert row["sla_warned_at"] is None
     assert row["sla_warn_at"] > row["claim_timer_started_at"]
+
+
+def test_more_warnings_than_a_batch_are_written_pass_after_pass(world):
+    """A bulk import warns all at once: the monitor writes one batch a pass and says to go on."""
+    world.settings(monitor_batch_size=3)
+    ana = world.agent("Ana")
+    world.db.execute("insert into public.crm_leads (assigned_agent_id, full_name) "
+                     "select %s, 'Lead ' || g from generate_series(1, 7) as g", (ana,))
+    world.travel("4 minutes 30 seconds")
+    first = world.monitor()
+    assert (first["warned"], first["remaining"]) == (3, 1)
+    assert world.monitor()["warned"] == 3
+    last = world.monitor()
+    assert (last["warned"], last["remaining"]) == (1, 0)
+    assert len(warnings(world)) == 7
+
+
+def test_a_backlog_of_breaches_is_not_warned_and_does_not_block_later_warnings(world):
+    """Leads stuck with nobody eligible keep their expired timers: their warning instants are
+    cleared with their breach, so they never stand before the warnings still to come."""
+    world.settings(monitor_batch_size=2)
+    ana = world.agent("Ana")
+    stuck = [world.lead(ana) for _ in range(2)]  # a batch of them
+    world.travel("6 minutes")
+    assert world.monitor()["no_eligible_agent"] == 2
+    assert all(world.row(lead)["sla_warn_at"] is None for lead in stuck)
+    fresh = world.lead(ana)
+    just_after(world, world.row(fresh)["sla_warn_at"])
+    assert [r["lead_id"] for r in warnings(world)] == [fresh]
+
+
+def test_an_unowned_lead_has_no_warning_until_it_is_routed(world):
+    lead = world.lead(None)  # nobody to take it
+    assert world.row(lead)["sla_warn_at"] is None
+    ana = world.agent("Ana")
+    assert world.monitor()["routed"] == 1
+    row = world.row(lead)
+    assert row["sla_warn_at"] - row["claim_timer_started_at"] == timedelta(minutes=4)
+    just_after(world, row["sla_warn_at"])
+    [warning] = warnings(world, lead)
+    check(warning, "warning", lead, ana, "claim_window")

@@ -34,6 +34,7 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
+    v_warned integer := 0;
     v_flagged uuid[];  -- stuck leads announced (no_eligible_agent) by this pass
     v_flagged_owners uuid[];
     v_flagged_stages text[];
@@ -67,7 +68,7 @@ begin
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
-            'no_eligible_agent', 0, 'remaining', 0, 'at', v_now
+            'no_eligible_agent', 0, 'warned', 0, 'remaining', 0, 'at', v_now
         );
     end if;
 
@@ -138,8 +139,8 @@ begin
         v_to := '{}';
     end if;
 
-    -- 1b. Warnings due (their own lead rows, after the routing lock like every router).
-    perform public.crm_sla_emit_warnings(v_now);
+    -- 1b. Up to one batch of warnings due (after the routing lock, like every router).
+    v_warned := public.crm_sla_emit_warnings(v_now, v_batch);
 
     -- 2. Lock up to one batch of due leads. The due test is repeated on the locked row itself,
     --    so a lead claimed (or reassigned) since the candidates were read is left alone.
@@ -204,7 +205,8 @@ begin
     if v_ids is null then
         return jsonb_build_object(
             'routed', v_routed, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
-            'no_eligible_agent', 0, 'remaining', 0, 'at', v_now
+            'no_eligible_agent', 0, 'warned', v_warned,
+            'remaining', (v_warned >= v_batch)::integer, 'at', v_now
         );
     end if;
 
@@ -294,7 +296,8 @@ begin
                 claim_sla_breached = coalesce(l.claim_sla_breached, false) or t.stage = 'claim_window',
                 contact_sla_breached
                 = coalesce(l.contact_sla_breached, false) or t.stage = 'contact_window',
-                sla_breached = true
+                sla_breached = true,
+                sla_warn_at = null  -- its breach came first: no warning for this run
             from unnest(v_stuck_ids, v_stuck_stages) as t (id, stage)
             where
                 l.id = t.id
@@ -355,7 +358,8 @@ begin
         'no_contact', v_no_contact,
         'escalated', v_escalated,
         'no_eligible_agent', cardinality(v_stuck_ids),
-        'remaining', v_remaining,
+        'warned', v_warned,
+        'remaining', v_remaining + (v_warned >= v_batch)::integer,
         'at', v_now
     );
 end

@@ -81,8 +81,9 @@ begin
     new.claim_window_expires_at := new.claim_timer_expires_at;
     new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
     new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
-    new.sla_warn_at := timestamptz 'epoch'
-        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
+    -- Nobody to warn about a lead with no owner: routing starts its timer again.
+    new.sla_warn_at := case when new.assigned_agent_id is not null then timestamptz 'epoch'
+        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond' end;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
@@ -91,8 +92,9 @@ begin
             + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
         new.sla_timer_window
         := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
-        new.sla_warn_at := timestamptz 'epoch'
-            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
+        new.sla_warn_at := case when new.assigned_agent_id is not null then timestamptz 'epoch'
+            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond'
+        end;
     end if;
     return new;
 end

@@ -19,7 +19,8 @@ on public.crm_leads (sla_warn_at)
 where sla_warn_at is not null and sla_warned_at is null;
 
 -- Timers running before this release: their warning instant, from their start and window under
--- the lead's policy (or the settings) as it is now. A timer already past it warns on the next pass.
+-- the lead's policy (or the settings) as it is now. A timer already past it warns on the next pass;
+-- one already expired is the breach's, and an unowned lead has nobody to warn.
 update public.crm_leads as l
 set
     sla_warn_at = public.crm_sla_deadline(
@@ -44,11 +45,12 @@ where
     and l.sla_warned_at is null
     and l.sla_timer_window is not null
     and l.sla_escalated_at is null
+    and l.assigned_agent_id is not null
     and (
-        (l.lead_claimed = false and l.claim_timer_expires_at is not null)
+        (l.lead_claimed = false and l.claim_timer_expires_at > public.sla_now())
         or (
             l.lead_claimed and l.first_action_completed = false
-            and l.contact_timer_expires_at is not null
+            and l.contact_timer_expires_at > public.sla_now()
         )
     );
 
