@@ -2,8 +2,9 @@
 the SLA. The triggers time every lead inserted or claimed after the install; older leads have no
 timers, so the monitor never looks at them. Adopting starts their timers now, on the SLA clock,
 with the current windows: an owned lead not yet claimed gets a claim timer, a claimed one not yet
-contacted a contact timer. Nothing is breached retroactively (no flag is set, no lead moves), and
-a lead with a timer already is never touched, so running it again adopts nothing new."""
+contacted a contact timer, each warning at the settings' warn_at of its window. Nothing is
+breached retroactively (no flag is set, no lead moves), and a lead with a timer already is never
+touched, so running it again adopts nothing new."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ where
 ADOPT = f"""
 with
 settings as (
-    select s.claim_window, s.contact_window, public.sla_now() as now
+    select s.claim_window, s.contact_window, s.warn_at::double precision, public.sla_now() as now
     from public.crm_sla_settings as s
 ),
 candidates as ({CANDIDATES}),
@@ -49,7 +50,11 @@ started as (
             else l.claim_window_expires_at
         end,
         contact_timer_started_at = case when c.stage = 'contact' then s.now end,
-        contact_timer_expires_at = case when c.stage = 'contact' then s.now + s.contact_window end
+        contact_timer_expires_at = case when c.stage = 'contact' then s.now + s.contact_window end,
+        sla_warn_at = s.now + case c.stage
+            when 'claim' then s.claim_window else s.contact_window
+        end * s.warn_at,
+        sla_warned_at = null
     from candidates as c, settings as s
     where l.id = c.id and c.stage in ('claim', 'contact') and %(apply)s
     returning l.id

@@ -12,8 +12,8 @@ to its baseline in the same run, rounds interleaved so that a noisy neighbour hi
 3. backlog: due leads (claim and contact stages mixed) cleared by the monitor, against one
    hand-written statement doing the same writes (the floor); then a large backlog, batch by batch;
 4. claims: `claim_lead()` against a plain UPDATE of lead_claimed, both as the service role;
-5. breach latency (`--latency`, a few minutes): expiries spread over three minutes under the
-   real pg_cron schedule;
+5. breach and warning latency (`--latency`, a few minutes): expiries spread over three minutes
+   under the real pg_cron schedule, each lead warning 3 s before its expiry;
 6. webhook latency (`--latency`): events from commit to receipt by a local HTTP endpoint, with
    `crm-sla deliver` running.
 
@@ -32,7 +32,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -311,9 +311,9 @@ class Bench:
     # -- 2. idle monitor ------------------------------------------------------------------------
     def grow(self, have: int, want: int) -> None:
         """Adds leads up to `want`, as the engine would have left them: 1% open (half waiting for
-        a claim, half for a first contact, with hour-long windows so that nothing falls due while
-        measuring), the rest done long ago. Written directly, triggers off: a million leads
-        through the trigger path is the intake bench's business."""
+        a claim, half for a first contact, with hour-long windows so that nothing falls due or
+        warns while measuring), the rest done long ago. Written directly, triggers off: a million
+        leads through the trigger path is the intake bench's business."""
         self.triggers(False)
         try:
             self.db.execute(
@@ -322,14 +322,15 @@ class Bench:
                     assigned_agent_id, full_name, email, source, created_at,
                     lead_claimed, first_action_completed,
                     claim_timer_started_at, claim_timer_expires_at, claim_window_expires_at,
-                    contact_timer_started_at, contact_timer_expires_at
+                    contact_timer_started_at, contact_timer_expires_at, sla_warn_at
                 )
                 select
                     (%(agents)s::uuid[])[1 + i %% %(n)s], 'Lead ' || i, 'lead' || i || '@b.example',
                     'bench', t.created, t.claimed, not t.open,
                     t.created, t.created + t.window, t.created + t.window,
                     case when t.claimed then t.created end,
-                    case when t.claimed then t.created + t.window end
+                    case when t.claimed then t.created + t.window end,
+                    case when t.open then t.created + t.window * 0.8 end
                 from generate_series(%(lo)s::bigint, %(hi)s::bigint) as i
                 cross join lateral (
                     select
@@ -712,7 +713,8 @@ class Bench:
                     time.sleep(0.5)
             self.insert_leads(s.latency_leads, claimed_every=2)
             # Half wait for a claim, half for a contact; their windows end one after another over
-            # the next three minutes (written directly: the table owner may set timers).
+            # the next three minutes, each warning 3 s before its end, between other leads' ends
+            # (written directly: the table owner may set timers).
             self.db.execute(
                 """
                 update public.crm_leads as l
@@ -720,7 +722,9 @@ class Bench:
                         then l.claim_timer_expires_at else x.due end,
                     claim_window_expires_at = case when l.lead_claimed
                         then l.claim_window_expires_at else x.due end,
-                    contact_timer_expires_at = case when l.lead_claimed then x.due end
+                    contact_timer_expires_at = case when l.lead_claimed then x.due end,
+                    sla_warn_at = x.due - interval '3 seconds',
+                    sla_warned_at = null
                 from (
                     select id, clock_timestamp() + interval '5 seconds'
                         + (row_number() over (order by id) - 1) * %s * interval '1 second' as due
@@ -746,18 +750,37 @@ class Bench:
             moved = dict(self.db.execute(
                 "select lead_id, min(created_at) from public.crm_lead_reassignments "
                 "group by lead_id").fetchall())
+            # When each warning was written (the pass's SLA clock, as for the reassignments).
+            warned = dict(self.db.execute(
+                "select lead_id, min((payload ->> 'at')::timestamptz) from public.crm_sla_outbox "
+                "where event = 'warning' group by lead_id").fetchall())
         finally:
             schedule.unschedule_monitor(self.url)
             with contextlib.closing(connect(with_database(self.url, info.cron_database))) as cron:
                 cron.execute("delete from cron.job_run_details where jobid = %s", (jobid,))
         waits = [(moved[i] - expiry[i]).total_seconds() for i in expiry]
         p50, p95, worst = _pct(waits, 0.5), _pct(waits, 0.95), max(waits)
-        return [Row(
+        warn_waits = [(warned[i] - expiry[i] + timedelta(seconds=3)).total_seconds()
+                      for i in expiry if i in warned]
+        rows = [Row(
             "latency", "5 breach latency (pg_cron)",
             f"p50 {_ms(p50)}, p95 {_ms(p95)}, max {_ms(worst)}",
             f"{len(waits)} leads over {s.latency_spread:.0f} s", target="p95 <= 0.5 s",
             met=p95 <= 0.5, data={"leads": len(waits), "p50_s": p50, "p95_s": p95, "max_s": worst,
                                  "pg_cron_schedule": every, "pg_cron_command": command})]
+        if len(warn_waits) < len(expiry):
+            rows.append(Row("warning_latency", "5 warning latency (pg_cron)",
+                            f"{len(expiry) - len(warn_waits)} of {len(expiry)} leads not warned",
+                            target="p95 <= 0.5 s", met=False))
+        else:
+            w50, w95, wmax = _pct(warn_waits, 0.5), _pct(warn_waits, 0.95), max(warn_waits)
+            rows.append(Row(
+                "warning_latency", "5 warning latency (pg_cron)",
+                f"p50 {_ms(w50)}, p95 {_ms(w95)}, max {_ms(wmax)}",
+                f"{len(warn_waits)} leads over {s.latency_spread:.0f} s", target="p95 <= 0.5 s",
+                met=w95 <= 0.5, data={"leads": len(warn_waits), "p50_s": w50, "p95_s": w95,
+                                      "max_s": wmax}))
+        return rows
 
 
     # -- 6. webhook latency ---------------------------------------------------------------------

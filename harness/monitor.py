@@ -30,7 +30,8 @@ def drain(conn: psycopg.Connection, pass_seconds: list[float] | None = None) -> 
             if isinstance(value, int) and key != "remaining":
                 totals[key] = totals.get(key, 0) + value
         totals["at"] = result["at"]
-        moved = result["unclaimed"] + result["no_contact"] + result["escalated"]
+        moved = (result["unclaimed"] + result["no_contact"] + result["escalated"]
+                 + result.get("warned", 0))
         if result["remaining"] == 0 or moved == 0:
             totals["remaining"] = result["remaining"]
             return totals

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from harness import migrate
 from harness.testing import World, near
 from tests.cli import crm_sla
@@ -55,6 +57,9 @@ def test_adopt_starts_claim_and_contact_timers_now_with_no_retroactive_breach(fr
             == 300
         assert new["claim_window_expires_at"] == new["claim_timer_expires_at"]
         assert near(claimed["contact_timer_started_at"], now)
+        # Their warnings, at the settings' 0.8 of the window.
+        assert new["sla_warn_at"] - new["claim_timer_started_at"] == timedelta(minutes=4)
+        assert claimed["sla_warn_at"] - claimed["contact_timer_started_at"] == timedelta(minutes=4)
         assert claimed["claim_timer_started_at"] is None
         assert world.row(crm["done"]) == before["done"]
         for row in (new, claimed):

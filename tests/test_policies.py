@@ -95,7 +95,7 @@ def test_one_insert_computes_a_policys_calendar_once_not_once_a_lead(world):
                              "where funcname = 'sla_business_add'")
     assert world.scalar("select count(*) from public.crm_leads where sla_policy_id is not null") \
         == 500
-    assert calls == 2  # its claim and contact deadlines, for the whole statement
+    assert calls == 4  # its claim and contact deadlines and warnings, for the whole statement
 
 
 def test_the_first_active_policy_by_priority_then_name_wins(world):

@@ -27,7 +27,9 @@ begin
 
     -- The fresh claim timer of each policy among these leads, computed once a policy.
     plans as (
-        select q.policy_id, t.expires_at, t.timer_window, t.calendar_id
+        select
+            q.policy_id, t.expires_at, t.timer_window, t.calendar_id,
+            public.crm_sla_warn_instant(q.policy_id, t.calendar_id, p_at, t.timer_window) as warn_at
         from (
             select distinct l.sla_policy_id as policy_id
             from public.crm_leads as l
@@ -55,6 +57,8 @@ begin
             claim_window_expires_at = pl.expires_at,
             sla_timer_window = pl.timer_window,
             sla_timer_calendar_id = pl.calendar_id,
+            sla_warn_at = case when not m.escalate then pl.warn_at end,  -- a new timer run
+            sla_warned_at = null,
             contact_timer_started_at = null,
             contact_timer_expires_at = null,
             claim_sla_breached = coalesce(l.claim_sla_breached, false) or m.stage = 'claim_window',

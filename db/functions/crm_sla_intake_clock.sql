@@ -1,8 +1,9 @@
 -- The SLA clock reading a new lead's timers start from, with the timers of a lead that matches no
 -- policy: '<claim start> <claim deadline> <contact deadline> <claim window> <contact window>
--- <calendar id or ->', instants in microseconds since 1970-01-01 UTC and windows in microseconds
--- (exact, and cheap to turn back). Called by crm_leads_050_intake_clock once an INSERT statement,
--- and by the intake trigger for each lead an API session (agent, admin) inserts.
+-- <calendar id or -> <claim warning or -> <contact warning or ->' (-: no warning), instants in
+-- microseconds since 1970-01-01 UTC and windows in microseconds (exact, and cheap to turn back).
+-- Called by crm_leads_050_intake_clock once an INSERT statement, and by the intake trigger for each
+-- lead an API session (agent, admin) inserts.
 create or replace function public.crm_sla_intake_clock()
 returns text
 language plpgsql
@@ -26,7 +27,13 @@ begin
         (extract(epoch from public.crm_sla_deadline(v_calendar, v_now, v_contact)) * 1000000)::bigint,
         (extract(epoch from v_claim) * 1000000)::bigint,
         (extract(epoch from v_contact) * 1000000)::bigint,
-        coalesce(v_calendar::text, '-')
+        coalesce(v_calendar::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_warn_instant(
+            null, v_calendar, v_now, v_claim
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_warn_instant(
+            null, v_calendar, v_now, v_contact
+        )) * 1000000)::bigint::text, '-')
     );
 end
 $$;

@@ -1,10 +1,11 @@
 -- The active SLA policies in the order a new lead tries them (priority, then name), with the timers
 -- each starts at p_now ('' when there is none): a first line with the jsonb array of their
 -- matches, then a line a policy, '<policy id> <claim deadline> <contact deadline> <claim window>
--- <contact window> <calendar id or ->', in microseconds (since 1970-01-01 UTC for instants), as
--- crm_sla_intake_clock has the defaults. Computed once an INSERT statement (or once a lead for API
--- sessions), so leads that share a policy share its calendar arithmetic; the intake trigger parses
--- only the short first line for each lead.
+-- <contact window> <calendar id or -> <claim warning or -> <contact warning or ->', in
+-- microseconds (since 1970-01-01 UTC for instants), as crm_sla_intake_clock has the defaults.
+-- Computed once an INSERT statement (or once a lead for API sessions), so leads that share a
+-- policy share its calendar arithmetic; the intake trigger parses only the short first line for
+-- each lead.
 create or replace function public.crm_sla_intake_policies(p_now timestamptz)
 returns text
 language sql
@@ -22,7 +23,13 @@ as $$
                 * 1000000)::bigint,
                 (extract(epoch from p.claim_window) * 1000000)::bigint,
                 (extract(epoch from p.contact_window) * 1000000)::bigint,
-                coalesce(p.calendar_id::text, '-')
+                coalesce(p.calendar_id::text, '-'),
+                coalesce((extract(epoch from public.crm_sla_warn_instant(
+                    p.id, p.calendar_id, p_now, p.claim_window
+                )) * 1000000)::bigint::text, '-'),
+                coalesce((extract(epoch from public.crm_sla_warn_instant(
+                    p.id, p.calendar_id, p_now, p.contact_window
+                )) * 1000000)::bigint::text, '-')
             ),
             E'\n' order by p.priority, p.name
         ),

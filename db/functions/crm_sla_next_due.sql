@@ -1,8 +1,7 @@
 -- The earliest SLA-clock instant after p_after at which a running timer falls due (a claim or
--- contact deadline of a lead the monitor still moves), or NULL when none runs: two reads of the
--- first entry of the seed's partial indexes, whatever the table size. Called by run_sla_monitor()
--- (pg_cron, or the service role) to sleep until then. The warning instants of SLA policies belong
--- here too, when they come.
+-- contact deadline of a lead the monitor still moves, or a warning instant not yet warned), or
+-- NULL when none runs: three reads of the first entry of partial indexes, whatever the table
+-- size. Called by run_sla_monitor() (pg_cron, or the service role) to sleep until then.
 create or replace function public.crm_sla_next_due(p_after timestamptz)
 returns timestamptz
 language sql
@@ -22,12 +21,17 @@ as $$
             where l.contact_timer_expires_at > p_after
                 and l.contact_timer_expires_at is not null and l.first_action_completed = false
                 and l.sla_escalated_at is null
+        ),
+        (
+            select min(l.sla_warn_at) from public.crm_leads as l
+            where l.sla_warn_at > p_after
+                and l.sla_warn_at is not null and l.sla_warned_at is null
         )
     )
 $$;
 
 comment on function public.crm_sla_next_due(timestamptz) is
-'Internal: the next instant (SLA clock) after p_after at which a running timer falls due';
+'Internal: the next instant (SLA clock) after p_after at which a running timer falls due or warns';
 
 revoke execute on function public.crm_sla_next_due(timestamptz)
 from public, anon, authenticated;

@@ -1,7 +1,7 @@
 -- Re-plans every running timer that follows one of these calendars: its deadline recomputed from
--- the timer's start and window in the calendar's open time as it is now. Called, in the same
--- transaction, by the statement triggers on crm_sla_calendars, crm_sla_calendar_hours and
--- crm_sla_holidays; returns how many leads got a new deadline.
+-- the timer's start and window in the calendar's open time as it is now, and so is its warning
+-- instant. Called, in the same transaction, by the statement triggers on crm_sla_calendars,
+-- crm_sla_calendar_hours and crm_sla_holidays; returns how many leads got a new deadline.
 create or replace function public.crm_sla_replan_calendars(p_calendar_ids uuid[])
 returns integer
 language plpgsql
@@ -19,7 +19,14 @@ begin
                 l.sla_timer_calendar_id,
                 case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
                 l.sla_timer_window
-            ) as expires_at
+            ) as expires_at,
+            -- A timer that had a warning instant gets it again (its run keeps a warning written).
+            case when l.sla_warn_at is not null then public.crm_sla_warn_instant(
+                l.sla_policy_id,
+                l.sla_timer_calendar_id,
+                case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
+                l.sla_timer_window
+            ) end as warn_at
         from public.crm_leads as l
         where
             l.sla_timer_calendar_id = any(p_calendar_ids)
@@ -41,13 +48,18 @@ begin
             claim_window_expires_at
             = case when l.lead_claimed then l.claim_window_expires_at else d.expires_at end,
             contact_timer_expires_at
-            = case when l.lead_claimed then d.expires_at else l.contact_timer_expires_at end
+            = case when l.lead_claimed then d.expires_at else l.contact_timer_expires_at end,
+            sla_warn_at = d.warn_at
         from due as d
         where
             l.id = d.id
-            and d.expires_at is distinct from case
-                when l.lead_claimed then l.contact_timer_expires_at else l.claim_timer_expires_at
-            end
+            and (d.expires_at, d.warn_at) is distinct from (
+                case
+                    when l.lead_claimed then l.contact_timer_expires_at
+                    else l.claim_timer_expires_at
+                end,
+                l.sla_warn_at
+            )
         returning l.id
     )
 

@@ -56,7 +56,10 @@ begin
     ),
 
     plans as (
-        select q.policy_id, pl.expires_at, pl.timer_window, pl.calendar_id
+        select
+            q.policy_id, pl.expires_at, pl.timer_window, pl.calendar_id,
+            public.crm_sla_warn_instant(q.policy_id, pl.calendar_id, p_at, pl.timer_window)
+            as warn_at
         from (select distinct p.sla_policy_id as policy_id from picks as p) as q
         cross join lateral public.crm_sla_timer_plan(q.policy_id, 'claim', p_at) as pl
     ),
@@ -69,7 +72,9 @@ begin
             claim_timer_expires_at = pl.expires_at,
             claim_window_expires_at = pl.expires_at,
             sla_timer_window = pl.timer_window,
-            sla_timer_calendar_id = pl.calendar_id
+            sla_timer_calendar_id = pl.calendar_id,
+            sla_warn_at = pl.warn_at,
+            sla_warned_at = null
         from picks as p, plans as pl
         where
             l.id = p.lead_id and l.assigned_agent_id is null

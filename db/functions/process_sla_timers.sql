@@ -1,7 +1,8 @@
--- One monitor pass: routes leads waiting for an owner (the overflow queue), then reassigns (or
--- escalates) up to one batch of leads whose claim or contact window has expired, both through
--- the one router (crm_sla_route). Called by pg_cron (through run_sla_monitor), by
--- `crm-sla monitor`, and by the service role. Returns counts; "remaining" > 0 means call again.
+-- One monitor pass: routes leads waiting for an owner (the overflow queue), writes the warnings
+-- due, then reassigns (or escalates) up to one batch of leads whose claim or contact window has
+-- expired, all through the one router (crm_sla_route). Called by pg_cron (through
+-- run_sla_monitor), by `crm-sla monitor`, and by the service role. Returns counts; "remaining"
+-- > 0 means call again.
 create or replace function public.process_sla_timers()
 returns jsonb
 language plpgsql
@@ -25,7 +26,8 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
-    v_flagged uuid[];
+    v_warned integer := 0;
+    v_flagged uuid[];  -- stuck leads announced (no_eligible_agent) by this pass
     v_flagged_owners uuid[];
     v_flagged_stages text[];
     v_flagged_expiries timestamptz[];
@@ -49,10 +51,14 @@ begin
             where l.contact_timer_expires_at <= v_now
                 and l.contact_timer_expires_at is not null and l.first_action_completed = false
                 and l.sla_escalated_at is null
+        ) is null
+        and (
+            select min(l.sla_warn_at) from public.crm_leads as l
+            where l.sla_warn_at <= v_now and l.sla_warn_at is not null and l.sla_warned_at is null
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
-            'no_eligible_agent', 0, 'remaining', 0, 'at', v_now
+            'no_eligible_agent', 0, 'warned', 0, 'remaining', 0, 'at', v_now
         );
     end if;
 
@@ -63,6 +69,9 @@ begin
     -- 1. The overflow queue (leads nobody could take when they arrived), oldest first: a first
     --    assignment, no audit row; the claim timer starts now.
     v_routed := public.crm_sla_route_waiting(v_batch, v_now);
+
+    -- 1b. Up to one batch of warnings due (after the routing lock, like every router).
+    v_warned := public.crm_sla_emit_warnings(v_now, v_batch);
 
     -- 2. Lock up to one batch of newly due leads and up to one batch of those already waiting
     --    with their owner for an eligible agent (so that leads nobody can take never hold up
@@ -127,7 +136,8 @@ begin
     if v_ids is null then
         return jsonb_build_object(
             'routed', v_routed, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
-            'no_eligible_agent', 0, 'remaining', 0, 'at', v_now
+            'no_eligible_agent', 0, 'warned', v_warned,
+            'remaining', (v_warned >= v_batch)::integer, 'at', v_now
         );
     end if;
 
@@ -176,7 +186,8 @@ begin
                 contact_sla_breached
                 = coalesce(l.contact_sla_breached, false) or t.stage = 'contact_window',
                 sla_breached = true,
-                sla_waiting_since = v_now
+                sla_waiting_since = v_now,
+                sla_warn_at = null  -- its breach came first: no warning for this run
             from unnest(v_stuck_ids, v_stuck_stages) as t (id, stage)
             where l.id = t.id and l.sla_waiting_since is null
             returning
@@ -229,7 +240,8 @@ begin
         'no_contact', v_no_contact,
         'escalated', v_escalated,
         'no_eligible_agent', cardinality(v_stuck_ids),
-        'remaining', v_remaining,
+        'warned', v_warned,
+        'remaining', v_remaining + (v_warned >= v_batch)::integer,
         'at', v_now
     );
 end

@@ -64,11 +64,11 @@ begin
         );
         v_result := public.process_sla_timers();
         commit;
-        -- A full batch that moved leads: more is waiting, so go again at once (even past the
-        -- deadline: the backlog is drained before the call returns).
+        -- A full batch that moved leads or warned: more is waiting, so go again at once (even
+        -- past the deadline: the backlog is drained before the call returns).
         continue when (v_result ->> 'remaining')::bigint > 0
             and (v_result ->> 'unclaimed')::bigint + (v_result ->> 'no_contact')::bigint
-            + (v_result ->> 'escalated')::bigint > 0;
+            + (v_result ->> 'escalated')::bigint + (v_result ->> 'warned')::bigint > 0;
         exit when pg_catalog.clock_timestamp() >= v_deadline;
         -- Wake when the next timer falls due: its SLA-clock instant less the clock's offset
         -- (sla_clock_travel) is the wall-clock moment; a millisecond late, so it is due then.

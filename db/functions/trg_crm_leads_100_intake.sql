@@ -22,7 +22,7 @@ begin
         or pg_catalog.num_nonnulls(
             new.previous_agent_id, new.reassignment_reason, new.reassigned_at,
             new.sla_escalated_at, new.contact_timer_started_at, new.contact_timer_expires_at,
-            new.sla_waiting_since
+            new.sla_waiting_since, new.sla_warned_at
         ) > 0 then
         new.claim_sla_breached := false;
         new.contact_sla_breached := false;
@@ -35,12 +35,14 @@ begin
         new.sla_waiting_since := null;
         new.contact_timer_started_at := null;
         new.contact_timer_expires_at := null;
+        new.sla_warned_at := null;
     end if;
 
     -- An API session (agent, admin) could have planted the settings itself, so it reads the
     -- clock and the policies for each lead; the service role and trusted sessions, which may move
     -- the SLA clock and the windows anyway, share the statement's reading. '<claim start> <claim
-    -- deadline> <contact deadline> <claim window> <contact window> <calendar>', microseconds.
+    -- deadline> <contact deadline> <claim window> <contact window> <calendar> <claim warning>
+    -- <contact warning>', microseconds.
     if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
         v_clock := pg_catalog.current_setting('crm_sla.intake_clock', true);
         v_policies := pg_catalog.current_setting('crm_sla.intake_policies', true);
@@ -93,6 +95,9 @@ begin
     new.claim_window_expires_at := new.claim_timer_expires_at;
     new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
     new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
+    -- Nobody to warn about a lead with no owner: routing starts its timer again.
+    new.sla_warn_at := case when new.assigned_agent_id is not null then timestamptz 'epoch'
+        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond' end;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
@@ -101,6 +106,9 @@ begin
             + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
         new.sla_timer_window
         := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
+        new.sla_warn_at := case when new.assigned_agent_id is not null then timestamptz 'epoch'
+            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond'
+        end;
     end if;
     return new;
 end

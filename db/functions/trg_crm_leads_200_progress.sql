@@ -32,7 +32,7 @@ begin
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
             new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
-            new.sla_timer_calendar_id, new.sla_waiting_since
+            new.sla_timer_calendar_id, new.sla_waiting_since, new.sla_warn_at, new.sla_warned_at
         ) is distinct from (
             old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
@@ -40,7 +40,7 @@ begin
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
             old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
-            old.sla_timer_calendar_id, old.sla_waiting_since
+            old.sla_timer_calendar_id, old.sla_waiting_since, old.sla_warn_at, old.sla_warned_at
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n
@@ -72,6 +72,10 @@ begin
         new.contact_timer_expires_at := v_plan.expires_at;
         new.sla_timer_window := v_plan.timer_window;
         new.sla_timer_calendar_id := v_plan.calendar_id;
+        new.sla_warn_at := public.crm_sla_warn_instant(
+            new.sla_policy_id, v_plan.calendar_id, v_now, v_plan.timer_window
+        );
+        new.sla_warned_at := null;
     end if;
 
     if new.first_action_completed and not old.first_action_completed then
@@ -81,6 +85,7 @@ begin
             new.contact_sla_breached := true;
             new.sla_breached := true;
         end if;
+        new.sla_warn_at := null;  -- no timer runs: nothing left to warn about
     end if;
     return new;
 end

@@ -14,7 +14,7 @@ begin
 end
 $$;
 
-select plan(44);
+select plan(49);
 
 -- The world --------------------------------------------------------------------------------------
 -- Whatever else this database holds stays out of the way until the rollback: its agents take no
@@ -25,15 +25,17 @@ update public.crm_leads
 set
     assigned_agent_id = coalesce(assigned_agent_id, '00000000-0000-0000-0000-000000000000'),
     claim_timer_expires_at = null,
-    contact_timer_expires_at = null
+    contact_timer_expires_at = null,
+    sla_warn_at = null
 where
     assigned_agent_id is null
     or claim_timer_expires_at is not null
-    or contact_timer_expires_at is not null;
+    or contact_timer_expires_at is not null
+    or sla_warn_at is not null;
 update public.crm_sla_settings
 set
     claim_window = '5 minutes', contact_window = '5 minutes', max_reassignments = 3,
-    monitor_batch_size = 1000;
+    monitor_batch_size = 1000, warn_at = 0.8;
 
 -- Ann and Bob are agents, Dee is an admin. Where crm_agents.id references auth.users (a Supabase
 -- CRM), the users are created first.
@@ -312,13 +314,13 @@ reset role;
 select from set_config('request.jwt.claims', '', true);
 select from public.sla_clock_travel('4 minutes 59 seconds');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'routed',
+    public.process_sla_timers() - 'at' - 'remaining' - 'routed' - 'warned',
     '{"unclaimed": 0, "no_contact": 0, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'claim window not yet expired: the monitor leaves the lead alone'
 );
 select from public.sla_clock_travel('1 second');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'routed',
+    public.process_sla_timers() - 'at' - 'remaining' - 'routed' - 'warned',
     '{"unclaimed": 1, "no_contact": 0, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'claim window expired: the monitor reassigns the unclaimed lead'
 );
@@ -385,7 +387,7 @@ select from set_config('request.jwt.claims', '', true);
 -- the transaction's sla_now(): a minute more makes sure its contact window has run out.
 select from public.sla_clock_travel('6 minutes');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'routed',
+    public.process_sla_timers() - 'at' - 'remaining' - 'routed' - 'warned',
     '{"unclaimed": 0, "no_contact": 1, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'contact window expired: the monitor reassigns the lead'
 );
@@ -533,6 +535,68 @@ select results_eq(
     $$,
     'manual: the audit row names the admin as reassigned_by, stage manual, with the notes'
 );
+
+-- Warning before the breach ---------------------------------------------------------------------
+select from set_config('request.jwt.claims', '{"role": "service_role"}', true);
+set local role service_role;
+insert into public.crm_leads (id, assigned_agent_id) values
+('1ead0000-0000-4000-8000-000000000009', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
+reset role;
+select from set_config('request.jwt.claims', '', true);
+select is(
+    (
+        select l.sla_warn_at - l.claim_timer_started_at from public.crm_leads as l
+        where l.id = '1ead0000-0000-4000-8000-000000000009'
+    ),
+    interval '4 minutes',
+    'a 5-minute claim timer warns at 0.8 of its window (crm_sla_settings.warn_at)'
+);
+select from public.sla_clock_travel('3 minutes 59 seconds');
+select from public.process_sla_timers();
+select is(
+    (
+        select count(*)::integer from public.crm_sla_outbox as o
+        where o.lead_id = '1ead0000-0000-4000-8000-000000000009' and o.event = 'warning'
+    ),
+    0,
+    'no warning before warn_at of the window'
+);
+select from public.sla_clock_travel('2 seconds');
+select from public.process_sla_timers();
+select from public.process_sla_timers();
+select results_eq(
+    $$
+    select o.agent_id, o.payload ->> 'stage', (o.payload ->> 'expires_at')::timestamptz
+    from public.crm_sla_outbox as o
+    where o.lead_id = '1ead0000-0000-4000-8000-000000000009' and o.event = 'warning'
+    $$,
+    $$
+    select
+        'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa'::uuid, 'claim_window'::text,
+        l.claim_timer_expires_at
+    from public.crm_leads as l where l.id = '1ead0000-0000-4000-8000-000000000009'
+    $$,
+    'one warning event a timer run, for the owner, with the stage and the deadline'
+);
+select ok(
+    (
+        select t.timer_warned from public.crm_lead_sla_timers as t
+        where t.lead_id = '1ead0000-0000-4000-8000-000000000009'
+    ),
+    'the lead card shows the warned timer (timer_warned)'
+);
+select from set_config(
+    'request.jwt.claims',
+    '{"sub": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "role": "authenticated"}', true
+);
+set local role authenticated;
+select throws_ok(
+    $$update public.crm_leads set sla_warned_at = null
+    where id = '1ead0000-0000-4000-8000-000000000009'$$,
+    'SL009', null, 'the owner cannot write the warning columns (SL009)'
+);
+reset role;
+select from set_config('request.jwt.claims', '', true);
 
 -- The monitor's report and the clock -------------------------------------------------------------
 select ok(
