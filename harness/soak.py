@@ -238,12 +238,14 @@ class Soak:
         for i, (agent, habit) in enumerate(zip(ids, habits, strict=False)):
             cap = (4 + i % 5) if i % 3 == 0 else None
             self.agents[agent] = Agent(agent, habit, delays[habit], cap)
-            db.execute("insert into public.crm_sla_agent_routing (agent_id, weight, max_open_leads) "
-                       "values (%s, %s, %s)", (agent, 1 + i % 3, cap))
+            db.execute("insert into public.crm_sla_agent_routing "
+                       "(agent_id, weight, max_open_leads) values (%s, %s, %s)",
+                       (agent, 1 + i % 3, cap))
         cal = db.execute(
             "insert into public.crm_sla_calendars (name, time_zone) "
             "values ('Around the clock (New York)', 'America/New_York') returning id").fetchone()[0]
-        db.execute("insert into public.crm_sla_calendar_hours (calendar_id, weekday, opens, closes) "
+        db.execute("insert into public.crm_sla_calendar_hours "
+                   "(calendar_id, weekday, opens, closes) "
                    "select %s, d, '00:00', '24:00' from generate_series(0, 6) as d", (cal,))
         team = db.execute("insert into public.crm_sla_teams (name) values ('Enterprise') "
                           "returning id").fetchone()[0]
