@@ -175,6 +175,7 @@ class Findings:
     manual: int = 0
     away_flips: int = 0
     skipped: int = 0
+    board_messages: int = 0
 
 
 class Soak:
@@ -442,6 +443,7 @@ class Soak:
     def sample(self, counts, caps_enforced: bool) -> None:
         """Every second: the overflow queue, agents over their cap, dead tuples; a progress line
         every 5 s."""
+        next_line = 5.0
         with contextlib.closing(connect(self.url)) as conn:
             while not self.stop.wait(1.0):
                 t = time.monotonic() - self.started
@@ -469,15 +471,44 @@ class Soak:
                     self.found.cap_samples += 1
                     self.found.cap_violations.extend(
                         {"t": round(t, 1), "agent": a, "cap": c, "open": n} for a, c, n in over)
-                if int(t) % 5 == 0:
+                if t >= next_line:
+                    next_line += 5.0
                     f = self.found
                     self.report(
                         f"{t:5.0f} s: {f.inserted:,} leads in ({f.bulks} bulk), "
                         f"{int(counts[0]):,} events, {int(counts[1]):,} webhooks, "
                         f"{f.claims:,} claims, {f.contacts:,} contacts, {f.manual} by hand, "
+                        f"{f.board_messages:,} board updates, "
                         f"queue {queue}, over cap {len(over)}"
                         f"{'' if caps_enforced else ' (caps not enforced)'}, "
                         f"errors {dict(f.errors) or 0}")
+
+    def watch_board(self, log: Path) -> None:
+        """A manager's tab on the board: its Server-Sent Events stream, read to the end."""
+        import re
+
+        import httpx
+
+        deadline = time.monotonic() + 20
+        found = None
+        while found is None and time.monotonic() < deadline and not self.stop.is_set():
+            found = re.search(r"(http://\S+)/\?token=(\S+)", log.read_text())
+            time.sleep(0.2)
+        if found is None:
+            self.error(HarnessError("the board never printed its address"), "board")
+            return
+        base, token = found.groups()
+        try:
+            with httpx.stream("GET", f"{base}/events", timeout=None,
+                              headers={"Authorization": f"Bearer {token}"}) as answer:
+                answer.raise_for_status()
+                for line in answer.iter_lines():
+                    if line.startswith("data:"):
+                        with self.lock:
+                            self.found.board_messages += 1
+        except httpx.HTTPError as exc:
+            if not self.stop.is_set():
+                self.error(exc, "board")
 
     # -- processes --------------------------------------------------------------------------------
     def spawn(self, name: str, *args: str, log: Path) -> None:
@@ -739,6 +770,8 @@ def _run(url: str, plan: Plan, header: dict, logs: Path, report) -> dict:
     threads = [threading.Thread(target=t, daemon=True) for t in
                (soak.hear, soak.act, soak.act, soak.act, soak.manage)]
     threads.append(threading.Thread(target=soak.sample, args=(counts, caps), daemon=True))
+    viewer = threading.Thread(target=soak.watch_board, args=(logs / "board.log",), daemon=True)
+    viewer.start()
     bridge.start()
     for t in threads:
         t.start()
@@ -841,7 +874,8 @@ def assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, 
         **header, "seconds": round(elapsed, 1),
         "load": {"leads": f.inserted, "single_inserts": f.singles, "bulk_inserts": f.bulks,
                  "claims": f.claims, "contacts": f.contacts, "by_hand": f.manual,
-                 "away_flips": f.away_flips, "actions_skipped": f.skipped},
+                 "away_flips": f.away_flips, "actions_skipped": f.skipped,
+                 "board_updates": f.board_messages},
         "breach_lag": breach, "warning_lag": warning, "webhook_lag": hook,
         "monitor_pass": {**passes, "how": "commit (notification arrival) minus the pass's "
                          "transaction start, passes that wrote events"},
@@ -869,7 +903,8 @@ def render(r: dict) -> str:
     ld = r["load"]
     rows = [
         ("load", f"{ld['leads']:,} leads ({ld['bulk_inserts']} bulk INSERTs), "
-                 f"{ld['claims']:,} claims, {ld['contacts']:,} contacts, {ld['by_hand']} by hand"),
+                 f"{ld['claims']:,} claims, {ld['contacts']:,} contacts, {ld['by_hand']} by hand, "
+                 f"{ld['board_updates']:,} board updates read"),
         ("breach lag", _lag(r["breach_lag"])),
         ("warning lag", _lag(r["warning_lag"]) if r["warning_lag"]["n"]
          else "no warning events from this engine"),
