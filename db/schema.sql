@@ -40,7 +40,9 @@ CREATE TABLE public.crm_leads (
     reassignment_reason text,
     reassigned_at timestamp with time zone,
     sla_escalated_at timestamp with time zone,
-    sla_policy_id uuid
+    sla_policy_id uuid,
+    sla_timer_window interval,
+    sla_timer_calendar_id uuid
 );
 
 COMMENT ON TABLE public.crm_leads IS 'Sales leads; each has an owner who must claim it, then contact it (crm-sla baseline)';
@@ -72,6 +74,10 @@ COMMENT ON COLUMN public.crm_leads.reassigned_at IS 'When the latest reassignmen
 COMMENT ON COLUMN public.crm_leads.sla_escalated_at IS 'When the monitor escalated the lead to an admin; the monitor no longer moves it';
 
 COMMENT ON COLUMN public.crm_leads.sla_policy_id IS 'The SLA policy chosen at intake, kept for life (engine-owned); NULL: the settings'' defaults';
+
+COMMENT ON COLUMN public.crm_leads.sla_timer_window IS 'The window of the running timer (claim or contact), as it was when the timer started (engine-owned)';
+
+COMMENT ON COLUMN public.crm_leads.sla_timer_calendar_id IS 'The calendar whose open time the running timer counts; NULL: around the clock (engine-owned)';
 
 CREATE FUNCTION public.claim_lead(p_lead_id uuid) RETURNS public.crm_leads
     LANGUAGE plpgsql SECURITY DEFINER
@@ -297,6 +303,10 @@ CREATE FUNCTION public.crm_leads_intake() RETURNS trigger
     AS $$
 declare
     v_clock text;
+    v_policies text;
+    v_list jsonb;
+    v_doc jsonb;
+    v_plan text;
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -316,45 +326,87 @@ begin
         new.contact_timer_expires_at := null;
     end if;
 
-    -- An API session (agent, admin) could have planted the setting itself, so it reads the clock
-    -- for each lead; the service role and trusted sessions, which may move the SLA clock and the
-    -- windows anyway, share the statement's reading. '<claim start> <claim deadline> <contact
-    -- deadline>', in microseconds since 1970-01-01 UTC.
+    -- An API session (agent, admin) could have planted the settings itself, so it reads the
+    -- clock and the policies for each lead; the service role and trusted sessions, which may move
+    -- the SLA clock and the windows anyway, share the statement's reading. '<claim start> <claim
+    -- deadline> <contact deadline> <claim window> <contact window> <calendar>', microseconds.
     if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
         v_clock := pg_catalog.current_setting('crm_sla.intake_clock', true);
+        v_policies := pg_catalog.current_setting('crm_sla.intake_policies', true);
     end if;
     if v_clock is null or v_clock = '' then
         v_clock := public.crm_sla_intake_clock();
+        v_policies := public.crm_sla_intake_policies(
+            timestamptz 'epoch'
+            + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
+        );
     end if;
+
+    -- The lead's policy: the first active one (priority, name) that its row contains; the engine
+    -- owns the column, so what the client sent does not count. Its timers are a line of
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first).
+    new.sla_policy_id := null;
+    v_plan := v_clock;
+    if v_policies <> '' then
+        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
+        for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
+            -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
+            -- matches on something.
+            if v_list -> i <> '{}'::jsonb and v_doc is null then
+                v_doc := pg_catalog.to_jsonb(new);
+            end if;
+            if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
+                v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
+                new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
+                exit;
+            end if;
+        end loop;
+    end if;
+
     new.claim_timer_started_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
     new.claim_timer_expires_at := timestamptz 'epoch'
-        + pg_catalog.split_part(v_clock, ' ', 2)::bigint * interval '1 microsecond';
+        + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
     new.claim_window_expires_at := new.claim_timer_expires_at;
+    new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
+    new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
         new.contact_timer_started_at := new.claim_timer_started_at;
         new.contact_timer_expires_at := timestamptz 'epoch'
-            + pg_catalog.split_part(v_clock, ' ', 3)::bigint * interval '1 microsecond';
+            + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
+        new.sla_timer_window
+        := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
     end if;
     return new;
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_leads_intake() IS 'Trigger: starts a new lead''s claim timer; engine-owned columns start fresh';
+COMMENT ON FUNCTION public.crm_leads_intake() IS 'Trigger: picks a new lead''s SLA policy and starts its claim timer; engine-owned columns start fresh';
 
 CREATE FUNCTION public.crm_leads_intake_clock() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+    v_clock constant text := public.crm_sla_intake_clock();
 begin
-    perform pg_catalog.set_config('crm_sla.intake_clock', public.crm_sla_intake_clock(), true);
+    perform
+        pg_catalog.set_config('crm_sla.intake_clock', v_clock, true),
+        pg_catalog.set_config(
+            'crm_sla.intake_policies',
+            public.crm_sla_intake_policies(
+                timestamptz 'epoch'
+                + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
+            ),
+            true
+        );
     return null;
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_leads_intake_clock() IS 'Trigger: reads the SLA clock once for an INSERT statement on crm_leads';
+COMMENT ON FUNCTION public.crm_leads_intake_clock() IS 'Trigger: reads the SLA clock and the policies once for an INSERT statement on crm_leads';
 
 CREATE FUNCTION public.crm_leads_intake_done() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -377,7 +429,8 @@ begin
     perform
         pg_catalog.set_config('crm_sla.intake_queue', '', true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true),
-        pg_catalog.set_config('crm_sla.intake_clock', '', true);
+        pg_catalog.set_config('crm_sla.intake_clock', '', true),
+        pg_catalog.set_config('crm_sla.intake_policies', '', true);
     return null;
 end
 $$;
@@ -422,7 +475,7 @@ CREATE FUNCTION public.crm_leads_progress() RETURNS trigger
     AS $$
 declare
     v_now timestamptz;
-    v_contact interval;
+    v_plan record;
     v_changed text;
 begin
     if current_user in ('anon', 'authenticated', 'service_role') then
@@ -443,14 +496,16 @@ begin
             new.contact_timer_started_at, new.contact_timer_expires_at,
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
-            new.reassigned_at, new.sla_escalated_at
+            new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
+            new.sla_timer_calendar_id
         ) is distinct from (
             old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
             old.contact_timer_started_at, old.contact_timer_expires_at,
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
-            old.reassigned_at, old.sla_escalated_at
+            old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
+            old.sla_timer_calendar_id
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n
@@ -475,9 +530,12 @@ begin
             new.claim_sla_breached := true;
             new.sla_breached := true;
         end if;
-        select s.contact_window into v_contact from public.crm_sla_settings as s;
+        -- The contact window of the lead's policy, in its calendar's open time.
+        v_plan := public.crm_sla_timer_plan(new.sla_policy_id, 'contact', v_now);
         new.contact_timer_started_at := v_now;
-        new.contact_timer_expires_at := v_now + coalesce(v_contact, interval '5 minutes');
+        new.contact_timer_expires_at := v_plan.expires_at;
+        new.sla_timer_window := v_plan.timer_window;
+        new.sla_timer_calendar_id := v_plan.calendar_id;
     end if;
 
     if new.first_action_completed and not old.first_action_completed then
@@ -531,16 +589,23 @@ CREATE FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agent
     SET search_path TO ''
     AS $$
 declare
-    v_claim interval;
     v_count integer;
 begin
-    select s.claim_window into v_claim from public.crm_sla_settings as s;
-    v_claim := coalesce(v_claim, interval '5 minutes');
-
     with moves as (
         select m.lead_id, m.to_agent, m.stage, m.escalate
         from unnest(p_lead_ids, p_to_agents, p_stages, p_escalate)
             as m (lead_id, to_agent, stage, escalate)
+    ),
+
+    -- The fresh claim timer of each policy among these leads, computed once a policy.
+    plans as (
+        select q.policy_id, t.expires_at, t.timer_window, t.calendar_id
+        from (
+            select distinct l.sla_policy_id as policy_id
+            from public.crm_leads as l
+            inner join moves as m on l.id = m.lead_id
+        ) as q
+        cross join lateral public.crm_sla_timer_plan(q.policy_id, 'claim', p_at) as t
     ),
 
     moved as (
@@ -558,8 +623,10 @@ begin
             lead_claimed = false,
             first_action_completed = false,
             claim_timer_started_at = p_at,
-            claim_timer_expires_at = p_at + v_claim,
-            claim_window_expires_at = p_at + v_claim,
+            claim_timer_expires_at = pl.expires_at,
+            claim_window_expires_at = pl.expires_at,
+            sla_timer_window = pl.timer_window,
+            sla_timer_calendar_id = pl.calendar_id,
             contact_timer_started_at = null,
             contact_timer_expires_at = null,
             claim_sla_breached = coalesce(l.claim_sla_breached, false) or m.stage = 'claim_window',
@@ -568,8 +635,8 @@ begin
             sla_breached = l.sla_breached or m.stage <> 'manual',
             -- An escalated lead sits with an admin: the monitor no longer moves it.
             sla_escalated_at = case when m.escalate then p_at end
-        from moves as m
-        where l.id = m.lead_id
+        from moves as m, plans as pl
+        where l.id = m.lead_id and pl.policy_id is not distinct from l.sla_policy_id
         returning
             l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason, m.stage,
             m.escalate, l.claim_timer_expires_at
@@ -614,6 +681,286 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) IS 'Internal: writes reassignments (lead rows, audit rows, events) for locked leads';
 
+CREATE FUNCTION public.crm_sla_calendar_hours_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    if tg_op <> 'DELETE' then
+        if num_nulls(new.calendar_id, new.weekday, new.opens, new.closes) > 0 then
+            raise exception 'open hours need a calendar, a weekday, opens and closes'
+                using errcode = 'SL010',
+                    hint = 'e.g. (calendar_id, 1, ''09:00'', ''17:00'') for Monday 9 to 5.';
+        end if;
+        if new.weekday not between 0 and 6 then
+            raise exception 'weekday % is out of range', new.weekday
+                using errcode = 'SL010',
+                    hint = 'Weekdays count as extract(dow): 0 = Sunday, 1 = Monday ... 6 = Saturday.';
+        end if;
+        if new.opens = new.closes then
+            raise exception 'open hours that open and close at % are empty', new.opens
+                using errcode = 'SL010',
+                    hint = 'For a whole day write opens 00:00, closes 24:00; closes before opens '
+                    || 'runs past midnight.';
+        end if;
+        if new.opens = time '24:00' then
+            raise exception 'open hours cannot open at 24:00'
+                using errcode = 'SL010',
+                    hint = 'Write 00:00 on the next weekday instead.';
+        end if;
+    end if;
+    perform public.crm_sla_calendar_note(array[
+        case when tg_op <> 'INSERT' then old.calendar_id end,
+        case when tg_op <> 'DELETE' then new.calendar_id end
+    ]);
+    return case when tg_op = 'DELETE' then old else new end;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendar_hours_check() IS 'Trigger: checks open hours (SL010) and notes their calendar for re-planning';
+
+CREATE FUNCTION public.crm_sla_calendar_hours_replan() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_ids constant uuid [] := public.crm_sla_calendar_noted();
+begin
+    if pg_catalog.cardinality(v_ids) > 0 then
+        perform public.crm_sla_replan_calendars(v_ids);
+    end if;
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendar_hours_replan() IS 'Trigger: re-plans the running timers that follow the calendars a statement changed';
+
+CREATE FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_noted text := coalesce(pg_catalog.current_setting('crm_sla.replan_calendars', true), '');
+    v_id uuid;
+begin
+    foreach v_id in array p_calendar_ids loop
+        if v_id is not null and pg_catalog.strpos(v_noted, v_id::text) = 0 then
+            v_noted := pg_catalog.set_config(
+                'crm_sla.replan_calendars', v_noted || ' ' || v_id::text, true
+            );
+        end if;
+    end loop;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) IS 'Internal: notes calendars this transaction changes, for re-planning their running timers';
+
+CREATE FUNCTION public.crm_sla_calendar_noted() RETURNS uuid[]
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_noted constant text := pg_catalog.current_setting('crm_sla.replan_calendars', true);
+begin
+    perform pg_catalog.set_config('crm_sla.replan_calendars', '', true);
+    return array(
+        select distinct x::uuid
+        from pg_catalog.regexp_split_to_table(pg_catalog.btrim(coalesce(v_noted, '')), ' +') as x
+        where x <> ''
+    );
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendar_noted() IS 'Internal: the calendars this transaction changed since the last re-plan (then forgotten)';
+
+CREATE FUNCTION public.crm_sla_calendar_open(p_calendar_id uuid, p_tz text, p_dows integer[], p_starts bigint[], p_ends bigint[], p_day_open bigint[], p_week_open bigint, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+    v_d1 constant date := (p_from at time zone p_tz)::date - 1;
+    v_d2 constant date := (p_to at time zone p_tz)::date;
+    v_mid1 date;
+    v_mid2 date;
+    v_weeks integer;
+    v_total bigint := 0;
+    v_part bigint;
+begin
+    if p_to <= p_from or p_week_open = 0 then
+        return 0;
+    end if;
+    if v_d2 - v_d1 <= 16 then
+        v_mid1 := v_d2 + 1;  -- no middle: one walk over every day
+        v_mid2 := v_d2 + 1;
+    else
+        -- Whole local days strictly inside (p_from, p_to): [v_mid1, v_mid2), whole weeks.
+        v_mid1 := v_d1 + 2;
+        v_weeks := (v_d2 - 1 - v_mid1) / 7;
+        v_mid2 := v_mid1 + 7 * v_weeks;
+
+        -- Their wall-clock open time, minus holidays ...
+        select v_weeks * p_week_open - coalesce(sum(p_day_open[extract(dow from h.day)::integer + 1]), 0)
+        into v_total
+        from public.crm_sla_holidays as h
+        where h.calendar_id = p_calendar_id and h.day >= v_mid1 and h.day < v_mid2;
+
+        -- ... corrected on the days a DST change shortens or lengthens (found week by week).
+        select
+            coalesce(sum(
+                (extract(epoch from greatest(x.pe - x.ps, interval '0')) * 1000000)::bigint
+                - (x.e - x.s)
+            ), 0)
+        into v_part
+        from (
+            select
+                ((d.d + pc.s * interval '1 microsecond') at time zone p_tz) as ps,
+                ((d.d + pc.e * interval '1 microsecond') at time zone p_tz) as pe,
+                pc.s,
+                pc.e
+            from pg_catalog.generate_series(
+                v_mid1::timestamp, (v_mid2 - 7)::timestamp, interval '7 days'
+            ) as w (ws)
+            cross join lateral pg_catalog.generate_series(
+                w.ws, w.ws + interval '6 days', interval '1 day'
+            ) as d (d)
+            inner join unnest(p_dows, p_starts, p_ends) as pc (dow, s, e)
+                on extract(dow from d.d)::integer = pc.dow
+            where
+                ((w.ws + interval '7 days') at time zone p_tz) - (w.ws at time zone p_tz)
+                <> interval '7 days'
+                and ((d.d + interval '1 day') at time zone p_tz) - (d.d at time zone p_tz)
+                <> interval '1 day'
+                and not exists (
+                    select from public.crm_sla_holidays as h
+                    where h.calendar_id = p_calendar_id and h.day = d.d::date
+                )
+        ) as x;
+        v_total := v_total + v_part;
+    end if;
+
+    -- The days outside the middle, walked stretch by stretch and clipped to [p_from, p_to).
+    select
+        coalesce(sum(
+            (extract(epoch from least(x.pe, p_to) - greatest(x.ps, p_from)) * 1000000)::bigint
+        ), 0)
+    into v_part
+    from (
+        select
+            ((d.d + pc.s * interval '1 microsecond') at time zone p_tz) as ps,
+            ((d.d + pc.e * interval '1 microsecond') at time zone p_tz) as pe
+        from pg_catalog.generate_series(v_d1::timestamp, v_d2::timestamp, interval '1 day') as d (d)
+        inner join unnest(p_dows, p_starts, p_ends) as pc (dow, s, e)
+            on extract(dow from d.d)::integer = pc.dow
+        where
+            (d.d < v_mid1 or d.d >= v_mid2)
+            and not exists (
+                select from public.crm_sla_holidays as h
+                where h.calendar_id = p_calendar_id and h.day = d.d::date
+            )
+    ) as x
+    where least(x.pe, p_to) > greatest(x.ps, p_from);
+    return v_total + v_part;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendar_open(p_calendar_id uuid, p_tz text, p_dows integer[], p_starts bigint[], p_ends bigint[], p_day_open bigint[], p_week_open bigint, p_from timestamp with time zone, p_to timestamp with time zone) IS 'Internal: a calendar''s open time between two instants, in microseconds';
+
+CREATE FUNCTION public.crm_sla_calendar_pattern(p_calendar_id uuid, OUT time_zone text, OUT dows integer[], OUT starts bigint[], OUT ends bigint[], OUT day_open bigint[], OUT week_open bigint) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+    select c.time_zone into time_zone from public.crm_sla_calendars as c where c.id = p_calendar_id;
+    if not found then
+        raise exception 'calendar % does not exist', p_calendar_id
+            using errcode = 'SL010',
+                hint = 'Pass the id of a row of crm_sla_calendars, or NULL for around the clock.';
+    end if;
+    with raw as (
+        select
+            h.weekday::integer as dow,
+            (extract(epoch from h.opens) * 1000000)::bigint as o,
+            (extract(epoch from h.closes) * 1000000)::bigint as c
+        from public.crm_sla_calendar_hours as h
+        where h.calendar_id = p_calendar_id
+    ),
+
+    pieces as (
+        select r.dow, r.o as s, case when r.c > r.o then r.c else 86400000000 end as e
+        from raw as r
+        union all
+        select (r.dow + 1) % 7, 0, r.c from raw as r where r.c <= r.o and r.c > 0
+    ),
+
+    merged as (
+        select p.dow, pg_catalog.unnest(pg_catalog.range_agg(pg_catalog.int8range(p.s, p.e))) as r
+        from pieces as p
+        group by p.dow
+    )
+
+    select
+        coalesce(array_agg(m.dow order by m.dow, lower(m.r)), '{}'),
+        coalesce(array_agg(lower(m.r) order by m.dow, lower(m.r)), '{}'),
+        coalesce(array_agg(upper(m.r) order by m.dow, lower(m.r)), '{}'),
+        array(
+            select coalesce(sum(upper(x.r) - lower(x.r)), 0)::bigint
+            from pg_catalog.generate_series(0, 6) as d (dow)
+            left join merged as x on d.dow = x.dow
+            group by d.dow
+            order by d.dow
+        ),
+        coalesce(sum(upper(m.r) - lower(m.r)), 0)::bigint
+    into dows, starts, ends, day_open, week_open
+    from merged as m;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendar_pattern(p_calendar_id uuid, OUT time_zone text, OUT dows integer[], OUT starts bigint[], OUT ends bigint[], OUT day_open bigint[], OUT week_open bigint) IS 'Internal: a calendar''s zone and open stretches per weekday (microseconds after local midnight)';
+
+CREATE FUNCTION public.crm_sla_calendars_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    if new.name is null or new.time_zone is null then
+        raise exception 'a calendar needs a name and a time zone'
+            using errcode = 'SL010',
+                hint = 'Give both, e.g. (''Berlin office'', ''Europe/Berlin''); the zone defaults '
+                || 'to UTC when left out.';
+    end if;
+    if tg_op = 'INSERT' or new.time_zone is distinct from old.time_zone then
+        if not exists (select from pg_catalog.pg_timezone_names as z where z.name = new.time_zone) then
+            raise exception 'unknown time zone "%"', new.time_zone
+                using errcode = 'SL010',
+                    hint = 'Use a name from pg_timezone_names, such as Europe/Berlin or '
+                    || 'America/New_York.';
+        end if;
+    end if;
+    if tg_op = 'UPDATE' and new.time_zone is distinct from old.time_zone then
+        perform public.crm_sla_calendar_note(array[old.id]);
+    end if;
+    return new;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendars_check() IS 'Trigger: a calendar needs a name and a known time zone (SL010); a new zone re-plans its timers';
+
+CREATE FUNCTION public.crm_sla_calendars_replan() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_ids constant uuid [] := public.crm_sla_calendar_noted();
+begin
+    if pg_catalog.cardinality(v_ids) > 0 then
+        perform public.crm_sla_replan_calendars(v_ids);
+    end if;
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendars_replan() IS 'Trigger: re-plans the running timers that follow the calendars a statement changed';
+
 CREATE FUNCTION public.crm_sla_caller() RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
@@ -644,6 +991,27 @@ CREATE FUNCTION public.crm_sla_clock_now() RETURNS timestamp with time zone
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_clock_now() IS 'Internal: the SLA clock read now (clock_timestamp() plus sla_now()''s offset), for claims and first actions';
+
+CREATE FUNCTION public.crm_sla_deadline(p_calendar_id uuid, p_start timestamp with time zone, p_window interval) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+    v_due timestamptz;
+begin
+    if p_calendar_id is null
+        or not exists (select from public.crm_sla_calendars as c where c.id = p_calendar_id) then
+        return p_start + p_window;
+    end if;
+    v_due := public.sla_business_add(p_calendar_id, p_start, p_window);
+    if v_due > p_start + p_window + interval '1 year' then
+        return p_start + p_window;  -- includes 'infinity': no open time at all
+    end if;
+    return v_due;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_deadline(p_calendar_id uuid, p_start timestamp with time zone, p_window interval) IS 'Internal: a timer''s deadline in its calendar''s open time (plain time when the calendar has none within a year)';
 
 CREATE FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[] DEFAULT NULL::jsonb[]) RETURNS integer
     LANGUAGE plpgsql
@@ -753,6 +1121,53 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) IS 'Internal: raises the SLxxx error that says why a claim or first action was refused';
 
+CREATE FUNCTION public.crm_sla_holidays_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    if tg_op <> 'DELETE' then
+        if new.calendar_id is null or new.day is null then
+            raise exception 'a holiday needs a calendar and a day'
+                using errcode = 'SL010', hint = 'e.g. (calendar_id, ''2026-12-25'', ''Christmas'').';
+        end if;
+        if (tg_op = 'INSERT' or (new.calendar_id, new.day) is distinct from (old.calendar_id, old.day))
+            and exists (
+                select from public.crm_sla_holidays as h
+                where h.calendar_id = new.calendar_id and h.day = new.day
+            ) then
+            raise exception '% is already a holiday of calendar %', new.day, new.calendar_id
+                using errcode = 'SL010',
+                    hint = 'Each day is a holiday once: update its name, or insert with '
+                    || 'ON CONFLICT (calendar_id, day) DO NOTHING.';
+        end if;
+    end if;
+    perform public.crm_sla_calendar_note(array[
+        case when tg_op <> 'INSERT' then old.calendar_id end,
+        case when tg_op <> 'DELETE' then new.calendar_id end
+    ]);
+    return case when tg_op = 'DELETE' then old else new end;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_holidays_check() IS 'Trigger: checks a holiday (SL010, duplicates included) and notes its calendar for re-planning';
+
+CREATE FUNCTION public.crm_sla_holidays_replan() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_ids constant uuid [] := public.crm_sla_calendar_noted();
+begin
+    if pg_catalog.cardinality(v_ids) > 0 then
+        perform public.crm_sla_replan_calendars(v_ids);
+    end if;
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_holidays_replan() IS 'Trigger: re-plans the running timers that follow the calendars a statement changed';
+
 CREATE FUNCTION public.crm_sla_intake_clock() RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
@@ -761,19 +1176,52 @@ declare
     v_now constant timestamptz := public.sla_now();
     v_claim interval;
     v_contact interval;
+    v_calendar uuid;
 begin
-    select s.claim_window, s.contact_window into v_claim, v_contact
+    select s.claim_window, s.contact_window, s.calendar_id into v_claim, v_contact, v_calendar
     from public.crm_sla_settings as s;
+    v_claim := coalesce(v_claim, interval '5 minutes');
+    v_contact := coalesce(v_contact, interval '5 minutes');
     return pg_catalog.concat_ws(
         ' ',
         (extract(epoch from v_now) * 1000000)::bigint,
-        (extract(epoch from v_now + coalesce(v_claim, interval '5 minutes')) * 1000000)::bigint,
-        (extract(epoch from v_now + coalesce(v_contact, interval '5 minutes')) * 1000000)::bigint
+        (extract(epoch from public.crm_sla_deadline(v_calendar, v_now, v_claim)) * 1000000)::bigint,
+        (extract(epoch from public.crm_sla_deadline(v_calendar, v_now, v_contact)) * 1000000)::bigint,
+        (extract(epoch from v_claim) * 1000000)::bigint,
+        (extract(epoch from v_contact) * 1000000)::bigint,
+        coalesce(v_calendar::text, '-')
     );
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_intake_clock() IS 'Internal: the SLA clock and the windows a new lead''s timers start from (intake triggers)';
+COMMENT ON FUNCTION public.crm_sla_intake_clock() IS 'Internal: the SLA clock and the default timers a new lead''s timers start from (intake triggers)';
+
+CREATE FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select coalesce(
+        jsonb_agg(p.match order by p.priority, p.name)::text || E'\n' || string_agg(
+            concat_ws(
+                ' ',
+                p.id,
+                (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.claim_window))
+                * 1000000)::bigint,
+                (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.contact_window))
+                * 1000000)::bigint,
+                (extract(epoch from p.claim_window) * 1000000)::bigint,
+                (extract(epoch from p.contact_window) * 1000000)::bigint,
+                coalesce(p.calendar_id::text, '-')
+            ),
+            E'\n' order by p.priority, p.name
+        ),
+        ''
+    )
+    from public.crm_sla_policies as p
+    where p.is_active
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) IS 'Internal: the active SLA policies, in match order, with the timers they start at p_now (intake)';
 
 CREATE FUNCTION public.crm_sla_lock_key(p_name text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -823,6 +1271,23 @@ CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURN
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) IS 'Internal: the next instant (SLA clock) after p_after at which a running timer falls due';
+
+CREATE FUNCTION public.crm_sla_policies_in_use() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+    if exists (select from public.crm_leads as l where l.sla_policy_id = old.id) then
+        raise exception 'SLA policy "%" is the policy of existing leads', old.name
+            using errcode = 'SL010',
+                hint = 'Deactivate it (is_active = false): new leads stop matching it, and the '
+                || 'leads that have it keep it for life.';
+    end if;
+    return old;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_policies_in_use() IS 'Trigger: refuses to delete an SLA policy that leads follow (SL010)';
 
 CREATE FUNCTION public.crm_sla_policy_findings() RETURNS TABLE(table_name text, policy_name text, command text, roles text, effect text, fix text)
     LANGUAGE sql STABLE
@@ -1023,6 +1488,60 @@ $$;
 
 COMMENT ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) IS 'Deletes old outbox rows (outbox_keep_days) whose deliveries are finished, batch by batch';
 
+CREATE FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_count integer;
+begin
+    -- Running timers are on the seed's partial indexes (open claim and contact timers).
+    with due as (
+        select
+            l.id,
+            public.crm_sla_deadline(
+                l.sla_timer_calendar_id,
+                case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
+                l.sla_timer_window
+            ) as expires_at
+        from public.crm_leads as l
+        where
+            l.sla_timer_calendar_id = any(p_calendar_ids)
+            and l.sla_timer_window is not null
+            and (
+                (l.lead_claimed = false and l.claim_timer_expires_at is not null)
+                or (
+                    l.lead_claimed and l.first_action_completed = false
+                    and l.contact_timer_expires_at is not null
+                )
+            )
+    ),
+
+    replanned as (
+        update public.crm_leads as l
+        set
+            claim_timer_expires_at
+            = case when l.lead_claimed then l.claim_timer_expires_at else d.expires_at end,
+            claim_window_expires_at
+            = case when l.lead_claimed then l.claim_window_expires_at else d.expires_at end,
+            contact_timer_expires_at
+            = case when l.lead_claimed then d.expires_at else l.contact_timer_expires_at end
+        from due as d
+        where
+            l.id = d.id
+            and d.expires_at is distinct from case
+                when l.lead_claimed then l.contact_timer_expires_at else l.claim_timer_expires_at
+            end
+        returning l.id
+    )
+
+    select count(*) into v_count from replanned;
+    return v_count;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) IS 'Internal: recomputes the deadlines of the running timers that follow these calendars';
+
 CREATE FUNCTION public.crm_sla_routing_queue(p_role text) RETURNS uuid[]
     LANGUAGE sql STABLE
     SET search_path TO ''
@@ -1189,6 +1708,61 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) IS 'Per-team SLA statistics over a period of the SLA clock (default: the last 24 hours); admins';
 
+CREATE FUNCTION public.crm_sla_timer_left(p_calendar_id uuid, p_now timestamp with time zone, p_expires_at timestamp with time zone, OUT seconds_left numeric, OUT resumes_at timestamp with time zone) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+    if p_expires_at is null then
+        return;
+    end if;
+    if p_calendar_id is not null
+        and exists (select from public.crm_sla_calendars as c where c.id = p_calendar_id) then
+        -- The first open instant from p_now on: p_now itself while the calendar is open.
+        resumes_at := public.sla_business_add(p_calendar_id, p_now, interval '1 microsecond')
+            - interval '1 microsecond';
+        if resumes_at <= p_now + interval '1 year' then
+            seconds_left := extract(
+                epoch from public.sla_business_elapsed(p_calendar_id, p_now, p_expires_at)
+            );
+            if resumes_at <= p_now then
+                resumes_at := null;
+            end if;
+            return;
+        end if;
+        resumes_at := null;  -- no open time within a year: the timer runs on plain time
+    end if;
+    seconds_left := extract(epoch from p_expires_at - p_now);
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_timer_left(p_calendar_id uuid, p_now timestamp with time zone, p_expires_at timestamp with time zone, OUT seconds_left numeric, OUT resumes_at timestamp with time zone) IS 'Internal: open time left on a timer and when a paused timer resumes (crm_lead_sla_timers)';
+
+CREATE FUNCTION public.crm_sla_timer_plan(p_policy_id uuid, p_stage text, p_start timestamp with time zone, OUT expires_at timestamp with time zone, OUT timer_window interval, OUT calendar_id uuid) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+    select
+        case when p_stage = 'claim' then p.claim_window else p.contact_window end,
+        p.calendar_id
+    into timer_window, calendar_id
+    from public.crm_sla_policies as p
+    where p.id = p_policy_id;
+    if not found then
+        select
+            case when p_stage = 'claim' then s.claim_window else s.contact_window end,
+            s.calendar_id
+        into timer_window, calendar_id
+        from public.crm_sla_settings as s;
+    end if;
+    timer_window := coalesce(timer_window, interval '5 minutes');
+    expires_at := public.crm_sla_deadline(calendar_id, p_start, timer_window);
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_timer_plan(p_policy_id uuid, p_stage text, p_start timestamp with time zone, OUT expires_at timestamp with time zone, OUT timer_window interval, OUT calendar_id uuid) IS 'Internal: window, calendar and deadline of a claim or contact timer under a policy (or the settings)';
+
 CREATE FUNCTION public.crm_sla_webhooks_validate() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -1270,6 +1844,7 @@ declare
     v_owners uuid[];
     v_stages text[];
     v_counts integer[];
+    v_maxes integer[];
     v_queue uuid[];
     v_admins uuid[];
     v_held uuid[];
@@ -1337,15 +1912,28 @@ begin
             ) as l
         ),
 
+        plans as (  -- the claim timer of each policy among them, computed once a policy
+            select q.policy_id, t.expires_at, t.timer_window, t.calendar_id
+            from (
+                select distinct l.sla_policy_id as policy_id
+                from public.crm_leads as l inner join unowned as u on l.id = u.id
+            ) as q
+            cross join lateral public.crm_sla_timer_plan(q.policy_id, 'claim', v_now) as t
+        ),
+
         routed as (
             update public.crm_leads as l
             set
                 assigned_agent_id = v_queue[((u.n - 1) % cardinality(v_queue)) + 1],
                 claim_timer_started_at = v_now,
-                claim_timer_expires_at = v_now + s.claim_window,
-                claim_window_expires_at = v_now + s.claim_window
-            from unowned as u, public.crm_sla_settings as s
-            where l.id = u.id and l.assigned_agent_id is null
+                claim_timer_expires_at = p.expires_at,
+                claim_window_expires_at = p.expires_at,
+                sla_timer_window = p.timer_window,
+                sla_timer_calendar_id = p.calendar_id
+            from unowned as u, plans as p
+            where
+                l.id = u.id and l.assigned_agent_id is null
+                and p.policy_id is not distinct from l.sla_policy_id
             returning l.id, l.assigned_agent_id, l.claim_timer_expires_at, u.n
         )
 
@@ -1374,12 +1962,19 @@ begin
         array_agg(d.id order by d.due_at, d.id),
         array_agg(d.owner order by d.due_at, d.id),
         array_agg(d.stage order by d.due_at, d.id),
-        array_agg(d.cnt order by d.due_at, d.id)
-    into v_ids, v_owners, v_stages, v_counts
+        array_agg(d.cnt order by d.due_at, d.id),
+        array_agg(d.max_moves order by d.due_at, d.id)
+    into v_ids, v_owners, v_stages, v_counts, v_maxes
     from (
         select
             l.id,
             l.assigned_agent_id as owner,
+            -- The lead's policy says how often it may move before it escalates.
+            coalesce(
+                (select p.max_reassignments from public.crm_sla_policies as p
+                    where p.id = l.sla_policy_id),
+                v_max
+            ) as max_moves,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
             coalesce(l.reassignment_count, 0) as cnt,
             case
@@ -1429,7 +2024,8 @@ begin
     end if;
 
     -- 3. Choose each lead's next owner: round robin over the queue, skipping the owner and
-    --    preferring agents who never held the lead; an admin once max_reassignments is reached.
+    --    preferring agents who never held the lead; an admin once its policy's max_reassignments
+    --    (or the settings') is reached.
     v_admins := public.crm_sla_routing_queue('admin');
     for i in 1 .. cardinality(v_ids) loop
         v_held := array_remove(array[v_owners[i]], null);
@@ -1446,7 +2042,7 @@ begin
 
         v_pick := null;
         v_fallback := null;
-        if v_auto >= v_max then
+        if v_auto >= v_maxes[i] then
             foreach v_cand in array v_admins loop
                 if v_cand is distinct from v_owners[i] then
                     v_pick := v_cand;
@@ -1476,8 +2072,8 @@ begin
             v_stuck_stages := v_stuck_stages || v_stages[i];
         else
             v_to := v_to || v_pick;
-            v_escalate := v_escalate || (v_auto >= v_max);
-            if v_auto >= v_max then
+            v_escalate := v_escalate || (v_auto >= v_maxes[i]);
+            if v_auto >= v_maxes[i] then
                 v_escalated := v_escalated + 1;
             elsif v_stages[i] = 'claim_window' then
                 v_unclaimed := v_unclaimed + 1;
@@ -1725,6 +2321,148 @@ $$;
 
 COMMENT ON PROCEDURE public.run_sla_monitor(IN p_duration interval, IN p_interval interval) IS 'Runs the SLA monitor pass after pass for a while (the pg_cron job calls it every minute)';
 
+CREATE FUNCTION public.sla_business_add(p_calendar_id uuid, p_from timestamp with time zone, p_duration interval) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+    v_left bigint;
+    v_cal record;
+    v_cur timestamptz := p_from;
+    v_day date;
+    v_end timestamptz;
+    v_step integer := 4;  -- days looked at in one go; doubles while nothing is found
+    v_got bigint;
+    v_at timestamptz;
+    v_upto bigint;
+begin
+    if p_from is null or p_duration is null then
+        raise exception 'sla_business_add needs an instant and a duration, got (%, %)',
+            coalesce(p_from::text, 'NULL'), coalesce(p_duration::text, 'NULL')
+            using errcode = 'SL010',
+                hint = 'Call sla_business_add(calendar_id or NULL, from, duration).';
+    end if;
+    if not pg_catalog.isfinite(p_from) or p_duration < interval '0' then
+        raise exception 'sla_business_add needs a finite instant and a duration >= 0, got (%, %)',
+            p_from, p_duration
+            using errcode = 'SL010',
+                hint = 'Open time only moves forward: pass a duration of zero or more.';
+    end if;
+    if p_calendar_id is null then
+        return p_from + p_duration;
+    end if;
+    v_cal := public.crm_sla_calendar_pattern(p_calendar_id);
+    v_left := (extract(epoch from p_duration) * 1000000)::bigint;
+    if v_left = 0 then
+        return p_from;
+    end if;
+    if v_cal.week_open = 0 then
+        return 'infinity'::timestamptz;  -- no open hours at all: the time never passes
+    end if;
+
+    loop
+        if v_cur > p_from + interval '400 years' then
+            return 'infinity'::timestamptz;  -- holidays as far as anyone plans
+        end if;
+        v_day := (v_cur at time zone v_cal.time_zone)::date;
+        v_end := (v_day + v_step + 1)::timestamp at time zone v_cal.time_zone;
+        if v_step <= 16 then
+            -- The stretches of these days after v_cur, in order, with running totals.
+            select
+                y.lo + (v_left - (y.upto - y.len)) * interval '1 microsecond',
+                y.upto,
+                y.total
+            into v_at, v_upto, v_got
+            from (
+                select
+                    x.lo,
+                    x.len,
+                    sum(x.len) over (order by x.lo rows unbounded preceding) as upto,
+                    sum(x.len) over () as total
+                from (
+                    select
+                        greatest(t.ps, v_cur) as lo,
+                        (extract(epoch from t.pe - greatest(t.ps, v_cur)) * 1000000)::bigint
+                        as len
+                    from (
+                        select
+                            ((d.d + pc.s * interval '1 microsecond') at time zone v_cal.time_zone)
+                            as ps,
+                            ((d.d + pc.e * interval '1 microsecond') at time zone v_cal.time_zone)
+                            as pe
+                        from pg_catalog.generate_series(
+                            (v_day - 1)::timestamp, (v_day + v_step)::timestamp, interval '1 day'
+                        ) as d (d)
+                        inner join unnest(v_cal.dows, v_cal.starts, v_cal.ends) as pc (dow, s, e)
+                            on extract(dow from d.d)::integer = pc.dow
+                        where not exists (
+                            select from public.crm_sla_holidays as h
+                            where h.calendar_id = p_calendar_id and h.day = d.d::date
+                        )
+                    ) as t
+                    where t.pe > greatest(t.ps, v_cur)
+                ) as x
+            ) as y
+            order by (y.upto >= v_left) desc, y.lo
+            limit 1;
+            if v_upto >= v_left then
+                return v_at;
+            end if;
+            v_left := v_left - coalesce(v_got, 0);
+            v_cur := greatest(v_end, v_cur);
+            v_step := v_step * 2;
+        else
+            v_got := public.crm_sla_calendar_open(
+                p_calendar_id, v_cal.time_zone, v_cal.dows, v_cal.starts, v_cal.ends,
+                v_cal.day_open, v_cal.week_open, v_cur, v_end
+            );
+            if v_got < v_left then
+                v_left := v_left - v_got;
+                v_cur := v_end;
+                v_step := least(v_step * 2, 8192);
+            else
+                v_step := v_step / 2;
+            end if;
+        end if;
+    end loop;
+    return null;  -- not reached: the loop returns
+end
+$$;
+
+COMMENT ON FUNCTION public.sla_business_add(p_calendar_id uuid, p_from timestamp with time zone, p_duration interval) IS 'The earliest instant by which p_duration of the calendar''s open time has passed since p_from (NULL calendar: around the clock)';
+
+CREATE FUNCTION public.sla_business_elapsed(p_calendar_id uuid, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS interval
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+    v_cal record;
+    v_us bigint;
+begin
+    if p_from is null or p_to is null then
+        raise exception 'sla_business_elapsed needs two instants, got (%, %)',
+            coalesce(p_from::text, 'NULL'), coalesce(p_to::text, 'NULL')
+            using errcode = 'SL010',
+                hint = 'Call sla_business_elapsed(calendar_id or NULL, from, to).';
+    end if;
+    if not (pg_catalog.isfinite(p_from) and pg_catalog.isfinite(p_to)) then
+        raise exception 'sla_business_elapsed needs finite instants, got (%, %)', p_from, p_to
+            using errcode = 'SL010', hint = 'Pass instants other than infinity.';
+    end if;
+    if p_calendar_id is null then
+        return p_to - p_from;
+    end if;
+    v_cal := public.crm_sla_calendar_pattern(p_calendar_id);
+    v_us := public.crm_sla_calendar_open(
+        p_calendar_id, v_cal.time_zone, v_cal.dows, v_cal.starts, v_cal.ends, v_cal.day_open,
+        v_cal.week_open, least(p_from, p_to), greatest(p_from, p_to)
+    );
+    return case when p_to < p_from then -v_us else v_us end * interval '1 microsecond';
+end
+$$;
+
+COMMENT ON FUNCTION public.sla_business_elapsed(p_calendar_id uuid, p_from timestamp with time zone, p_to timestamp with time zone) IS 'The calendar''s open time between two instants, negative when p_to is before p_from (NULL calendar: around the clock)';
+
 CREATE FUNCTION public.sla_clock_reset() RETURNS timestamp with time zone
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -1844,6 +2582,31 @@ ALTER TABLE public.crm_lead_sla_events ALTER COLUMN id ADD GENERATED ALWAYS AS I
     CACHE 1
 );
 
+CREATE TABLE public.crm_sla_policies (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    priority integer DEFAULT 100 NOT NULL,
+    match jsonb DEFAULT '{}'::jsonb NOT NULL,
+    claim_window interval DEFAULT '00:05:00'::interval NOT NULL,
+    contact_window interval DEFAULT '00:05:00'::interval NOT NULL,
+    max_reassignments integer DEFAULT 3 NOT NULL,
+    warn_at numeric DEFAULT 0.8,
+    calendar_id uuid,
+    team_id uuid,
+    is_active boolean DEFAULT true NOT NULL,
+    CONSTRAINT crm_sla_policies_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric)))
+);
+
+COMMENT ON TABLE public.crm_sla_policies IS 'SLA policies: a new lead gets the first active one (by priority, name) that its row contains';
+
+COMMENT ON COLUMN public.crm_sla_policies.match IS 'Contained in the lead''s row (to_jsonb(lead) @> match), e.g. {"lead_source": "web"}';
+
+COMMENT ON COLUMN public.crm_sla_policies.warn_at IS 'Share of a window after which the owner is warned; NULL: no warning';
+
+COMMENT ON COLUMN public.crm_sla_policies.calendar_id IS 'Windows count only this calendar''s open time; NULL: around the clock';
+
+COMMENT ON COLUMN public.crm_sla_policies.team_id IS 'Leads of this policy are routed only to this team''s members; NULL: to anyone';
+
 CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
  WITH clock AS (
          SELECT public.sla_now() AS now
@@ -1859,6 +2622,8 @@ CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
             l.previous_agent_id,
             l.sla_escalated_at,
             l.created_at,
+            l.sla_policy_id,
+            l.sla_timer_calendar_id,
             (to_jsonb(l.*) ->> 'full_name'::text) AS lead_name,
                 CASE
                     WHEN l.first_action_completed THEN 'done'::text
@@ -1892,15 +2657,26 @@ CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
     k.sla_escalated_at,
     k.created_at,
     c.now AS sla_now,
-    (EXTRACT(epoch FROM (k.timer_expires_at - c.now)))::numeric(12,3) AS seconds_left,
+    (t.seconds_left)::numeric(12,3) AS seconds_left,
+    p.name AS policy_name,
+    t.resumes_at AS timer_resumes_at,
     COALESCE(k.claim_sla_breached, false) AS claim_sla_breached,
     COALESCE(k.contact_sla_breached, false) AS contact_sla_breached,
-    COALESCE(k.reassignment_count, 0) AS reassignment_count
-   FROM ((cards k
+    COALESCE(k.reassignment_count, 0) AS reassignment_count,
+    (t.resumes_at IS NOT NULL) AS timer_paused
+   FROM ((((cards k
      CROSS JOIN clock c)
-     LEFT JOIN public.crm_agents a ON ((k.assigned_agent_id = a.id)));
+     LEFT JOIN public.crm_agents a ON ((k.assigned_agent_id = a.id)))
+     LEFT JOIN public.crm_sla_policies p ON ((k.sla_policy_id = p.id)))
+     CROSS JOIN LATERAL public.crm_sla_timer_left(k.sla_timer_calendar_id, c.now, k.timer_expires_at) t(seconds_left, resumes_at));
 
-COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card: stage (claim, contact, done, escalated), the running timer and seconds left on the SLA clock (negative when overdue). security_invoker: an agent sees only its own leads through it.';
+COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card: stage (claim, contact, done, escalated), its SLA policy, the running timer, seconds left in its calendar''s open time on the SLA clock (negative when overdue) and whether it is paused (calendar closed) until timer_resumes_at. security_invoker: an agent sees only its own leads through it.';
+
+COMMENT ON COLUMN public.crm_lead_sla_timers.seconds_left IS 'Open time left on the running timer, in seconds (its calendar''s open time; negative: overdue)';
+
+COMMENT ON COLUMN public.crm_lead_sla_timers.timer_resumes_at IS 'When a paused timer counts again (the calendar''s next opening); NULL when it counts now';
+
+COMMENT ON COLUMN public.crm_lead_sla_timers.timer_paused IS 'True while the running timer''s calendar is closed: the timer does not count now';
 
 CREATE TABLE public.crm_sla_agent_routing (
     agent_id uuid NOT NULL,
@@ -2008,31 +2784,6 @@ ALTER TABLE public.crm_sla_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     NO MAXVALUE
     CACHE 1
 );
-
-CREATE TABLE public.crm_sla_policies (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    name text NOT NULL,
-    priority integer DEFAULT 100 NOT NULL,
-    match jsonb DEFAULT '{}'::jsonb NOT NULL,
-    claim_window interval DEFAULT '00:05:00'::interval NOT NULL,
-    contact_window interval DEFAULT '00:05:00'::interval NOT NULL,
-    max_reassignments integer DEFAULT 3 NOT NULL,
-    warn_at numeric DEFAULT 0.8,
-    calendar_id uuid,
-    team_id uuid,
-    is_active boolean DEFAULT true NOT NULL,
-    CONSTRAINT crm_sla_policies_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric)))
-);
-
-COMMENT ON TABLE public.crm_sla_policies IS 'SLA policies: a new lead gets the first active one (by priority, name) that its row contains';
-
-COMMENT ON COLUMN public.crm_sla_policies.match IS 'Contained in the lead''s row (to_jsonb(lead) @> match), e.g. {"lead_source": "web"}';
-
-COMMENT ON COLUMN public.crm_sla_policies.warn_at IS 'Share of a window after which the owner is warned; NULL: no warning';
-
-COMMENT ON COLUMN public.crm_sla_policies.calendar_id IS 'Windows count only this calendar''s open time; NULL: around the clock';
-
-COMMENT ON COLUMN public.crm_sla_policies.team_id IS 'Leads of this policy are routed only to this team''s members; NULL: to anyone';
 
 CREATE TABLE public.crm_sla_routing_lock (
     id boolean DEFAULT true NOT NULL,
@@ -2205,8 +2956,6 @@ CREATE INDEX idx_crm_leads_claim_timer_expires ON public.crm_leads USING btree (
 
 CREATE INDEX idx_crm_leads_contact_timer_expires ON public.crm_leads USING btree (contact_timer_expires_at) WHERE ((contact_timer_expires_at IS NOT NULL) AND (first_action_completed = false));
 
-CREATE INDEX idx_crm_leads_sla_policy ON public.crm_leads USING btree (sla_policy_id) WHERE (sla_policy_id IS NOT NULL);
-
 CREATE INDEX idx_crm_sla_calendar_hours_calendar ON public.crm_sla_calendar_hours USING btree (calendar_id, weekday);
 
 CREATE INDEX idx_crm_sla_team_members_agent ON public.crm_sla_team_members USING btree (agent_id);
@@ -2227,7 +2976,7 @@ COMMENT ON TRIGGER crm_lead_reassignments_100_append_only ON public.crm_lead_rea
 
 CREATE TRIGGER crm_leads_050_intake_clock BEFORE INSERT ON public.crm_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_intake_clock();
 
-COMMENT ON TRIGGER crm_leads_050_intake_clock ON public.crm_leads IS 'Reads the SLA clock and the windows once for the statement''s new leads';
+COMMENT ON TRIGGER crm_leads_050_intake_clock ON public.crm_leads IS 'Reads the SLA clock, the windows and the policies once for the statement''s new leads';
 
 CREATE TRIGGER crm_leads_090_intake_route BEFORE INSERT ON public.crm_leads FOR EACH ROW WHEN ((new.assigned_agent_id IS NULL)) EXECUTE FUNCTION public.crm_leads_intake_route();
 
@@ -2257,6 +3006,34 @@ CREATE TRIGGER crm_leads_900_intake_done AFTER INSERT ON public.crm_leads FOR EA
 
 COMMENT ON TRIGGER crm_leads_900_intake_done ON public.crm_leads IS 'Records the round-robin picks of the statement''s new leads; clears its cached clock and queue';
 
+CREATE TRIGGER crm_sla_calendar_hours_100_check BEFORE INSERT OR DELETE OR UPDATE ON public.crm_sla_calendar_hours FOR EACH ROW EXECUTE FUNCTION public.crm_sla_calendar_hours_check();
+
+COMMENT ON TRIGGER crm_sla_calendar_hours_100_check ON public.crm_sla_calendar_hours IS 'Refuses bad open hours (SL010); notes the calendar for re-planning';
+
+CREATE TRIGGER crm_sla_calendar_hours_900_replan AFTER INSERT OR DELETE OR UPDATE ON public.crm_sla_calendar_hours FOR EACH STATEMENT EXECUTE FUNCTION public.crm_sla_calendar_hours_replan();
+
+COMMENT ON TRIGGER crm_sla_calendar_hours_900_replan ON public.crm_sla_calendar_hours IS 'Re-plans the running timers of the calendars this statement changed, in its transaction';
+
+CREATE TRIGGER crm_sla_calendars_100_check BEFORE INSERT OR UPDATE ON public.crm_sla_calendars FOR EACH ROW EXECUTE FUNCTION public.crm_sla_calendars_check();
+
+COMMENT ON TRIGGER crm_sla_calendars_100_check ON public.crm_sla_calendars IS 'Refuses a calendar without a name or with an unknown zone (SL010); notes a changed zone';
+
+CREATE TRIGGER crm_sla_calendars_900_replan AFTER UPDATE ON public.crm_sla_calendars FOR EACH STATEMENT EXECUTE FUNCTION public.crm_sla_calendars_replan();
+
+COMMENT ON TRIGGER crm_sla_calendars_900_replan ON public.crm_sla_calendars IS 'Re-plans the running timers of the calendars this statement changed, in its transaction';
+
+CREATE TRIGGER crm_sla_holidays_100_check BEFORE INSERT OR DELETE OR UPDATE ON public.crm_sla_holidays FOR EACH ROW EXECUTE FUNCTION public.crm_sla_holidays_check();
+
+COMMENT ON TRIGGER crm_sla_holidays_100_check ON public.crm_sla_holidays IS 'Refuses a holiday without a day or a duplicate (SL010); notes the calendar for re-planning';
+
+CREATE TRIGGER crm_sla_holidays_900_replan AFTER INSERT OR DELETE OR UPDATE ON public.crm_sla_holidays FOR EACH STATEMENT EXECUTE FUNCTION public.crm_sla_holidays_replan();
+
+COMMENT ON TRIGGER crm_sla_holidays_900_replan ON public.crm_sla_holidays IS 'Re-plans the running timers of the calendars this statement changed, in its transaction';
+
+CREATE TRIGGER crm_sla_policies_100_in_use BEFORE DELETE ON public.crm_sla_policies FOR EACH ROW EXECUTE FUNCTION public.crm_sla_policies_in_use();
+
+COMMENT ON TRIGGER crm_sla_policies_100_in_use ON public.crm_sla_policies IS 'Refuses to delete a policy that leads follow (SL010): deactivate it instead';
+
 CREATE TRIGGER crm_sla_webhooks_100_validate BEFORE INSERT OR UPDATE ON public.crm_sla_webhooks FOR EACH ROW EXECUTE FUNCTION public.crm_sla_webhooks_validate();
 
 COMMENT ON TRIGGER crm_sla_webhooks_100_validate ON public.crm_sla_webhooks IS 'Refuses a bad URL, event name or secret (SL010); generates a missing secret';
@@ -2284,9 +3061,6 @@ ALTER TABLE ONLY public.crm_leads
 
 ALTER TABLE ONLY public.crm_leads
     ADD CONSTRAINT crm_leads_previous_agent_id_fkey FOREIGN KEY (previous_agent_id) REFERENCES public.crm_agents(id);
-
-ALTER TABLE ONLY public.crm_leads
-    ADD CONSTRAINT crm_leads_sla_policy_id_fkey FOREIGN KEY (sla_policy_id) REFERENCES public.crm_sla_policies(id);
 
 ALTER TABLE ONLY public.crm_sla_agent_routing
     ADD CONSTRAINT crm_sla_agent_routing_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.crm_agents(id) ON DELETE CASCADE;
@@ -2563,19 +3337,53 @@ REVOKE ALL ON FUNCTION public.crm_leads_sla_events() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_calendar_hours_check() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_calendar_hours_replan() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_calendar_noted() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_calendar_open(p_calendar_id uuid, p_tz text, p_dows integer[], p_starts bigint[], p_ends bigint[], p_day_open bigint[], p_week_open bigint, p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_calendar_open(p_calendar_id uuid, p_tz text, p_dows integer[], p_starts bigint[], p_ends bigint[], p_day_open bigint[], p_week_open bigint, p_from timestamp with time zone, p_to timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_calendar_open(p_calendar_id uuid, p_tz text, p_dows integer[], p_starts bigint[], p_ends bigint[], p_day_open bigint[], p_week_open bigint, p_from timestamp with time zone, p_to timestamp with time zone) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_calendar_pattern(p_calendar_id uuid, OUT time_zone text, OUT dows integer[], OUT starts bigint[], OUT ends bigint[], OUT day_open bigint[], OUT week_open bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_calendar_pattern(p_calendar_id uuid, OUT time_zone text, OUT dows integer[], OUT starts bigint[], OUT ends bigint[], OUT day_open bigint[], OUT week_open bigint) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_calendar_pattern(p_calendar_id uuid, OUT time_zone text, OUT dows integer[], OUT starts bigint[], OUT ends bigint[], OUT day_open bigint[], OUT week_open bigint) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_calendars_check() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_calendars_replan() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_caller() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_clock_now() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_clock_now() TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_clock_now() TO service_role;
 
+REVOKE ALL ON FUNCTION public.crm_sla_deadline(p_calendar_id uuid, p_start timestamp with time zone, p_window interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_deadline(p_calendar_id uuid, p_start timestamp with time zone, p_window interval) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_deadline(p_calendar_id uuid, p_start timestamp with time zone, p_window interval) TO service_role;
+
 REVOKE ALL ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_holidays_check() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_holidays_replan() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_intake_clock() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_lock_key(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;
@@ -2585,11 +3393,15 @@ REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) TO service_role;
 
+REVOKE ALL ON FUNCTION public.crm_sla_policies_in_use() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_policy_findings() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
 
 REVOKE ALL ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_routing_queue(p_role text) FROM PUBLIC;
 
@@ -2604,6 +3416,14 @@ GRANT ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time z
 REVOKE ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_timer_left(p_calendar_id uuid, p_now timestamp with time zone, p_expires_at timestamp with time zone, OUT seconds_left numeric, OUT resumes_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_timer_left(p_calendar_id uuid, p_now timestamp with time zone, p_expires_at timestamp with time zone, OUT seconds_left numeric, OUT resumes_at timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_timer_left(p_calendar_id uuid, p_now timestamp with time zone, p_expires_at timestamp with time zone, OUT seconds_left numeric, OUT resumes_at timestamp with time zone) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_timer_plan(p_policy_id uuid, p_stage text, p_start timestamp with time zone, OUT expires_at timestamp with time zone, OUT timer_window interval, OUT calendar_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_timer_plan(p_policy_id uuid, p_stage text, p_start timestamp with time zone, OUT expires_at timestamp with time zone, OUT timer_window interval, OUT calendar_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_timer_plan(p_policy_id uuid, p_stage text, p_start timestamp with time zone, OUT expires_at timestamp with time zone, OUT timer_window interval, OUT calendar_id uuid) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_webhooks_validate() FROM PUBLIC;
 
@@ -2620,6 +3440,14 @@ GRANT ALL ON FUNCTION public.reassign_lead(p_lead_id uuid, p_to_agent_id uuid, p
 
 REVOKE ALL ON PROCEDURE public.run_sla_monitor(IN p_duration interval, IN p_interval interval) FROM PUBLIC;
 GRANT ALL ON PROCEDURE public.run_sla_monitor(IN p_duration interval, IN p_interval interval) TO service_role;
+
+REVOKE ALL ON FUNCTION public.sla_business_add(p_calendar_id uuid, p_from timestamp with time zone, p_duration interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.sla_business_add(p_calendar_id uuid, p_from timestamp with time zone, p_duration interval) TO authenticated;
+GRANT ALL ON FUNCTION public.sla_business_add(p_calendar_id uuid, p_from timestamp with time zone, p_duration interval) TO service_role;
+
+REVOKE ALL ON FUNCTION public.sla_business_elapsed(p_calendar_id uuid, p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.sla_business_elapsed(p_calendar_id uuid, p_from timestamp with time zone, p_to timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.sla_business_elapsed(p_calendar_id uuid, p_from timestamp with time zone, p_to timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.sla_clock_reset() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.sla_clock_reset() TO service_role;
@@ -2641,6 +3469,9 @@ GRANT SELECT ON TABLE public.crm_lead_reassignments TO authenticated;
 GRANT SELECT,INSERT ON TABLE public.crm_lead_reassignments TO service_role;
 
 GRANT SELECT ON TABLE public.crm_lead_sla_events TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO service_role;
 
 GRANT SELECT ON TABLE public.crm_lead_sla_timers TO authenticated;
 GRANT SELECT ON TABLE public.crm_lead_sla_timers TO service_role;
@@ -2664,9 +3495,6 @@ GRANT SELECT,UPDATE ON TABLE public.crm_sla_monitor_pause TO service_role;
 
 GRANT SELECT ON TABLE public.crm_sla_outbox TO authenticated;
 GRANT SELECT ON TABLE public.crm_sla_outbox TO service_role;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO authenticated;
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO service_role;
 
 GRANT SELECT ON TABLE public.crm_sla_settings TO authenticated;
 GRANT SELECT,UPDATE ON TABLE public.crm_sla_settings TO service_role;

@@ -589,6 +589,94 @@ class Bench:
             {"claims": s.claims, "rounds": s.rounds, "claim_lead_per_s": fn, "update_per_s": raw,
              "claim_lead_round_s": times["claim_lead"], "update_round_s": times["update"]})]
 
+    # -- 6. SLA policies and calendars -----------------------------------------------------------
+    OFFICE = """
+        insert into public.crm_sla_calendars (name, time_zone) values (%s, 'Europe/Berlin')
+        returning id
+    """
+
+    def office(self, name: str, holidays: int) -> str:
+        """A Monday-to-Friday 9-to-5 calendar with `holidays` holidays, one every fifth day from
+        2020 on (1,500 of them reach 2040)."""
+        cal = self.db.execute(self.OFFICE, (name,)).fetchone()[0]
+        self.db.execute("insert into public.crm_sla_calendar_hours select %s, d, '09:00', "
+                        "'17:00' from generate_series(1, 5) as d", (cal,))
+        self.db.execute("insert into public.crm_sla_holidays (calendar_id, day) select %s, "
+                        "date '2020-01-01' + 5 * i from generate_series(0, %s - 1) as i",
+                        (cal, holidays))
+        return cal
+
+    ADD_CALLS = """
+        select max(public.sla_business_add(
+            %s, timestamptz '2026-11-02 08:00+01' + i * interval '37 minutes',
+            (array['5 minutes', '30 minutes', '2 hours', '3 days']::interval[])[1 + i %% 4]))
+        from generate_series(1, %s) as i
+    """
+
+    def policies(self) -> list[Row]:
+        """sla_business_add on a calendar with one holiday against one with 1,500 (the same
+        calls, rounds taking turns); then intake of leads that all match a business-hours policy
+        against the same INSERTs with no active policy (the settings' defaults), batch by
+        batch."""
+        s = self.sizes
+        calls = 400 if s is QUICK else 4_000
+        few, many = self.office("Bench few holidays", 1), self.office("Bench 1,500 holidays",
+                                                                        1_500)
+        times: dict[str, list[float]] = {"few": [], "many": []}
+        for r in range(2 * s.rounds + 1):
+            self.report(f"policies: sla_business_add, round {r + 1}, {calls:,} calls each")
+            for key, cal in (("few", few), ("many", many))[:: 1 if r % 2 == 0 else -1]:
+                start = time.perf_counter()
+                self.db.execute(self.ADD_CALLS, (cal, calls))
+                times[key].append(time.perf_counter() - start)
+        per_call = {k: statistics.median(v) / calls for k, v in times.items()}
+        add_ratio = per_call["many"] / per_call["few"]
+
+        self.reset()
+        self.db.execute("insert into public.crm_sla_policies (name, match, calendar_id, "
+                        "is_active) values ('Bench office hours', '{\"source\": \"web\"}', "
+                        "%s, false)", (few,))
+        intake: dict[str, list[float]] = {"default": [], "policy": []}
+        empty = ([], [], [], [], [])
+        with contextlib.closing(self.service()) as conn:
+            for b in range(s.intake // s.intake_batch):
+                if b % 10 == 0:
+                    self.report(f"policies: intake, {s.intake:,} leads each way, batch {b + 1}")
+                k = range(b * s.intake_batch, (b + 1) * s.intake_batch)
+                batch = ([self.agents[i % len(self.agents)] for i in k],
+                         [f"Lead {i}" for i in k], [f"lead{i}@bench.example" for i in k],
+                         [f"+1555{i:07d}" for i in k], ["web"] * s.intake_batch)
+                order = ("default", "policy") if b % 2 == 0 else ("policy", "default")
+                for path in order:
+                    self.db.execute("update public.crm_sla_policies set is_active = %s",
+                                    (path == "policy",))
+                    conn.execute(self.INSERT, empty)
+                    start = time.perf_counter()
+                    conn.execute(self.INSERT, batch)
+                    intake[path].append(time.perf_counter() - start)
+        matched = self.db.execute("select count(*) filter (where sla_policy_id is not null), "
+                                  "count(*) from public.crm_leads").fetchone()
+        self.reset()
+        self.db.execute("delete from public.crm_sla_policies")
+        if matched[0] * 2 != matched[1]:
+            raise HarnessError(f"{matched[0]} of {matched[1]} bench leads got the policy")
+        rate = {p: s.intake_batch / statistics.median(v) for p, v in intake.items()}
+        intake_ratio = statistics.median(
+            d / p for d, p in zip(intake["default"], intake["policy"], strict=True))
+        return [
+            Row("business_add_holidays", "6 sla_business_add, 1,500 holidays",
+                f"{per_call['many'] * 1e6:,.0f} us a call",
+                f"{per_call['few'] * 1e6:,.0f} us (1 holiday)", add_ratio, "ratio <= 1.2",
+                add_ratio <= 1.2,
+                {"calls": calls, "round_s": times, "per_call_s": per_call}),
+            Row("intake_business_hours", "6 intake, business-hours policy",
+                f"{_fmt_int(rate['policy'])} leads/s",
+                f"{_fmt_int(rate['default'])} leads/s (no policy)", intake_ratio,
+                "ratio >= 0.75", intake_ratio >= 0.75,
+                {"leads_per_path": s.intake, "batch": s.intake_batch, "leads_per_s": rate,
+                 "batch_s": intake}),
+        ]
+
     # -- 5. breach latency ----------------------------------------------------------------------
     def latency(self) -> list[Row]:
         s = self.sizes
@@ -762,7 +850,7 @@ def run(url: str, quick: bool = False, latency: bool = False, out: Path | None =
         bench = Bench(scratch, sizes, report)
         try:
             bench.setup()
-            steps = [bench.intake, bench.idle, bench.backlog, bench.claims]
+            steps = [bench.intake, bench.idle, bench.backlog, bench.claims, bench.policies]
             if latency:
                 steps.extend([bench.latency, bench.webhook_latency])
             for step in steps:

@@ -198,16 +198,19 @@ def write_migration(name: str, number: str | None = None, functions: Path = FUNC
     found = drift(functions, migrations)
     if not found:
         raise HarnessError("nothing to freeze: every file in db/functions matches its migration")
-    later = [p.name for p in _up_files(migrations) if p.name.removesuffix(".sql") > migration_id]
+    # Frozen copies are read in id order: a new one may not sort before an existing one.
+    later = [p.name for p in _up_files(migrations) if p.name.removesuffix(".sql") > migration_id
+             and parse_blocks(p.read_text(encoding="utf-8"))]
     if later:
         raise HarnessError(
-            f"{migration_id} would sort before {later[0]}: pick a number after it (or leave "
-            "NUMBER out)"
+            f"{migration_id} would sort before {later[0]}, which freezes functions too: pick a "
+            "number after it (or leave NUMBER out)"
         )
     files = current_files(functions)
     state = frozen_state(migrations)
     up, down = plan(found, state, files)
-    earlier = [p.name.removesuffix(".sql") for p in _up_files(migrations)]
+    earlier = [p.name.removesuffix(".sql") for p in _up_files(migrations)
+               if p.name.removesuffix(".sql") < migration_id]
     depends = earlier[-1] if earlier else None
     summary = "".join(f"--   {d.file} ({d.change})\n" for d in sorted(found, key=lambda d: d.file))
     header = f"-- {name.replace('_', ' ').capitalize()}:\n{summary}{GENERATED_NOTE}"

@@ -125,6 +125,17 @@ def probe(url: str, create_extension: bool = True) -> CronInfo:
     return info
 
 
+def _schedule_in_crm(conn, info: CronInfo, name: str, schedule: str, command: str) -> int:
+    """Create or update a job that runs in the CRM database (conn: pg_cron's database)."""
+    if info.cron_database == info.crm_database:
+        # The CRM lives beside pg_cron (Supabase): plain cron.schedule, which pg_cron grants to
+        # everyone; schedule_in_database is the superuser's alone there.
+        return conn.execute("select cron.schedule(%s, %s, %s)",
+                            (name, schedule, command)).fetchone()[0]
+    return conn.execute("select cron.schedule_in_database(%s, %s, %s, %s)",
+                        (name, schedule, command, info.crm_database)).fetchone()[0]
+
+
 def schedule_monitor(url: str) -> tuple[CronInfo, int | None]:
     """Create or update the monitor job; returns the probe and the job id (None without pg_cron)."""
     info = probe(url)
@@ -132,16 +143,8 @@ def schedule_monitor(url: str) -> tuple[CronInfo, int | None]:
         return info, None
     schedule, command = info.plan
     with connect(with_database(url, info.cron_database)) as conn:
-        if info.cron_database == info.crm_database:
-            # The CRM lives beside pg_cron (Supabase): plain cron.schedule, which pg_cron grants
-            # to everyone; schedule_in_database is the superuser's alone there.
-            sql, args = "select cron.schedule(%s, %s, %s)", (job_name(info.crm_database),
-                                                             schedule, command)
-        else:
-            sql, args = ("select cron.schedule_in_database(%s, %s, %s, %s)",
-                         (job_name(info.crm_database), schedule, command, info.crm_database))
         try:
-            jobid = conn.execute(sql, args).fetchone()[0]
+            jobid = _schedule_in_crm(conn, info, job_name(info.crm_database), schedule, command)
         except psycopg.errors.InsufficientPrivilege as exc:
             info.available = False
             info.reason = (f"{info.user} may not schedule pg_cron jobs in database "
@@ -163,11 +166,8 @@ def schedule_purge(url: str, keep_days: int = DEFAULT_KEEP_DAYS) -> int | None:
     if not info.available:
         return None
     with connect(with_database(url, info.cron_database)) as conn:
-        conn.execute(
-            "select cron.schedule_in_database(%s, %s, %s, %s)",
-            (outbox_purge_job_name(info.crm_database), PURGE_SCHEDULE, OUTBOX_PURGE_COMMAND,
-             info.crm_database),
-        )
+        _schedule_in_crm(conn, info, outbox_purge_job_name(info.crm_database), PURGE_SCHEDULE,
+                         OUTBOX_PURGE_COMMAND)
         return conn.execute(
             "select cron.schedule(%s, %s, %s)",
             (purge_job_name(info.crm_database), PURGE_SCHEDULE,

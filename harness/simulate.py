@@ -1,6 +1,8 @@
 """`crm-sla simulate`: a guided demo. A team of agents with different habits, a stream of leads,
 the SLA clock moved minute by minute, the monitor reassigning what was missed; then the audit
-trail, per-agent statistics and the status summary. The same --seed tells the same story."""
+trail, per-agent statistics and the status summary. Every third lead is a partner referral, under
+an SLA policy on office hours that close halfway through the story, so its timers pause. The same
+--seed tells the same story."""
 
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from harness.target import connect
 
 DEMO_SOURCE = "crm-sla demo"
 DEMO_DOMAIN = "demo.crm-sla.invalid"
+DEMO_PARTNER = f"referral@partner.{DEMO_DOMAIN}"  # the e-mail the demo's partner policy matches
+DEMO_POLICY = "Demo partners (office hours)"
+DEMO_CALENDAR = "Demo office"
 NAMES = ["Ana Silva", "Ben Okafor", "Cara Diaz", "Dev Patel", "Eli Novak", "Fay Moreau",
          "Gus Berg", "Hana Ito", "Ivo Costa", "Jo Lindqvist"]
 # Habits, as (claim after, contact after claim) ranges in minutes; None never acts.
@@ -60,6 +65,13 @@ def _plan(rng: random.Random, habit: str) -> tuple[int | None, int | None]:
 
 def _clean_previous_demo(conn: psycopg.Connection) -> None:
     conn.execute("delete from public.crm_leads where source = %s", (DEMO_SOURCE,))
+    if conn.execute("select to_regclass('public.crm_sla_policies') as t").fetchone()["t"]:
+        conn.execute("delete from public.crm_sla_policies where name = %s", (DEMO_POLICY,))
+        conn.execute("delete from public.crm_sla_calendars where name = %s", (DEMO_CALENDAR,))
+    conn.execute(
+        "delete from public.crm_sla_agent_state where agent_id in "
+        "(select id from public.crm_agents where email like %s)", (f"%@{DEMO_DOMAIN}",))
+    conn.execute("delete from public.crm_agents where email like %s", (f"%@{DEMO_DOMAIN}",))
     conn.execute(
         "delete from public.crm_sla_agent_state where agent_id in "
         "(select id from public.crm_agents where email like %s)", (f"%@{DEMO_DOMAIN}",))
@@ -124,6 +136,36 @@ def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: f
     return 0
 
 
+def _office_policy(conn: psycopg.Connection, minutes: int) -> bool:
+    """The demo's partner policy: 3 minutes to claim and 5 to contact, in office hours that open
+    as the story starts and close halfway through it (every day, UTC). False on an engine
+    without policies."""
+    if conn.execute("select to_regprocedure('public.sla_business_add(uuid, timestamptz, "
+                    "interval)') is null as old").fetchone()["old"]:
+        return False
+    cal = conn.execute(
+        "insert into public.crm_sla_calendars (name, time_zone) values (%s, 'UTC') returning id",
+        (DEMO_CALENDAR,)).fetchone()["id"]
+    conn.execute(
+        "insert into public.crm_sla_calendar_hours (calendar_id, weekday, opens, closes) "
+        "select %s, d, o.t::time, (o.t + %s * interval '1 minute')::time "
+        "from generate_series(0, 6) as d, "
+        "(select date_trunc('minute', public.sla_now() at time zone 'UTC') as t) as o",
+        (cal, max(minutes // 2, 1)))
+    conn.execute(
+        "insert into public.crm_sla_policies (name, priority, match, claim_window, "
+        "contact_window, max_reassignments, calendar_id) values (%s, 10, %s, '3 minutes', "
+        "'5 minutes', 2, %s)",
+        (DEMO_POLICY, json.dumps({"source": DEMO_SOURCE, "email": DEMO_PARTNER}), cal))
+    return True
+
+
+def _timer_columns(conn: psycopg.Connection) -> set[str]:
+    return {r["attname"] for r in conn.execute(
+        "select attname from pg_attribute where attrelid = 'public.crm_lead_sla_timers'::regclass "
+        "and attnum > 0 and not attisdropped").fetchall()}
+
+
 def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, minutes: int,
           leads_per_minute: float) -> None:
     """The story itself: the team, the leads minute by minute, the report."""
@@ -132,6 +174,10 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
     by_id = {a.id: a for a in team}
     print("team: " + ", ".join(f"{a.name} ({a.habit})" for a in team), flush=True)
     t0 = conn.execute("select public.sla_clock_reset() as t").fetchone()["t"]
+    if _office_policy(conn, minutes):
+        print(f"policy: every third lead is a partner referral: {DEMO_POLICY}, 3 minutes "
+              f"to claim, 5 to contact, counted only while the office is open (it closes "
+              f"at minute {max(minutes // 2, 1)})", flush=True)
     stints: dict[uuid.UUID, Stint] = {}
     made = 0
     for minute in range(minutes + 1):
@@ -140,8 +186,10 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
             made += 1
             lead_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://{DEMO_DOMAIN}/{seed}/{made}")
             conn.execute(
-                "insert into public.crm_leads (id, full_name, source) values (%s, %s, %s)",
-                (lead_id, f"Lead {made:03d}", DEMO_SOURCE))
+                "insert into public.crm_leads (id, full_name, source, email) "
+                "values (%s, %s, %s, %s)",
+                (lead_id, f"Lead {made:03d}", DEMO_SOURCE,
+                 DEMO_PARTNER if made % 3 == 0 else None))
         claimed = contacted = 0
         open_leads = conn.execute(
             "select id, assigned_agent_id from public.crm_leads "
@@ -165,9 +213,15 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
                 stint.done.add("contact")
                 contacted += _act(conn, owner, "complete_first_action", lead["id"])
         moved = drain(conn)
+        on_hold = conn.execute(
+            "select count(*) filter (where t.timer_paused) as n from "
+            "public.crm_lead_sla_timers as t join public.crm_leads as l on l.id = t.lead_id "
+            "where l.source = %s", (DEMO_SOURCE,)).fetchone()["n"] \
+            if "timer_paused" in _timer_columns(conn) else 0
         print(f"  minute {minute:>3}/{minutes}: {new} new, {claimed} claimed, "
               f"{contacted} contacted, {moved['unclaimed'] + moved['no_contact']} "
-              f"reassigned, {moved['escalated']} escalated", flush=True)
+              f"reassigned, {moved['escalated']} escalated"
+              + (f", {on_hold} paused (office closed)" if on_hold else ""), flush=True)
         if minute < minutes:
             conn.execute("select public.sla_clock_travel('1 minute')")
     _report(conn, t0)

@@ -11,12 +11,58 @@ from harness import migrate, policies, schedule
 from harness.target import connect, with_database
 
 RECENT_RUNS = 5
+# A lead's stage and its running timer's deadline, as the view crm_lead_sla_timers has them
+# (read off crm_leads here: the view also counts each timer's open time, which status needs not).
+STAGE_SQL = ("case when l.first_action_completed then 'done' when l.sla_escalated_at is not null "
+             "then 'escalated' when l.lead_claimed then 'contact' else 'claim' end")
+EXPIRES_SQL = ("case when l.first_action_completed or l.sla_escalated_at is not null then null "
+               "when l.lead_claimed then l.contact_timer_expires_at "
+               "else l.claim_timer_expires_at end")
+
+
+def _policy_figures(conn) -> dict:
+    """Open timers per SLA policy, and the calendars whose timers run on plain time (no open
+    time in the next year), where the engine has policies (migration 0052 and later)."""
+    if conn.execute("select to_regprocedure('public.crm_sla_timer_left(uuid, timestamptz, "
+                    "timestamptz)') is null as old").fetchone()["old"]:
+        return {}
+    per_policy = conn.execute(
+        "select coalesce(p.name, '(no policy)') as policy, count(*) as leads, "
+        f"count(*) filter (where {EXPIRES_SQL} < public.sla_now()) as overdue "
+        "from public.crm_leads as l left join public.crm_sla_policies as p "
+        "on l.sla_policy_id = p.id "
+        "where not l.first_action_completed and l.sla_escalated_at is null "
+        "group by p.name order by p.name nulls last").fetchall()
+    plain = conn.execute(
+        """
+        select c.name as calendar, (
+            select count(*) from public.crm_leads as l
+            where l.sla_timer_calendar_id = c.id and l.sla_escalated_at is null
+                and not l.first_action_completed
+        ) as running_timers
+        from public.crm_sla_calendars as c
+        where public.sla_business_add(c.id, public.sla_now(), interval '1 microsecond')
+            > public.sla_now() + interval '1 year'
+            and (
+                exists (select from public.crm_sla_policies as p where p.calendar_id = c.id)
+                or exists (select from public.crm_sla_settings as s where s.calendar_id = c.id)
+                or exists (select from public.crm_leads as l where l.sla_timer_calendar_id = c.id)
+            )
+        order by c.name
+        """).fetchall()
+    return {
+        "open_timers_by_policy": {r["policy"]: {"leads": r["leads"], "overdue": r["overdue"]}
+                                  for r in per_policy},
+        "plain_time_calendars": plain,
+    }
 
 
 def _lead_figures(conn) -> dict:
     stages = conn.execute(
-        "select stage, count(*) as leads, count(*) filter (where seconds_left < 0) as overdue "
-        "from public.crm_lead_sla_timers where stage <> 'done' group by stage order by stage"
+        "select stage, count(*) as leads, count(*) filter (where timer_expires_at < sla_now) "
+        "as overdue from (select k.*, public.sla_now() as sla_now from (select "
+        f"{STAGE_SQL} as stage, {EXPIRES_SQL} as timer_expires_at from public.crm_leads as l) as k"
+        ") as t where stage <> 'done' group by stage order by stage"
     ).fetchall()
     window = conn.execute(
         """
@@ -40,6 +86,7 @@ def _lead_figures(conn) -> dict:
         "reassignments_last_day": window["moves_day"],
         "waiting_past_due": sum(r["overdue"] for r in stages if r["stage"] in ("claim", "contact")),
         "escalated": next((r["leads"] for r in stages if r["stage"] == "escalated"), 0),
+        **_policy_figures(conn),
     }
 
 
@@ -167,6 +214,15 @@ def render(report: dict) -> str:
         fig = leads["open_timers"].get(stage, {"leads": 0, "overdue": 0})
         overdue = fig["overdue"] if stage != "escalated" else "-"
         lines.append(f"             {stage:<10} {fig['leads']:>6}  {overdue:>7}")
+    by_policy = leads.get("open_timers_by_policy")
+    if by_policy:
+        width = max(len(name) for name in by_policy)
+        lines.append(f"per policy   {'policy':<{width}}  leads  overdue")
+        for name, fig in by_policy.items():
+            lines.append(f"             {name:<{width}}  {fig['leads']:>5}  {fig['overdue']:>7}")
+    for cal in leads.get("plain_time_calendars", []):
+        lines.append(f"calendar     {cal['calendar']!r} has no open time in the next year: its "
+                     f"{cal['running_timers']} running timer(s) count plain time")
     lines.append(f"breaches     {leads['breaches_last_hour']} in the last hour, "
                  f"{leads['breaches_last_day']} in the last day")
     lines.append(f"reassigned   {leads['reassignments_last_hour']} in the last hour, "

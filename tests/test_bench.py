@@ -20,6 +20,8 @@ WORKLOADS = [
     "backlog",
     "backlog_big",
     "claims",
+    "business_add_holidays",
+    "intake_business_hours",
 ]
 WITH_BASELINE = ["intake_owner_given", "intake_round_robin", "intake_outbox_cost",
                  f"idle_{bench.QUICK.idle[-1]}", "backlog", "claims"]

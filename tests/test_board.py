@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import statistics
@@ -223,6 +224,25 @@ def test_a_countdown_ticks_and_follows_the_sla_clock(world, boards, open_page):
     wait_for_countdown(page, lead, -70, -1)  # overdue: negative, until the monitor runs
     expect(card(page, lead)).to_have_class("card stage-claim overdue")
     expect(page.locator("#clock")).to_contain_text("+06:00 from the wall clock")
+    assert same_document(page)
+
+
+def test_a_card_whose_calendar_is_closed_shows_it_paused_until_it_opens(world, boards, open_page):
+    ann = world.agent("Ann")
+    cal = world.scalar("insert into public.crm_sla_calendars (name) values ('Later') returning id")
+    # Open one hour a day, from two hours from now (UTC): the new lead's timer waits for it.
+    world.db.execute(
+        "insert into public.crm_sla_calendar_hours select %s, d, o::time, (o + interval '1 hour')"
+        "::time from generate_series(0, 6) as d, (select date_trunc('minute', public.sla_now() "
+        "at time zone 'UTC') + interval '2 hours' as o) as x", (cal,))
+    world.db.execute("insert into public.crm_sla_policies (name, calendar_id) values "
+                     "('Everything, later', %s)", (cal,))
+    lead = world.lead(ann)
+    page = open_page(boards())
+    expect(card(page, lead).locator(".countdown")).to_contain_text("paused · resumes ")
+    world.travel("2 hours 1 minute")  # open now: it counts down, without any event
+    wait_for_countdown(page, lead, 180, 300)
+    expect(card(page, lead)).not_to_have_class(re.compile("paused"))
     assert same_document(page)
 
 

@@ -4,6 +4,7 @@ previous body on a real database."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def test_bad_migration_names_are_refused(tree):
     _edit_sla_now(functions)
     with pytest.raises(HarnessError, match="lowercase letters"):
         function_history.write_migration("Bad Name", functions=functions, migrations=migrations)
-    with pytest.raises(HarnessError, match="would sort before"):
+    with pytest.raises(HarnessError, match="would sort before 0010_engine_speedups.sql"):
         function_history.write_migration("too_early", number="0009", functions=functions,
                                          migrations=migrations)
 
@@ -143,6 +144,8 @@ def test_each_rollback_restores_exactly_what_its_migration_replaced():
         if not blocks:
             continue
         migration_id = up.name.removesuffix(".sql")
+        depends = re.search(r"^-- depends: (\S+)", up.read_text(), re.MULTILINE)
+        assert depends and depends.group(1) < migration_id, f"{up.name} depends on a later one"
         before = function_history.frozen_state(before=migration_id)
         down = up.with_name(f"{migration_id}.rollback.sql")
         restored = {name: (mark, text) for mark, name, text in

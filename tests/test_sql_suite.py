@@ -34,7 +34,8 @@ def pg_prove(url: str, paths) -> subprocess.CompletedProcess:
 
 def test_the_suite_has_one_file_per_area():
     assert [p.name for p in FILES] == [
-        "crm_sla_lifecycle.test.sql", "crm_sla_routing.test.sql", "crm_sla_schema.test.sql",
+        "crm_sla_calendars.test.sql", "crm_sla_lifecycle.test.sql", "crm_sla_routing.test.sql",
+        "crm_sla_schema.test.sql",
         "crm_sla_security.test.sql",
     ]
 

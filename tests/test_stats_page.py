@@ -54,7 +54,9 @@ def test_stats_page_shows_the_numbers_and_both_charts(scenario, boards, browser)
         heat = page.get_by_role("img", name="Claimed in time, by day of the week and hour")
         expect(heat).to_be_visible()
         expect(heat.locator("text", has_text="Mon")).to_have_count(1)
-        expect(heat.locator("text.cell", has_text="50%")).to_have_count(1)
+        # One claim in time, one missed: one cell of 50%, or 100% and 0% across an hour's turn.
+        shares = sorted(t for t in heat.locator("text.cell").all_text_contents() if t != "–")
+        assert shares in (["50%"], ["0%", "100%"]), shares
         bars = page.get_by_role("img", name="Breaches and reassignments over the period")
         expect(bars.locator("text", has_text="breaches (solid)")).to_have_count(1)
         expect(bars.locator("title", has_text="1 breaches")).to_have_count(1)

@@ -17,16 +17,23 @@ volatile
 set search_path = ''
 as $$
 declare
-    v_claim interval;
     v_count integer;
 begin
-    select s.claim_window into v_claim from public.crm_sla_settings as s;
-    v_claim := coalesce(v_claim, interval '5 minutes');
-
     with moves as (
         select m.lead_id, m.to_agent, m.stage, m.escalate
         from unnest(p_lead_ids, p_to_agents, p_stages, p_escalate)
             as m (lead_id, to_agent, stage, escalate)
+    ),
+
+    -- The fresh claim timer of each policy among these leads, computed once a policy.
+    plans as (
+        select q.policy_id, t.expires_at, t.timer_window, t.calendar_id
+        from (
+            select distinct l.sla_policy_id as policy_id
+            from public.crm_leads as l
+            inner join moves as m on l.id = m.lead_id
+        ) as q
+        cross join lateral public.crm_sla_timer_plan(q.policy_id, 'claim', p_at) as t
     ),
 
     moved as (
@@ -44,8 +51,10 @@ begin
             lead_claimed = false,
             first_action_completed = false,
             claim_timer_started_at = p_at,
-            claim_timer_expires_at = p_at + v_claim,
-            claim_window_expires_at = p_at + v_claim,
+            claim_timer_expires_at = pl.expires_at,
+            claim_window_expires_at = pl.expires_at,
+            sla_timer_window = pl.timer_window,
+            sla_timer_calendar_id = pl.calendar_id,
             contact_timer_started_at = null,
             contact_timer_expires_at = null,
             claim_sla_breached = coalesce(l.claim_sla_breached, false) or m.stage = 'claim_window',
@@ -54,8 +63,8 @@ begin
             sla_breached = l.sla_breached or m.stage <> 'manual',
             -- An escalated lead sits with an admin: the monitor no longer moves it.
             sla_escalated_at = case when m.escalate then p_at end
-        from moves as m
-        where l.id = m.lead_id
+        from moves as m, plans as pl
+        where l.id = m.lead_id and pl.policy_id is not distinct from l.sla_policy_id
         returning
             l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason, m.stage,
             m.escalate, l.claim_timer_expires_at

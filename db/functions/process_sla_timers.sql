@@ -16,6 +16,7 @@ declare
     v_owners uuid[];
     v_stages text[];
     v_counts integer[];
+    v_maxes integer[];
     v_queue uuid[];
     v_admins uuid[];
     v_held uuid[];
@@ -83,15 +84,28 @@ begin
             ) as l
         ),
 
+        plans as (  -- the claim timer of each policy among them, computed once a policy
+            select q.policy_id, t.expires_at, t.timer_window, t.calendar_id
+            from (
+                select distinct l.sla_policy_id as policy_id
+                from public.crm_leads as l inner join unowned as u on l.id = u.id
+            ) as q
+            cross join lateral public.crm_sla_timer_plan(q.policy_id, 'claim', v_now) as t
+        ),
+
         routed as (
             update public.crm_leads as l
             set
                 assigned_agent_id = v_queue[((u.n - 1) % cardinality(v_queue)) + 1],
                 claim_timer_started_at = v_now,
-                claim_timer_expires_at = v_now + s.claim_window,
-                claim_window_expires_at = v_now + s.claim_window
-            from unowned as u, public.crm_sla_settings as s
-            where l.id = u.id and l.assigned_agent_id is null
+                claim_timer_expires_at = p.expires_at,
+                claim_window_expires_at = p.expires_at,
+                sla_timer_window = p.timer_window,
+                sla_timer_calendar_id = p.calendar_id
+            from unowned as u, plans as p
+            where
+                l.id = u.id and l.assigned_agent_id is null
+                and p.policy_id is not distinct from l.sla_policy_id
             returning l.id, l.assigned_agent_id, l.claim_timer_expires_at, u.n
         )
 
@@ -120,12 +134,19 @@ begin
         array_agg(d.id order by d.due_at, d.id),
         array_agg(d.owner order by d.due_at, d.id),
         array_agg(d.stage order by d.due_at, d.id),
-        array_agg(d.cnt order by d.due_at, d.id)
-    into v_ids, v_owners, v_stages, v_counts
+        array_agg(d.cnt order by d.due_at, d.id),
+        array_agg(d.max_moves order by d.due_at, d.id)
+    into v_ids, v_owners, v_stages, v_counts, v_maxes
     from (
         select
             l.id,
             l.assigned_agent_id as owner,
+            -- The lead's policy says how often it may move before it escalates.
+            coalesce(
+                (select p.max_reassignments from public.crm_sla_policies as p
+                    where p.id = l.sla_policy_id),
+                v_max
+            ) as max_moves,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
             coalesce(l.reassignment_count, 0) as cnt,
             case
@@ -175,7 +196,8 @@ begin
     end if;
 
     -- 3. Choose each lead's next owner: round robin over the queue, skipping the owner and
-    --    preferring agents who never held the lead; an admin once max_reassignments is reached.
+    --    preferring agents who never held the lead; an admin once its policy's max_reassignments
+    --    (or the settings') is reached.
     v_admins := public.crm_sla_routing_queue('admin');
     for i in 1 .. cardinality(v_ids) loop
         v_held := array_remove(array[v_owners[i]], null);
@@ -192,7 +214,7 @@ begin
 
         v_pick := null;
         v_fallback := null;
-        if v_auto >= v_max then
+        if v_auto >= v_maxes[i] then
             foreach v_cand in array v_admins loop
                 if v_cand is distinct from v_owners[i] then
                     v_pick := v_cand;
@@ -222,8 +244,8 @@ begin
             v_stuck_stages := v_stuck_stages || v_stages[i];
         else
             v_to := v_to || v_pick;
-            v_escalate := v_escalate || (v_auto >= v_max);
-            if v_auto >= v_max then
+            v_escalate := v_escalate || (v_auto >= v_maxes[i]);
+            if v_auto >= v_maxes[i] then
                 v_escalated := v_escalated + 1;
             elsif v_stages[i] = 'claim_window' then
                 v_unclaimed := v_unclaimed + 1;

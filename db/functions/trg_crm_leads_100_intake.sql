@@ -1,14 +1,20 @@
--- Intake: a new lead's claim timer starts (crm_leads_090_intake_route has given it an owner if it
--- had none). Fires before every INSERT on crm_leads; engine-owned columns start fresh whatever
--- was sent. Every import runs through here, so it queries nothing of its own: the statement's
--- SLA clock reading is in crm_sla.intake_clock (crm_leads_050_intake_clock). An invoker function
--- without a SET clause (each would cost a microsecond a lead): every name in it is qualified.
+-- Intake: a new lead gets its SLA policy and its claim timer starts, in the policy's calendar
+-- (crm_leads_090_intake_route has given it an owner if it had none). Fires before every INSERT on
+-- crm_leads; engine-owned columns start fresh whatever was sent. Every import runs through here,
+-- so it queries nothing of its own: the statement's SLA clock reading and the policies' timers
+-- are in crm_sla.intake_clock and crm_sla.intake_policies (crm_leads_050_intake_clock). An
+-- invoker function without a SET clause (each would cost a microsecond a lead): every name in it
+-- is qualified.
 create or replace function public.crm_leads_intake()
 returns trigger
 language plpgsql
 as $$
 declare
     v_clock text;
+    v_policies text;
+    v_list jsonb;
+    v_doc jsonb;
+    v_plan text;
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -28,34 +34,66 @@ begin
         new.contact_timer_expires_at := null;
     end if;
 
-    -- An API session (agent, admin) could have planted the setting itself, so it reads the clock
-    -- for each lead; the service role and trusted sessions, which may move the SLA clock and the
-    -- windows anyway, share the statement's reading. '<claim start> <claim deadline> <contact
-    -- deadline>', in microseconds since 1970-01-01 UTC.
+    -- An API session (agent, admin) could have planted the settings itself, so it reads the
+    -- clock and the policies for each lead; the service role and trusted sessions, which may move
+    -- the SLA clock and the windows anyway, share the statement's reading. '<claim start> <claim
+    -- deadline> <contact deadline> <claim window> <contact window> <calendar>', microseconds.
     if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
         v_clock := pg_catalog.current_setting('crm_sla.intake_clock', true);
+        v_policies := pg_catalog.current_setting('crm_sla.intake_policies', true);
     end if;
     if v_clock is null or v_clock = '' then
         v_clock := public.crm_sla_intake_clock();
+        v_policies := public.crm_sla_intake_policies(
+            timestamptz 'epoch'
+            + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
+        );
     end if;
+
+    -- The lead's policy: the first active one (priority, name) that its row contains; the engine
+    -- owns the column, so what the client sent does not count. Its timers are a line of
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first).
+    new.sla_policy_id := null;
+    v_plan := v_clock;
+    if v_policies <> '' then
+        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
+        for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
+            -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
+            -- matches on something.
+            if v_list -> i <> '{}'::jsonb and v_doc is null then
+                v_doc := pg_catalog.to_jsonb(new);
+            end if;
+            if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
+                v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
+                new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
+                exit;
+            end if;
+        end loop;
+    end if;
+
     new.claim_timer_started_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
     new.claim_timer_expires_at := timestamptz 'epoch'
-        + pg_catalog.split_part(v_clock, ' ', 2)::bigint * interval '1 microsecond';
+        + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
     new.claim_window_expires_at := new.claim_timer_expires_at;
+    new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
+    new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
         new.contact_timer_started_at := new.claim_timer_started_at;
         new.contact_timer_expires_at := timestamptz 'epoch'
-            + pg_catalog.split_part(v_clock, ' ', 3)::bigint * interval '1 microsecond';
+            + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
+        new.sla_timer_window
+        := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
     end if;
     return new;
 end
 $$;
 
 comment on function public.crm_leads_intake() is
-'Trigger: starts a new lead''s claim timer; engine-owned columns start fresh';
+'Trigger: picks a new lead''s SLA policy and starts its claim timer; engine-owned columns start '
+'fresh';
 
 revoke execute on function public.crm_leads_intake() from public, anon, authenticated, service_role;
 

@@ -10,7 +10,7 @@ set search_path = ''
 as $$
 declare
     v_now timestamptz;
-    v_contact interval;
+    v_plan record;
     v_changed text;
 begin
     if current_user in ('anon', 'authenticated', 'service_role') then
@@ -31,14 +31,16 @@ begin
             new.contact_timer_started_at, new.contact_timer_expires_at,
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
-            new.reassigned_at, new.sla_escalated_at
+            new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
+            new.sla_timer_calendar_id
         ) is distinct from (
             old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
             old.contact_timer_started_at, old.contact_timer_expires_at,
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
-            old.reassigned_at, old.sla_escalated_at
+            old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
+            old.sla_timer_calendar_id
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n
@@ -63,9 +65,12 @@ begin
             new.claim_sla_breached := true;
             new.sla_breached := true;
         end if;
-        select s.contact_window into v_contact from public.crm_sla_settings as s;
+        -- The contact window of the lead's policy, in its calendar's open time.
+        v_plan := public.crm_sla_timer_plan(new.sla_policy_id, 'contact', v_now);
         new.contact_timer_started_at := v_now;
-        new.contact_timer_expires_at := v_now + coalesce(v_contact, interval '5 minutes');
+        new.contact_timer_expires_at := v_plan.expires_at;
+        new.sla_timer_window := v_plan.timer_window;
+        new.sla_timer_calendar_id := v_plan.calendar_id;
     end if;
 
     if new.first_action_completed and not old.first_action_completed then

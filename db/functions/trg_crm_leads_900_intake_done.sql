@@ -24,7 +24,8 @@ begin
     perform
         pg_catalog.set_config('crm_sla.intake_queue', '', true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true),
-        pg_catalog.set_config('crm_sla.intake_clock', '', true);
+        pg_catalog.set_config('crm_sla.intake_clock', '', true),
+        pg_catalog.set_config('crm_sla.intake_policies', '', true);
     return null;
 end
 $$;

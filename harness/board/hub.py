@@ -38,7 +38,7 @@ CARD_COLUMNS = """
     t.lead_id, t.lead_name, t.assigned_agent_id, t.stage, t.timer_started_at,
     t.timer_expires_at, t.sla_breached, t.claim_sla_breached, t.contact_sla_breached,
     t.reassignment_count, t.reassignment_reason, t.reassigned_at, t.previous_agent_id,
-    t.sla_escalated_at, t.created_at
+    t.sla_escalated_at, t.created_at, t.timer_resumes_at
 """
 CLOCK_SQL = """
 select
@@ -105,6 +105,8 @@ def card(row: dict[str, Any]) -> dict[str, Any]:
         "previous_owner": str(row["previous_agent_id"]) if row["previous_agent_id"] else None,
         "escalated_ms": _ms(row["sla_escalated_at"]),
         "created_ms": _ms(row["created_at"]),
+        # Set while the timer's calendar is closed: the card shows it paused until then.
+        "resumes_ms": _ms(row.get("timer_resumes_at")),
     }
 
 

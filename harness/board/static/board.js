@@ -264,6 +264,13 @@
     return sign + String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
   }
 
+  function resumesAt(ms) {
+    // Weekday and time in the viewer's zone, e.g. "Mon 09:00".
+    const t = new Date(ms);
+    const day = t.toLocaleDateString("en-GB", { weekday: "short" });
+    return `${day} ${String(t.getHours()).padStart(2, "0")}:${String(t.getMinutes()).padStart(2, "0")}`;
+  }
+
   function tick() {
     const slaNow = Date.now() + state.offsetMs;
     let overdue = 0;
@@ -278,6 +285,14 @@
         el.classList.remove("soon", "overdue");
         continue;
       }
+      if (c.resumes_ms !== null && c.resumes_ms !== undefined && slaNow < c.resumes_ms) {
+        // The timer's calendar is closed: the card is paused, not counting down.
+        countdown.textContent = `paused · resumes ${resumesAt(c.resumes_ms)}`;
+        el.classList.remove("soon", "overdue");
+        el.classList.add("paused");
+        continue;
+      }
+      el.classList.remove("paused");
       const left = c.expires_ms - slaNow;
       countdown.textContent = mmss(left);
       el.classList.toggle("overdue", left < 0);

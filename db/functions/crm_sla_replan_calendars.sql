@@ -1,0 +1,63 @@
+-- Re-plans every running timer that follows one of these calendars: its deadline recomputed from
+-- the timer's start and window in the calendar's open time as it is now. Called, in the same
+-- transaction, by the statement triggers on crm_sla_calendars, crm_sla_calendar_hours and
+-- crm_sla_holidays; returns how many leads got a new deadline.
+create or replace function public.crm_sla_replan_calendars(p_calendar_ids uuid[])
+returns integer
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    v_count integer;
+begin
+    -- Running timers are on the seed's partial indexes (open claim and contact timers).
+    with due as (
+        select
+            l.id,
+            public.crm_sla_deadline(
+                l.sla_timer_calendar_id,
+                case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
+                l.sla_timer_window
+            ) as expires_at
+        from public.crm_leads as l
+        where
+            l.sla_timer_calendar_id = any(p_calendar_ids)
+            and l.sla_timer_window is not null
+            and (
+                (l.lead_claimed = false and l.claim_timer_expires_at is not null)
+                or (
+                    l.lead_claimed and l.first_action_completed = false
+                    and l.contact_timer_expires_at is not null
+                )
+            )
+    ),
+
+    replanned as (
+        update public.crm_leads as l
+        set
+            claim_timer_expires_at
+            = case when l.lead_claimed then l.claim_timer_expires_at else d.expires_at end,
+            claim_window_expires_at
+            = case when l.lead_claimed then l.claim_window_expires_at else d.expires_at end,
+            contact_timer_expires_at
+            = case when l.lead_claimed then d.expires_at else l.contact_timer_expires_at end
+        from due as d
+        where
+            l.id = d.id
+            and d.expires_at is distinct from case
+                when l.lead_claimed then l.contact_timer_expires_at else l.claim_timer_expires_at
+            end
+        returning l.id
+    )
+
+    select count(*) into v_count from replanned;
+    return v_count;
+end
+$$;
+
+comment on function public.crm_sla_replan_calendars(uuid[]) is
+'Internal: recomputes the deadlines of the running timers that follow these calendars';
+
+revoke execute on function public.crm_sla_replan_calendars(uuid[])
+from public, anon, authenticated, service_role;
