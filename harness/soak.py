@@ -566,6 +566,7 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
         "left join public.crm_sla_policies as p on l.sla_policy_id = p.id").fetchall())
     timer: dict[str, tuple[datetime, datetime]] = {}
     breach: list[tuple[float, float]] = []
+    worst: list[dict] = []
     warning: list[tuple[float, float]] = []
     passes: dict[str, float] = {}
     missing = 0
@@ -586,6 +587,12 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
             expiry = timer[lead][1].timestamp()
             if expiry <= at.timestamp() + 0.001:  # its timer ended (not a queue lead's first)
                 breach.append((expiry - t0_wall, got - expiry))
+                worst.append({"lag_s": got - expiry, "pass_start_s": at.timestamp() - expiry,
+                              "outbox_id": oid, "event": kind, "lead_id": lead,
+                              "reason": payload.get("reason"), "stage": payload.get("stage"),
+                              "expired": timer[lead][1].isoformat(), "at": payload["at"],
+                              "t_s": round(expiry - t0_wall, 1)})
+                worst = sorted(worst, key=lambda w: -w["lag_s"])[:20]
         if kind == "warning" and lead in timer and warn_at.get(lead) is not None:
             start, expiry = timer[lead]
             instant = start.timestamp() + warn_at[lead] * (expiry - start).total_seconds()
@@ -599,7 +606,8 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
                 if wid.split(".")[0] == webhook]
     hook = [(receipt[o] - t0_wall, at - receipt[o]) for o, at in arrivals if o in receipt]
     return {
-        "breach": breach, "warning": warning, "webhook": hook, "pass_times": pass_times,
+        "breach": breach, "worst_breaches": worst, "warning": warning, "webhook": hook,
+        "pass_times": pass_times,
         "unreceived_notifications": missing, "arrivals": arrivals,
     }
 
@@ -876,7 +884,8 @@ def assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, 
                  "claims": f.claims, "contacts": f.contacts, "by_hand": f.manual,
                  "away_flips": f.away_flips, "actions_skipped": f.skipped,
                  "board_updates": f.board_messages},
-        "breach_lag": breach, "warning_lag": warning, "webhook_lag": hook,
+        "breach_lag": breach, "worst_breaches": lags["worst_breaches"], "warning_lag": warning,
+        "webhook_lag": hook,
         "monitor_pass": {**passes, "how": "commit (notification arrival) minus the pass's "
                          "transaction start, passes that wrote events"},
         "pg_cron_runs": {"n": len(runs), "failed": sum(1 for s, *_ in runs if s == "failed"),
