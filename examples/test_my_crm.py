@@ -3,11 +3,13 @@
 Copy this file into your repository's tests, install crm-sla next to pytest and point DATABASE_URL
 at a PostgreSQL 15 server you own (your CI's service container will do):
 
-    pip install -e path/to/crm-sla pytest        # or: pip install "crm-sla @ git+<its repository>"
+    pip install path/to/crm-sla pytest           # or: pip install "crm-sla @ git+<its repository>"
     DATABASE_URL=postgresql://postgres:postgres@localhost:5432/postgres pytest test_my_crm.py
 
 crm-sla's pytest plugin loads by itself. For each test it makes a scratch database with every
-crm-sla migration applied (your database is never written to) and drops it afterwards. Add your
+crm-sla migration applied (your database is never written to) and drops it afterwards. Without
+DATABASE_URL it starts a throwaway PostgreSQL 15 with pg_cron for the session (pytest-postgresql;
+the postgresql-15 and postgresql-15-cron packages must be installed). Add your
 own schema (your columns, triggers, policies) in a fixture, as `my_crm_schema` does below, and
 these tests tell you whether the engine still keeps its promises next to it.
 """

@@ -38,6 +38,7 @@ from pathlib import Path
 import psycopg
 
 from harness import monitor, schedule, table
+from harness.engine import SYSTEM_ACTOR
 from harness.errors import HarnessError
 from harness.paths import REPO_ROOT
 from harness.target import connect, describe_db_error, redact, using_embedded, with_database
@@ -118,12 +119,12 @@ def machine() -> dict:
 def scratch_database(url: str, report: Callable[[str], None], kind: str = "bench"
                      ) -> Iterator[str]:
     """A new, migrated database on the server of `url` (made the way the test suite makes its
-    own: harness.testing.ScratchServer), dropped on the way out, whatever happens, together with
+    own: harness.scratch.ScratchServer), dropped on the way out, whatever happens, together with
     its template and any API role the migrations had to create. `url` itself is only used to
     issue CREATE and DROP DATABASE. Nothing is scheduled in the new database (but by --latency,
     which unschedules its job again), and DROP ... WITH (FORCE) ends whatever is left there.
     """
-    from harness.testing import ScratchServer
+    from harness.scratch import ScratchServer
 
     server = ScratchServer(url, embedded=using_embedded())
     try:
@@ -447,7 +448,7 @@ class Bench:
 
     # The floor: what the monitor writes for a backlog (the lead UPDATE and the audit INSERT),
     # as one hand-written statement with a plain round robin and no batching.
-    FLOOR = """
+    FLOOR = f"""
         with due as (
             select
                 l.id, l.assigned_agent_id as owner,
@@ -500,7 +501,7 @@ class Bench:
             lead_id, from_agent_id, to_agent_id, reassigned_by, reason, stage, created_at
         )
         select m.id, m.previous_agent_id, m.assigned_agent_id,
-            '00000000-0000-0000-0000-000000000000', m.reassignment_reason, m.stage,
+            '{SYSTEM_ACTOR}', m.reassignment_reason, m.stage,
             m.reassigned_at
         from moved as m
     """

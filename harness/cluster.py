@@ -1,6 +1,7 @@
 """The embedded PostgreSQL cluster: used whenever DATABASE_URL is unset.
 
-It lives in a git-ignored folder of the repository, listens only on 127.0.0.1 and its own socket
+It lives in a git-ignored folder of the repository (installed from a wheel: of
+~/.local/share/crm-sla, see harness/paths.py), listens only on 127.0.0.1 and its own socket
 folder on a non-default port, and preloads pg_cron (which lives in the `postgres` database, so the
 CRM database is a *different* one, as on most shared clusters; jobs run over libpq, pg_cron's
 default). As root, the server runs as an unprivileged user, since PostgreSQL refuses to run as
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.paths import REPO_ROOT
+from harness.paths import STATE_DIR
 
 PG_BIN = Path(os.environ.get("CRM_SLA_PG_BIN", "/usr/lib/postgresql/15/bin"))
 CRM_DATABASE = os.environ.get("CRM_SLA_PGDATABASE", "crm")
@@ -133,7 +134,6 @@ class Cluster:
     folder: str
     port_variable: str
     default_port: int
-    with_cron: bool = True  # False: a server without pg_cron, as some hosted databases are
     superuser: str = SUPERUSER  # the role initdb makes (Supabase's is supabase_admin)
     bootstrap: bool = True  # False: leave pg_cron and the CRM database to whoever builds on it
 
@@ -160,8 +160,8 @@ class Cluster:
         return int(ports[-1]) if ports else None
 
     def layout(self) -> Layout:
-        local = REPO_ROOT / self.folder
-        if _is_root() and _user_exists(SERVICE_USER) and not _reachable_by(SERVICE_USER, REPO_ROOT):
+        local = STATE_DIR / self.folder
+        if _is_root() and _user_exists(SERVICE_USER) and not _reachable_by(SERVICE_USER, STATE_DIR):
             # A clone inside a private folder (mktemp -d): keep the cluster where the server can go.
             digest = hashlib.sha1(str(local).encode()).hexdigest()[:10]
             return Layout(Path("/var/tmp") / f"crm-sla-{digest}")
@@ -185,9 +185,6 @@ class Cluster:
         settings = dict(SERVER_SETTINGS, port=str(self.port),
                         unix_socket_directories=f"'{lay.socket}'")
         settings["cron.host"] = f"'{lay.socket}'"
-        if not self.with_cron:
-            settings = {k: v for k, v in settings.items()
-                        if not k.startswith("cron.") and k != "shared_preload_libraries"}
         conf = "\n".join(f"{k} = {v}" for k, v in settings.items())
         with open(lay.data / "postgresql.auto.conf", "a") as fh:
             fh.write("\n# crm-sla embedded cluster\n" + conf + "\n")
@@ -251,8 +248,7 @@ class Cluster:
         with conn:
             if not self.bootstrap:
                 return
-            if self.with_cron:
-                conn.execute("create extension if not exists pg_cron")
+            conn.execute("create extension if not exists pg_cron")
             exists = conn.execute(
                 "select 1 from pg_database where datname = %s", (CRM_DATABASE,)
             ).fetchone()
@@ -271,7 +267,9 @@ class Cluster:
         shutil.rmtree(self.layout().base, ignore_errors=True)
 
 
-# `make migrate` and the CLI use DEV; the test suite runs its own cluster, so that the monitor
-# loop pg_cron runs in DEV's `crm` database never holds up the tests' DROP DATABASE.
+# `make migrate` and the CLI use DEV; `make lint` and `make schema` make their scratch databases
+# in TEST (harness.scratch.open_server), so that the monitor loop pg_cron runs in DEV's `crm`
+# database never holds up their DROP DATABASE. pytest starts a server of its own
+# (pytest-postgresql, see harness/pytest_plugin.py).
 DEV = Cluster(".pgdata", "CRM_SLA_PGPORT", 54329)
 TEST = Cluster(".pgdata-test", "CRM_SLA_TEST_PGPORT", 54339)

@@ -12,6 +12,7 @@ from psycopg.rows import tuple_row
 
 from harness import locks
 from harness.errors import HarnessError
+from harness.signals import stop_on_signals
 from harness.target import connect, describe_db_error
 
 
@@ -60,9 +61,10 @@ def paused(conn: psycopg.Connection, by: str) -> Iterator[None]:
 def run_forever(url: str, interval: float, once: bool = False) -> int:
     if interval <= 0:
         raise HarnessError("--interval must be a positive number of seconds")
-    with connect(url) as conn:
+    with connect(url) as conn, stop_on_signals():
         if not once:
-            print(f"crm-sla monitor: a pass every {interval:g}s; Ctrl-C stops it", flush=True)
+            print(f"crm-sla monitor: a pass every {interval:g}s; Ctrl-C or SIGTERM stops it",
+                  flush=True)
         try:
             while True:
                 try:

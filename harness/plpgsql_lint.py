@@ -12,7 +12,8 @@ import sys
 
 import psycopg
 
-from harness.testing import connect, open_server
+from harness.scratch import open_server
+from harness.testing import connect
 
 CHECK = """
 select p.oid::regprocedure::text as function, c.lineno, c.level, c.message, c.detail, c.hint

@@ -19,10 +19,9 @@ from psycopg.rows import tuple_row
 
 from harness.errors import HarnessError
 from harness.migrate import META_SCHEMA, pending_ids
-from harness.paths import REPO_ROOT
+from harness.paths import SQL_TESTS_DIR
 from harness.target import connect, redact
 
-SQL_TESTS_DIR = REPO_ROOT / "tests" / "sql"
 PG_PROVE_PACKAGE = "libtap-parser-sourcehandler-pgtap-perl"
 PSQL_PACKAGE = "postgresql-client"
 PGTAP_PACKAGE = "postgresql-15-pgtap"
@@ -110,10 +109,10 @@ def pg_prove_command(url: str, paths: list[Path], verbose: bool = False,
 
 def run(url: str, verbose: bool = False, extra: list[str] | None = None) -> int:
     check(url)
-    cmd, env = pg_prove_command(url, [p.relative_to(REPO_ROOT) for p in files()], verbose, extra)
-    print(f"pg_prove: {len(files())} file(s) from {SQL_TESTS_DIR.relative_to(REPO_ROOT)} "
-          f"against {redact(url)}", flush=True)
-    return subprocess.call(cmd, env=env, cwd=REPO_ROOT)
+    cmd, env = pg_prove_command(url, [p.name for p in files()], verbose, extra)
+    print(f"pg_prove: {len(files())} file(s) from {SQL_TESTS_DIR} against {redact(url)}",
+          flush=True)
+    return subprocess.call(cmd, env=env, cwd=SQL_TESTS_DIR)
 
 
 _REPORT_LINE = re.compile(

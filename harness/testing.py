@@ -1,23 +1,13 @@
-"""Test support shared by this repository's suite (tests/conftest.py) and the pytest plugin that
-adopters load (harness.pytest_plugin): scratch databases on a PostgreSQL server, and a small world
-builder (agents and leads in a line, the SLA clock, identities switched the way Supabase does it:
-SET ROLE plus request.jwt.claims).
-
-The server is the one DATABASE_URL names (CRM_SLA_TEST_DATABASE_URL wins when both are set): a
-server the user owns, such as a CI service container. The named database is only the door in: the
-tests create their own scratch databases beside it (a migrated template, then a copy per test),
-never write to it, and drop what they created. Without either variable the harness's own test
-cluster is used (started on demand, stopped again by whoever started it).
+"""The world builder shared by this repository's suite (tests/conftest.py) and the pytest plugin
+that adopters load (harness.pytest_plugin): agents and leads in a line, the SLA clock, the monitor,
+and identities switched the way Supabase does it (SET ROLE plus request.jwt.claims), on one
+migrated database. Where that database comes from is harness.scratch's job.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
-import os
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,13 +16,10 @@ from datetime import timedelta
 import psycopg
 from psycopg.rows import dict_row
 
-from harness import cluster, migrate
-from harness.errors import HarnessError
-from harness.target import redact, with_database
+from harness import target
+from harness.engine import SYSTEM_ACTOR
 
-SYSTEM_ACTOR = uuid.UUID("00000000-0000-0000-0000-000000000000")
-API_ROLES = ("anon", "authenticated", "service_role")
-SERVER_URL_VARIABLES = ("CRM_SLA_TEST_DATABASE_URL", "DATABASE_URL")
+__all__ = ["SYSTEM_ACTOR", "SlaClock", "World", "become", "connect", "near"]
 
 
 def near(a, b, slack: timedelta = timedelta(seconds=5)) -> bool:
@@ -41,7 +28,8 @@ def near(a, b, slack: timedelta = timedelta(seconds=5)) -> bool:
 
 
 def connect(url: str) -> psycopg.Connection:
-    return psycopg.connect(url, autocommit=True, row_factory=dict_row)
+    """harness.target.connect with rows as dicts, the shape tests read."""
+    return target.connect(url, row_factory=dict_row)
 
 
 def become(conn: psycopg.Connection, role: str, sub: uuid.UUID | str | None = None) -> None:
@@ -51,146 +39,6 @@ def become(conn: psycopg.Connection, role: str, sub: uuid.UUID | str | None = No
         claims["sub"] = str(sub)
     conn.execute(f"set role {role}")
     conn.execute("select set_config('request.jwt.claims', %s, false)", (json.dumps(claims),))
-
-
-# -- the server and its scratch databases ------------------------------------------------
-
-def existing_server_url() -> str | None:
-    """The URL of a server the user named (CRM_SLA_TEST_DATABASE_URL, else DATABASE_URL)."""
-    for name in SERVER_URL_VARIABLES:
-        if os.environ.get(name):
-            return os.environ[name]
-    return None
-
-
-class ScratchServer:
-    """Scratch databases on one server, made by this process and dropped by it.
-
-    `url` names any database on the server; it is used only to issue CREATE DATABASE and DROP
-    DATABASE, so its data is never touched. API roles (anon, authenticated, service_role) that the
-    migrations create here because the server had none are dropped again by `close()`.
-    """
-
-    def __init__(self, url: str, embedded: bool):
-        self.url = url
-        self.embedded = embedded
-        self._made: list[str] = []
-        self._template: str | None = None
-        self._roles_before: set[str] | None = None
-        self._counter = itertools.count()
-
-    @property
-    def label(self) -> str:
-        kind = "the harness's test cluster" if self.embedded else "the server in DATABASE_URL"
-        return f"{kind} ({redact(self.url)})"
-
-    def url_for(self, name: str) -> str:
-        return with_database(self.url, name)
-
-    def _admin(self) -> psycopg.Connection:
-        try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-        except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
-            raise HarnessError(f"cannot connect to {self.label}: {reason}") from None
-
-    def create(self, template: str | None = None, kind: str = "t") -> str:
-        """A new database (a copy of `template`, or empty); returns its name."""
-        name = f"crm_sla_{kind}_{os.getpid()}_{next(self._counter)}"
-        sql = f'create database "{name}"' + (f' template "{template}"' if template else "")
-        deadline = time.monotonic() + 15
-        with self._admin() as conn:
-            while True:
-                try:
-                    conn.execute(sql)
-                    break
-                except psycopg.errors.ObjectInUse:
-                    # A session on the template (which this process made) is still closing.
-                    if time.monotonic() > deadline:
-                        raise
-                    if template in self._made:
-                        self._disconnect(template)
-                    time.sleep(0.1)
-                except psycopg.errors.InsufficientPrivilege:
-                    raise HarnessError(
-                        f"the user of {self.label} may not create databases: the tests make "
-                        "scratch databases beside the one named (and drop them afterwards). "
-                        "Use a user with CREATEDB, such as a CI service container's superuser."
-                    ) from None
-        self._made.append(name)
-        return name
-
-    def _disconnect(self, name: str) -> None:
-        """End the sessions still open on a database this process made."""
-        with self._admin() as conn:
-            conn.execute("select pg_terminate_backend(pid) from pg_catalog.pg_stat_activity "
-                         "where datname = %s and pid <> pg_backend_pid()", (name,))
-
-    def drop(self, name: str) -> None:
-        with self._admin() as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
-        if name in self._made:
-            self._made.remove(name)
-
-    def _api_roles(self) -> set[str]:
-        with self._admin() as conn:
-            rows = conn.execute(
-                "select rolname from pg_catalog.pg_roles where rolname = any(%s)",
-                (list(API_ROLES),),
-            ).fetchall()
-        return {r[0] for r in rows}
-
-    def migrated_template(self) -> str:
-        """A database with every migration applied (made once), to copy for each test."""
-        if self._template is None:
-            if self._roles_before is None:
-                self._roles_before = self._api_roles()
-            name = self.create(kind="tpl")
-            migrate.apply(self.url_for(name), report=lambda _msg: None)
-            self._template = name
-            self._disconnect(name)  # yoyo keeps its connection; a template must have none
-        return self._template
-
-    def close(self) -> None:
-        """Drop every database made here, then the API roles the migrations had to create."""
-        for name in reversed(list(self._made)):
-            self.drop(name)
-        self._template = None
-        if self._roles_before is None:
-            return
-        created = [r for r in API_ROLES if r not in self._roles_before]
-        if not created:
-            return
-        with self._admin() as conn:
-            for role in created:
-                try:
-                    conn.execute(f"drop role if exists {role}")
-                except psycopg.Error as exc:  # another session's databases still use it
-                    print(f"crm-sla: kept role {role}, which the tests created: "
-                          f"{exc.diag.message_primary}", file=sys.stderr)
-
-
-@contextlib.contextmanager
-def open_server() -> Iterator[ScratchServer]:
-    """The server the tests use, for the length of the block; drops what was made there and stops
-    the embedded test cluster if this block started it."""
-    named = existing_server_url()
-    started = False
-    if named:
-        server = ScratchServer(named, embedded=False)
-        server._admin().close()  # fail early, with one line, if it cannot be reached
-    else:
-        started = not cluster.TEST.running()
-        cluster.TEST.start(quiet=True)
-        server = ScratchServer(cluster.TEST.url(cluster.CRON_DATABASE), embedded=True)
-    try:
-        yield server
-    finally:
-        try:
-            server.close()
-        finally:
-            if started:
-                cluster.TEST.stop()
 
 
 # -- the world ------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 """Fixtures: a real PostgreSQL, a migrated template database, and a fresh copy of it for every
 test, plus a small world builder (`world`). They build on the fixtures of crm-sla's own pytest
-plugin (harness/pytest_plugin.py, harness/testing.py), so the suite and adopters share one
-implementation.
+plugin (harness/pytest_plugin.py: pytest-postgresql's server and DatabaseJanitor, the world
+builder of harness/testing.py), so the suite and adopters share one implementation.
 
-The server is the harness's test cluster (with pg_cron), or, with DATABASE_URL set, the server it
-names: the suite then makes its scratch databases there, never writes to the named database, and
-drops what it made. Tests that need pg_cron or pgTAP are skipped there, with a reason naming the
-package, when the server lacks them.
+The server is a throwaway PostgreSQL with pg_cron that pytest-postgresql starts for the session,
+or, with DATABASE_URL set, the server it names: the suite then makes its scratch databases there,
+never writes to the named database, and drops what it made. Tests that need pg_cron or pgTAP are
+skipped there, with a reason naming the package, when the server lacks them.
 """
 
 from __future__ import annotations

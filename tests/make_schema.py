@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.paths import REPO_ROOT
-from harness.testing import open_server
+from harness.scratch import open_server
 from tests.schema_snapshot import dump
 
 if __name__ == "__main__":

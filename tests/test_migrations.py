@@ -8,8 +8,9 @@ import uuid
 
 import psycopg
 import pytest
+from pytest_postgresql import factories
 
-from harness import migrate
+from harness import migrate, pytest_plugin
 from harness.target import with_database
 from harness.testing import connect
 from tests.cli import assert_one_line_error, crm_sla
@@ -275,18 +276,17 @@ def test_migration_bookkeeping_is_not_in_public(fresh_db):
         conn.execute("select * from crm_sla_migrations._yoyo_migration")
 
 
-@pytest.fixture(scope="module")
-def server_without_cron():
-    from harness.cluster import Cluster
-
-    plain = Cluster(".pgdata-nocron", "CRM_SLA_NOCRON_PGPORT", 54349, with_cron=False)
-    plain.start(quiet=True)
-    yield plain
-    plain.destroy()
+# A second throwaway server, without pg_cron, as some hosted databases are (started only for the
+# test below, stopped and removed after the session).
+server_without_cron = factories.postgresql_proc(executable=pytest_plugin.pg_ctl(),
+                                                postgres_options="-c timezone=UTC")
 
 
 def test_without_pg_cron_migrate_succeeds_and_says_how_to_run_the_monitor(server_without_cron):
-    url = server_without_cron.url()
+    url = (f"postgresql://{server_without_cron.user}@{server_without_cron.host}:"
+           f"{server_without_cron.port}/crm")
+    with connect(with_database(url, "postgres")) as conn:
+        conn.execute("create database crm")
     proc = crm_sla("migrate", url=url)
     assert proc.returncode == 0, proc.stderr
     assert f"applied {len(ALL)} migration(s)" in proc.stdout

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from harness.paths import REPO_ROOT
 from harness.simulate import simulate
 from harness.target import with_database
 from harness.testing import connect
-from tests.cli import assert_one_line_error, crm_sla
+from tests.cli import STARTED, STOP_SIGNALS, assert_one_line_error, crm_sla
 from tests.test_migrations import ALL
 
 
@@ -272,18 +271,20 @@ def test_simulate_refuses_database_url_without_force(db_url):
     assert_one_line_error(crm_sla("simulate", url=db_url), "--force")
 
 
-def test_monitor_command_loops_until_ctrl_c(world):
+@STOP_SIGNALS
+@STARTED
+def test_monitor_command_loops_until_stopped(world, stop, started):
     ann, bob = world.agents("Ann", "Bob")
     lead = world.lead(ann)
     world.travel("5 minutes")
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "monitor", "--interval", "0.2"],
         env=dict(os.environ, DATABASE_URL=world.url), cwd=REPO_ROOT, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=started)
     deadline = time.monotonic() + 20
     while world.row(lead)["assigned_agent_id"] != bob and time.monotonic() < deadline:
         time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     out, err = proc.communicate(timeout=20)
     assert world.row(lead)["assigned_agent_id"] == bob
     assert proc.returncode == 0 and "Traceback" not in err

@@ -26,15 +26,26 @@ def scratch_databases(url: str) -> set[str]:
         return {r["datname"] for r in rows.fetchall()}
 
 
-def test_the_example_runs_with_plain_pytest_and_cleans_up(crm_sla_server, tmp_path):
+def objects(url: str) -> list[tuple]:
+    """Every schema of a database and the relations in it."""
+    with connect(url) as conn:
+        return [tuple(r.values()) for r in conn.execute(
+            "select n.nspname, c.relname from pg_namespace n left join pg_class c "
+            "on c.relnamespace = n.oid where n.nspname not like 'pg\\_%%' "
+            "and n.nspname <> 'information_schema' order by 1, 2").fetchall()]
+
+
+def test_the_example_runs_with_plain_pytest_and_cleans_up(crm_sla_server, fresh_db, tmp_path):
     shutil.copy(REPO_ROOT / "examples" / "test_my_crm.py", tmp_path)
-    env = dict(os.environ, DATABASE_URL=crm_sla_server.url)
+    named = fresh_db()  # the database a user names: only the way in to the server
+    env = dict(os.environ, DATABASE_URL=named)
     env.pop("CRM_SLA_TEST_DATABASE_URL", None)
-    before = scratch_databases(crm_sla_server.url)
+    before, inside = scratch_databases(crm_sla_server.url), objects(named)
     proc = plain_pytest(tmp_path, env, "test_my_crm.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "4 passed" in proc.stdout, proc.stdout
     assert scratch_databases(crm_sla_server.url) == before  # its scratch databases are gone
+    assert objects(named) == inside  # and nothing was written to the one named
 
 
 def test_the_plugin_starts_nothing_unless_its_fixtures_are_used(tmp_path):

@@ -10,6 +10,7 @@ import sys
 import uuid
 
 from harness.errors import HarnessError
+from harness.signals import stop_on_signals
 
 DEFAULT_PORT = 8765
 
@@ -49,13 +50,18 @@ def serve(url: str, host: str, port: int, as_agent: uuid.UUID | None, demo: bool
     who = "the service role (every lead)" if as_agent is None else \
         f"{identity.name} ({identity.role} {as_agent})"
     print(f"crm-sla board: http://{shown}:{sock.getsockname()[1]}/?token={token} reading as "
-          f"{who}; Ctrl-C stops it", flush=True)
+          f"{who}; Ctrl-C or SIGTERM stops it", flush=True)
     if not is_loopback(host):
         print("crm-sla board: reachable from the network; only those with the token can read "
               "it" + ("" if as_agent is None else " or act as the agent"), flush=True)
     server = make_server(url, identity, sock, token, (host, *allow_hosts))
     try:
-        server.run(sockets=[sock])
+        # uvicorn handles both signals while it runs, shuts down, then raises the one it got
+        # again: stop_on_signals turns that into the KeyboardInterrupt caught here.
+        with stop_on_signals():
+            server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        print("crm-sla board: stopped", flush=True)
     finally:
         sock.close()
         if demo_proc is not None and demo_proc.poll() is None:
