@@ -42,7 +42,8 @@ CREATE TABLE public.crm_leads (
     sla_escalated_at timestamp with time zone,
     sla_policy_id uuid,
     sla_timer_window interval,
-    sla_timer_calendar_id uuid
+    sla_timer_calendar_id uuid,
+    sla_waiting_since timestamp with time zone
 );
 
 COMMENT ON TABLE public.crm_leads IS 'Sales leads; each has an owner who must claim it, then contact it (crm-sla baseline)';
@@ -78,6 +79,8 @@ COMMENT ON COLUMN public.crm_leads.sla_policy_id IS 'The SLA policy chosen at in
 COMMENT ON COLUMN public.crm_leads.sla_timer_window IS 'The window of the running timer (claim or contact), as it was when the timer started (engine-owned)';
 
 COMMENT ON COLUMN public.crm_leads.sla_timer_calendar_id IS 'The calendar whose open time the running timer counts; NULL: around the clock (engine-owned)';
+
+COMMENT ON COLUMN public.crm_leads.sla_waiting_since IS 'When the monitor found nobody eligible to take this overdue lead (engine-owned); NULL once moved';
 
 CREATE FUNCTION public.claim_lead(p_lead_id uuid) RETURNS public.crm_leads
     LANGUAGE plpgsql SECURITY DEFINER
@@ -227,6 +230,9 @@ CREATE FUNCTION public.crm_leads_announce_intake() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
+    if not exists (select from new_leads as n where n.assigned_agent_id is not null) then
+        return null;
+    end if;
     perform public.crm_sla_emit(
         array_agg('assigned'::text),
         array_agg(n.id),
@@ -241,9 +247,6 @@ begin
     )
     from new_leads as n
     where n.assigned_agent_id is not null;
-    if exists (select from new_leads as n where n.assigned_agent_id is null) then
-        perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
-    end if;
     return null;
 end
 $$;
@@ -312,7 +315,8 @@ begin
         is distinct from (false, false, false, 0)
         or pg_catalog.num_nonnulls(
             new.previous_agent_id, new.reassignment_reason, new.reassigned_at,
-            new.sla_escalated_at, new.contact_timer_started_at, new.contact_timer_expires_at
+            new.sla_escalated_at, new.contact_timer_started_at, new.contact_timer_expires_at,
+            new.sla_waiting_since
         ) > 0 then
         new.claim_sla_breached := false;
         new.contact_sla_breached := false;
@@ -322,6 +326,7 @@ begin
         new.reassignment_reason := null;
         new.reassigned_at := null;
         new.sla_escalated_at := null;
+        new.sla_waiting_since := null;
         new.contact_timer_started_at := null;
         new.contact_timer_expires_at := null;
     end if;
@@ -363,6 +368,18 @@ begin
         end loop;
     end if;
 
+    if new.assigned_agent_id is null then
+        -- Waits for an owner (routed when the statement ends, or later from the overflow
+        -- queue): its claim timer starts when it gets one.
+        new.lead_claimed := false;
+        new.first_action_completed := false;
+        new.claim_timer_started_at := null;
+        new.claim_timer_expires_at := null;
+        new.claim_window_expires_at := null;
+        new.sla_timer_window := null;
+        new.sla_timer_calendar_id := null;
+        return new;
+    end if;
     new.claim_timer_started_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
     new.claim_timer_expires_at := timestamptz 'epoch'
@@ -412,62 +429,24 @@ CREATE FUNCTION public.crm_leads_intake_done() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-    v_queue uuid[];
-    v_routed integer;
 begin
-    v_queue := nullif(pg_catalog.current_setting('crm_sla.intake_queue', true), '')::uuid[];
-    v_routed := nullif(pg_catalog.current_setting('crm_sla.intake_routed', true), '')::integer;
-    if v_routed > 0 then
-        -- The k-th unowned lead (from 0) went to agent k mod n of the queue.
-        perform public.crm_sla_mark_routed(array(
-            select v_queue[(k % pg_catalog.cardinality(v_queue)) + 1]
-            from pg_catalog.generate_series(0, v_routed - 1) as k
-            order by k
-        ));
+    if exists (select from public.crm_leads as l where l.assigned_agent_id is null) then
+        -- One order for every router: the routing row first (to the end of the transaction).
+        perform from public.crm_sla_routing_lock for update;
+        perform public.crm_sla_route_waiting(null, public.sla_now());
+        if exists (select from public.crm_leads as l where l.assigned_agent_id is null) then
+            -- Leads nobody could take wait in the overflow queue: tell the board they exist.
+            perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
+        end if;
     end if;
     perform
-        pg_catalog.set_config('crm_sla.intake_queue', '', true),
-        pg_catalog.set_config('crm_sla.intake_routed', '', true),
         pg_catalog.set_config('crm_sla.intake_clock', '', true),
         pg_catalog.set_config('crm_sla.intake_policies', '', true);
     return null;
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_leads_intake_done() IS 'Trigger: records the round-robin picks of an INSERT statement and clears its intake settings';
-
-CREATE FUNCTION public.crm_leads_intake_route() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-    v_queue text := pg_catalog.current_setting('crm_sla.intake_queue', true);
-    v_agents integer;
-    v_routed integer;
-    v_set text;  -- what set_config() returns: an assignment costs less than PERFORM
-begin
-    if v_queue is null or v_queue = '' then
-        -- One order for every router: the routing lock row first (to the end of the
-        -- transaction); only the engine's definer functions may lock it.
-        perform from public.crm_sla_routing_lock for update;
-        v_queue := public.crm_sla_routing_queue('agent')::text;
-        perform
-            pg_catalog.set_config('crm_sla.intake_queue', v_queue, true),
-            pg_catalog.set_config('crm_sla.intake_routed', '0', true);
-    end if;
-    v_agents := (pg_catalog.octet_length(v_queue) - 1) / 37;
-    if v_agents > 0 then  -- else nobody is eligible: the monitor routes the lead later
-        v_routed := pg_catalog.current_setting('crm_sla.intake_routed')::integer;
-        new.assigned_agent_id
-        := pg_catalog.substr(v_queue, 2 + 37 * (v_routed % v_agents), 36)::uuid;
-        v_set := pg_catalog.set_config('crm_sla.intake_routed', (v_routed + 1)::text, true);
-    end if;
-    return new;
-end
-$$;
-
-COMMENT ON FUNCTION public.crm_leads_intake_route() IS 'Trigger: routes a lead inserted without an owner (round robin, once-a-statement queue)';
+COMMENT ON FUNCTION public.crm_leads_intake_done() IS 'Trigger: routes an INSERT statement''s unowned leads (and older waiting ones); clears its clock';
 
 CREATE FUNCTION public.crm_leads_progress() RETURNS trigger
     LANGUAGE plpgsql
@@ -497,7 +476,7 @@ begin
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
             new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
-            new.sla_timer_calendar_id
+            new.sla_timer_calendar_id, new.sla_waiting_since
         ) is distinct from (
             old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
@@ -505,7 +484,7 @@ begin
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
             old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
-            old.sla_timer_calendar_id
+            old.sla_timer_calendar_id, old.sla_waiting_since
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n
@@ -525,6 +504,7 @@ begin
     end if;
 
     if new.lead_claimed and not old.lead_claimed then
+        new.sla_waiting_since := null;  -- its owner acted: no longer waiting for another agent
         v_now := public.crm_sla_clock_now();
         if new.claim_timer_expires_at is not null and v_now >= new.claim_timer_expires_at then
             new.claim_sla_breached := true;
@@ -539,6 +519,7 @@ begin
     end if;
 
     if new.first_action_completed and not old.first_action_completed then
+        new.sla_waiting_since := null;
         v_now := coalesce(v_now, public.crm_sla_clock_now());
         if new.contact_timer_expires_at is not null and v_now >= new.contact_timer_expires_at then
             new.contact_sla_breached := true;
@@ -634,7 +615,8 @@ begin
             = coalesce(l.contact_sla_breached, false) or m.stage = 'contact_window',
             sla_breached = l.sla_breached or m.stage <> 'manual',
             -- An escalated lead sits with an admin: the monitor no longer moves it.
-            sla_escalated_at = case when m.escalate then p_at end
+            sla_escalated_at = case when m.escalate then p_at end,
+            sla_waiting_since = null
         from moves as m, plans as pl
         where l.id = m.lead_id and pl.policy_id is not distinct from l.sla_policy_id
         returning
@@ -734,6 +716,18 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_calendar_hours_replan() IS 'Trigger: re-plans the running timers that follow the calendars a statement changed';
+
+CREATE FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select
+        p_calendar_id is null
+        or public.sla_business_add(p_calendar_id, p_at, interval '1 microsecond')
+        = p_at + interval '1 microsecond'
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) IS 'Whether the calendar is open at the instant (zone, DST, overnight, holidays); NULL: always';
 
 CREATE FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) RETURNS void
     LANGUAGE plpgsql
@@ -1121,6 +1115,31 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) IS 'Internal: raises the SLxxx error that says why a claim or first action was refused';
 
+CREATE FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) RETURNS TABLE(agent_id uuid, eligible boolean, reason text, rank integer)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_caller constant text := public.crm_sla_caller();
+begin
+    if v_caller = 'anon' or (v_caller = 'user' and not public.is_admin(auth.uid())) then
+        raise exception 'only admins and the service role can see how leads are routed'
+            using errcode = 'SL006',
+                hint = 'Ask an admin; agents see the leads routed to them.';
+    end if;
+    if not exists (select from public.crm_leads as l where l.id = p_lead_id) then
+        raise exception 'lead % does not exist', coalesce(p_lead_id::text, 'NULL')
+            using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
+    end if;
+    return query
+    select r.agent_id, r.eligible, r.reason, r.rank
+    from public.crm_sla_route(array[p_lead_id], public.sla_now(), true) as r
+    order by r.rank nulls last, r.reason, r.agent_id;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) IS 'Why a lead would go to whom now: each agent, eligible or why not, and the router''s rank';
+
 CREATE FUNCTION public.crm_sla_holidays_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -1230,25 +1249,6 @@ CREATE FUNCTION public.crm_sla_lock_key(p_name text) RETURNS bigint
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_lock_key(p_name text) IS 'Internal: the advisory lock key of one of the engine''s locks (migrate, monitor)';
-
-CREATE FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) RETURNS void
-    LANGUAGE sql
-    SET search_path TO ''
-    AS $$
-    insert into public.crm_sla_agent_state as s (agent_id, last_routed_seq, leads_routed)
-    select t.agent, b.seq + max(t.i), count(*)
-    from unnest(p_agents) with ordinality as t (agent, i)
-    cross join (
-        select coalesce(max(x.last_routed_seq), 0) as seq from public.crm_sla_agent_state as x
-    ) as b
-    where t.agent is not null
-    group by t.agent, b.seq
-    on conflict (agent_id) do update
-        set last_routed_seq = excluded.last_routed_seq,
-            leads_routed = s.leads_routed + excluded.leads_routed
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) IS 'Internal: moves the picked agents to the back of the routing queue';
 
 CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURNS timestamp with time zone
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -1542,20 +1542,397 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) IS 'Internal: recomputes the deadlines of the running timers that follow these calendars';
 
-CREATE FUNCTION public.crm_sla_routing_queue(p_role text) RETURNS uuid[]
+CREATE FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean DEFAULT false) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    SET jit TO 'off'
+    AS $$
+declare
+    -- the pool, one element an agent or admin
+    v_ids uuid[];
+    v_key text[];  -- the id as text, to look it up in the leads' member and holder lists
+    v_admin boolean[];
+    v_w double precision[];
+    v_cur double precision[];
+    v_seq bigint[];
+    v_room bigint[];  -- what is left under the cap; NULL: no cap
+    v_why text[];
+    v_picked integer[];
+    v_start double precision[];  -- the credits before the batch
+    v_agents integer[];  -- the agents who can take leads now (indexes into the pool)
+    v_admins integer[];  -- the admins who can take escalated leads
+    v_owner integer;  -- the lead's owner's index in the pool (0: none)
+    v_next_seq bigint;
+    v_max integer;
+    -- the leads, one element a lead, in routing order
+    l_ids uuid[];
+    l_owner uuid[];
+    l_team text[];  -- the team's name when the lead's policy names one
+    l_members text[];  -- its members' ids, space-separated
+    l_held text[];  -- ids of everyone who held the lead, space-separated
+    l_escalate boolean[];
+    l_fresh boolean[];  -- nobody but its owner ever held it
+    -- one lead's candidates
+    v_cand integer[];
+    v_any_pref boolean;
+    v_total double precision;
+    v_best integer;
+    v_score double precision;
+    v_best_score double precision;
+    v_rounds integer;  -- rounds in which every agent of v_agents was a candidate
+    v_in boolean[];  -- in v_agents: its credit is kept lazily
+    v_all double precision;  -- the total weight of v_agents
+    v_j integer;
+    v_reasons text[];
+begin
+    select
+        array_agg(p.agent_id order by p.agent_id),
+        array_agg(p.agent_id::text order by p.agent_id),
+        array_agg(p.role = 'admin' order by p.agent_id),
+        array_agg(p.weight order by p.agent_id),
+        array_agg(p.credit order by p.agent_id),
+        array_agg(coalesce(p.last_routed_seq, 0) order by p.agent_id),
+        array_agg(p.max_open_leads - p.open_leads order by p.agent_id),
+        array_agg(p.reason order by p.agent_id),
+        max(p.last_routed_seq)
+    into v_ids, v_key, v_admin, v_w, v_cur, v_seq, v_room, v_why, v_next_seq
+    from public.crm_sla_routing_pool(p_at) as p;
+    v_next_seq := coalesce(v_next_seq, 0);
+
+    select s.max_reassignments into v_max from public.crm_sla_settings as s;
+
+    -- Everything the rules need to know about the leads, in one statement.
+    with team_members as (
+        select m.team_id, pg_catalog.string_agg(m.agent_id::text, ' ') as members
+        from public.crm_sla_team_members as m
+        group by m.team_id
+    )
+
+    select
+        array_agg(l.id order by t.ord),
+        array_agg(l.assigned_agent_id order by t.ord),
+        array_agg(tm.name order by t.ord),
+        array_agg(
+            case when tm.id is not null then coalesce(mm.members, '') end order by t.ord
+        ),
+        array_agg(
+            concat_ws(' ', l.assigned_agent_id::text, h.holders) order by t.ord
+        ),
+        array_agg(
+            l.assigned_agent_id is not null
+            and coalesce(h.automatic, 0)
+            >= coalesce(pol.max_reassignments, v_max, 3)
+            order by t.ord
+        ),
+        array_agg(h.holders is null order by t.ord)
+    into l_ids, l_owner, l_team, l_members, l_held, l_escalate, l_fresh
+    from unnest(p_leads) with ordinality as t (id, ord)
+    inner join public.crm_leads as l on t.id = l.id
+    left join public.crm_sla_policies as pol on l.sla_policy_id = pol.id
+    left join public.crm_sla_teams as tm on pol.team_id = tm.id
+    left join team_members as mm on tm.id = mm.team_id
+    left join lateral (
+        select
+            pg_catalog.string_agg(
+                concat_ws(' ', a.from_agent_id::text, a.to_agent_id::text), ' '
+            ) as holders,
+            count(*) filter (where a.reason <> 'manual') as automatic
+        from public.crm_lead_reassignments as a
+        where a.lead_id = l.id and coalesce(l.reassignment_count, 0) > 0
+    ) as h on true;
+
+    if l_ids is null or v_ids is null then
+        return;
+    end if;
+
+    if p_explain then
+        -- Why each agent can or cannot take the first lead now, in the rules' order.
+        v_reasons := array_fill(null::text, array[cardinality(v_ids)]);
+        for v_j in 1 .. cardinality(v_ids) loop
+            v_reasons[v_j] := case
+                when v_ids[v_j] = l_owner[1] then 'current owner'
+                when v_why[v_j] is not null then v_why[v_j]
+                when l_escalate[1] and not v_admin[v_j]
+                    then 'the lead goes to an admin: it was moved max_reassignments times'
+                when not l_escalate[1] and v_admin[v_j] then 'admin: takes only escalated leads'
+                when not l_escalate[1] and strpos(l_members[1], v_key[v_j]) = 0
+                    then 'not in team ' || l_team[1]
+            end;
+        end loop;
+        -- The order the router would pick in: never-held first, then the most credit after
+        -- this round's earning, the least recently routed, the id.
+        return query
+        select
+            l_ids[1],
+            v_ids[x.j],
+            l_escalate[1],
+            v_reasons[x.j] is null,
+            coalesce(v_reasons[x.j], case
+                when strpos(l_held[1], v_key[x.j]) = 0 then 'eligible'
+                else 'eligible, but held this lead before'
+            end),
+            case when v_reasons[x.j] is null then (
+                row_number() over (
+                    partition by v_reasons[x.j] is null
+                    order by
+                        strpos(l_held[1], v_key[x.j]) = 0 desc,
+                        v_cur[x.j] + v_w[x.j] desc, v_seq[x.j], v_ids[x.j]
+                )
+            )::integer end
+        from pg_catalog.generate_subscripts(v_ids, 1) as x (j);
+        return;
+    end if;
+
+    -- Who can take leads at all (agent-level reasons, given once for the batch).
+    v_agents := array(
+        select x.j from pg_catalog.generate_subscripts(v_ids, 1) as x (j)
+        where v_why[x.j] is null and not v_admin[x.j] order by x.j
+    );
+    v_admins := array(
+        select x.j from pg_catalog.generate_subscripts(v_ids, 1) as x (j)
+        where v_why[x.j] is null and v_admin[x.j] order by x.j
+    );
+    v_start := v_cur;
+    v_picked := array_fill(0, array[cardinality(v_ids)]);
+    -- The credits of the agents in v_agents (who can take leads and have room) are kept lazily:
+    -- an agent's credit is v_cur + v_w * v_rounds, v_rounds counting the rounds in which every
+    -- one of them was a candidate, so such a round costs one comparison an agent.
+    v_rounds := 0;
+    v_in := array_fill(false, array[cardinality(v_ids)]);
+    v_all := 0;
+    foreach v_j in array v_agents loop
+        v_in[v_j] := true;
+        v_all := v_all + v_w[v_j];
+    end loop;
+    for v_k in 1 .. cardinality(l_ids) loop
+        v_owner := coalesce(pg_catalog.array_position(v_ids, l_owner[v_k]), 0);
+        v_best := null;
+        if not l_escalate[v_k] and l_members[v_k] is null and l_fresh[v_k] then
+            -- The common case: no team, nobody but the owner ever held it. One round of smooth
+            -- weighted round robin: every candidate earns its weight, the one with the most
+            -- credit is picked; the owner is no candidate (earns nothing).
+            v_rounds := v_rounds + 1;
+            v_total := v_all;
+            if v_owner > 0 and v_in[v_owner] then
+                v_cur[v_owner] := v_cur[v_owner] - v_w[v_owner];
+                v_total := v_total - v_w[v_owner];
+            end if;
+            foreach v_j in array v_agents loop
+                continue when v_j = v_owner;
+                v_score := v_cur[v_j] + v_w[v_j] * v_rounds;
+                if v_best is null or v_score > v_best_score or (
+                    v_score = v_best_score
+                    and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
+                ) then
+                    v_best := v_j;
+                    v_best_score := v_score;
+                end if;
+            end loop;
+        else
+            if l_escalate[v_k] then  -- to an admin, by the same rule with weight 1
+                v_cand := v_admins;
+            else
+                -- A team, or earlier holders: the candidates first, never-held ones when any.
+                v_cand := '{}';
+                v_any_pref := false;
+                foreach v_j in array v_agents loop
+                    continue when v_j = v_owner or strpos(l_members[v_k], v_key[v_j]) = 0;
+                    if strpos(l_held[v_k], v_key[v_j]) = 0 then
+                        if not v_any_pref then
+                            v_cand := '{}';  -- a never-held one: earlier holders drop out
+                            v_any_pref := true;
+                        end if;
+                        v_cand := v_cand || v_j;
+                    elsif not v_any_pref then
+                        v_cand := v_cand || v_j;
+                    end if;
+                end loop;
+            end if;
+            v_total := 0;
+            foreach v_j in array v_cand loop
+                continue when v_j = v_owner;
+                v_total := v_total + v_w[v_j];
+                v_cur[v_j] := v_cur[v_j] + v_w[v_j];
+                v_score := v_cur[v_j] + case when v_in[v_j] then v_w[v_j] * v_rounds else 0 end;
+                if v_best is null or v_score > v_best_score or (
+                    v_score = v_best_score
+                    and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
+                ) then
+                    v_best := v_j;
+                    v_best_score := v_score;
+                end if;
+            end loop;
+        end if;
+
+        if v_best is not null then  -- the pick pays the round's total weight
+            v_cur[v_best] := v_cur[v_best] - v_total;
+            v_next_seq := v_next_seq + 1;
+            v_seq[v_best] := v_next_seq;
+            v_room[v_best] := v_room[v_best] - 1;
+            v_picked[v_best] := v_picked[v_best] + 1;
+            if v_room[v_best] <= 0 then  -- at its cap: no candidate for the rest of the batch
+                v_cur[v_best] := v_cur[v_best] + v_w[v_best] * v_rounds;
+                v_in[v_best] := false;
+                v_agents := pg_catalog.array_remove(v_agents, v_best);
+                v_all := v_all - v_w[v_best];
+            end if;
+        end if;
+        lead_id := l_ids[v_k];
+        agent_id := v_ids[v_best];
+        escalate := l_escalate[v_k];
+        eligible := v_best is not null;
+        reason := case when v_best is null then 'nobody eligible' end;
+        rank := case when v_best is not null then 1 end;
+        return next;
+    end loop;
+
+    insert into public.crm_sla_agent_state as s (
+        agent_id, last_routed_seq, leads_routed, routing_credit
+    )
+    select x.id, x.seq, x.picked, c.credit
+    from unnest(v_ids, v_seq, v_picked, v_cur, v_start, v_w, v_in)
+        as x (id, seq, picked, cur, start, w, lazy)
+    cross join lateral (
+        select x.cur + case when x.lazy then x.w * v_rounds else 0 end as credit
+    ) as c
+    where x.picked > 0 or c.credit <> x.start
+    on conflict on constraint crm_sla_agent_state_pkey do update
+        set last_routed_seq = excluded.last_routed_seq,
+            leads_routed = s.leads_routed + excluded.leads_routed,
+            routing_credit = excluded.routing_credit;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) IS 'Internal: the router (eligibility, never-held first, smooth weighted round robin, caps, escalation) behind intake, the monitor, crm_sla_explain_routing and reassign_lead';
+
+CREATE FUNCTION public.crm_sla_route_waiting(p_limit integer, p_at timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_room bigint;
+    v_ids uuid[];
+    v_routed integer;
+begin
+    if not exists (select from public.crm_leads as w where w.assigned_agent_id is null) then
+        return 0;
+    end if;
+    -- How many leads the available agents can take at most (NULL: no limit), so that a queue
+    -- nobody can take from is not locked at all.
+    select
+        case
+            when count(*) filter (where p.max_open_leads is null) > 0 then null
+            else coalesce(sum(p.max_open_leads - p.open_leads), 0)
+        end
+    into v_room
+    from public.crm_sla_routing_pool(p_at) as p
+    where p.role = 'agent' and p.reason is null;
+    if v_room = 0 then
+        return 0;
+    end if;
+
+    -- Oldest first; the leads of one INSERT (one created_at) in the order they were written.
+    select array_agg(u.id order by u.created_at, u.ctid) into v_ids
+    from (
+        select w.id, w.created_at, w.ctid
+        from public.crm_leads as w
+        where w.assigned_agent_id is null
+        order by w.created_at, w.ctid
+        limit least(p_limit, v_room)
+        for update skip locked
+    ) as u;
+    if v_ids is null then
+        return 0;
+    end if;
+
+    -- Each routed lead's claim timer follows its policy (computed once a policy), and its first
+    -- owner is announced (an `assigned` event each).
+    with picks as (
+        select r.lead_id, r.agent_id, l.sla_policy_id, t.ord
+        from public.crm_sla_route(v_ids, p_at) as r
+        inner join public.crm_leads as l on r.lead_id = l.id
+        inner join unnest(v_ids) with ordinality as t (id, ord) on r.lead_id = t.id
+        where r.agent_id is not null
+    ),
+
+    plans as (
+        select q.policy_id, pl.expires_at, pl.timer_window, pl.calendar_id
+        from (select distinct p.sla_policy_id as policy_id from picks as p) as q
+        cross join lateral public.crm_sla_timer_plan(q.policy_id, 'claim', p_at) as pl
+    ),
+
+    routed as (
+        update public.crm_leads as l
+        set
+            assigned_agent_id = p.agent_id,
+            claim_timer_started_at = p_at,
+            claim_timer_expires_at = pl.expires_at,
+            claim_window_expires_at = pl.expires_at,
+            sla_timer_window = pl.timer_window,
+            sla_timer_calendar_id = pl.calendar_id
+        from picks as p, plans as pl
+        where
+            l.id = p.lead_id and l.assigned_agent_id is null
+            and pl.policy_id is not distinct from p.sla_policy_id
+        returning l.id, l.assigned_agent_id, l.claim_timer_expires_at, p.ord
+    )
+
+    select
+        public.crm_sla_emit(
+            array_agg('assigned'::text order by r.ord),
+            array_agg(r.id order by r.ord),
+            array_agg(r.assigned_agent_id order by r.ord),
+            array_agg('claim_window'::text order by r.ord),
+            array_agg(r.claim_timer_expires_at order by r.ord),
+            array_agg(p_at order by r.ord)
+        )
+    into v_routed
+    from routed as r;
+    v_routed := coalesce(v_routed, 0);
+    return v_routed;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_route_waiting(p_limit integer, p_at timestamp with time zone) IS 'Internal: routes leads waiting for an owner, oldest first; their claim timers start now';
+
+CREATE FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) RETURNS TABLE(agent_id uuid, role text, full_name text, weight double precision, max_open_leads integer, open_leads bigint, credit double precision, last_routed_seq bigint, reason text)
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-    select coalesce(array_agg(a.id order by s.last_routed_seq nulls first, a.id), '{}')
+    select
+        a.id,
+        a.role,
+        a.full_name,
+        case when a.role = 'agent' then coalesce(r.weight, 1)::double precision else 1 end,
+        r.max_open_leads,
+        o.n,
+        coalesce(s.routing_credit, 0),
+        s.last_routed_seq,
+        case
+            when not a.is_active then 'inactive'
+            when a.role <> 'agent' then null  -- admins take escalations whatever their routing
+            when not a.accepting_leads then 'not accepting leads'
+            when not public.crm_sla_calendar_is_open(r.calendar_id, p_at) then 'off shift'
+            when o.n >= r.max_open_leads
+                then pg_catalog.format('at capacity %s/%s', o.n, r.max_open_leads)
+        end
     from public.crm_agents as a
+    left join public.crm_sla_agent_routing as r on a.id = r.agent_id
     left join public.crm_sla_agent_state as s on a.id = s.agent_id
-    where
-        a.role = p_role
-        and a.is_active
-        and (a.accepting_leads or p_role = 'admin')
+    left join lateral (
+        -- Open leads count only against a cap (and read crm_leads_open_by_agent_idx).
+        select count(*) as n
+        from public.crm_leads as l
+        where
+            r.max_open_leads is not null
+            and l.assigned_agent_id = a.id
+            and l.first_action_completed = false
+            and l.sla_escalated_at is null
+    ) as o on true
+    where a.role in ('agent', 'admin')
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_routing_queue(p_role text) IS 'Internal: active agents (or admins) in round-robin order, least recently routed to first';
+COMMENT ON FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) IS 'Internal: agents and admins with weight, cap, open leads, credit, and why they cannot take leads';
 
 CREATE FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone, p_time_zone text DEFAULT 'UTC'::text) RETURNS TABLE(weekday smallint, hour smallint, claim_windows bigint, claimed_in_window bigint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -1839,21 +2216,12 @@ CREATE FUNCTION public.process_sla_timers() RETURNS jsonb
 declare
     v_now constant timestamptz := public.sla_now();
     v_batch integer;
-    v_max integer;
+    v_fresh integer;
+    v_waiting uuid[];
     v_ids uuid[];
-    v_owners uuid[];
     v_stages text[];
-    v_counts integer[];
-    v_maxes integer[];
-    v_queue uuid[];
-    v_admins uuid[];
-    v_held uuid[];
-    v_auto integer;
-    v_pick uuid;
-    v_fallback uuid;
-    v_cand uuid;
-    v_to uuid[] := '{}'::uuid[];
-    v_escalate boolean[] := '{}'::boolean[];
+    v_to uuid[];
+    v_escalate boolean[];
     v_stuck_ids uuid[] := '{}'::uuid[];
     v_stuck_stages text[] := '{}'::text[];
     v_routed integer := 0;
@@ -1861,15 +2229,13 @@ declare
     v_no_contact integer := 0;
     v_escalated integer := 0;
     v_remaining bigint := 0;
-    v_flagged uuid[];  -- stuck leads announced (no_eligible_agent) by this pass
+    v_flagged uuid[];
     v_flagged_owners uuid[];
     v_flagged_stages text[];
     v_flagged_expiries timestamptz[];
 begin
-    select s.monitor_batch_size, s.max_reassignments into v_batch, v_max
-    from public.crm_sla_settings as s;
+    select s.monitor_batch_size into v_batch from public.crm_sla_settings as s;
     v_batch := coalesce(v_batch, 1000);
-    v_max := coalesce(v_max, 3);
 
     -- Idle fast path: nothing unowned and nothing due means no locks at all. Each due test asks
     -- for the earliest due expiry, which the planner reads off the first entries of the seed's
@@ -1894,101 +2260,47 @@ begin
         );
     end if;
 
-    -- One order for every router: the routing lock row first, then lead rows (always SKIP
-    -- LOCKED here). Only the engine's definer functions may lock that row.
+    -- One order for every router: the routing row first (to the end of the transaction), then
+    -- lead rows (always SKIP LOCKED here). Only the engine's definer functions may lock that row.
     perform from public.crm_sla_routing_lock for update;
-    v_queue := public.crm_sla_routing_queue('agent');
 
-    -- 1. Unowned leads (nobody was eligible when they arrived): a first assignment, no audit row.
-    if cardinality(v_queue) > 0 then
-        with unowned as (
-            select l.id, row_number() over (order by l.created_at, l.id) as n
-            from (
-                select u.id, u.created_at from public.crm_leads as u
-                where u.assigned_agent_id is null
-                order by u.created_at
-                limit v_batch
-                for update skip locked
-            ) as l
-        ),
+    -- 1. The overflow queue (leads nobody could take when they arrived), oldest first: a first
+    --    assignment, no audit row; the claim timer starts now.
+    v_routed := public.crm_sla_route_waiting(v_batch, v_now);
 
-        plans as (  -- the claim timer of each policy among them, computed once a policy
-            select q.policy_id, t.expires_at, t.timer_window, t.calendar_id
-            from (
-                select distinct l.sla_policy_id as policy_id
-                from public.crm_leads as l inner join unowned as u on l.id = u.id
-            ) as q
-            cross join lateral public.crm_sla_timer_plan(q.policy_id, 'claim', v_now) as t
-        ),
-
-        routed as (
-            update public.crm_leads as l
-            set
-                assigned_agent_id = v_queue[((u.n - 1) % cardinality(v_queue)) + 1],
-                claim_timer_started_at = v_now,
-                claim_timer_expires_at = p.expires_at,
-                claim_window_expires_at = p.expires_at,
-                sla_timer_window = p.timer_window,
-                sla_timer_calendar_id = p.calendar_id
-            from unowned as u, plans as p
-            where
-                l.id = u.id and l.assigned_agent_id is null
-                and p.policy_id is not distinct from l.sla_policy_id
-            returning l.id, l.assigned_agent_id, l.claim_timer_expires_at, u.n
-        )
-
-        select
-            public.crm_sla_emit(
-                array_agg('assigned'::text order by r.n),
-                array_agg(r.id order by r.n),
-                array_agg(r.assigned_agent_id order by r.n),
-                array_agg('claim_window'::text order by r.n),
-                array_agg(r.claim_timer_expires_at order by r.n),
-                array_agg(v_now order by r.n)
-            ),
-            array_agg(r.assigned_agent_id order by r.n)
-        into v_routed, v_to
-        from routed as r;
-        if v_routed > 0 then
-            perform public.crm_sla_mark_routed(v_to);
-            v_queue := public.crm_sla_routing_queue('agent');
-        end if;
-        v_to := '{}';
-    end if;
-
-    -- 2. Lock up to one batch of due leads. The due test is repeated on the locked row itself,
-    --    so a lead claimed (or reassigned) since the candidates were read is left alone.
+    -- 2. Lock up to one batch of newly due leads and up to one batch of those already waiting
+    --    with their owner for an eligible agent (so that leads nobody can take never hold up
+    --    the others). The due test is repeated on the locked row itself, so a lead claimed (or
+    --    reassigned) since the candidates were read is left alone. Routing order: the waiting
+    --    ones first (oldest first), then the newly due, earliest expiry first.
+    v_waiting := array(
+        select c.id from public.crm_leads as c
+        where c.sla_waiting_since is not null and c.sla_escalated_at is null
+        order by c.sla_waiting_since, c.id
+        limit v_batch
+    );
     select
-        array_agg(d.id order by d.due_at, d.id),
-        array_agg(d.owner order by d.due_at, d.id),
-        array_agg(d.stage order by d.due_at, d.id),
-        array_agg(d.cnt order by d.due_at, d.id),
-        array_agg(d.max_moves order by d.due_at, d.id)
-    into v_ids, v_owners, v_stages, v_counts, v_maxes
+        array_agg(d.id order by d.waited, d.due_at, d.id),
+        array_agg(d.stage order by d.waited, d.due_at, d.id),
+        count(*) filter (where d.waited is null)
+    into v_ids, v_stages, v_fresh
     from (
         select
             l.id,
-            l.assigned_agent_id as owner,
-            -- The lead's policy says how often it may move before it escalates.
-            coalesce(
-                (select p.max_reassignments from public.crm_sla_policies as p
-                    where p.id = l.sla_policy_id),
-                v_max
-            ) as max_moves,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
-            coalesce(l.reassignment_count, 0) as cnt,
             case
                 when l.lead_claimed then l.contact_timer_expires_at
                 else l.claim_timer_expires_at
-            end as due_at
+            end as due_at,
+            l.sla_waiting_since as waited
         from public.crm_leads as l
         where
-            l.id = any(array(
+            l.id = any(v_waiting || array(
                 (
                     select c.id from public.crm_leads as c
                     where c.claim_timer_expires_at <= v_now
                         and c.claim_timer_expires_at is not null and c.lead_claimed = false
-                        and c.sla_escalated_at is null
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
                     order by c.claim_timer_expires_at
                     limit v_batch
                 )
@@ -1998,7 +2310,7 @@ begin
                     where c.contact_timer_expires_at <= v_now
                         and c.contact_timer_expires_at is not null
                         and c.first_action_completed = false
-                        and c.sla_escalated_at is null
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
                     order by c.contact_timer_expires_at
                     limit v_batch
                 )
@@ -2011,8 +2323,8 @@ begin
                     and l.contact_timer_expires_at <= v_now
                 )
             )
-        order by due_at, l.id
-        limit v_batch
+        order by l.sla_waiting_since nulls last, due_at, l.id
+        limit v_batch + cardinality(v_waiting)
         for update of l skip locked
     ) as d;
 
@@ -2023,69 +2335,27 @@ begin
         );
     end if;
 
-    -- 3. Choose each lead's next owner: round robin over the queue, skipping the owner and
-    --    preferring agents who never held the lead; an admin once its policy's max_reassignments
-    --    (or the settings') is reached.
-    v_admins := public.crm_sla_routing_queue('admin');
-    for i in 1 .. cardinality(v_ids) loop
-        v_held := array_remove(array[v_owners[i]], null);
-        v_auto := 0;
-        if v_counts[i] > 0 then
-            select
-                array_remove(array_agg(a.from_agent_id) || array_agg(a.to_agent_id), null)
-                || v_held,
-                count(*) filter (where a.reason <> 'manual')
-            into v_held, v_auto
-            from public.crm_lead_reassignments as a
-            where a.lead_id = v_ids[i];
-        end if;
-
-        v_pick := null;
-        v_fallback := null;
-        if v_auto >= v_maxes[i] then
-            foreach v_cand in array v_admins loop
-                if v_cand is distinct from v_owners[i] then
-                    v_pick := v_cand;
-                    exit;
-                end if;
-            end loop;
-            if v_pick is not null then
-                v_admins := array_remove(v_admins, v_pick) || v_pick;
-            end if;
-        else
-            foreach v_cand in array v_queue loop
-                continue when v_cand = v_owners[i];
-                v_fallback := coalesce(v_fallback, v_cand);
-                if not v_cand = any(v_held) then
-                    v_pick := v_cand;
-                    exit;
-                end if;
-            end loop;
-            v_pick := coalesce(v_pick, v_fallback);
-            if v_pick is not null then
-                v_queue := array_remove(v_queue, v_pick) || v_pick;
-            end if;
-        end if;
-
-        if v_pick is null then
-            v_stuck_ids := v_stuck_ids || v_ids[i];
-            v_stuck_stages := v_stuck_stages || v_stages[i];
-        else
-            v_to := v_to || v_pick;
-            v_escalate := v_escalate || (v_auto >= v_maxes[i]);
-            if v_auto >= v_maxes[i] then
-                v_escalated := v_escalated + 1;
-            elsif v_stages[i] = 'claim_window' then
-                v_unclaimed := v_unclaimed + 1;
-            else
-                v_no_contact := v_no_contact + 1;
-            end if;
-        end if;
-    end loop;
+    -- 3. Each lead's next owner, oldest due first: the router skips the owner, prefers agents
+    --    who never held the lead, keeps to the policy's team, shifts and caps, and names an admin
+    --    once the lead was moved max_reassignments times (escalate). NULL: nobody is eligible.
+    select
+        array_agg(r.agent_id order by t.ord) filter (where r.agent_id is not null),
+        array_agg(r.escalate order by t.ord) filter (where r.agent_id is not null),
+        coalesce(array_agg(t.id order by t.ord) filter (where r.agent_id is null), '{}'),
+        coalesce(array_agg(t.stage order by t.ord) filter (where r.agent_id is null), '{}'),
+        count(*) filter (where r.escalate and r.agent_id is not null),
+        count(*) filter (
+            where not r.escalate and r.agent_id is not null and t.stage = 'claim_window'
+        ),
+        count(*) filter (
+            where not r.escalate and r.agent_id is not null and t.stage = 'contact_window'
+        )
+    into v_to, v_escalate, v_stuck_ids, v_stuck_stages, v_escalated, v_unclaimed, v_no_contact
+    from unnest(v_ids, v_stages) with ordinality as t (id, stage, ord)
+    inner join public.crm_sla_route(v_ids, v_now) as r on t.id = r.lead_id;
 
     -- 4. Write the reassignments (lead rows, audit rows, events) in one statement.
     if cardinality(v_to) > 0 then
-        perform public.crm_sla_mark_routed(v_to);
         perform public.crm_sla_apply_reassignments(
             array(select x from unnest(v_ids) as x where not x = any(v_stuck_ids)),
             v_to,
@@ -2100,8 +2370,8 @@ begin
         );
     end if;
 
-    -- 5. Nobody eligible: the lead stays with its owner, flagged, and the next pass retries.
-    --    Only the first detection writes and announces it.
+    -- 5. Nobody eligible: the lead stays with its owner, flagged and marked waiting, and the
+    --    next passes retry it (before newly due leads). Only the first detection announces it.
     if cardinality(v_stuck_ids) > 0 then
         with flagged as (
             update public.crm_leads as l
@@ -2109,17 +2379,10 @@ begin
                 claim_sla_breached = coalesce(l.claim_sla_breached, false) or t.stage = 'claim_window',
                 contact_sla_breached
                 = coalesce(l.contact_sla_breached, false) or t.stage = 'contact_window',
-                sla_breached = true
+                sla_breached = true,
+                sla_waiting_since = v_now
             from unnest(v_stuck_ids, v_stuck_stages) as t (id, stage)
-            where
-                l.id = t.id
-                and not (
-                    l.sla_breached
-                    and case t.stage
-                        when 'claim_window' then coalesce(l.claim_sla_breached, false)
-                        else coalesce(l.contact_sla_breached, false)
-                    end
-                )
+            where l.id = t.id and l.sla_waiting_since is null
             returning
                 l.id, l.assigned_agent_id, t.stage,
                 case t.stage
@@ -2140,14 +2403,14 @@ begin
         );
     end if;
 
-    if cardinality(v_ids) >= v_batch then
+    if v_fresh >= v_batch then
         select
             (
                 select count(*) from (
                     select from public.crm_leads as c
                     where c.claim_timer_expires_at <= v_now
                         and c.claim_timer_expires_at is not null and c.lead_claimed = false
-                        and c.sla_escalated_at is null
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
                     limit 10000000
                 ) as x
             )
@@ -2157,7 +2420,7 @@ begin
                     where c.contact_timer_expires_at <= v_now
                         and c.contact_timer_expires_at is not null
                         and c.first_action_completed = false
-                        and c.sla_escalated_at is null
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
                     limit 10000000
                 ) as y
             )
@@ -2187,6 +2450,7 @@ declare
     v_uid constant uuid := auth.uid();
     v_lead public.crm_leads;
     v_agent public.crm_agents;
+    v_reason text;
 begin
     if v_caller = 'anon' or (v_caller = 'user' and not public.is_admin(v_uid)) then
         raise exception 'only admins and the service role can reassign leads'
@@ -2208,22 +2472,29 @@ begin
         raise exception 'lead % does not exist', p_lead_id
             using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
     end if;
-    select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
+    -- The router's own verdict on the target (crm_sla_route, as crm_sla_explain_routing shows
+    -- it): a manual move may override the routing preferences (accepting leads, team, shift,
+    -- cap: the admin's call), never an inactive target or the current owner.
+    select r.reason into v_reason
+    from public.crm_sla_route(array[p_lead_id], public.sla_now(), true) as r
+    where r.agent_id = p_to_agent_id;
     if not found then
-        raise exception 'agent % does not exist', p_to_agent_id
-            using errcode = 'SL007', hint = 'Pass the id of an active agent from crm_agents.';
-    end if;
-    if v_agent.role = 'system' then
+        select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
+        if not found then
+            raise exception 'agent % does not exist', p_to_agent_id
+                using errcode = 'SL007', hint = 'Pass the id of an active agent from crm_agents.';
+        end if;
         raise exception 'the system actor cannot own leads'
             using errcode = 'SL007', hint = 'Pass the id of an active agent or admin.';
     end if;
-    if not v_agent.is_active then
-        raise exception 'agent % (%) is inactive', p_to_agent_id, v_agent.full_name
-            using errcode = 'SL007', hint = 'Reactivate the agent first, or pick an active one.';
-    end if;
-    if v_lead.assigned_agent_id = p_to_agent_id then
+    if v_reason = 'current owner' then
         raise exception 'lead % already belongs to agent %', p_lead_id, p_to_agent_id
             using errcode = 'SL008', hint = 'Pick a different agent.';
+    end if;
+    if v_reason = 'inactive' then
+        select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
+        raise exception 'agent % (%) is inactive', p_to_agent_id, v_agent.full_name
+            using errcode = 'SL007', hint = 'Reactivate the agent first, or pick an active one.';
     end if;
 
     perform public.crm_sla_apply_reassignments(
@@ -2698,10 +2969,13 @@ COMMENT ON COLUMN public.crm_sla_agent_routing.calendar_id IS 'The agent''s shif
 CREATE TABLE public.crm_sla_agent_state (
     agent_id uuid NOT NULL,
     last_routed_seq bigint NOT NULL,
-    leads_routed bigint DEFAULT 0 NOT NULL
+    leads_routed bigint DEFAULT 0 NOT NULL,
+    routing_credit double precision DEFAULT 0 NOT NULL
 );
 
 COMMENT ON TABLE public.crm_sla_agent_state IS 'Routing state: when each agent was last routed a lead (round robin); engine-internal';
+
+COMMENT ON COLUMN public.crm_sla_agent_state.routing_credit IS 'Smooth weighted round robin: credit earned (weight a round while a candidate) less leads taken';
 
 CREATE TABLE public.crm_sla_calendar_hours (
     calendar_id uuid NOT NULL,
@@ -2946,7 +3220,15 @@ ALTER TABLE ONLY public.crm_sla_webhooks
 
 CREATE INDEX crm_leads_assigned_agent_id_idx ON public.crm_leads USING btree (assigned_agent_id);
 
+CREATE INDEX crm_leads_open_by_agent_idx ON public.crm_leads USING btree (assigned_agent_id) WHERE ((first_action_completed = false) AND (sla_escalated_at IS NULL));
+
+COMMENT ON INDEX public.crm_leads_open_by_agent_idx IS 'Open leads (not contacted, not escalated) by owner: counts them against max_open_leads';
+
 CREATE INDEX crm_leads_unowned_idx ON public.crm_leads USING btree (created_at) WHERE (assigned_agent_id IS NULL);
+
+CREATE INDEX crm_leads_waiting_idx ON public.crm_leads USING btree (sla_waiting_since) WHERE (sla_waiting_since IS NOT NULL);
+
+COMMENT ON INDEX public.crm_leads_waiting_idx IS 'Overdue leads waiting with their owner for an eligible agent, oldest first';
 
 CREATE INDEX idx_crm_lead_sla_events_agent ON public.crm_lead_sla_events USING btree (agent_id, at);
 
@@ -2978,10 +3260,6 @@ CREATE TRIGGER crm_leads_050_intake_clock BEFORE INSERT ON public.crm_leads FOR 
 
 COMMENT ON TRIGGER crm_leads_050_intake_clock ON public.crm_leads IS 'Reads the SLA clock, the windows and the policies once for the statement''s new leads';
 
-CREATE TRIGGER crm_leads_090_intake_route BEFORE INSERT ON public.crm_leads FOR EACH ROW WHEN ((new.assigned_agent_id IS NULL)) EXECUTE FUNCTION public.crm_leads_intake_route();
-
-COMMENT ON TRIGGER crm_leads_090_intake_route ON public.crm_leads IS 'Routes a lead inserted without an owner to the next agent (round robin)';
-
 CREATE TRIGGER crm_leads_100_intake BEFORE INSERT ON public.crm_leads FOR EACH ROW EXECUTE FUNCTION public.crm_leads_intake();
 
 COMMENT ON TRIGGER crm_leads_100_intake ON public.crm_leads IS 'Starts a new lead''s claim timer; engine-owned columns start fresh';
@@ -3004,7 +3282,7 @@ COMMENT ON TRIGGER crm_leads_410_announce_progress ON public.crm_leads IS 'Write
 
 CREATE TRIGGER crm_leads_900_intake_done AFTER INSERT ON public.crm_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_intake_done();
 
-COMMENT ON TRIGGER crm_leads_900_intake_done ON public.crm_leads IS 'Records the round-robin picks of the statement''s new leads; clears its cached clock and queue';
+COMMENT ON TRIGGER crm_leads_900_intake_done ON public.crm_leads IS 'Routes the statement''s unowned leads (weighted, capped, by team); clears its cached clock';
 
 CREATE TRIGGER crm_sla_calendar_hours_100_check BEFORE INSERT OR DELETE OR UPDATE ON public.crm_sla_calendar_hours FOR EACH ROW EXECUTE FUNCTION public.crm_sla_calendar_hours_check();
 
@@ -3329,8 +3607,6 @@ REVOKE ALL ON FUNCTION public.crm_leads_intake_clock() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_leads_intake_done() FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION public.crm_leads_intake_route() FROM PUBLIC;
-
 REVOKE ALL ON FUNCTION public.crm_leads_progress() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_leads_sla_events() FROM PUBLIC;
@@ -3340,6 +3616,10 @@ REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_t
 REVOKE ALL ON FUNCTION public.crm_sla_calendar_hours_check() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_calendar_hours_replan() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_calendar_note(p_calendar_ids uuid[]) TO authenticated;
@@ -3373,6 +3653,10 @@ REVOKE ALL ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p
 
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO service_role;
+
 REVOKE ALL ON FUNCTION public.crm_sla_holidays_check() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_holidays_replan() FROM PUBLIC;
@@ -3388,8 +3672,6 @@ GRANT ALL ON FUNCTION public.crm_sla_intake_policies(p_now timestamp with time z
 REVOKE ALL ON FUNCTION public.crm_sla_lock_key(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;
 
-REVOKE ALL ON FUNCTION public.crm_sla_mark_routed(p_agents uuid[]) FROM PUBLIC;
-
 REVOKE ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) TO service_role;
 
@@ -3403,7 +3685,11 @@ REVOKE ALL ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) FROM PUB
 
 REVOKE ALL ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION public.crm_sla_routing_queue(p_role text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_route_waiting(p_limit integer, p_at timestamp with time zone) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) TO authenticated;

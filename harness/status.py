@@ -76,8 +76,14 @@ def _lead_figures(conn) -> dict:
         where a.created_at >= c.now - interval '1 day'
         """
     ).fetchone()
+    # The overflow queue: leads nobody could take when they arrived wait without an owner.
+    queue = conn.execute(
+        "select count(*) as leads, min(created_at) as oldest from public.crm_leads "
+        "where assigned_agent_id is null").fetchone()
     return {
         "sla_now": conn.execute("select public.sla_now() as t").fetchone()["t"].isoformat(),
+        "overflow_queue": {"leads": queue["leads"],
+                           "oldest": queue["oldest"].isoformat() if queue["oldest"] else None},
         "open_timers": {r["stage"]: {"leads": r["leads"], "overdue": r["overdue"]}
                         for r in stages},
         "breaches_last_hour": window["breaches_hour"],
@@ -230,6 +236,10 @@ def render(report: dict) -> str:
     lines.append(f"waiting      {leads['waiting_past_due']} past due (for the next monitor pass, "
                  "or for an eligible agent)")
     lines.append(f"escalated    {leads['escalated']} with an admin")
+    queue = leads["overflow_queue"]
+    lines.append(f"overflow     {queue['leads']} waiting for an owner (nobody eligible yet)"
+                 + (f", oldest since {queue['oldest'][:19].replace('T', ' ')}"
+                    if queue["oldest"] else ""))
     deliveries = report.get("deliveries")
     if deliveries is not None:
         age = deliveries["oldest_pending_seconds"]

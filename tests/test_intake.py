@@ -86,10 +86,15 @@ def test_nobody_eligible_leaves_a_whole_statement_unowned_until_someone_is(world
     with world.as_service() as conn:
         conn.execute(BULK, (None, False, 4))
     assert owners_in_order(world) == [None] * 4
+    assert {r["claim_timer_expires_at"] for r in world.db.execute(
+        "select claim_timer_expires_at from public.crm_leads").fetchall()} == {None}
     ann = world.agent("Ann")
+    world.db.execute("insert into public.crm_sla_agent_routing (agent_id, max_open_leads) "
+                     "values (%s, 3)", (ann,))
     with world.as_service() as conn:
         conn.execute(BULK.replace("'Lead '", "'Lead 1'"), (None, False, 2))
-    assert owners_in_order(world) == [None] * 4 + [ann] * 2
+    # The next statement routes the waiting leads too, oldest first, up to Ann's cap.
+    assert owners_in_order(world) == [ann] * 3 + [None] * 3
 
 
 @pytest.mark.parametrize("when", ["before the statement", "inside the statement"])

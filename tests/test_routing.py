@@ -56,12 +56,22 @@ def test_round_robin_continues_across_monitor_runs(world):
 
 def test_prefers_agents_who_never_held_the_lead(world):
     ann, bob, cid = world.agents("Ann", "Bob", "Cid")
+    # Ann's weight puts her first in the weighted order (and plain round robin would pick her,
+    # the least recently routed): only the never-held rule sends the lead on to the third agent.
+    world.db.execute("insert into public.crm_sla_agent_routing (agent_id, weight) values (%s, 10)",
+                     (ann,))
     lead = world.lead(ann)
-    holders = [ann]
-    for _ in range(2):
-        breach_all(world)
-        holders.append(world.row(lead)["assigned_agent_id"])
-    assert sorted(map(str, holders)) == sorted(map(str, [ann, bob, cid]))  # everyone once
+    breach_all(world)
+    first = world.row(lead)["assigned_agent_id"]
+    assert first in (bob, cid)
+    with world.as_service() as conn:
+        ranks = {r["agent_id"]: r for r in conn.execute(
+            "select * from public.crm_sla_explain_routing(%s)", (lead,)).fetchall()}
+    other = cid if first == bob else bob
+    assert (ranks[other]["rank"], ranks[other]["reason"]) == (1, "eligible")
+    assert (ranks[ann]["rank"], ranks[ann]["reason"]) == (2, "eligible, but held this lead before")
+    breach_all(world)
+    assert world.row(lead)["assigned_agent_id"] == other
 
 
 def test_falls_back_to_a_previous_holder_when_all_have_held_it(world):

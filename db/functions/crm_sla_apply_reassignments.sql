@@ -62,7 +62,8 @@ begin
             = coalesce(l.contact_sla_breached, false) or m.stage = 'contact_window',
             sla_breached = l.sla_breached or m.stage <> 'manual',
             -- An escalated lead sits with an admin: the monitor no longer moves it.
-            sla_escalated_at = case when m.escalate then p_at end
+            sla_escalated_at = case when m.escalate then p_at end,
+            sla_waiting_since = null
         from moves as m, plans as pl
         where l.id = m.lead_id and pl.policy_id is not distinct from l.sla_policy_id
         returning

@@ -1,4 +1,5 @@
--- Manual reassignment: moves a lead to another active agent, with an audit row (reason manual).
+-- Manual reassignment: moves a lead to another active agent, with an audit row (reason manual);
+-- the target is checked by the router (crm_sla_route).
 -- Called by admins (reassigned_by = the admin) and the service role (the system actor).
 create or replace function public.reassign_lead(
     p_lead_id uuid, p_to_agent_id uuid, p_notes text default null
@@ -14,6 +15,7 @@ declare
     v_uid constant uuid := auth.uid();
     v_lead public.crm_leads;
     v_agent public.crm_agents;
+    v_reason text;
 begin
     if v_caller = 'anon' or (v_caller = 'user' and not public.is_admin(v_uid)) then
         raise exception 'only admins and the service role can reassign leads'
@@ -35,22 +37,29 @@ begin
         raise exception 'lead % does not exist', p_lead_id
             using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
     end if;
-    select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
+    -- The router's own verdict on the target (crm_sla_route, as crm_sla_explain_routing shows
+    -- it): a manual move may override the routing preferences (accepting leads, team, shift,
+    -- cap: the admin's call), never an inactive target or the current owner.
+    select r.reason into v_reason
+    from public.crm_sla_route(array[p_lead_id], public.sla_now(), true) as r
+    where r.agent_id = p_to_agent_id;
     if not found then
-        raise exception 'agent % does not exist', p_to_agent_id
-            using errcode = 'SL007', hint = 'Pass the id of an active agent from crm_agents.';
-    end if;
-    if v_agent.role = 'system' then
+        select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
+        if not found then
+            raise exception 'agent % does not exist', p_to_agent_id
+                using errcode = 'SL007', hint = 'Pass the id of an active agent from crm_agents.';
+        end if;
         raise exception 'the system actor cannot own leads'
             using errcode = 'SL007', hint = 'Pass the id of an active agent or admin.';
     end if;
-    if not v_agent.is_active then
-        raise exception 'agent % (%) is inactive', p_to_agent_id, v_agent.full_name
-            using errcode = 'SL007', hint = 'Reactivate the agent first, or pick an active one.';
-    end if;
-    if v_lead.assigned_agent_id = p_to_agent_id then
+    if v_reason = 'current owner' then
         raise exception 'lead % already belongs to agent %', p_lead_id, p_to_agent_id
             using errcode = 'SL008', hint = 'Pick a different agent.';
+    end if;
+    if v_reason = 'inactive' then
+        select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
+        raise exception 'agent % (%) is inactive', p_to_agent_id, v_agent.full_name
+            using errcode = 'SL007', hint = 'Reactivate the agent first, or pick an active one.';
     end if;
 
     perform public.crm_sla_apply_reassignments(

@@ -1,8 +1,9 @@
 -- Intake: a new lead gets its SLA policy and its claim timer starts, in the policy's calendar
--- (crm_leads_090_intake_route has given it an owner if it had none). Fires before every INSERT on
--- crm_leads; engine-owned columns start fresh whatever was sent. Every import runs through here,
--- so it queries nothing of its own: the statement's SLA clock reading and the policies' timers
--- are in crm_sla.intake_clock and crm_sla.intake_policies (crm_leads_050_intake_clock). An
+-- (one without an owner gets it from the router at the end of the statement, and its timer
+-- then). Fires before every INSERT on crm_leads; engine-owned columns start fresh whatever was
+-- sent. Every import runs through here, so it queries nothing of its own: the statement's SLA
+-- clock reading and the policies' timers are in crm_sla.intake_clock and crm_sla.intake_policies
+-- (crm_leads_050_intake_clock). An
 -- invoker function without a SET clause (each would cost a microsecond a lead): every name in it
 -- is qualified.
 create or replace function public.crm_leads_intake()
@@ -20,7 +21,8 @@ begin
         is distinct from (false, false, false, 0)
         or pg_catalog.num_nonnulls(
             new.previous_agent_id, new.reassignment_reason, new.reassigned_at,
-            new.sla_escalated_at, new.contact_timer_started_at, new.contact_timer_expires_at
+            new.sla_escalated_at, new.contact_timer_started_at, new.contact_timer_expires_at,
+            new.sla_waiting_since
         ) > 0 then
         new.claim_sla_breached := false;
         new.contact_sla_breached := false;
@@ -30,6 +32,7 @@ begin
         new.reassignment_reason := null;
         new.reassigned_at := null;
         new.sla_escalated_at := null;
+        new.sla_waiting_since := null;
         new.contact_timer_started_at := null;
         new.contact_timer_expires_at := null;
     end if;
@@ -71,6 +74,18 @@ begin
         end loop;
     end if;
 
+    if new.assigned_agent_id is null then
+        -- Waits for an owner (routed when the statement ends, or later from the overflow
+        -- queue): its claim timer starts when it gets one.
+        new.lead_claimed := false;
+        new.first_action_completed := false;
+        new.claim_timer_started_at := null;
+        new.claim_timer_expires_at := null;
+        new.claim_window_expires_at := null;
+        new.sla_timer_window := null;
+        new.sla_timer_calendar_id := null;
+        return new;
+    end if;
     new.claim_timer_started_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
     new.claim_timer_expires_at := timestamptz 'epoch'

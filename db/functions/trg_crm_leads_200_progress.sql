@@ -32,7 +32,7 @@ begin
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
             new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
-            new.sla_timer_calendar_id
+            new.sla_timer_calendar_id, new.sla_waiting_since
         ) is distinct from (
             old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
@@ -40,7 +40,7 @@ begin
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
             old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
-            old.sla_timer_calendar_id
+            old.sla_timer_calendar_id, old.sla_waiting_since
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n
@@ -60,6 +60,7 @@ begin
     end if;
 
     if new.lead_claimed and not old.lead_claimed then
+        new.sla_waiting_since := null;  -- its owner acted: no longer waiting for another agent
         v_now := public.crm_sla_clock_now();
         if new.claim_timer_expires_at is not null and v_now >= new.claim_timer_expires_at then
             new.claim_sla_breached := true;
@@ -74,6 +75,7 @@ begin
     end if;
 
     if new.first_action_completed and not old.first_action_completed then
+        new.sla_waiting_since := null;
         v_now := coalesce(v_now, public.crm_sla_clock_now());
         if new.contact_timer_expires_at is not null and v_now >= new.contact_timer_expires_at then
             new.contact_sla_breached := true;

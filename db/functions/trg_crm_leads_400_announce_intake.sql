@@ -1,8 +1,7 @@
--- Intake events: an `assigned` event for every new lead that has an owner (given, or routed by
--- crm_leads_090_intake_route), written set-based (one outbox INSERT per statement, however many
--- leads it brought). Leads left without an owner get theirs later from the monitor, which
--- announces it then; meanwhile one {"event": "inserted"} notification tells the board they exist.
--- Fires after every INSERT statement on crm_leads.
+-- Intake events: an `assigned` event for every new lead that arrived with an owner, written
+-- set-based (one outbox INSERT per statement, however many leads it brought). Leads that arrived
+-- without one are announced by the router when they get it (crm_leads_900_intake_done, or a
+-- monitor pass from the overflow queue). Fires after every INSERT statement on crm_leads.
 create or replace function public.crm_leads_announce_intake()
 returns trigger
 language plpgsql
@@ -11,6 +10,9 @@ set search_path = ''
 as $$
 -- @plpgsql_check_options: newtable = new_leads
 begin
+    if not exists (select from new_leads as n where n.assigned_agent_id is not null) then
+        return null;
+    end if;
     perform public.crm_sla_emit(
         array_agg('assigned'::text),
         array_agg(n.id),
@@ -25,9 +27,6 @@ begin
     )
     from new_leads as n
     where n.assigned_agent_id is not null;
-    if exists (select from new_leads as n where n.assigned_agent_id is null) then
-        perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
-    end if;
     return null;
 end
 $$;

@@ -1,29 +1,25 @@
--- Intake, end of statement: moves the agents this statement's unowned leads went to to the back
--- of the routing queue, in the order crm_leads_090_intake_route picked them, and forgets the
--- statement's clock and queue (crm_sla.intake_*). Fires after every INSERT statement on crm_leads.
+-- Intake, end of statement: routes the leads that arrived without an owner (with any older ones
+-- still waiting, oldest first) through the one router, crm_sla_route_waiting(), and forgets the
+-- statement's clock (crm_sla.intake_clock). A lead nobody can take waits without an owner, and
+-- without a running timer, for a monitor pass in which someone is eligible. Fires after every
+-- INSERT statement on crm_leads.
 create or replace function public.crm_leads_intake_done()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-    v_queue uuid[];
-    v_routed integer;
 begin
-    v_queue := nullif(pg_catalog.current_setting('crm_sla.intake_queue', true), '')::uuid[];
-    v_routed := nullif(pg_catalog.current_setting('crm_sla.intake_routed', true), '')::integer;
-    if v_routed > 0 then
-        -- The k-th unowned lead (from 0) went to agent k mod n of the queue.
-        perform public.crm_sla_mark_routed(array(
-            select v_queue[(k % pg_catalog.cardinality(v_queue)) + 1]
-            from pg_catalog.generate_series(0, v_routed - 1) as k
-            order by k
-        ));
+    if exists (select from public.crm_leads as l where l.assigned_agent_id is null) then
+        -- One order for every router: the routing row first (to the end of the transaction).
+        perform from public.crm_sla_routing_lock for update;
+        perform public.crm_sla_route_waiting(null, public.sla_now());
+        if exists (select from public.crm_leads as l where l.assigned_agent_id is null) then
+            -- Leads nobody could take wait in the overflow queue: tell the board they exist.
+            perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
+        end if;
     end if;
     perform
-        pg_catalog.set_config('crm_sla.intake_queue', '', true),
-        pg_catalog.set_config('crm_sla.intake_routed', '', true),
         pg_catalog.set_config('crm_sla.intake_clock', '', true),
         pg_catalog.set_config('crm_sla.intake_policies', '', true);
     return null;
@@ -31,7 +27,7 @@ end
 $$;
 
 comment on function public.crm_leads_intake_done() is
-'Trigger: records the round-robin picks of an INSERT statement and clears its intake settings';
+'Trigger: routes an INSERT statement''s unowned leads (and older waiting ones); clears its clock';
 
 revoke execute on function public.crm_leads_intake_done()
 from public, anon, authenticated, service_role;
@@ -43,4 +39,4 @@ after insert on public.crm_leads
 for each statement execute function public.crm_leads_intake_done();
 
 comment on trigger crm_leads_900_intake_done on public.crm_leads is
-'Records the round-robin picks of the statement''s new leads; clears its cached clock and queue';
+'Routes the statement''s unowned leads (weighted, capped, by team); clears its cached clock';

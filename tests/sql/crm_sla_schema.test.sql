@@ -233,9 +233,9 @@ select trigger_is(
     'public', 'crm_leads', 'crm_leads_050_intake_clock', 'public', 'crm_leads_intake_clock',
     'trigger crm_leads_050_intake_clock runs crm_leads_intake_clock() (the statement''s clock)'
 );
-select trigger_is(
-    'public', 'crm_leads', 'crm_leads_090_intake_route', 'public', 'crm_leads_intake_route',
-    'trigger crm_leads_090_intake_route runs crm_leads_intake_route() (round robin)'
+select function_returns(
+    'public', 'crm_sla_explain_routing', array['uuid'], 'setof record',
+    'crm_sla_explain_routing(uuid) returns rows (agent_id, eligible, reason, rank)'
 );
 select trigger_is(
     'public', 'crm_leads', 'crm_leads_100_intake', 'public', 'crm_leads_intake',
@@ -243,7 +243,7 @@ select trigger_is(
 );
 select trigger_is(
     'public', 'crm_leads', 'crm_leads_900_intake_done', 'public', 'crm_leads_intake_done',
-    'trigger crm_leads_900_intake_done runs crm_leads_intake_done() (routing picks recorded)'
+    'trigger crm_leads_900_intake_done runs crm_leads_intake_done() (routes unowned leads)'
 );
 select trigger_is(
     'public', 'crm_leads', 'crm_leads_200_progress', 'public', 'crm_leads_progress',
@@ -260,7 +260,7 @@ select results_eq(
     from pg_catalog.pg_trigger as t
     where t.tgrelid in ('public.crm_leads'::regclass, 'public.crm_lead_reassignments'::regclass)
         and t.tgname in (
-            'crm_leads_050_intake_clock', 'crm_leads_090_intake_route', 'crm_leads_100_intake',
+            'crm_leads_050_intake_clock', 'crm_leads_100_intake',
             'crm_leads_900_intake_done', 'crm_leads_200_progress',
             'crm_lead_reassignments_100_append_only'
         )
@@ -270,7 +270,6 @@ select results_eq(
     values
     ('crm_lead_reassignments_100_append_only O'),
     ('crm_leads_050_intake_clock O'),
-    ('crm_leads_090_intake_route O'),
     ('crm_leads_100_intake O'),
     ('crm_leads_200_progress O'),
     ('crm_leads_900_intake_done O')
