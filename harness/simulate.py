@@ -1,8 +1,11 @@
 """`crm-sla simulate`: a guided demo. A team of agents with different habits, a stream of leads,
 the SLA clock moved minute by minute, the monitor reassigning what was missed; then the audit
 trail, per-agent statistics and the status summary. Every third lead is a partner referral, under
-an SLA policy on office hours that close halfway through the story, so its timers pause. The same
---seed tells the same story."""
+an SLA policy on office hours that close halfway through the story, so its timers pause; the
+first and third agents (a prompt one and, with the default habits, the absent one) are its
+team, the partners desk, so some of its leads sit paused. For the story's last minutes the
+whole team stops taking new leads (a stand-up), so new leads and missed ones wait in the
+overflow queue. The same --seed tells the same story."""
 
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ DEMO_DOMAIN = "demo.crm-sla.invalid"
 DEMO_PARTNER = f"referral@partner.{DEMO_DOMAIN}"  # the e-mail the demo's partner policy matches
 DEMO_POLICY = "Demo partners (office hours)"
 DEMO_CALENDAR = "Demo office"
+DEMO_TEAMS = ("Demo partners desk", "Demo inbound desk")  # agents 1 and 3, the others
+STANDUP_MINUTES = 2  # the team's stand-up at the end of the story: nobody takes new leads
 NAMES = ["Ana Silva", "Ben Okafor", "Cara Diaz", "Dev Patel", "Eli Novak", "Fay Moreau",
          "Gus Berg", "Hana Ito", "Ivo Costa", "Jo Lindqvist"]
 # Habits, as (claim after, contact after claim) ranges in minutes; None never acts.
@@ -68,6 +73,7 @@ def _clean_previous_demo(conn: psycopg.Connection) -> None:
     if conn.execute("select to_regclass('public.crm_sla_policies') as t").fetchone()["t"]:
         conn.execute("delete from public.crm_sla_policies where name = %s", (DEMO_POLICY,))
         conn.execute("delete from public.crm_sla_calendars where name = %s", (DEMO_CALENDAR,))
+        conn.execute("delete from public.crm_sla_teams where name = any(%s)", (list(DEMO_TEAMS),))
     conn.execute(
         "delete from public.crm_sla_agent_state where agent_id in "
         "(select id from public.crm_agents where email like %s)", (f"%@{DEMO_DOMAIN}",))
@@ -136,7 +142,24 @@ def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: f
     return 0
 
 
-def _office_policy(conn: psycopg.Connection, minutes: int) -> bool:
+def _desks(conn: psycopg.Connection, team: list[Agent]):
+    """The demo's two teams (the partners desk: the first and third agents; the inbound desk:
+    the others); returns the partners desk's id (None on an engine without teams)."""
+    if conn.execute("select to_regclass('public.crm_sla_teams') is null as old").fetchone()["old"]:
+        return None
+    ids = []
+    desk = [team[0], *team[2:3]]
+    for name, members in zip(DEMO_TEAMS, (desk, [a for a in team if a not in desk]),
+                             strict=True):
+        team_id = conn.execute("insert into public.crm_sla_teams (name) values (%s) returning id",
+                               (name,)).fetchone()["id"]
+        conn.execute("insert into public.crm_sla_team_members (team_id, agent_id) "
+                     "select %s, unnest(%s::uuid[])", (team_id, [a.id for a in members]))
+        ids.append(team_id)
+    return ids[0]
+
+
+def _office_policy(conn: psycopg.Connection, minutes: int, team_id) -> bool:
     """The demo's partner policy: 3 minutes to claim and 5 to contact, in office hours that open
     as the story starts and close halfway through it (every day, UTC). False on an engine
     without policies."""
@@ -154,9 +177,9 @@ def _office_policy(conn: psycopg.Connection, minutes: int) -> bool:
         (cal, max(minutes // 2, 1)))
     conn.execute(
         "insert into public.crm_sla_policies (name, priority, match, claim_window, "
-        "contact_window, max_reassignments, calendar_id) values (%s, 10, %s, '3 minutes', "
-        "'5 minutes', 2, %s)",
-        (DEMO_POLICY, json.dumps({"source": DEMO_SOURCE, "email": DEMO_PARTNER}), cal))
+        "contact_window, max_reassignments, calendar_id, team_id) values (%s, 10, %s, "
+        "'3 minutes', '5 minutes', 2, %s, %s)",
+        (DEMO_POLICY, json.dumps({"source": DEMO_SOURCE, "email": DEMO_PARTNER}), cal, team_id))
     return True
 
 
@@ -174,13 +197,22 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
     by_id = {a.id: a for a in team}
     print("team: " + ", ".join(f"{a.name} ({a.habit})" for a in team), flush=True)
     t0 = conn.execute("select public.sla_clock_reset() as t").fetchone()["t"]
-    if _office_policy(conn, minutes):
+    desk = _desks(conn, team)
+    if _office_policy(conn, minutes, desk):
         print(f"policy: every third lead is a partner referral: {DEMO_POLICY}, 3 minutes "
               f"to claim, 5 to contact, counted only while the office is open (it closes "
-              f"at minute {max(minutes // 2, 1)})", flush=True)
+              f"at minute {max(minutes // 2, 1)})"
+              + (f"; its team: {' and '.join(a.name for a in [team[0], *team[2:3]])}"
+                 if desk else ""), flush=True)
+    standup = minutes - STANDUP_MINUTES if minutes > 2 * STANDUP_MINUTES else None
     stints: dict[uuid.UUID, Stint] = {}
     made = 0
     for minute in range(minutes + 1):
+        if minute == standup:
+            conn.execute("update public.crm_agents set accepting_leads = false "
+                         "where email like %s", (f"%@{DEMO_DOMAIN}",))
+            print(f"  minute {minute:>3}: the team's stand-up: nobody takes new leads, so new "
+                  "leads and missed ones wait in the overflow queue", flush=True)
         new = sum(1 for _ in range(20) if rng.random() < leads_per_minute / 20)
         for _ in range(new):
             made += 1
@@ -225,6 +257,16 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
         if minute < minutes:
             conn.execute("select public.sla_clock_travel('1 minute')")
     _report(conn, t0)
+    if standup is not None:
+        from harness.board.hub import WAITING_FALLBACK
+
+        waiting = conn.execute(
+            "select count(*) as n from public.crm_lead_sla_timers as t join public.crm_leads as l "
+            f"on l.id = t.lead_id where l.source = %s and t.stage <> 'done' and {WAITING_FALLBACK}",
+            (DEMO_SOURCE,)).fetchone()["n"]
+        print(f"\nThe team is still in its stand-up, so {waiting} lead(s) wait in the overflow "
+              "queue; `update public.crm_agents set accepting_leads = true where email like "
+              f"'%@{DEMO_DOMAIN}'` ends it (the monitor then routes them).")
 
 
 def _report(conn: psycopg.Connection, t0) -> None:

@@ -194,7 +194,7 @@ def test_a_reassignment_is_announced_once_not_as_a_claim(world):
 def test_cards_appear_for_new_leads(world, boards, open_page):
     ann, bob = world.agents("Ann", "Bob")
     page = open_page(boards())
-    expect(page.locator(".column")).to_have_count(2)
+    expect(page.locator(".column")).to_have_count(3)  # the overflow queue, Ann, Bob
     expect(page.locator("#empty")).to_be_visible()
     first = world.lead(ann, full_name="Acme Corp")
     expect(in_column(page, ann, first)).to_be_visible(timeout=WAIT_MS)
@@ -232,19 +232,24 @@ def test_a_countdown_ticks_and_follows_the_sla_clock(world, boards, open_page):
     assert same_document(page)
 
 
-def test_a_card_whose_calendar_is_closed_shows_it_paused_until_it_opens(world, boards, open_page):
-    ann = world.agent("Ann")
+def opening_later(world: World, policy: str, claim_window: str = "5 minutes") -> None:
+    """A policy for every new lead on a calendar open one hour a day, from two hours from now
+    (UTC): a new lead's timer waits for it."""
     cal = world.scalar("insert into public.crm_sla_calendars (name) values ('Later') returning id")
-    # Open one hour a day, from two hours from now (UTC): the new lead's timer waits for it.
     world.db.execute(
         "insert into public.crm_sla_calendar_hours select %s, d, o::time, (o + interval '1 hour')"
         "::time from generate_series(0, 6) as d, (select date_trunc('minute', public.sla_now() "
         "at time zone 'UTC') + interval '2 hours' as o) as x", (cal,))
-    world.db.execute("insert into public.crm_sla_policies (name, calendar_id) values "
-                     "('Everything, later', %s)", (cal,))
+    world.db.execute("insert into public.crm_sla_policies (name, calendar_id, claim_window) "
+                     "values (%s, %s, %s)", (policy, cal, claim_window))
+
+
+def test_a_card_whose_calendar_is_closed_shows_it_paused_until_it_opens(world, boards, open_page):
+    ann = world.agent("Ann")
+    opening_later(world, "Everything, later")
     lead = world.lead(ann)
     page = open_page(boards())
-    expect(card(page, lead).locator(".countdown")).to_contain_text("paused · resumes ")
+    expect(card(page, lead).locator(".paused-note")).to_contain_text("paused, resumes ")
     world.travel("2 hours 1 minute")  # open now: it counts down, without any event
     wait_for_countdown(page, lead, 180, 300)
     expect(card(page, lead)).not_to_have_class(re.compile("paused"))
@@ -445,7 +450,8 @@ def test_readable_at_1280x800_with_10_agents_and_100_leads(world, boards, open_p
     world.travel("20 seconds")  # the first reassigned ones are overdue now
     page = open_page(boards())
     expect(page.locator(".card")).to_have_count(100)
-    expect(page.locator(".column")).to_have_count(11)  # ten agents, the admin with escalations
+    # The overflow queue, ten agents, the admin with escalations.
+    expect(page.locator(".column")).to_have_count(12)
     expect(page.locator(".card.stage-escalated")).to_have_count(4)
     # Every column fits the width (no sideways scrolling) and no card's name or timer is cut.
     assert page.evaluate("document.querySelector('#board').scrollWidth "

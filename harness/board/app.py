@@ -1,10 +1,11 @@
 """`crm-sla board`: the lead board web app (Starlette on uvicorn).
 
-Routes: `/` the page (plain HTML, CSS and one script from ./static, no build step), `/stats` the
-managers' view (server-rendered, inline SVG charts; `/api/stats` its numbers), `/events` the
-Server-Sent Events stream (a snapshot, then patches), `/api/board` the same snapshot as JSON, and
-`POST /api/leads/{id}/claim` / `.../contact`, which call claim_lead / complete_first_action as the
-board's agent and return the database's refusal (SQLSTATE, message, hint) when it says no.
+Routes: `/` the page (`?team=<name or id>` shows one team; plain HTML, CSS and one script from
+./static, no build step), `/stats` the managers' view (server-rendered, inline SVG charts;
+`/api/stats` its numbers), `/events` the Server-Sent Events stream (a snapshot, then patches),
+`/api/board` the same snapshot as JSON, and `POST /api/leads/{id}/claim` / `.../contact`, which
+call claim_lead / complete_first_action as the board's agent and return the database's refusal
+(SQLSTATE, message, hint) when it says no.
 
 Every request must name an allowed host (loopback names on a loopback bind, the bound host
 otherwise: no DNS rebinding). The board's token (printed at start as `?token=...`, which the page
@@ -23,7 +24,7 @@ import socket
 import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -155,8 +156,12 @@ class TokenGate:
             if not self._matches(offered):
                 await PlainTextResponse("wrong token: " + TOKEN_HINT, 401)(scope, receive, send)
                 return
-            # Trade the token in the address for a cookie this site alone sends back.
-            response = RedirectResponse("/", status_code=303)
+            # Trade the token in the address for a cookie this site alone sends back (the rest
+            # of the address, e.g. ?team=..., stays).
+            rest = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode())
+                    if k != "token"]
+            response = RedirectResponse("/" + (f"?{urlencode(rest)}" if rest else ""),
+                                        status_code=303)
             response.set_cookie(cookie, offered, httponly=True, samesite="strict")
             await response(scope, receive, send)
             return

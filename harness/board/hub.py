@@ -1,12 +1,11 @@
 """The board's one view of the database, shared by every open page.
 
-One connection LISTENs on the engine's `crm_sla` channel; every event (a reassignment, an
-escalation, a claim, a first action, new leads) is queued, and a single refresher task re-reads
-just the leads named in the events (all of them for an INSERT or after a reconnect) through the
-`crm_lead_sla_timers` view, as the board's identity, and pushes the difference to every page over
-Server-Sent Events. The pages never query the database: a thousand open tabs cost one LISTEN
-connection and one query per change.
-"""
+One connection LISTENs on the engine's `crm_sla` channel; every event (an assignment, a
+reassignment, an escalation, a warning, a lead nobody could take, a claim, a first action, new
+leads) is queued, and a single refresher task re-reads just the leads named in the events (all of
+them for an INSERT or after a reconnect) through the `crm_lead_sla_timers` view, as the board's
+identity, and pushes the difference to every page over Server-Sent Events. The pages never query
+the database: a thousand open tabs cost one LISTEN connection and one query per change. """
 
 from __future__ import annotations
 
@@ -38,8 +37,24 @@ CARD_COLUMNS = """
     t.lead_id, t.lead_name, t.assigned_agent_id, t.stage, t.timer_started_at,
     t.timer_expires_at, t.sla_breached, t.claim_sla_breached, t.contact_sla_breached,
     t.reassignment_count, t.reassignment_reason, t.reassigned_at, t.previous_agent_id,
-    t.sla_escalated_at, t.created_at, t.timer_resumes_at
+    t.sla_escalated_at, t.created_at
 """
+# Columns the view gained over time (policies, warnings): read when the database has them.
+OPTIONAL_COLUMNS = {
+    "timer_resumes_at": "t.timer_resumes_at",
+    "seconds_left": "t.seconds_left",
+    "policy_name": "t.policy_name",
+    "timer_warn_at": "t.timer_warn_at",
+    "timer_warned": "t.timer_warned",
+}
+# A lead waits in the overflow queue when nobody could take it: no owner yet, or a window that
+# ran out while nobody was eligible (routing v2 marks it with crm_leads.sla_waiting_since;
+# before it, the monitor flags such a lead, announces it (no_eligible_agent) and leaves it with
+# its owner: its running window's breach flag set and its deadline past. A lead breached in an
+# earlier stint reads so too while no monitor runs).
+WAITING_FALLBACK = """(t.assigned_agent_id is null or (
+    t.stage in ('claim', 'contact') and t.timer_expires_at <= public.sla_now()
+    and case t.stage when 'claim' then t.claim_sla_breached else t.contact_sla_breached end))"""
 CLOCK_SQL = """
 select
     extract(epoch from pg_catalog.clock_timestamp()) * 1000 as db_ms,
@@ -89,6 +104,7 @@ def _ms(value) -> int | None:
 def card(row: dict[str, Any]) -> dict[str, Any]:
     """A view row as the page wants it: ids as text, times as epoch milliseconds."""
     lead_id = str(row["lead_id"])
+    left = row.get("seconds_left")
     return {
         "id": lead_id,
         "name": row["lead_name"] or f"Lead {lead_id[:8]}",
@@ -105,9 +121,52 @@ def card(row: dict[str, Any]) -> dict[str, Any]:
         "previous_owner": str(row["previous_agent_id"]) if row["previous_agent_id"] else None,
         "escalated_ms": _ms(row["sla_escalated_at"]),
         "created_ms": _ms(row["created_at"]),
-        # Set while the timer's calendar is closed: the card shows it paused until then.
+        # Set while the timer's calendar is closed: the card shows it paused until then, with
+        # the open time it has left (which does not run meanwhile).
         "resumes_ms": _ms(row.get("timer_resumes_at")),
+        "left_ms": None if left is None else round(float(left) * 1000),
+        "policy": row.get("policy_name"),
+        "team": str(row["team_id"]) if row.get("team_id") else None,
+        # The warning point of the running window (the page turns the card amber there) and
+        # whether the engine has sent its warning.
+        "warn_ms": _ms(row.get("timer_warn_at")),
+        "warned": bool(row.get("timer_warned")),
+        "waiting": bool(row.get("waiting")),
     }
+
+
+async def card_query(conn) -> str:
+    """The SELECT of the cards, for the view's columns and the tables this database has."""
+    row = await (await conn.execute(
+        "select array(select a.attname::text from pg_catalog.pg_attribute as a "
+        "where a.attrelid = 'public.crm_lead_sla_timers'::regclass and a.attnum > 0 "
+        "and not a.attisdropped) as columns, "
+        "to_regclass('public.crm_sla_policies') is not null as policies, "
+        "exists (select from pg_catalog.pg_attribute as a where a.attrelid = "
+        "'public.crm_leads'::regclass and a.attname = 'sla_waiting_since' "
+        "and not a.attisdropped) as marker")).fetchone()
+    have = set(row["columns"])
+    columns = [CARD_COLUMNS] + [sql for name, sql in OPTIONAL_COLUMNS.items() if name in have]
+    joins = []
+    if row["policies"] and "policy_name" in have:
+        columns.append("p.team_id")
+        joins.append("left join public.crm_sla_policies as p on t.policy_name = p.name")
+    if row["marker"]:
+        joins.append("left join public.crm_leads as l on t.lead_id = l.id")
+        columns.append("(t.assigned_agent_id is null or l.sla_waiting_since is not null) "
+                       "as waiting")
+    else:
+        columns.append(f"{WAITING_FALLBACK} as waiting")
+    return (f"select {', '.join(columns)} from public.crm_lead_sla_timers as t "
+            f"{' '.join(joins)} where t.stage <> 'done'")
+
+
+TEAMS_SQL = """
+select t.id::text as id, t.name,
+    array(select m.agent_id::text from public.crm_sla_team_members as m
+          where m.team_id = t.id order by m.agent_id) as members
+from public.crm_sla_teams as t order by t.name, t.id
+"""
 
 
 class Hub:
@@ -117,6 +176,8 @@ class Hub:
         self.identity = identity
         self.cards: dict[str, dict[str, Any]] = {}
         self.agents: list[dict[str, Any]] = []
+        self.teams: list[dict[str, Any]] = []
+        self._query: str | None = None  # the cards' SELECT, made at each full refresh
         self.skew_ms = 0.0  # database clock minus this process's clock
         self.travel_ms = 0.0  # sla_now() minus now(): how far the SLA clock was moved
         self.listening = False
@@ -153,6 +214,7 @@ class Hub:
             "type": "snapshot",
             "identity": self.identity.as_json(),
             "agents": self.agents,
+            "teams": self.teams,
             "cards": sorted(self.cards.values(), key=_urgency),
             "sla_now_ms": self.sla_now_ms(),
             "travel_ms": round(self.travel_ms),
@@ -264,7 +326,7 @@ class Hub:
         else:
             return
         self.refreshes += 1
-        if patch["upsert"] or patch["remove"] or "agents" in patch:
+        if patch["upsert"] or patch["remove"] or "agents" in patch or "teams" in patch:
             if trace:
                 patch["trace"] = trace
             self._broadcast(patch)
@@ -283,27 +345,33 @@ class Hub:
     async def _refresh_all(self) -> dict[str, Any]:
         async with as_identity(self.pool, self.identity) as conn:
             await self._read_clock(conn)
-            rows = await (await conn.execute(
-                f"select {CARD_COLUMNS} from public.crm_lead_sla_timers as t "
-                "where t.stage <> 'done'")).fetchall()
+            self._query = await card_query(conn)
+            rows = await (await conn.execute(self._query)).fetchall()
             agents = await (await conn.execute(
                 "select a.id::text as id, a.full_name as name, a.role, a.is_active as active, "
                 "a.accepting_leads as accepting from public.crm_agents as a "
                 "where a.role <> 'system' order by a.role = 'admin', a.full_name, a.id"
             )).fetchall()
+            has_teams = (await (await conn.execute(
+                "select to_regclass('public.crm_sla_teams') is not null as t")).fetchone())["t"]
+            teams = await (await conn.execute(TEAMS_SQL)).fetchall() if has_teams else []
         fresh = {c["id"]: c for c in map(card, rows)}
         patch = self._apply(fresh, set(self.cards) | set(fresh))
         if agents != self.agents:
             self.agents = agents
             patch["agents"] = agents
+        if teams != self.teams:
+            self.teams = teams
+            patch["teams"] = teams
         return patch
 
     async def _refresh_ids(self, ids: list[str]) -> dict[str, Any]:
+        if self._query is None:
+            return await self._refresh_all()
         async with as_identity(self.pool, self.identity) as conn:
             await self._read_clock(conn)
             rows = await (await conn.execute(
-                f"select {CARD_COLUMNS} from public.crm_lead_sla_timers as t "
-                "where t.lead_id = any(%s::uuid[]) and t.stage <> 'done'", (ids,))).fetchall()
+                self._query + " and t.lead_id = any(%s::uuid[])", (ids,))).fetchall()
         return self._apply({c["id"]: c for c in map(card, rows)}, set(ids))
 
     def _apply(self, fresh: dict[str, dict], scope: set[str]) -> dict[str, Any]:

@@ -8,17 +8,20 @@
   const els = {
     board: $("board"), who: $("who"), totals: $("totals"), clock: $("clock"), link: $("link"),
     linkText: $("link-text"), notice: $("notice"), noticeText: $("notice-text"), empty: $("empty"),
-    template: $("card-template"),
+    template: $("card-template"), team: $("team"), teamFilter: $("team-filter"),
   };
   const state = {
     identity: null,        // {agent_id, name, role}
     agents: new Map(),     // id -> {id, name, role, active, accepting}
+    teams: [],             // [{id, name, members: [agent id]}]
+    team: null,            // the team shown (?team=<name or id>), or null for everyone
     cards: new Map(),      // lead id -> card data from the server
     offsetMs: 0,           // SLA clock minus this browser's clock
     travelMs: 0,           // SLA clock minus the database's wall clock
     log: [],               // what happened when, for tests and latency measurements
   };
   const REASONS = { unclaimed: "unclaimed", no_contact: "no contact", manual: "manual" };
+  const QUEUE = "queue"; // the column of leads waiting for an eligible agent
 
   // ---- the stream -------------------------------------------------------------------------
   let source = null;
@@ -64,24 +67,32 @@
   function onSnapshot(msg) {
     state.identity = msg.identity;
     setAgents(msg.agents);
+    setTeams(msg.teams || []);
     const who = msg.identity.agent_id
       ? `Signed in as ${msg.identity.name} (${msg.identity.role}): what its row-level security shows`
       : "Service view: every open lead";
     els.who.textContent = who;
     document.title = (msg.identity.agent_id ? msg.identity.name + " · " : "") + "Lead board · crm-sla";
-    state.cards = new Map();
+    state.cards = new Map(msg.cards.map((c) => [c.id, c]));
+    render();
+    state.log.push({ kind: "snapshot", at: now(), cards: msg.cards.length });
+  }
+
+  // Every column and card from scratch (a snapshot, another team chosen).
+  function render() {
     els.board.replaceChildren();
     for (const id of teamColumns()) column(id);
-    for (const c of msg.cards) place(c, false);
-    finish(new Set(msg.cards.map((c) => c.owner)));
-    state.log.push({ kind: "snapshot", at: now(), cards: msg.cards.length });
+    const cards = [...state.cards.values()];
+    for (const c of cards) place(c, false);
+    finish(new Set(cards.map(keyOf)));
   }
 
   function onPatch(msg) {
     const received = now();
     if (msg.trace) state.log.push({ kind: "patch", at: received, trace: msg.trace });
-    if (msg.agents) {
-      setAgents(msg.agents);
+    if (msg.teams) setTeams(msg.teams);
+    if (msg.agents || msg.teams) {
+      if (msg.agents) setAgents(msg.agents);
       for (const id of teamColumns()) column(id);
       for (const [id, col] of columns()) paintColumnHead(col, id);
     }
@@ -92,13 +103,13 @@
       state.cards.delete(id);
       const el = cardEl(id);
       if (el) el.remove();
-      touched.add(old.owner);
+      touched.add(keyOf(old));
       state.log.push({ kind: "removed", lead: id, at: now() });
     }
     for (const c of msg.upsert) {
       const old = state.cards.get(c.id);
-      if (old) touched.add(old.owner);
-      touched.add(c.owner);
+      if (old) touched.add(keyOf(old));
+      touched.add(keyOf(c));
       place(c, true);
     }
     finish(touched);
@@ -111,12 +122,57 @@
     state.agents = new Map(list.map((a) => [a.id, a]));
   }
 
-  // The columns that are always there: every active agent for the service role and admins; an
-  // agent's own column for an agent (its row-level security shows it nothing else).
+  // ---- teams ------------------------------------------------------------------------------
+  // The selector lists the teams; ?team=<name or id> in the address picks one on arrival.
+  function setTeams(list) {
+    state.teams = list;
+    const wanted = state.team ? state.team.id : new URLSearchParams(location.search).get("team");
+    const options = [new Option("All teams", "")];
+    for (const t of list) options.push(new Option(t.name, t.id));
+    els.team.replaceChildren(...options);
+    els.teamFilter.hidden = list.length === 0 && !wanted;
+    state.team = null;
+    if (wanted) {
+      const key = wanted.toLowerCase();
+      state.team = list.find((t) => t.id === wanted) || list.find((t) => t.name.toLowerCase() === key) || null;
+      if (!state.team) notice(`No team "${wanted}": showing every team.`, false);
+    }
+    els.team.value = state.team ? state.team.id : "";
+  }
+
+  els.team.addEventListener("change", () => {
+    state.team = state.teams.find((t) => t.id === els.team.value) || null;
+    const url = new URL(location.href);
+    if (state.team) url.searchParams.set("team", state.team.name);
+    else url.searchParams.delete("team");
+    history.replaceState(null, "", url);
+    els.notice.hidden = true;
+    render();
+    state.log.push({ kind: "team", team: state.team ? state.team.id : null, at: now() });
+  });
+
+  // With a team chosen: its members' leads, and the waiting leads of its policies.
+  function visible(c) {
+    if (!state.team) return true;
+    if (keyOf(c) === QUEUE) return c.team === state.team.id;
+    return state.team.members.includes(c.owner);
+  }
+
+  // The column a card goes in: its owner's, or the queue while it waits for an eligible agent.
+  function keyOf(c) {
+    return c.waiting || !c.owner ? QUEUE : c.owner;
+  }
+
+  // The columns that are always there: the queue and every active agent (of the chosen team)
+  // for the service role and admins; an agent's own column for an agent (its row-level
+  // security shows it nothing else).
   function teamColumns() {
     const me = state.identity && state.identity.agent_id;
     if (me && state.identity.role !== "admin") return [me];
-    return [...state.agents.values()].filter((a) => a.active && a.role === "agent").map((a) => a.id);
+    const members = state.team ? new Set(state.team.members) : null;
+    return [QUEUE, ...[...state.agents.values()]
+      .filter((a) => a.active && a.role === "agent" && (!members || members.has(a.id)))
+      .map((a) => a.id)];
   }
 
   function columns() {
@@ -124,11 +180,11 @@
   }
 
   function column(agentId) {
-    const key = agentId || "none";
+    const key = agentId || QUEUE;
     let col = els.board.querySelector(`:scope > .column[data-agent-id="${key}"]`);
     if (col) return col;
     col = document.createElement("section");
-    col.className = "column";
+    col.className = key === QUEUE ? "column queue" : "column";
     col.dataset.agentId = key;
     const head = document.createElement("h2");
     const name = document.createElement("span");
@@ -144,7 +200,7 @@
     paintColumnHead(col, key);
     // Keep the team's order; columns that appear for other owners (an admin holding an
     // escalated lead, an inactive agent, nobody) go after it.
-    const order = [...state.agents.keys()];
+    const order = [QUEUE, ...state.agents.keys()];
     const rank = (id) => (order.indexOf(id) === -1 ? order.length : order.indexOf(id));
     const next = columns().find(([id]) => rank(id) > rank(key));
     els.board.insertBefore(col, next ? next[1] : null);
@@ -154,20 +210,25 @@
 
   function paintColumnHead(col, key) {
     const agent = state.agents.get(key);
-    const name = key === "none" ? "Unassigned" : agent ? agent.name : "Agent " + key.slice(0, 8);
+    const name = key === QUEUE ? "Waiting for an agent" : agent ? agent.name : "Agent " + key.slice(0, 8);
     const label = col.querySelector(".agent");
     label.textContent = name + (agent && !agent.active ? " (inactive)" : "");
     label.title = name;
     col.classList.toggle("admin", !!agent && agent.role === "admin");
     col.querySelector(".role").textContent = agent && agent.role === "admin" ? "admin" : "";
     col.setAttribute("aria-label", name);
+    if (key === QUEUE) {
+      col.querySelector(".role").textContent = "overflow queue";
+      label.title = "Leads nobody eligible could take: no owner yet, or a window that ran out " +
+        "while nobody could take them over";
+    }
   }
 
   // After a change: re-sort the touched columns, update their counts, drop empty extra columns.
   function finish(owners) {
     const team = new Set(teamColumns());
     for (const owner of owners) {
-      const key = owner || "none";
+      const key = owner || QUEUE;
       const col = els.board.querySelector(`:scope > .column[data-agent-id="${key}"]`);
       if (!col) continue;
       const list = col.querySelector(".cards");
@@ -180,7 +241,7 @@
       col.querySelector(".count").textContent = col.querySelector(".cards").children.length;
     }
     els.board.classList.toggle("single", columns().length === 1);
-    els.empty.hidden = state.cards.size > 0;
+    els.empty.hidden = els.board.querySelector(".card") !== null;
     tick();
   }
 
@@ -197,19 +258,23 @@
   }
 
   function place(c, live) {
-    const old = state.cards.get(c.id);
+    const old = live ? state.cards.get(c.id) : undefined;
     state.cards.set(c.id, c);
     let el = cardEl(c.id);
+    if (!visible(c)) {
+      if (el) el.remove();
+      return;
+    }
     if (!el) {
       el = els.template.content.firstElementChild.cloneNode(true);
       el.dataset.leadId = c.id;
       el.querySelectorAll(".act").forEach((b) => b.addEventListener("click", () => act(c.id, b)));
     }
     paintCard(el, c);
-    const list = column(c.owner).querySelector(".cards");
+    const list = column(keyOf(c)).querySelector(".cards");
     if (el.parentElement !== list) {
       list.appendChild(el);
-      if (live && old && old.owner !== c.owner) {
+      if (live && old && keyOf(old) !== keyOf(c)) {
         el.classList.remove("moved");
         void el.offsetWidth; // restart the highlight
         el.classList.add("moved");
@@ -228,6 +293,15 @@
     el.dataset.stage = c.stage;
     el.dataset.owner = c.owner || "none";
     el.dataset.expiresMs = c.expires_ms === null ? "" : c.expires_ms;
+    el.dataset.waiting = String(keyOf(c) === QUEUE);
+    const policy = el.querySelector(".policy");
+    policy.hidden = !c.policy;
+    policy.textContent = c.policy ? `policy: ${c.policy}` : "";
+    policy.title = c.policy ? `SLA policy: ${c.policy}` : "";
+    const waiting = el.querySelector(".waiting-note");
+    const holder = c.owner && state.agents.get(c.owner);
+    waiting.hidden = keyOf(c) !== QUEUE;
+    waiting.textContent = !c.owner ? "no owner yet" : `window ran out · with ${holder ? holder.name : "its owner"}`;
     el.querySelector(".name").textContent = c.name;
     el.querySelector(".name").title = c.name;
     el.querySelector(".stage").textContent = c.stage;
@@ -246,6 +320,7 @@
     }
     const mine = state.identity && state.identity.agent_id && c.owner === state.identity.agent_id;
     el.querySelector(".actions").hidden = !mine;
+    el.classList.toggle("waiting", keyOf(c) === QUEUE);
     el.querySelector('.act[data-action="claim"]').hidden = c.stage === "contact";
     el.querySelectorAll(".act").forEach((b) => { b.disabled = false; });
     const countdown = el.querySelector(".countdown");
@@ -264,42 +339,75 @@
     return sign + String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
   }
 
-  function resumesAt(ms) {
-    // Weekday and time in the viewer's zone, e.g. "Mon 09:00".
-    const t = new Date(ms);
-    const day = t.toLocaleDateString("en-GB", { weekday: "short" });
-    return `${day} ${String(t.getHours()).padStart(2, "0")}:${String(t.getMinutes()).padStart(2, "0")}`;
+  // Weekday and time in the viewer's time zone (the browser's), e.g. "Mon 09:00"; a date too
+  // when it is a week or more away.
+  const SOON_FORMAT = new Intl.DateTimeFormat("en-GB", { weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const LATER_FORMAT = new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const FULL_FORMAT = new Intl.DateTimeFormat("en-GB", { dateStyle: "full", timeStyle: "long" });
+  function resumesAt(ms, slaNow) {
+    const parts = (ms - slaNow < 6 * 86400000 ? SOON_FORMAT : LATER_FORMAT).formatToParts(new Date(ms));
+    const get = (type) => (parts.find((p) => p.type === type) || {}).value;
+    const day = get("day") ? ` ${get("day")} ${get("month")}` : "";
+    return `${get("weekday")}${day} ${get("hour")}:${get("minute")}`;
   }
 
   function tick() {
     const slaNow = Date.now() + state.offsetMs;
     let overdue = 0;
     let breached = 0;
+    let warned = 0;
+    let waiting = 0;
+    let shown = 0;
     for (const el of els.board.querySelectorAll(".card")) {
       const c = state.cards.get(el.dataset.leadId);
       if (!c) continue;
+      shown += 1;
       if (c.breached) breached += 1;
+      if (keyOf(c) === QUEUE) waiting += 1;
       const countdown = el.querySelector(".countdown");
+      const note = el.querySelector(".paused-note");
+      const paused = c.expires_ms !== null && c.resumes_ms !== null && c.resumes_ms !== undefined &&
+        slaNow < c.resumes_ms;
+      // Warned: the engine sent its warning, or the window passed its warning point here.
+      const warnedNow = c.expires_ms !== null && (c.warned ||
+        (c.warn_ms !== null && c.warn_ms !== undefined && !paused && slaNow >= c.warn_ms));
+      el.dataset.paused = String(paused);
+      el.dataset.warned = String(warnedNow);
+      note.hidden = !paused;
+      el.classList.toggle("paused", paused);
       if (c.expires_ms === null) {
-        countdown.textContent = c.stage === "escalated" ? "—" : "";
+        countdown.textContent = c.stage === "escalated" ? "—" :
+          !c.owner && c.created_ms !== null ? "+" + mmss(slaNow - c.created_ms) : "";
+        countdown.title = !c.owner ? "waiting for an agent this long" : "";
+        el.classList.remove("soon", "overdue", "warned");
+        el.querySelector(".warned-badge").hidden = true;
+        continue;
+      }
+      const left = paused ? c.left_ms : c.expires_ms - slaNow;
+      const late = left !== null && left < 0;
+      // Amber while the warned window still runs; overdue (red) wins afterwards.
+      el.classList.toggle("warned", warnedNow && !late);
+      el.querySelector(".warned-badge").hidden = !(warnedNow && !late);
+      if (warnedNow && !late) warned += 1;
+      if (paused) {
+        // The timer's calendar is closed: the card is paused, not counting down; it shows the
+        // open time it has left, and when the calendar opens again (in the viewer's zone).
+        countdown.textContent = left === null ? "paused" : mmss(left);
+        countdown.title = "open time left; paused while the calendar is closed";
+        const when = resumesAt(c.resumes_ms, slaNow);
+        note.textContent = `paused, resumes ${when}`;
+        note.title = `Resumes ${FULL_FORMAT.format(new Date(c.resumes_ms))}`;
         el.classList.remove("soon", "overdue");
         continue;
       }
-      if (c.resumes_ms !== null && c.resumes_ms !== undefined && slaNow < c.resumes_ms) {
-        // The timer's calendar is closed: the card is paused, not counting down.
-        countdown.textContent = `paused · resumes ${resumesAt(c.resumes_ms)}`;
-        el.classList.remove("soon", "overdue");
-        el.classList.add("paused");
-        continue;
-      }
-      el.classList.remove("paused");
-      const left = c.expires_ms - slaNow;
+      countdown.title = "";
       countdown.textContent = mmss(left);
-      el.classList.toggle("overdue", left < 0);
-      el.classList.toggle("soon", left >= 0 && left < 60000);
-      if (left < 0) overdue += 1;
+      el.classList.toggle("overdue", late);
+      el.classList.toggle("soon", !late && left < 60000);
+      if (late) overdue += 1;
     }
-    els.totals.textContent = `${state.cards.size} open · ${overdue} overdue · ${breached} breached`;
+    els.totals.textContent = `${shown} open · ${overdue} overdue · ${breached} breached` +
+      (warned ? ` · ${warned} warned` : "") + ` · ${waiting} waiting`;
     const t = new Date(slaNow);
     const hms = [t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds()]
       .map((n) => String(n).padStart(2, "0")).join(":");
