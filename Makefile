@@ -9,7 +9,7 @@ BROWSER_PACKAGES := chromium fonts-liberation2
 BOARD_ARGS ?=
 
 .PHONY: migrate migration rollback test test-sql lint pytest status demo board board-latency monitor \
-	bench db-start db-stop system-packages test-packages schema clean
+	bench soak db-start db-stop system-packages test-packages schema clean
 
 # The virtual environment, made on first use and refreshed when pyproject.toml changes.
 $(READY): pyproject.toml
@@ -77,6 +77,13 @@ board-latency: $(READY) test-packages
 bench: $(READY)
 	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
 	@$(BIN)/crm-sla bench $(BENCH_ARGS)
+
+# Everything at once for SOAK_ARGS (default: 10 minutes, 50 leads/s, 40 agents) in a scratch
+# database with the real pg_cron monitor, crm-sla deliver and the board; fails if anything was
+# lost (make test runs a 30-second one).
+soak: $(READY)
+	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
+	@$(BIN)/crm-sla soak $(SOAK_ARGS)
 
 db-start: $(READY) system-packages
 	@$(BIN)/crm-sla db start

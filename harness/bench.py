@@ -116,7 +116,8 @@ def machine() -> dict:
 
 
 @contextlib.contextmanager
-def scratch_database(url: str, report: Callable[[str], None]) -> Iterator[str]:
+def scratch_database(url: str, report: Callable[[str], None], kind: str = "bench"
+                     ) -> Iterator[str]:
     """A new, migrated database on the server of `url` (made the way the test suite makes its
     own: harness.scratch.ScratchServer), dropped on the way out, whatever happens, together with
     its template and any API role the migrations had to create. `url` itself is only used to
@@ -127,7 +128,7 @@ def scratch_database(url: str, report: Callable[[str], None]) -> Iterator[str]:
 
     server = ScratchServer(url, embedded=using_embedded())
     try:
-        name = server.create(template=server.migrated_template(), kind="bench")
+        name = server.create(template=server.migrated_template(), kind=kind)
         report(f"scratch database {name} created and migrated")
         yield server.url_for(name)
     finally:

@@ -179,6 +179,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_soak(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness import soak
+
+    url = database_url(quiet=True)
+    print(f"soak: target {redact(url)}" + (" (embedded)" if using_embedded() else "")
+          + "; working in a scratch database", file=sys.stderr, flush=True)
+    soak.run(url, minutes=args.minutes, rate=args.rate, agents=args.agents, seed=args.seed,
+             out=Path(args.out) if args.out else None)
+    return 0
+
+
 def cmd_deliver(args: argparse.Namespace) -> int:
     from harness import deliver
 
@@ -301,6 +314,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "(a few minutes)")
     bench.add_argument("--out", help="folder for the JSON figures (default bench-results/)")
     bench.set_defaults(func=cmd_bench)
+
+    soak = sub.add_parser("soak", help="everything at once for a while (intake, agents, pg_cron, "
+                          "webhooks, the board), in a scratch database; checks nothing was lost")
+    soak.add_argument("--minutes", type=float, default=10.0, help="how long (default 10)")
+    soak.add_argument("--rate", type=float, default=50.0, help="new leads a second (default 50)")
+    soak.add_argument("--agents", type=int, default=40, help="simulated agents (default 40)")
+    soak.add_argument("--seed", type=int, default=17, help="same seed, same team and habits")
+    soak.add_argument("--out", help="folder for the JSON figures (default bench-results/)")
+    soak.set_defaults(func=cmd_soak)
     return parser
 
 
