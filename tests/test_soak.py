@@ -39,7 +39,10 @@ def test_a_short_soak_loses_nothing_and_reports_every_figure(server, tmp_path):
     assert report["monitor_pass"]["n"] > 0
     assert set(report["rss_bytes"]) == {"deliver", "board"}
     assert all(set(v) == {"start", "end"} for v in report["rss_bytes"].values())
-    assert report["tables_end"]["crm_leads"]["live"] == load["leads"]
+    # Every lead written is there (an exact count; pg_stat's live tuples are an estimate).
+    first = report["checks"][0]
+    assert first["detail"].startswith(f"{load['leads']:,} leads,"), first
+    assert report["tables_end"]["crm_leads"]["live"] > 0
     assert [g["goal"] for g in report["goals"]][:3] == [
         "breach lag p99 <= 1 s", "webhook lag p99 <= 2 s", "monitor pass p99 <= 50 ms"]
 
