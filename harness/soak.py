@@ -55,7 +55,7 @@ from pathlib import Path
 import psycopg
 
 from harness import schedule, table
-from harness.bench import RESULTS_DIR, _pct, machine, scratch_database, versions
+from harness.bench.common import RESULTS_DIR, machine, percentile, scratch_database, versions
 from harness.errors import HarnessError
 from harness.paths import REPO_ROOT
 from harness.target import connect, describe_db_error, redact, with_database
@@ -541,7 +541,7 @@ class Soak:
 def percentiles(values: list[float]) -> dict:
     if not values:
         return {"n": 0}
-    return {"n": len(values), "p50_s": _pct(values, 0.5), "p99_s": _pct(values, 0.99),
+    return {"n": len(values), "p50_s": percentile(values, 0.5), "p99_s": percentile(values, 0.99),
             "max_s": max(values)}
 
 
