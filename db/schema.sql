@@ -2165,6 +2165,14 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) IS 'Breaches and reassignments per bucket of a period; an agent sees those it lost or received';
 
+CREATE FUNCTION public.crm_sla_system_actor() RETURNS uuid
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select '00000000-0000-0000-0000-000000000000'::uuid
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_system_actor() IS 'The agent id that system reassignments (the monitor, the service role) are recorded under';
+
 CREATE FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(team_id uuid, team_name text, agents bigint, leads_received numeric, claimed_in_window numeric, contacted_in_window numeric, breach_rate numeric, median_seconds_to_claim numeric, median_seconds_to_contact numeric)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -2532,7 +2540,7 @@ begin
                 where not t.id = any(v_stuck_ids)
             ),
             v_escalate,
-            '00000000-0000-0000-0000-000000000000',
+            public.crm_sla_system_actor(),
             null,
             v_now
         );
@@ -2671,7 +2679,7 @@ begin
         array[p_lead_id], array[p_to_agent_id], array['manual'], array[false],
         case
             when v_caller = 'user' then v_uid
-            else '00000000-0000-0000-0000-000000000000'::uuid
+            else public.crm_sla_system_actor()
         end,
         p_notes,
         public.sla_now()
@@ -3883,6 +3891,9 @@ GRANT ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zo
 REVOKE ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_system_actor() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_system_actor() TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO authenticated;

@@ -170,7 +170,7 @@ begin
                 where not t.id = any(v_stuck_ids)
             ),
             v_escalate,
-            '00000000-0000-0000-0000-000000000000',
+            public.crm_sla_system_actor(),
             null,
             v_now
         );

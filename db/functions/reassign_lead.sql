@@ -66,7 +66,7 @@ begin
         array[p_lead_id], array[p_to_agent_id], array['manual'], array[false],
         case
             when v_caller = 'user' then v_uid
-            else '00000000-0000-0000-0000-000000000000'::uuid
+            else public.crm_sla_system_actor()
         end,
         p_notes,
         public.sla_now()
