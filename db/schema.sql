@@ -597,8 +597,9 @@ begin
             as m (lead_id, to_agent, stage, escalate)
     ),
 
-    -- The fresh claim timer of each policy among these leads, computed once a policy.
-    plans as (
+    -- The fresh claim timer of each policy among these leads, computed once a policy
+    -- (materialized: inlined, the planner calls the plan functions once a lead).
+    plans as materialized (
         select
             q.policy_id, t.expires_at, t.timer_window, t.calendar_id,
             public.crm_sla_warn_instant(q.policy_id, t.calendar_id, p_at, t.timer_window) as warn_at
@@ -1976,8 +1977,9 @@ begin
         return 0;
     end if;
 
-    -- Each routed lead's claim timer follows its policy (computed once a policy), and its first
-    -- owner is announced (an `assigned` event each).
+    -- Each routed lead's claim timer follows its policy (computed once a policy: materialized,
+    -- as inlined the planner calls the plan functions once a lead), and its first owner is
+    -- announced (an `assigned` event each).
     with picks as (
         select r.lead_id, r.agent_id, l.sla_policy_id, t.ord
         from public.crm_sla_route(v_ids, p_at) as r
@@ -1986,7 +1988,7 @@ begin
         where r.agent_id is not null
     ),
 
-    plans as (
+    plans as materialized (
         select
             q.policy_id, pl.expires_at, pl.timer_window, pl.calendar_id,
             public.crm_sla_warn_instant(q.policy_id, pl.calendar_id, p_at, pl.timer_window)

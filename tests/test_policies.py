@@ -98,6 +98,36 @@ def test_one_insert_computes_a_policys_calendar_once_not_once_a_lead(world):
     assert calls == 4  # its claim and contact deadlines and warnings, for the whole statement
 
 
+def timer_plans_computed(world, statement: str) -> int:
+    """How many times crm_sla_timer_plan ran for `statement` (the counts of the session's earlier
+    transactions may still be pending in the view, hence the difference)."""
+    count = ("select coalesce(sum(calls), 0) from pg_stat_xact_user_functions "
+             "where funcname = 'crm_sla_timer_plan'")
+    world.db.execute("set track_functions = 'all'")
+    with world.db.transaction():
+        before = world.scalar(count)
+        world.db.execute(statement)
+        return world.scalar(count) - before
+
+
+def test_routing_and_reassigning_compute_a_policys_timer_once_not_once_a_lead(world):
+    world.agents("Ann", "Bob")
+    policy(world, "Partner", {"source": "partner"}, calendar_id=office(world))
+    routed = timer_plans_computed(
+        world, "insert into public.crm_leads (full_name, source) select 'Lead ' || i, "
+               "(array['partner', 'web'])[i % 2 + 1] from generate_series(1, 300) as i")
+    world.travel("8 days")  # every claim window, plain or in office hours, has run out
+    moved = timer_plans_computed(world, "select public.process_sla_timers()")
+    leads = world.db.execute(
+        "select sla_policy_id, assigned_agent_id, reassignment_count, "
+        "claim_timer_expires_at > public.sla_now() as running from public.crm_leads").fetchall()
+    assert len(leads) == 300 and sum(r["sla_policy_id"] is not None for r in leads) == 150
+    assert all(r["reassignment_count"] == 1 and r["running"] for r in leads)
+    # One plan for each policy among the leads (the partner policy and the defaults), computed
+    # once for the routing statement and once for the monitor's batch.
+    assert (routed, moved) == (2, 2)
+
+
 def test_the_first_active_policy_by_priority_then_name_wins(world):
     ann = world.agent("Ann")
     policy(world, "Zeta", {"source": "web"}, priority=5)

@@ -25,8 +25,9 @@ begin
             as m (lead_id, to_agent, stage, escalate)
     ),
 
-    -- The fresh claim timer of each policy among these leads, computed once a policy.
-    plans as (
+    -- The fresh claim timer of each policy among these leads, computed once a policy
+    -- (materialized: inlined, the planner calls the plan functions once a lead).
+    plans as materialized (
         select
             q.policy_id, t.expires_at, t.timer_window, t.calendar_id,
             public.crm_sla_warn_instant(q.policy_id, t.calendar_id, p_at, t.timer_window) as warn_at
