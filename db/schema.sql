@@ -725,22 +725,6 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_calendar_hours_check() IS 'Trigger: checks open hours (SL010) and notes their calendar for re-planning';
 
-CREATE FUNCTION public.crm_sla_calendar_hours_replan() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-    v_ids constant uuid [] := public.crm_sla_calendar_noted();
-begin
-    if pg_catalog.cardinality(v_ids) > 0 then
-        perform public.crm_sla_replan_calendars(v_ids);
-    end if;
-    return null;
-end
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_calendar_hours_replan() IS 'Trigger: re-plans the running timers that follow the calendars a statement changed';
-
 CREATE FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path TO ''
@@ -935,6 +919,22 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_calendar_pattern(p_calendar_id uuid, OUT time_zone text, OUT dows integer[], OUT starts bigint[], OUT ends bigint[], OUT day_open bigint[], OUT week_open bigint) IS 'Internal: a calendar''s zone and open stretches per weekday (microseconds after local midnight)';
 
+CREATE FUNCTION public.crm_sla_calendar_replan() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_ids constant uuid [] := public.crm_sla_calendar_noted();
+begin
+    if pg_catalog.cardinality(v_ids) > 0 then
+        perform public.crm_sla_replan_calendars(v_ids);
+    end if;
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_calendar_replan() IS 'Trigger: re-plans the running timers that follow the calendars a statement changed';
+
 CREATE FUNCTION public.crm_sla_calendars_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -962,22 +962,6 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_calendars_check() IS 'Trigger: a calendar needs a name and a known time zone (SL010); a new zone re-plans its timers';
-
-CREATE FUNCTION public.crm_sla_calendars_replan() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-    v_ids constant uuid [] := public.crm_sla_calendar_noted();
-begin
-    if pg_catalog.cardinality(v_ids) > 0 then
-        perform public.crm_sla_replan_calendars(v_ids);
-    end if;
-    return null;
-end
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_calendars_replan() IS 'Trigger: re-plans the running timers that follow the calendars a statement changed';
 
 CREATE FUNCTION public.crm_sla_caller() RETURNS text
     LANGUAGE plpgsql STABLE
@@ -1273,22 +1257,6 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_holidays_check() IS 'Trigger: checks a holiday (SL010, duplicates included) and notes its calendar for re-planning';
-
-CREATE FUNCTION public.crm_sla_holidays_replan() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-    v_ids constant uuid [] := public.crm_sla_calendar_noted();
-begin
-    if pg_catalog.cardinality(v_ids) > 0 then
-        perform public.crm_sla_replan_calendars(v_ids);
-    end if;
-    return null;
-end
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_holidays_replan() IS 'Trigger: re-plans the running timers that follow the calendars a statement changed';
 
 CREATE FUNCTION public.crm_sla_intake_clock() RETURNS text
     LANGUAGE plpgsql STABLE
@@ -3481,7 +3449,7 @@ CREATE TRIGGER crm_sla_calendar_hours_100_check BEFORE INSERT OR DELETE OR UPDAT
 
 COMMENT ON TRIGGER crm_sla_calendar_hours_100_check ON public.crm_sla_calendar_hours IS 'Refuses bad open hours (SL010); notes the calendar for re-planning';
 
-CREATE TRIGGER crm_sla_calendar_hours_900_replan AFTER INSERT OR DELETE OR UPDATE ON public.crm_sla_calendar_hours FOR EACH STATEMENT EXECUTE FUNCTION public.crm_sla_calendar_hours_replan();
+CREATE TRIGGER crm_sla_calendar_hours_900_replan AFTER INSERT OR DELETE OR UPDATE ON public.crm_sla_calendar_hours FOR EACH STATEMENT EXECUTE FUNCTION public.crm_sla_calendar_replan();
 
 COMMENT ON TRIGGER crm_sla_calendar_hours_900_replan ON public.crm_sla_calendar_hours IS 'Re-plans the running timers of the calendars this statement changed, in its transaction';
 
@@ -3489,7 +3457,7 @@ CREATE TRIGGER crm_sla_calendars_100_check BEFORE INSERT OR UPDATE ON public.crm
 
 COMMENT ON TRIGGER crm_sla_calendars_100_check ON public.crm_sla_calendars IS 'Refuses a calendar without a name or with an unknown zone (SL010); notes a changed zone';
 
-CREATE TRIGGER crm_sla_calendars_900_replan AFTER UPDATE ON public.crm_sla_calendars FOR EACH STATEMENT EXECUTE FUNCTION public.crm_sla_calendars_replan();
+CREATE TRIGGER crm_sla_calendars_900_replan AFTER UPDATE ON public.crm_sla_calendars FOR EACH STATEMENT EXECUTE FUNCTION public.crm_sla_calendar_replan();
 
 COMMENT ON TRIGGER crm_sla_calendars_900_replan ON public.crm_sla_calendars IS 'Re-plans the running timers of the calendars this statement changed, in its transaction';
 
@@ -3497,7 +3465,7 @@ CREATE TRIGGER crm_sla_holidays_100_check BEFORE INSERT OR DELETE OR UPDATE ON p
 
 COMMENT ON TRIGGER crm_sla_holidays_100_check ON public.crm_sla_holidays IS 'Refuses a holiday without a day or a duplicate (SL010); notes the calendar for re-planning';
 
-CREATE TRIGGER crm_sla_holidays_900_replan AFTER INSERT OR DELETE OR UPDATE ON public.crm_sla_holidays FOR EACH STATEMENT EXECUTE FUNCTION public.crm_sla_holidays_replan();
+CREATE TRIGGER crm_sla_holidays_900_replan AFTER INSERT OR DELETE OR UPDATE ON public.crm_sla_holidays FOR EACH STATEMENT EXECUTE FUNCTION public.crm_sla_calendar_replan();
 
 COMMENT ON TRIGGER crm_sla_holidays_900_replan ON public.crm_sla_holidays IS 'Re-plans the running timers of the calendars this statement changed, in its transaction';
 
@@ -3808,8 +3776,6 @@ REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_t
 
 REVOKE ALL ON FUNCTION public.crm_sla_calendar_hours_check() FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION public.crm_sla_calendar_hours_replan() FROM PUBLIC;
-
 REVOKE ALL ON FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) TO service_role;
@@ -3828,9 +3794,9 @@ REVOKE ALL ON FUNCTION public.crm_sla_calendar_pattern(p_calendar_id uuid, OUT t
 GRANT ALL ON FUNCTION public.crm_sla_calendar_pattern(p_calendar_id uuid, OUT time_zone text, OUT dows integer[], OUT starts bigint[], OUT ends bigint[], OUT day_open bigint[], OUT week_open bigint) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_calendar_pattern(p_calendar_id uuid, OUT time_zone text, OUT dows integer[], OUT starts bigint[], OUT ends bigint[], OUT day_open bigint[], OUT week_open bigint) TO service_role;
 
-REVOKE ALL ON FUNCTION public.crm_sla_calendars_check() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.crm_sla_calendar_replan() FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION public.crm_sla_calendars_replan() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.crm_sla_calendars_check() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_caller() FROM PUBLIC;
 
@@ -3853,8 +3819,6 @@ GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO authenti
 GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_holidays_check() FROM PUBLIC;
-
-REVOKE ALL ON FUNCTION public.crm_sla_holidays_replan() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_intake_clock() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO authenticated;

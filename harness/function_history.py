@@ -1,13 +1,13 @@
 """Function bodies as migration history: `db/functions` is where a function is edited, and
 `make migration NAME=...` freezes what changed there into a numbered migration.
 
-Each file in `db/functions` holds one object (a function, a procedure, or a trigger with its
-function). A generated migration copies the text of every file that is new or changed since its
-last frozen copy, each behind a marker line, and its rollback restores the copies it replaces (or
-drops what it added). So an upgraded database runs exactly the bodies a fresh one runs, and a
-rollback gives back the previous release's bodies: the history follows by construction. The
-latest frozen copy of each file is read back from the migrations themselves (their marker lines),
-so a test can tell when a file was edited without a migration (`drift()`).
+Each file in `db/functions` holds one object (a function, a procedure, or a trigger function
+with its triggers). A generated migration copies the text of every file that is new or changed
+since its last frozen copy, each behind a marker line, and its rollback restores the copies it
+replaces (or drops what it added). So an upgraded database runs exactly the bodies a fresh one
+runs, and a rollback gives back the previous release's bodies: the history follows by
+construction. The latest frozen copy of each file is read back from the migrations themselves
+(their marker lines), so a test can tell when a file was edited without a migration (`drift()`).
 """
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ class FunctionFile:
         kind, name = definition.group(1).lower(), definition.group(2)
         # Our function names are unique, so DROP needs no argument list.
         drop = f"drop {kind} if exists {name};"
-        trigger = _TRIGGER.search(self.text)
-        if trigger:
-            drop = f"drop trigger if exists {trigger.group(1)} on {trigger.group(2)};\n{drop}"
-        return drop
+        # The file's triggers first (a function shared by several tables has one each).
+        triggers = [f"drop trigger if exists {t.group(1)} on {t.group(2)};\n"
+                    for t in _TRIGGER.finditer(self.text)]
+        return "".join(triggers) + drop
 
 
 def current_files(folder: Path = FUNCTIONS_DIR) -> dict[str, FunctionFile]:
@@ -160,7 +160,9 @@ def plan(found: list[Drift], state: dict[str, tuple[str, FunctionFile | None]],
     """The up and down blocks for these drifted files."""
     up: list[tuple[str, str, str]] = []
     down: list[tuple[str, str, str]] = []
-    for item in sorted(found, key=lambda d: d.file):
+    # Removed files go first: a new file may create again a trigger that a removed one had
+    # (functions merged into one), and its drop must not come after.
+    for item in sorted(found, key=lambda d: (d.change != "removed", d.file)):
         frozen = state.get(item.file, (None, None))[1]
         if item.change == "removed":
             up.append(("drop", item.file, frozen.drop_statement()))

@@ -91,6 +91,27 @@ def test_generated_migration_freezes_new_changed_and_removed_files(tree):
         function_history.write_migration("again", functions=functions, migrations=migrations)
 
 
+def test_files_merged_into_one_drop_before_the_new_one_creates_their_triggers(tree):
+    """Two trigger files whose functions become one shared function: the migration drops the old
+    files' triggers and functions first, then creates the shared function and the triggers again
+    under their names (otherwise the drops would remove the triggers just created)."""
+    functions, migrations = tree
+    old = ["trg_crm_leads_300_sla_events.sql", "trg_crm_leads_410_announce_progress.sql"]
+    texts = [(functions / name).read_text() for name in old]
+    for name in old:
+        (functions / name).unlink()
+    merged = functions / "trg_crm_leads_merged.sql"
+    merged.write_text("\n".join(texts))
+    up, down = function_history.write_migration("merged", functions=functions,
+                                                migrations=migrations)
+    assert [(mark, name) for mark, name, _ in function_history.parse_blocks(up.read_text())] == [
+        ("drop", old[0]), ("drop", old[1]), ("object", merged.name)]
+    [(mark, name, text), *restored] = function_history.parse_blocks(down.read_text())
+    assert (mark, name) == ("drop", merged.name)
+    assert text.count("drop trigger if exists") == 2  # both tables' triggers, then the functions
+    assert sorted(name for _, name, _ in restored) == old
+
+
 def test_bad_migration_names_are_refused(tree):
     functions, migrations = tree
     _edit_sla_now(functions)
