@@ -119,20 +119,12 @@ CREATE FUNCTION public.crm_agent_sla_stats(p_from timestamp with time zone DEFAU
     SET search_path TO ''
     AS $$
 declare
-    v_caller constant text := public.crm_sla_caller();
-    v_to constant timestamptz := coalesce(p_to, public.sla_now());
-    v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
-    -- An agent sees its own numbers; admins, the service role and trusted sessions everyone's.
-    v_everyone constant boolean := v_caller <> 'user' or public.is_admin(auth.uid());
+    v_from timestamptz;
+    v_to timestamptz;
+    v_everyone boolean;  -- false: an agent, who sees its own numbers only
 begin
-    if v_caller = 'anon' then
-        raise exception 'SLA statistics are for signed-in agents and admins'
-            using errcode = 'SL006', hint = 'Sign in, or use the service role.';
-    end if;
-    if v_from >= v_to then
-        raise exception 'the period is empty: % is not before %', v_from, v_to
-            using errcode = 'SL010', hint = 'Pass p_from < p_to.';
-    end if;
+    select s.period_from, s.period_to, s.everyone into v_from, v_to, v_everyone
+    from public.crm_sla_stats_scope(p_from, p_to) as s;
     return query
     with first_owner as (
         select
@@ -2045,20 +2037,13 @@ CREATE FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone DEF
     SET search_path TO ''
     AS $$
 declare
-    v_caller constant text := public.crm_sla_caller();
-    v_to constant timestamptz := coalesce(p_to, public.sla_now());
-    v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
-    v_everyone constant boolean := v_caller <> 'user' or public.is_admin(auth.uid());
+    v_from timestamptz;
+    v_to timestamptz;
+    v_everyone boolean;  -- false: an agent, who sees its own numbers only
     v_me constant uuid := auth.uid();
 begin
-    if v_caller = 'anon' then
-        raise exception 'SLA statistics are for signed-in agents and admins'
-            using errcode = 'SL006', hint = 'Sign in, or use the service role.';
-    end if;
-    if v_from >= v_to then
-        raise exception 'the period is empty: % is not before %', v_from, v_to
-            using errcode = 'SL010', hint = 'Pass p_from < p_to.';
-    end if;
+    select s.period_from, s.period_to, s.everyone into v_from, v_to, v_everyone
+    from public.crm_sla_stats_scope(p_from, p_to) as s;
     if p_time_zone is null
         or not exists (select from pg_catalog.pg_timezone_names as z where z.name = p_time_zone)
         then
@@ -2092,26 +2077,42 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) IS 'Claim windows ended and claimed in time, per weekday (0 = Sunday) and local hour';
 
-CREATE FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone, p_buckets integer DEFAULT 24) RETURNS TABLE(bucket_start timestamp with time zone, breaches bigint, reassignments bigint)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+CREATE FUNCTION public.crm_sla_stats_scope(p_from timestamp with time zone, p_to timestamp with time zone, OUT period_from timestamp with time zone, OUT period_to timestamp with time zone, OUT everyone boolean) RETURNS record
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
 declare
     v_caller constant text := public.crm_sla_caller();
-    v_to constant timestamptz := coalesce(p_to, public.sla_now());
-    v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
-    v_everyone constant boolean := v_caller <> 'user' or public.is_admin(auth.uid());
-    v_me constant uuid := auth.uid();
-    v_step interval;
 begin
     if v_caller = 'anon' then
         raise exception 'SLA statistics are for signed-in agents and admins'
             using errcode = 'SL006', hint = 'Sign in, or use the service role.';
     end if;
-    if v_from >= v_to then
-        raise exception 'the period is empty: % is not before %', v_from, v_to
+    period_to := coalesce(p_to, public.sla_now());
+    period_from := coalesce(p_from, period_to - interval '1 day');
+    if period_from >= period_to then
+        raise exception 'the period is empty: % is not before %', period_from, period_to
             using errcode = 'SL010', hint = 'Pass p_from < p_to.';
     end if;
+    everyone := v_caller <> 'user' or public.is_admin(auth.uid());
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_stats_scope(p_from timestamp with time zone, p_to timestamp with time zone, OUT period_from timestamp with time zone, OUT period_to timestamp with time zone, OUT everyone boolean) IS 'Internal: the period of the statistics functions and whether the caller sees every agent';
+
+CREATE FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone, p_buckets integer DEFAULT 24) RETURNS TABLE(bucket_start timestamp with time zone, breaches bigint, reassignments bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_from timestamptz;
+    v_to timestamptz;
+    v_everyone boolean;  -- false: an agent, who sees its own numbers only
+    v_me constant uuid := auth.uid();
+    v_step interval;
+begin
+    select s.period_from, s.period_to, s.everyone into v_from, v_to, v_everyone
+    from public.crm_sla_stats_scope(p_from, p_to) as s;
     if p_buckets is null or p_buckets not between 1 and 1000 then
         raise exception 'p_buckets must be between 1 and 1000, not %',
             coalesce(p_buckets::text, 'NULL')
@@ -2148,16 +2149,14 @@ CREATE FUNCTION public.crm_sla_team_stats(p_from timestamp with time zone DEFAUL
     SET search_path TO ''
     AS $$
 declare
-    v_caller constant text := public.crm_sla_caller();
-    v_to constant timestamptz := coalesce(p_to, public.sla_now());
-    v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
+    v_from timestamptz;
+    v_to timestamptz;
+    v_everyone boolean;
 begin
-    if v_caller = 'anon' then
-        raise exception 'SLA statistics are for signed-in agents and admins'
-            using errcode = 'SL006', hint = 'Sign in, or use the service role.';
-    end if;
-    if v_caller = 'user' and not public.is_admin(auth.uid()) then
-        return;
+    select s.period_from, s.period_to, s.everyone into v_from, v_to, v_everyone
+    from public.crm_sla_stats_scope(p_from, p_to) as s;
+    if not v_everyone then
+        return;  -- an agent: no team rows
     end if;
     return query
     with per_agent as (
@@ -3853,6 +3852,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone
 REVOKE ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_stats_scope(p_from timestamp with time zone, p_to timestamp with time zone, OUT period_from timestamp with time zone, OUT period_to timestamp with time zone, OUT everyone boolean) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) TO authenticated;

@@ -125,11 +125,24 @@ def test_an_agent_reads_only_its_own_statistics(world):
         names = {r["full_name"] for r in conn.execute(
             "select full_name from public.crm_agent_sla_stats").fetchall()}
     assert names == {"Ann", "Bob", "Boss"}
-    for function in ("crm_agent_sla_stats()", "crm_sla_stats_by_hour()",
-                     "crm_sla_stats_timeline()"):
+    team = world.scalar("insert into public.crm_sla_teams (name) values ('Inbound') returning id")
+    world.db.execute("insert into public.crm_sla_team_members values (%s, %s)", (team, ann))
+    with world.as_agent(ann) as conn:
+        assert conn.execute("select * from public.crm_sla_team_stats()").fetchall() == []
+    with world.as_agent(boss) as conn:
+        assert [r["team_name"] for r in conn.execute(
+            "select team_name from public.crm_sla_team_stats()").fetchall()] == ["Inbound"]
+    # One rule for the four statistics functions: anon is refused, an empty period is SL010.
+    for function in ("crm_agent_sla_stats", "crm_sla_stats_by_hour", "crm_sla_stats_timeline",
+                     "crm_sla_team_stats"):
         with world.as_anon() as conn, pytest.raises(psycopg.Error) as err:
-            conn.execute(f"select * from public.{function}")
+            conn.execute(f"select * from public.{function}()")
         assert err.value.diag.sqlstate in ("SL006", "42501"), function
+        with world.as_agent(ann) as conn, pytest.raises(psycopg.Error) as err:
+            conn.execute(f"select * from public.{function}(public.sla_now(), "
+                         "public.sla_now() - interval '1 hour')")
+        assert err.value.diag.sqlstate == "SL010", function
+        assert "period is empty" in err.value.diag.message_primary
 
 
 def test_chart_figures_by_hour_and_over_time(world):

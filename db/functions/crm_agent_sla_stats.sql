@@ -27,20 +27,12 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_caller constant text := public.crm_sla_caller();
-    v_to constant timestamptz := coalesce(p_to, public.sla_now());
-    v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
-    -- An agent sees its own numbers; admins, the service role and trusted sessions everyone's.
-    v_everyone constant boolean := v_caller <> 'user' or public.is_admin(auth.uid());
+    v_from timestamptz;
+    v_to timestamptz;
+    v_everyone boolean;  -- false: an agent, who sees its own numbers only
 begin
-    if v_caller = 'anon' then
-        raise exception 'SLA statistics are for signed-in agents and admins'
-            using errcode = 'SL006', hint = 'Sign in, or use the service role.';
-    end if;
-    if v_from >= v_to then
-        raise exception 'the period is empty: % is not before %', v_from, v_to
-            using errcode = 'SL010', hint = 'Pass p_from < p_to.';
-    end if;
+    select s.period_from, s.period_to, s.everyone into v_from, v_to, v_everyone
+    from public.crm_sla_stats_scope(p_from, p_to) as s;
     return query
     with first_owner as (
         select

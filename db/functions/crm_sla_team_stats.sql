@@ -21,16 +21,14 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_caller constant text := public.crm_sla_caller();
-    v_to constant timestamptz := coalesce(p_to, public.sla_now());
-    v_from constant timestamptz := coalesce(p_from, v_to - interval '1 day');
+    v_from timestamptz;
+    v_to timestamptz;
+    v_everyone boolean;
 begin
-    if v_caller = 'anon' then
-        raise exception 'SLA statistics are for signed-in agents and admins'
-            using errcode = 'SL006', hint = 'Sign in, or use the service role.';
-    end if;
-    if v_caller = 'user' and not public.is_admin(auth.uid()) then
-        return;
+    select s.period_from, s.period_to, s.everyone into v_from, v_to, v_everyone
+    from public.crm_sla_stats_scope(p_from, p_to) as s;
+    if not v_everyone then
+        return;  -- an agent: no team rows
     end if;
     return query
     with per_agent as (
