@@ -218,8 +218,9 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
             made += 1
             lead_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://{DEMO_DOMAIN}/{seed}/{made}")
             conn.execute(
-                "insert into public.crm_leads (id, full_name, source, email) "
-                "values (%s, %s, %s, %s)",
+                # created_at on the story's clock, as a lead made at that moment would have.
+                "insert into public.crm_leads (id, full_name, source, email, created_at) "
+                "values (%s, %s, %s, %s, public.sla_now())",
                 (lead_id, f"Lead {made:03d}", DEMO_SOURCE,
                  DEMO_PARTNER if made % 3 == 0 else None))
         claimed = contacted = 0

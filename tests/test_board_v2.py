@@ -115,6 +115,8 @@ def test_the_queue_column_fills_and_empties_live(world, boards, open_page):  # n
         timeout=WAIT_MS)
     expect(card(page, unowned).locator(".waiting-note")).to_have_text("no owner yet")
     expect(card(page, unowned)).to_have_attribute("data-waiting", "true")
+    # No timer runs for it yet: the card shows how long it has waited instead.
+    expect(card(page, unowned).locator(".countdown")).to_have_text(re.compile(r"^waiting 00:"))
     expect(in_column(page, ann, missed)).to_be_visible()
     # Just past the deadline, as the scheduled monitor acts: nobody to take Ann's lead, it waits
     # with her (the unowned one has no timer yet: it waits for its first owner).
@@ -123,6 +125,8 @@ def test_the_queue_column_fills_and_empties_live(world, boards, open_page):  # n
     waiting = queue(page).locator(f'.card[data-lead-id="{missed}"]')
     expect(waiting).to_be_visible(timeout=WAIT_MS)
     expect(waiting.locator(".waiting-note")).to_have_text("window ran out · with Ann")
+    expect(card(page, unowned).locator(".countdown")).to_have_text(
+        re.compile(r"^waiting 0[5-9]:\d\d$"), timeout=WAIT_MS)
     expect(waiting.locator(".breach-claim")).to_be_visible()
     expect(queue(page).locator(".count")).to_have_text("2")
     expect(page.locator("#totals")).to_contain_text("2 waiting")

@@ -377,8 +377,8 @@
       el.classList.toggle("paused", paused);
       if (c.expires_ms === null) {
         countdown.textContent = c.stage === "escalated" ? "—" :
-          !c.owner && c.created_ms !== null ? "+" + mmss(slaNow - c.created_ms) : "";
-        countdown.title = !c.owner ? "waiting for an agent this long" : "";
+          !c.owner && c.created_ms !== null ? "waiting " + mmss(slaNow - c.created_ms) : "";
+        countdown.title = !c.owner ? "how long it has waited for its first owner (no timer runs yet)" : "";
         el.classList.remove("soon", "overdue", "warned");
         el.querySelector(".warned-badge").hidden = true;
         continue;
