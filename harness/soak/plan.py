@@ -1,0 +1,43 @@
+"""What a soak run is made of: its plan (length, rate, agents, windows), its goals, and the mix
+of sources and agents' habits it plays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TABLES = ("crm_leads", "crm_lead_reassignments", "crm_sla_outbox", "crm_sla_webhook_deliveries",
+          "crm_sla_agent_state")
+BREACH_EVENTS = ("reassigned", "escalated", "no_eligible_agent")
+TIMER_EVENTS = ("assigned", "reassigned", "claimed")
+SOURCES = (("web", 0.45), ("partner", 0.20), ("enterprise", 0.08), ("phone", 0.27))
+HABITS = (("prompt", 0.45, (0.05, 0.5)), ("steady", 0.25, (0.3, 0.9)),
+          ("slow", 0.15, (0.6, 1.5)), ("away", 0.15, (0.2, 0.8)))
+NOT_ALLOWED = ("40P01", "40001")  # deadlock, serialization failure
+
+
+@dataclass
+class Goals:
+    breach_p99_s: float = 1.0
+    webhook_p99_s: float = 2.0
+    pass_p99_s: float = 0.050
+
+
+@dataclass
+class Plan:
+    minutes: float
+    rate: float
+    agents: int
+    seed: int = 17
+
+    @property
+    def seconds(self) -> float:
+        return self.minutes * 60
+
+    @property
+    def claim_window(self) -> float:
+        """Seconds: short enough that many windows end within the run (20 s for a long run)."""
+        return min(20.0, max(4.0, self.seconds / 8))
+
+    @property
+    def contact_window(self) -> float:
+        return self.claim_window * 1.5
