@@ -718,13 +718,16 @@ $$;
 COMMENT ON FUNCTION public.crm_sla_calendar_hours_check() IS 'Trigger: checks open hours (SL010) and notes their calendar for re-planning';
 
 CREATE FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-    select
-        p_calendar_id is null
+begin
+    -- PL/pgSQL rather than SQL, so its plan is kept: a SQL function with a SET clause is parsed
+    -- and planned again on every call, and routing asks once an agent a pass.
+    return p_calendar_id is null
         or public.sla_business_add(p_calendar_id, p_at, interval '1 microsecond')
-        = p_at + interval '1 microsecond'
+        = p_at + interval '1 microsecond';
+end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamp with time zone) IS 'Whether the calendar is open at the instant (zone, DST, overnight, holidays); NULL: always';
@@ -1994,9 +1997,13 @@ $$;
 COMMENT ON FUNCTION public.crm_sla_route_waiting(p_limit integer, p_at timestamp with time zone) IS 'Internal: routes leads waiting for an owner, oldest first; their claim timers start now';
 
 CREATE FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) RETURNS TABLE(agent_id uuid, role text, full_name text, weight double precision, max_open_leads integer, open_leads bigint, credit double precision, last_routed_seq bigint, reason text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
+begin
+    -- PL/pgSQL rather than SQL, so its plan is kept (a SQL function with a SET clause is parsed
+    -- and planned again on every call: every routing statement calls this one).
+    return query
     select
         a.id,
         a.role,
@@ -2010,7 +2017,8 @@ CREATE FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) RETUR
             when not a.is_active then 'inactive'
             when a.role <> 'agent' then null  -- admins take escalations whatever their routing
             when not a.accepting_leads then 'not accepting leads'
-            when not public.crm_sla_calendar_is_open(r.calendar_id, p_at) then 'off shift'
+            when r.calendar_id is not null
+                and not public.crm_sla_calendar_is_open(r.calendar_id, p_at) then 'off shift'
             when o.n >= r.max_open_leads
                 then pg_catalog.format('at capacity %s/%s', o.n, r.max_open_leads)
         end
@@ -2027,7 +2035,8 @@ CREATE FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) RETUR
             and l.first_action_completed = false
             and l.sla_escalated_at is null
     ) as o on true
-    where a.role in ('agent', 'admin')
+    where a.role in ('agent', 'admin');
+end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) IS 'Internal: agents and admins with weight, cap, open leads, credit, and why they cannot take leads';

@@ -5,14 +5,17 @@
 -- and holidays).
 create or replace function public.crm_sla_calendar_is_open(p_calendar_id uuid, p_at timestamptz)
 returns boolean
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-    select
-        p_calendar_id is null
+begin
+    -- PL/pgSQL rather than SQL, so its plan is kept: a SQL function with a SET clause is parsed
+    -- and planned again on every call, and routing asks once an agent a pass.
+    return p_calendar_id is null
         or public.sla_business_add(p_calendar_id, p_at, interval '1 microsecond')
-        = p_at + interval '1 microsecond'
+        = p_at + interval '1 microsecond';
+end
 $$;
 
 comment on function public.crm_sla_calendar_is_open(uuid, timestamptz) is

@@ -13,10 +13,14 @@ returns table (
     last_routed_seq bigint,
     reason text
 )
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
+begin
+    -- PL/pgSQL rather than SQL, so its plan is kept (a SQL function with a SET clause is parsed
+    -- and planned again on every call: every routing statement calls this one).
+    return query
     select
         a.id,
         a.role,
@@ -30,7 +34,8 @@ as $$
             when not a.is_active then 'inactive'
             when a.role <> 'agent' then null  -- admins take escalations whatever their routing
             when not a.accepting_leads then 'not accepting leads'
-            when not public.crm_sla_calendar_is_open(r.calendar_id, p_at) then 'off shift'
+            when r.calendar_id is not null
+                and not public.crm_sla_calendar_is_open(r.calendar_id, p_at) then 'off shift'
             when o.n >= r.max_open_leads
                 then pg_catalog.format('at capacity %s/%s', o.n, r.max_open_leads)
         end
@@ -47,7 +52,8 @@ as $$
             and l.first_action_completed = false
             and l.sla_escalated_at is null
     ) as o on true
-    where a.role in ('agent', 'admin')
+    where a.role in ('agent', 'admin');
+end
 $$;
 
 comment on function public.crm_sla_routing_pool(timestamptz) is
