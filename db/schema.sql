@@ -368,6 +368,24 @@ begin
         end loop;
     end if;
 
+    if new.assigned_agent_id is null
+        and coalesce(pg_catalog.current_setting('crm_sla.intake_routed', true), '') = '' then
+        -- The statement's first lead without an owner is routed as it is written, so that a
+        -- single-row INSERT ... RETURNING (a web form, a Supabase insert) shows its owner and
+        -- claim timer; its other unowned leads are routed together when it ends, and so are all
+        -- of a role's that may not call the router (a CRM's own importer role needs no grant
+        -- beyond INSERT). A session that plants the setting only puts its leads off to the end.
+        perform pg_catalog.set_config('crm_sla.intake_routed', 'y', true);
+        if pg_catalog.has_function_privilege(
+            'public.crm_sla_route_new_lead(uuid, uuid, timestamptz)', 'execute'
+        ) then
+            new.assigned_agent_id := public.crm_sla_route_new_lead(
+                new.id, new.sla_policy_id,
+                timestamptz 'epoch'
+                + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
+            );
+        end if;
+    end if;
     if new.assigned_agent_id is null then
         -- Waits for an owner (routed when the statement ends, or later from the overflow
         -- queue): its claim timer starts when it gets one.
@@ -417,6 +435,7 @@ declare
 begin
     perform
         pg_catalog.set_config('crm_sla.intake_clock', v_clock, true),
+        pg_catalog.set_config('crm_sla.intake_routed', '', true),
         pg_catalog.set_config(
             'crm_sla.intake_policies',
             public.crm_sla_intake_policies(
@@ -447,7 +466,8 @@ begin
     end if;
     perform
         pg_catalog.set_config('crm_sla.intake_clock', '', true),
-        pg_catalog.set_config('crm_sla.intake_policies', '', true);
+        pg_catalog.set_config('crm_sla.intake_policies', '', true),
+        pg_catalog.set_config('crm_sla.intake_routed', '', true);
     return null;
 end
 $$;
@@ -1640,6 +1660,19 @@ COMMENT ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) IS 'I
 CREATE FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean DEFAULT false) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
     LANGUAGE plpgsql
     SET search_path TO ''
+    AS $$
+begin
+    return query
+    select r.lead_id, r.agent_id, r.escalate, r.eligible, r.reason, r.rank
+    from public.crm_sla_route_leads(p_leads, p_at, p_explain, null) as r;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) IS 'Internal: routes (or explains the routing of) leads that are written; see crm_sla_route_leads';
+
+CREATE FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
+    LANGUAGE plpgsql
+    SET search_path TO ''
     SET jit TO 'off'
     AS $$
 declare
@@ -1704,7 +1737,7 @@ begin
     )
 
     select
-        array_agg(l.id order by t.ord),
+        array_agg(t.id order by t.ord),
         array_agg(l.assigned_agent_id order by t.ord),
         array_agg(tm.name order by t.ord),
         array_agg(
@@ -1721,9 +1754,10 @@ begin
         ),
         array_agg(h.holders is null order by t.ord)
     into l_ids, l_owner, l_team, l_members, l_held, l_escalate, l_fresh
-    from unnest(p_leads) with ordinality as t (id, ord)
-    inner join public.crm_leads as l on t.id = l.id
-    left join public.crm_sla_policies as pol on l.sla_policy_id = pol.id
+    from unnest(p_leads, p_new_policies) with ordinality as t (id, new_policy, ord)
+    left join public.crm_leads as l on t.id = l.id
+    left join public.crm_sla_policies as pol
+        on coalesce(l.sla_policy_id, t.new_policy) = pol.id
     left join public.crm_sla_teams as tm on pol.team_id = tm.id
     left join team_members as mm on tm.id = mm.team_id
     left join lateral (
@@ -1734,7 +1768,8 @@ begin
             count(*) filter (where a.reason <> 'manual') as automatic
         from public.crm_lead_reassignments as a
         where a.lead_id = l.id and coalesce(l.reassignment_count, 0) > 0
-    ) as h on true;
+    ) as h on true
+    where l.id is not null or p_new_policies is not null;
 
     if l_ids is null or v_ids is null then
         return;
@@ -1898,7 +1933,33 @@ begin
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) IS 'Internal: the router (eligibility, never-held first, smooth weighted round robin, caps, escalation) behind intake, the monitor, crm_sla_explain_routing and reassign_lead';
+COMMENT ON FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) IS 'Internal: the router (eligibility, never-held first, smooth weighted round robin, caps, escalation) behind intake, the monitor, crm_sla_explain_routing and reassign_lead';
+
+CREATE FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uuid, p_at timestamp with time zone) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_agent uuid;
+begin
+    -- Only from the intake trigger: called on its own it would move the routing credits without
+    -- a lead.
+    if pg_catalog.pg_trigger_depth() = 0 then
+        raise exception 'crm_sla_route_new_lead is called by the intake trigger only'
+            using errcode = 'SL006', hint = 'Insert the lead without an owner: it is routed then.';
+    end if;
+    if exists (select from public.crm_leads as w where w.assigned_agent_id is null) then
+        return null;
+    end if;
+    -- One order for every router: the routing row first (to the end of the transaction).
+    perform from public.crm_sla_routing_lock for update;
+    select r.agent_id into v_agent
+    from public.crm_sla_route_leads(array[p_lead_id], p_at, false, array[p_policy_id]) as r;
+    return v_agent;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uuid, p_at timestamp with time zone) IS 'Internal: routes a new lead as it is written (the first unowned lead of an INSERT statement)';
 
 CREATE FUNCTION public.crm_sla_route_waiting(p_limit integer, p_at timestamp with time zone) RETURNS integer
     LANGUAGE plpgsql
@@ -3853,6 +3914,12 @@ REVOKE ALL ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) FROM PUB
 REVOKE ALL ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uuid, p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uuid, p_at timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uuid, p_at timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_route_waiting(p_limit integer, p_at timestamp with time zone) FROM PUBLIC;
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import psycopg
 import pytest
 
 from harness.testing import near
@@ -142,3 +143,65 @@ def test_a_role_of_the_crm_s_own_inserts_and_routes_leads_like_the_service_role(
     for row in rows:
         assert near(row["claim_timer_started_at"], world.now())
         assert row["claim_timer_expires_at"] - row["claim_timer_started_at"] == FIVE
+
+
+def test_a_single_row_insert_returns_its_routed_owner_and_claim_timer(world):
+    """A web form or a Supabase insert (`return=representation`) sees the lead as the SPEC's
+    intake leaves it: routed, its claim timer running, announced once."""
+    ann, bob = world.agents("Ann", "Bob")
+    with world.as_service() as conn:
+        first = conn.execute("insert into public.crm_leads (full_name) values ('Web form') "
+                             "returning *").fetchone()
+        second = conn.execute("insert into public.crm_leads (full_name) values ('Web form 2') "
+                              "returning *").fetchone()
+    assert {first["assigned_agent_id"], second["assigned_agent_id"]} == {ann, bob}
+    for lead in (first, second):
+        assert near(lead["claim_timer_started_at"], world.now())
+        assert lead["claim_timer_expires_at"] == lead["claim_timer_started_at"] + FIVE
+        assert lead["claim_window_expires_at"] == lead["claim_timer_expires_at"]
+        assert lead["sla_warn_at"] is not None
+        assert world.row(lead["id"])["assigned_agent_id"] == lead["assigned_agent_id"]
+    announced = world.db.execute(
+        "select lead_id, agent_id from public.crm_sla_outbox where event = 'assigned' "
+        "order by id").fetchall()
+    assert [(r["lead_id"], r["agent_id"]) for r in announced] == [
+        (lead["id"], lead["assigned_agent_id"]) for lead in (first, second)]
+    assert world.scalar("select sum(leads_routed) from public.crm_sla_agent_state") == 2
+
+
+def test_a_new_lead_does_not_pass_leads_waiting_in_the_queue(world):
+    ann = world.agent("Ann")
+    world.db.execute("insert into public.crm_sla_agent_routing (agent_id, max_open_leads) "
+                     "values (%s, 1)", (ann,))
+    world.db.execute("update public.crm_agents set accepting_leads = false")
+    waiting = world.lead(full_name="Waiting since before")
+    world.db.execute("update public.crm_agents set accepting_leads = true")
+    with world.as_service() as conn:
+        new = conn.execute("insert into public.crm_leads (full_name) values ('New') "
+                           "returning *").fetchone()
+    # Ann has room for one: the lead that waited longer gets her; the new one waits.
+    assert new["assigned_agent_id"] is None and new["claim_timer_expires_at"] is None
+    assert world.row(waiting)["assigned_agent_id"] == ann
+    assert world.row(new["id"])["assigned_agent_id"] is None
+
+
+def test_a_lead_routed_as_written_follows_its_policys_team(world):
+    _ann, bob = world.agents("Ann", "Bob")
+    team = world.scalar("insert into public.crm_sla_teams (name) values ('Partners') "
+                        "returning id")
+    world.db.execute("insert into public.crm_sla_team_members values (%s, %s)", (team, bob))
+    world.db.execute("insert into public.crm_sla_policies (name, match, team_id) "
+                     "values ('Partners', '{\"source\": \"partner\"}', %s)", (team,))
+    with world.as_service() as conn:
+        owners = [conn.execute("insert into public.crm_leads (full_name, source) "
+                               "values ('P', 'partner') returning assigned_agent_id"
+                               ).fetchone()["assigned_agent_id"] for _ in range(3)]
+    assert owners == [bob] * 3
+
+
+def test_the_router_for_new_leads_runs_only_inside_the_intake_trigger(world):
+    world.agent("Ann")
+    with world.as_service() as conn, pytest.raises(psycopg.Error) as err:
+        conn.execute("select public.crm_sla_route_new_lead(gen_random_uuid(), null, now())")
+    assert err.value.diag.sqlstate == "SL006"
+    assert world.scalar("select count(*) from public.crm_sla_agent_state") == 0

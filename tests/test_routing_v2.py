@@ -532,10 +532,11 @@ def test_the_router_matches_the_reference_smooth_weighted_round_robin(world, see
         routing(world, agent, weight=weight, cap=cap)
         agents.append({"id": agent, "weight": weight, "cap": cap})
     owners = [rng.choice([None, *[a["id"] for a in agents]]) for _ in range(rng.randint(5, 60))]
-    # The leads are written without routing, then handed to the router in one batch.
-    world.db.execute("alter table public.crm_leads disable trigger crm_leads_900_intake_done")
+    # The leads are written without routing (nobody takes leads meanwhile: the unowned ones
+    # wait), then handed to the router in one batch.
+    world.db.execute("update public.crm_agents set accepting_leads = false")
     leads = [world.lead(owner, full_name=f"Lead {i:03d}") for i, owner in enumerate(owners)]
-    world.db.execute("alter table public.crm_leads enable trigger crm_leads_900_intake_done")
+    world.db.execute("update public.crm_agents set accepting_leads = true")
     held = open_leads(world)
     for a in agents:
         a.update(credit=0.0, seq=0, room=None if a["cap"] is None else a["cap"] - held[a["id"]])

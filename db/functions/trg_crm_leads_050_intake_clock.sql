@@ -1,7 +1,8 @@
 -- Intake, start of statement: reads the SLA clock, the default timers and the active policies
 -- with their timers once for all the leads an INSERT brings, into the transaction-local settings
 -- crm_sla.intake_clock and crm_sla.intake_policies that the intake trigger reads
--- (crm_leads_900_intake_done clears them). Fires before every INSERT statement on crm_leads.
+-- (crm_leads_900_intake_done clears them), and clears crm_sla.intake_routed (no lead of this
+-- statement was routed as it was written yet). Fires before every INSERT statement on crm_leads.
 create or replace function public.crm_leads_intake_clock()
 returns trigger
 language plpgsql
@@ -13,6 +14,7 @@ declare
 begin
     perform
         pg_catalog.set_config('crm_sla.intake_clock', v_clock, true),
+        pg_catalog.set_config('crm_sla.intake_routed', '', true),
         pg_catalog.set_config(
             'crm_sla.intake_policies',
             public.crm_sla_intake_policies(

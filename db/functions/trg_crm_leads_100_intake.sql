@@ -1,11 +1,11 @@
 -- Intake: a new lead gets its SLA policy and its claim timer starts, in the policy's calendar
--- (one without an owner gets it from the router at the end of the statement, and its timer
--- then). Fires before every INSERT on crm_leads; engine-owned columns start fresh whatever was
--- sent. Every import runs through here, so it queries nothing of its own: the statement's SLA
--- clock reading and the policies' timers are in crm_sla.intake_clock and crm_sla.intake_policies
--- (crm_leads_050_intake_clock). An
--- invoker function without a SET clause (each would cost a microsecond a lead): every name in it
--- is qualified.
+-- (the first one without an owner of a statement gets it from the router now, the others at the
+-- end of the statement, and their timers then). Fires before every INSERT on crm_leads;
+-- engine-owned columns start fresh whatever was sent. Every import runs through here, so it
+-- queries nothing of its own for a lead with an owner: the statement's SLA clock reading and the
+-- policies' timers are in crm_sla.intake_clock and crm_sla.intake_policies
+-- (crm_leads_050_intake_clock). An invoker function without a SET clause (each would cost a
+-- microsecond a lead): every name in it is qualified.
 create or replace function public.crm_leads_intake()
 returns trigger
 language plpgsql
@@ -76,6 +76,24 @@ begin
         end loop;
     end if;
 
+    if new.assigned_agent_id is null
+        and coalesce(pg_catalog.current_setting('crm_sla.intake_routed', true), '') = '' then
+        -- The statement's first lead without an owner is routed as it is written, so that a
+        -- single-row INSERT ... RETURNING (a web form, a Supabase insert) shows its owner and
+        -- claim timer; its other unowned leads are routed together when it ends, and so are all
+        -- of a role's that may not call the router (a CRM's own importer role needs no grant
+        -- beyond INSERT). A session that plants the setting only puts its leads off to the end.
+        perform pg_catalog.set_config('crm_sla.intake_routed', 'y', true);
+        if pg_catalog.has_function_privilege(
+            'public.crm_sla_route_new_lead(uuid, uuid, timestamptz)', 'execute'
+        ) then
+            new.assigned_agent_id := public.crm_sla_route_new_lead(
+                new.id, new.sla_policy_id,
+                timestamptz 'epoch'
+                + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
+            );
+        end if;
+    end if;
     if new.assigned_agent_id is null then
         -- Waits for an owner (routed when the statement ends, or later from the overflow
         -- queue): its claim timer starts when it gets one.

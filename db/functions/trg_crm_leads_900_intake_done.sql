@@ -21,7 +21,8 @@ begin
     end if;
     perform
         pg_catalog.set_config('crm_sla.intake_clock', '', true),
-        pg_catalog.set_config('crm_sla.intake_policies', '', true);
+        pg_catalog.set_config('crm_sla.intake_policies', '', true),
+        pg_catalog.set_config('crm_sla.intake_routed', '', true);
     return null;
 end
 $$;
