@@ -1673,6 +1673,7 @@ COMMENT ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with tim
 CREATE FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
     LANGUAGE plpgsql
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
     SET jit TO 'off'
     AS $$
 declare
@@ -1964,6 +1965,7 @@ COMMENT ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uu
 CREATE FUNCTION public.crm_sla_route_waiting(p_limit integer, p_at timestamp with time zone) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 declare
     v_room bigint;
