@@ -113,8 +113,15 @@ def test_claimed_and_contacted(world):
 def test_first_action_on_an_unclaimed_lead_is_claimed_then_contacted(world):
     ana = world.agent("Ana")
     lead = world.lead(ana)
-    world.db.execute("select public.complete_first_action(%s)", (lead,))
+    with world.db.transaction():  # begun before the statement: its start is not the action's
+        world.db.execute("select 1")
+        world.db.execute("select public.complete_first_action(%s)", (lead,))
     assert [r["event"] for r in events(world, lead)] == ["assigned", "claimed", "contacted"]
+    _, claimed, contacted = (r["payload"] for r in events(world, lead))
+    # Both timed when the statement ran, the contact not before the claim it implies.
+    assert when(claimed["at"]) == world.row(lead)["contact_timer_started_at"]
+    assert when(claimed["at"]) <= when(contacted["at"])
+    assert contacted["late"] is False
 
 
 def test_reassigned_by_the_monitor(world):

@@ -32,7 +32,9 @@ begin
         );
     end if;
     if v_contacted then
-        v_now := public.sla_now();
+        -- Timed when its statement runs, as crm_leads_progress judged it (not at the
+        -- transaction's start, which would put it before the claim it implies).
+        v_now := public.crm_sla_clock_now();
         v_events := v_events || 'contacted'::text;
         v_stages := v_stages || 'contact_window'::text;
         v_expires := v_expires || null::timestamptz;
