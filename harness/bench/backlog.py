@@ -1,5 +1,6 @@
 """3. Backlog: due leads (claim and contact stages mixed) cleared by the monitor, against one
-hand-written statement doing the same writes (the floor); then a large backlog, batch by batch."""
+hand-written statement doing the same writes (the floor: leads, audit rows, events); then a large
+backlog, batch by batch."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from harness.bench.lab import AGENTS, Lab
 from harness.engine import SYSTEM_ACTOR
 from harness.errors import HarnessError
 
-# The floor: what the monitor writes for a backlog (the lead UPDATE and the audit INSERT), as
-# one hand-written statement with a plain round robin and no batching.
+# The floor: what the monitor writes for a backlog (the lead UPDATE with its new claim timer and
+# warning instant, the audit INSERT and the `reassigned` events in the outbox), as one
+# hand-written statement with a plain round robin and no batching.
 FLOOR = f"""
     with due as (
         select
@@ -53,6 +55,8 @@ FLOOR = f"""
                 + (select s.claim_window from public.crm_sla_settings as s),
             claim_window_expires_at = public.sla_now()
                 + (select s.claim_window from public.crm_sla_settings as s),
+            sla_warn_at = public.sla_now()
+                + (select s.claim_window * s.warn_at from public.crm_sla_settings as s),
             contact_timer_started_at = null,
             contact_timer_expires_at = null,
             claim_sla_breached = l.claim_sla_breached or p.stage = 'claim_window',
@@ -61,14 +65,23 @@ FLOOR = f"""
         from picked as p
         where l.id = p.id
         returning l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason,
-            p.stage, l.reassigned_at
+            p.stage, l.reassigned_at, l.claim_timer_expires_at
+    ),
+    audit as (
+        insert into public.crm_lead_reassignments (
+            lead_id, from_agent_id, to_agent_id, reassigned_by, reason, stage, created_at
+        )
+        select m.id, m.previous_agent_id, m.assigned_agent_id,
+            '{SYSTEM_ACTOR}', m.reassignment_reason, m.stage,
+            m.reassigned_at
+        from moved as m
     )
-    insert into public.crm_lead_reassignments (
-        lead_id, from_agent_id, to_agent_id, reassigned_by, reason, stage, created_at
-    )
-    select m.id, m.previous_agent_id, m.assigned_agent_id,
-        '{SYSTEM_ACTOR}', m.reassignment_reason, m.stage,
-        m.reassigned_at
+    insert into public.crm_sla_outbox (event, lead_id, agent_id, payload)
+    select 'reassigned', m.id, m.assigned_agent_id, jsonb_build_object(
+        'event', 'reassigned', 'lead_id', m.id, 'agent_id', m.assigned_agent_id,
+        'stage', m.stage, 'expires_at', m.claim_timer_expires_at, 'at', m.reassigned_at,
+        'from_agent_id', m.previous_agent_id, 'to_agent_id', m.assigned_agent_id,
+        'reason', m.reassignment_reason)
     from moved as m
 """
 
