@@ -82,42 +82,39 @@ def test_one_insert_of_mixed_sources_gives_each_lead_its_own_policy_and_timers(w
     assert abs(start - started) < timedelta(seconds=5)
 
 
+def calls_during(world, function: str, statement: str, params: tuple | None = None) -> int:
+    """How many times `function` ran for `statement` (its own transaction; the counts of the
+    session's earlier transactions may still be pending in the view, hence the difference)."""
+    count = ("select coalesce(sum(calls), 0) from pg_stat_xact_user_functions "
+             "where funcname = %s")
+    world.db.execute("set track_functions = 'all'")
+    with world.db.transaction():
+        before = world.scalar(count, (function,))
+        world.db.execute(statement, params)
+        return world.scalar(count, (function,)) - before
+
+
 def test_one_insert_computes_a_policys_calendar_once_not_once_a_lead(world):
     ann = world.agent("Ann")
     cal = office(world)
     policy(world, "Partner", {"source": "partner"}, calendar_id=cal)
-    world.db.execute("set track_functions = 'all'")
-    with world.db.transaction():
-        world.db.execute(
-            "insert into public.crm_leads (assigned_agent_id, source) "
-            "select %s, 'partner' from generate_series(1, 500)", (ann,))
-        calls = world.scalar("select coalesce(sum(calls), 0) from pg_stat_xact_user_functions "
-                             "where funcname = 'sla_business_add'")
+    calls = calls_during(
+        world, "sla_business_add", "insert into public.crm_leads (assigned_agent_id, source) "
+        "select %s, 'partner' from generate_series(1, 500)", (ann,))
     assert world.scalar("select count(*) from public.crm_leads where sla_policy_id is not null") \
         == 500
     assert calls == 4  # its claim and contact deadlines and warnings, for the whole statement
 
 
-def timer_plans_computed(world, statement: str) -> int:
-    """How many times crm_sla_timer_plan ran for `statement` (the counts of the session's earlier
-    transactions may still be pending in the view, hence the difference)."""
-    count = ("select coalesce(sum(calls), 0) from pg_stat_xact_user_functions "
-             "where funcname = 'crm_sla_timer_plan'")
-    world.db.execute("set track_functions = 'all'")
-    with world.db.transaction():
-        before = world.scalar(count)
-        world.db.execute(statement)
-        return world.scalar(count) - before
-
-
 def test_routing_and_reassigning_compute_a_policys_timer_once_not_once_a_lead(world):
     world.agents("Ann", "Bob")
     policy(world, "Partner", {"source": "partner"}, calendar_id=office(world))
-    routed = timer_plans_computed(
-        world, "insert into public.crm_leads (full_name, source) select 'Lead ' || i, "
-               "(array['partner', 'web'])[i % 2 + 1] from generate_series(1, 300) as i")
+    routed = calls_during(
+        world, "crm_sla_timer_plan",
+        "insert into public.crm_leads (full_name, source) select 'Lead ' || i, "
+        "(array['partner', 'web'])[i % 2 + 1] from generate_series(1, 300) as i")
     world.travel("8 days")  # every claim window, plain or in office hours, has run out
-    moved = timer_plans_computed(world, "select public.process_sla_timers()")
+    moved = calls_during(world, "crm_sla_timer_plan", "select public.process_sla_timers()")
     leads = world.db.execute(
         "select sla_policy_id, assigned_agent_id, reassignment_count, "
         "claim_timer_expires_at > public.sla_now() as running from public.crm_leads").fetchall()

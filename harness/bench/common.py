@@ -74,6 +74,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
+def latency_row(key: str, workload: str, waits: list[float], baseline: str, limit_s: float,
+                data: dict) -> Row:
+    """A latency workload's row: p50, p95 and max of `waits` (seconds), met when p95 <= limit."""
+    p50, p95, worst = percentile(waits, 0.5), percentile(waits, 0.95), max(waits)
+    return Row(key, workload, f"p50 {ms(p50)}, p95 {ms(p95)}, max {ms(worst)}", baseline,
+               target=f"p95 <= {limit_s:g} s", met=p95 <= limit_s,
+               data={**data, "p50_s": p50, "p95_s": p95, "max_s": worst})
+
+
 def machine() -> dict:
     cpu = "unknown"
     with contextlib.suppress(OSError):
