@@ -2427,7 +2427,12 @@ declare
     v_now constant timestamptz := public.sla_now();
     v_batch integer;
     v_fresh integer;
-    v_waiting uuid[];
+    v_waited bigint;
+    v_last_waited timestamptz;
+    v_last_due timestamptz;
+    v_last_id uuid;
+    v_last_waited_id uuid;
+    v_skipped bigint;
     v_ids uuid[];
     v_stages text[];
     v_to uuid[];
@@ -2471,7 +2476,8 @@ begin
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
-            'no_eligible_agent', 0, 'warned', 0, 'remaining', 0, 'at', v_now
+            'no_eligible_agent', 0, 'warned', 0, 'remaining', 0, 'skipped_locked', 0,
+            'at', v_now
         );
     end if;
 
@@ -2486,54 +2492,29 @@ begin
     -- 1b. Up to one batch of warnings due (after the routing lock, like every router).
     v_warned := public.crm_sla_emit_warnings(v_now, v_batch);
 
-    -- 2. Lock up to one batch of newly due leads and up to one batch of those already waiting
-    --    with their owner for an eligible agent (so that leads nobody can take never hold up
-    --    the others). The due test is repeated on the locked row itself, so a lead claimed (or
-    --    reassigned) since the candidates were read is left alone. Routing order: the waiting
-    --    ones first (oldest first), then the newly due, earliest expiry first.
-    v_waiting := array(
-        select c.id from public.crm_leads as c
-        where c.sla_waiting_since is not null and c.sla_escalated_at is null
-        order by c.sla_waiting_since, c.id
-        limit v_batch
-    );
+    -- 2. Lock the leads this pass works on, skipping rows another session holds: those are
+    --    counted (skipped_locked), never done, and never fill the batch. First up to one batch
+    --    of leads already waiting with their owner for an eligible agent (so that leads nobody
+    --    can take never hold up the others), oldest first; then up to one batch of newly due
+    --    leads, earliest expiry first whatever the stage: the two partial indexes are merged
+    --    in expiry order and each candidate is locked as it comes, until the batch is full.
+    --    Each lock re-checks the due test on the locked row itself, so a lead claimed (or
+    --    reassigned) since the candidates were read is left alone.
     select
-        array_agg(d.id order by d.waited, d.due_at, d.id),
-        array_agg(d.stage order by d.waited, d.due_at, d.id),
-        count(*) filter (where d.waited is null)
-    into v_ids, v_stages, v_fresh
+        coalesce(array_agg(w.id order by w.waited, w.id), '{}'),
+        coalesce(array_agg(w.stage order by w.waited, w.id), '{}'),
+        max(w.waited),
+        (array_agg(w.id order by w.waited desc, w.id desc))[1],
+        count(*)
+    into v_ids, v_stages, v_last_waited, v_last_waited_id, v_waited
     from (
         select
             l.id,
-            case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
-            case
-                when l.lead_claimed then l.contact_timer_expires_at
-                else l.claim_timer_expires_at
-            end as due_at,
-            l.sla_waiting_since as waited
+            l.sla_waiting_since as waited,
+            case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage
         from public.crm_leads as l
         where
-            l.id = any(v_waiting || array(
-                (
-                    select c.id from public.crm_leads as c
-                    where c.claim_timer_expires_at <= v_now
-                        and c.claim_timer_expires_at is not null and c.lead_claimed = false
-                        and c.sla_escalated_at is null and c.sla_waiting_since is null
-                    order by c.claim_timer_expires_at
-                    limit v_batch
-                )
-                union all
-                (
-                    select c.id from public.crm_leads as c
-                    where c.contact_timer_expires_at <= v_now
-                        and c.contact_timer_expires_at is not null
-                        and c.first_action_completed = false
-                        and c.sla_escalated_at is null and c.sla_waiting_since is null
-                    order by c.contact_timer_expires_at
-                    limit v_batch
-                )
-            ))
-            and l.sla_escalated_at is null
+            l.sla_waiting_since is not null and l.sla_escalated_at is null
             and (
                 (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
                 or (
@@ -2541,16 +2522,107 @@ begin
                     and l.contact_timer_expires_at <= v_now
                 )
             )
-        order by l.sla_waiting_since nulls last, due_at, l.id
-        limit v_batch + cardinality(v_waiting)
+        order by l.sla_waiting_since, l.id
+        limit v_batch
         for update of l skip locked
-    ) as d;
+    ) as w;
 
-    if v_ids is null then
+    select
+        v_ids || coalesce(array_agg(f.id order by f.due_at, f.id), '{}'),
+        v_stages || coalesce(array_agg(f.stage order by f.due_at, f.id), '{}'),
+        max(f.due_at),
+        (array_agg(f.id order by f.due_at desc, f.id desc))[1],
+        count(*)
+    into v_ids, v_stages, v_last_due, v_last_id, v_fresh
+    from (
+        select c.id, c.stage, c.due_at
+        from (
+            (
+                select
+                    d.id, 'claim_window' as stage, d.claim_timer_expires_at as due_at
+                from public.crm_leads as d
+                where d.claim_timer_expires_at <= v_now
+                    and d.claim_timer_expires_at is not null and d.lead_claimed = false
+                    and d.sla_escalated_at is null and d.sla_waiting_since is null
+                order by d.claim_timer_expires_at, d.id
+            )
+            union all
+            (
+                select
+                    d.id, 'contact_window' as stage, d.contact_timer_expires_at as due_at
+                from public.crm_leads as d
+                where d.contact_timer_expires_at <= v_now
+                    and d.contact_timer_expires_at is not null
+                    and d.first_action_completed = false
+                    and d.sla_escalated_at is null and d.sla_waiting_since is null
+                order by d.contact_timer_expires_at, d.id
+            )
+            order by due_at, id
+        ) as c
+        cross join lateral (
+            select from public.crm_leads as l
+            where l.id = c.id and l.sla_escalated_at is null and l.sla_waiting_since is null
+                and (
+                    (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
+                    or (
+                        l.lead_claimed and l.first_action_completed = false
+                        and l.contact_timer_expires_at <= v_now
+                    )
+                )
+            for update of l skip locked
+        ) as locked
+        limit v_batch
+    ) as f;
+
+    -- Due leads this pass passed over because another session holds them: every due lead it
+    -- did not lock up to the last one it reached (all of them where it did not fill a batch).
+    v_skipped := (
+        select count(*) from public.crm_leads as c
+        where c.sla_waiting_since is not null and c.sla_escalated_at is null
+            and (
+                v_waited < v_batch
+                or (c.sla_waiting_since, c.id) <= (v_last_waited, v_last_waited_id)
+            )
+            and not c.id = any(v_ids)
+            and (
+                (c.lead_claimed = false and c.claim_timer_expires_at <= v_now)
+                or (
+                    c.lead_claimed and c.first_action_completed = false
+                    and c.contact_timer_expires_at <= v_now
+                )
+            )
+    ) + (
+        select count(*) from (
+            (
+                select c.id from public.crm_leads as c
+                where c.claim_timer_expires_at <= v_now
+                    and c.claim_timer_expires_at is not null and c.lead_claimed = false
+                    and c.sla_escalated_at is null and c.sla_waiting_since is null
+                    and (
+                        v_fresh < v_batch or (c.claim_timer_expires_at, c.id) <= (v_last_due, v_last_id)
+                    )
+            )
+            union all
+            (
+                select c.id from public.crm_leads as c
+                where c.contact_timer_expires_at <= v_now
+                    and c.contact_timer_expires_at is not null
+                    and c.first_action_completed = false
+                    and c.sla_escalated_at is null and c.sla_waiting_since is null
+                    and (
+                        v_fresh < v_batch or (c.contact_timer_expires_at, c.id) <= (v_last_due, v_last_id)
+                    )
+            )
+        ) as x
+        where not x.id = any(v_ids)
+    );
+
+    if cardinality(v_ids) = 0 then
         return jsonb_build_object(
             'routed', v_routed, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
             'no_eligible_agent', 0, 'warned', v_warned,
-            'remaining', (v_warned >= v_batch)::integer, 'at', v_now
+            'remaining', (v_warned >= v_batch)::integer, 'skipped_locked', v_skipped,
+            'at', v_now
         );
     end if;
 
@@ -2645,6 +2717,8 @@ begin
                 ) as y
             )
         into v_remaining;
+        -- Leads held elsewhere are not work another pass can do now (it would skip them too).
+        v_remaining := greatest(v_remaining - v_skipped, 0);
     end if;
 
     return jsonb_build_object(
@@ -2655,6 +2729,7 @@ begin
         'no_eligible_agent', cardinality(v_stuck_ids),
         'warned', v_warned,
         'remaining', v_remaining + (v_warned >= v_batch)::integer,
+        'skipped_locked', v_skipped,
         'at', v_now
     );
 end

@@ -57,6 +57,27 @@ def _policy_figures(conn) -> dict:
     }
 
 
+def _locked_overdue(conn) -> int:
+    """Overdue leads another session holds a row lock on right now: the monitor skips them
+    (skipped_locked) until it lets go. Probed with FOR SHARE SKIP LOCKED, which waits for nobody,
+    in a transaction rolled back at once; at most 10,000 leads are looked at."""
+    with conn.transaction(force_rollback=True):
+        row = conn.execute(
+            f"""
+            with overdue as (
+                select l.id from public.crm_leads as l
+                where {EXPIRES_SQL} < public.sla_now() and l.sla_waiting_since is null
+                limit 10000
+            ), free as (
+                select l.id from public.crm_leads as l
+                where l.id in (select o.id from overdue as o)
+                for share skip locked
+            )
+            select (select count(*) from overdue) - (select count(*) from free) as held
+            """).fetchone()
+    return row["held"]
+
+
 def _lead_figures(conn) -> dict:
     stages = conn.execute(
         "select stage, count(*) as leads, count(*) filter (where timer_expires_at < sla_now) "
@@ -92,6 +113,7 @@ def _lead_figures(conn) -> dict:
         "reassignments_last_day": window["moves_day"],
         "waiting_past_due": sum(r["overdue"] for r in stages if r["stage"] in ("claim", "contact")),
         "escalated": next((r["leads"] for r in stages if r["stage"] == "escalated"), 0),
+        "locked_overdue": _locked_overdue(conn),
         **_policy_figures(conn),
     }
 
@@ -235,6 +257,9 @@ def render(report: dict) -> str:
                  f"{leads['reassignments_last_day']} in the last day")
     lines.append(f"waiting      {leads['waiting_past_due']} past due (for the next monitor pass, "
                  "or for an eligible agent)")
+    if leads["locked_overdue"]:
+        lines.append(f"locked       {leads['locked_overdue']} overdue lead(s) held by another "
+                     "session's row lock: the monitor skips them (skipped_locked) until released")
     lines.append(f"escalated    {leads['escalated']} with an admin")
     queue = leads["overflow_queue"]
     lines.append(f"overflow     {queue['leads']} waiting for an owner (nobody eligible yet)"

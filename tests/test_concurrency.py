@@ -10,6 +10,7 @@ import time
 import psycopg
 import pytest
 
+from harness import status
 from harness.testing import connect
 
 
@@ -194,4 +195,36 @@ def test_a_monitor_killed_half_way_leaves_leads_consistent(world):
     drain(world.url)
     assert world.scalar(
         "select count(*) from public.crm_leads where assigned_agent_id = %s", (owner,)) == 0
+    assert_leads_agree_with_audit(world)
+
+
+def test_leads_locked_elsewhere_never_fill_the_batch(world):
+    """An agent (or anyone) holding row locks on its own overdue leads keeps them for as long as
+    it holds the locks, but the pass neither waits for them nor lets them fill its batch: it
+    moves the other due leads and reports the locked ones as skipped_locked, not as done."""
+    world.settings(monitor_batch_size=2)
+    ann, bob = world.agents("Ann", "Bob")
+    held = [world.lead(ann) for _ in range(3)]  # due first: they would fill every batch
+    world.travel("1 minute")
+    others = [world.lead(ann) for _ in range(3)]
+    world.travel("5 minutes")
+    with connect(world.url) as holder:
+        holder.execute("begin")
+        holder.execute("select 1 from public.crm_leads where id = any(%s) for update", (held,))
+        with connect(world.url) as monitor:
+            # A pass that waited for the locks would fail here instead of hanging the suite.
+            monitor.execute("set lock_timeout = '2s'")
+            first = monitor.execute("select public.process_sla_timers() as r").fetchone()["r"]
+            second = monitor.execute("select public.process_sla_timers() as r").fetchone()["r"]
+        report = status.collect(world.url)
+        holder.rollback()
+    assert report["leads"]["locked_overdue"] == 3
+    assert "locked       3 overdue lead(s) held by another session" in status.render(report)
+    assert (first["unclaimed"], first["skipped_locked"], first["remaining"]) == (2, 3, 1)
+    assert (second["unclaimed"], second["skipped_locked"], second["remaining"]) == (1, 3, 0)
+    assert {world.row(lead)["assigned_agent_id"] for lead in others} == {bob}
+    assert {world.row(lead)["assigned_agent_id"] for lead in held} == {ann}
+    world.settings(monitor_batch_size=10)
+    after = world.monitor()  # the locks are gone: the next pass takes them
+    assert (after["unclaimed"], after["skipped_locked"]) == (3, 0)
     assert_leads_agree_with_audit(world)

@@ -138,6 +138,20 @@ def test_the_first_active_policy_by_priority_then_name_wins(world):
     assert world.row(other)["sla_policy_id"] == catch_all
 
 
+def test_priority_decides_before_the_name(world):
+    # The names sort the other way round from the priorities: only priority can pick "Zulu".
+    ann = world.agent("Ann")
+    policy(world, "Alpha", {"source": "web"}, priority=20)
+    policy(world, "Bravo", {"source": "web"}, priority=10)
+    zulu = policy(world, "Zulu", {"source": "web"}, priority=-5)
+    leads = [world.lead(ann, source="web") for _ in range(2)]
+    with world.as_service() as conn:
+        bulk = [r["id"] for r in conn.execute(
+            "insert into public.crm_leads (assigned_agent_id, source) "
+            "select %s, 'web' from generate_series(1, 3) returning id", (ann,)).fetchall()]
+    assert {world.row(lead)["sla_policy_id"] for lead in leads + bulk} == {zulu}
+
+
 def test_a_match_on_a_crm_column_of_the_adopters_own(world):
     world.db.execute("alter table public.crm_leads add column lead_source text")
     ann = world.agent("Ann")
