@@ -283,3 +283,23 @@ def test_an_unowned_lead_has_no_warning_until_it_is_routed(world):
     just_after(world, row["sla_warn_at"])
     [warning] = warnings(world, lead)
     check(warning, "warning", lead, ana, "claim_window")
+
+
+def test_a_warning_is_not_written_again_by_passes_that_have_other_work(world):
+    """Once per timer run, also when the passes after it are busy with other leads' breaches
+    (they take the working path, not the idle one)."""
+    world.settings(monitor_batch_size=1)
+    ana, bob, _cid = world.agents("Ana", "Bob", "Cid")
+    early = [world.lead(bob, full_name=f"Early {i}") for i in range(3)]
+    world.travel("30 seconds")
+    lead = world.lead(ana)
+    row = world.row(lead)
+    just_after(world, row["sla_warn_at"])
+    while world.monitor()["warned"]:
+        pass
+    assert len(warnings(world, lead)) == 1
+    travel_to(world, world.row(early[-1])["claim_timer_expires_at"] + timedelta(seconds=1))
+    moved = [world.monitor()["unclaimed"] for _ in early]
+    assert moved == [1, 1, 1]  # three passes, each with a breach to move
+    assert world.now() < row["claim_timer_expires_at"]  # the same timer run of the lead
+    assert len(warnings(world, lead)) == 1

@@ -148,6 +148,31 @@ def test_dead_after_the_last_retry(world, receiver, workers):
     assert len(receiver.received) == 3
 
 
+def test_each_retry_waits_its_own_delay_of_the_schedule(world, receiver):
+    """Attempt n's failure schedules the next attempt webhook_retry_delays[n] later (plus at
+    most 10 % jitter), read off the stored next_attempt_at; the last failure is dead. Delays of
+    hours apart tell the schedule from any fixed or repeated delay with no timing assertion."""
+    delays = [1, 3, 7, 15]  # hours
+    world.settings(webhook_retry_delays=[f"{h} hours" for h in delays])
+    receiver.statuses = [500] * 10
+    add_webhook(world, receiver)
+    world.lead(world.agent("Ana"))
+    for attempt, hours in enumerate(delays, start=1):
+        deliver_once(world)
+        row = world.db.execute(
+            "select attempts, status, extract(epoch from next_attempt_at - now()) / 3600 as wait "
+            "from public.crm_sla_webhook_deliveries").fetchone()
+        assert (row["attempts"], row["status"]) == (attempt, "pending")
+        assert hours - 0.02 <= float(row["wait"]) <= hours * 1.1 + 0.02, (attempt, row["wait"])
+        world.db.execute("update public.crm_sla_webhook_deliveries "
+                         "set next_attempt_at = now() - interval '1 second'")
+    deliver_once(world)
+    [row] = deliveries(world)
+    assert (row["attempts"], row["status"], row["next_attempt_at"]) == (len(delays) + 1, "dead",
+                                                                        None)
+    assert len(receiver.received) == len(delays) + 1
+
+
 def test_an_unreachable_endpoint_is_retried_later(world, receiver):
     receiver.close()  # nothing listens on its port any more
     add_webhook(world, receiver)

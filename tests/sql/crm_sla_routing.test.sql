@@ -14,7 +14,7 @@ begin
 end
 $$;
 
-select plan(18);
+select plan(20);
 
 -- The world --------------------------------------------------------------------------------------
 -- Whatever else this database holds stays out of the way until the rollback: its agents take no
@@ -100,7 +100,7 @@ select
 from generate_series(1, 9) as n;
 select from public.sla_clock_travel('5 minutes');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'routed' - 'warned',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned',
     '{"unclaimed": 9, "no_contact": 0, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'round robin: the monitor reassigns all nine expired leads in one pass'
 );
@@ -181,7 +181,7 @@ select set_eq(
 update public.crm_sla_settings set max_reassignments = 2;
 select from public.sla_clock_travel('5 minutes');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'routed' - 'warned',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned',
     '{"unclaimed": 0, "no_contact": 0, "escalated": 1, "no_eligible_agent": 0}'::jsonb,
     'after max_reassignments the next breach escalates the lead'
 );
@@ -211,7 +211,7 @@ select results_eq(
 );
 select from public.sla_clock_travel('1 hour');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'routed' - 'warned',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned',
     '{"unclaimed": 0, "no_contact": 0, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'an escalated lead is left alone by the monitor'
 );
@@ -235,7 +235,7 @@ insert into public.crm_leads (id, assigned_agent_id) values
 ('1ead0000-0000-4000-8000-000000000030', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
 select from public.sla_clock_travel('5 minutes');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'routed' - 'warned',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned',
     '{"unclaimed": 0, "no_contact": 0, "escalated": 0, "no_eligible_agent": 1}'::jsonb,
     'nobody eligible: the monitor reports it'
 );
@@ -258,7 +258,7 @@ select is_empty(
 update public.crm_agents set accepting_leads = true
 where id = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'routed' - 'warned',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned',
     '{"unclaimed": 1, "no_contact": 0, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'the next run retries the lead once someone is eligible'
 );
@@ -300,6 +300,39 @@ select results_eq(
     $$,
     $$values ('cccccccc-cccc-4ccc-8ccc-cccccccccccc'::uuid, public.sla_now(), 0)$$,
     'routed by the monitor: a first assignment with a fresh claim timer, no reassignment'
+);
+
+-- An agent off shift is not eligible ------------------------------------------------------------
+-- Cid, the only one left, gets a shift calendar that is closed today (a holiday on today's date).
+insert into public.crm_sla_calendars (id, name, time_zone) values
+('ca1e0000-0000-4000-8000-000000000001', 'pgTAP shift', 'UTC');
+insert into public.crm_sla_calendar_hours (calendar_id, weekday, opens, closes)
+select 'ca1e0000-0000-4000-8000-000000000001', d, '00:00', '24:00'
+from generate_series(0, 6) as d;
+insert into public.crm_sla_holidays (calendar_id, day)
+select 'ca1e0000-0000-4000-8000-000000000001', (public.sla_now() at time zone 'UTC')::date + d
+from generate_series(0, 1) as d;
+insert into public.crm_sla_agent_routing (agent_id, calendar_id) values
+('cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'ca1e0000-0000-4000-8000-000000000001')
+on conflict (agent_id) do update set calendar_id = excluded.calendar_id;
+insert into public.crm_leads (id) values
+('1ead0000-0000-4000-8000-000000000050');
+select is(
+    (
+        select l.assigned_agent_id from public.crm_leads as l
+        where l.id = '1ead0000-0000-4000-8000-000000000050'
+    ),
+    null,
+    'an agent off shift gets no lead: it waits without an owner'
+);
+select results_eq(
+    $$
+    select e.eligible, e.reason
+    from public.crm_sla_explain_routing('1ead0000-0000-4000-8000-000000000050') as e
+    where e.agent_id = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc'
+    $$,
+    $$values (false, 'off shift')$$,
+    'explain says the agent is off shift'
 );
 
 select * from finish();
