@@ -46,9 +46,11 @@ migration: $(READY)
 	@test -n "$(NAME)" || { echo "make migration: say what changed, e.g. make migration NAME=claim_at_statement_time" >&2; exit 2; }
 	@$(BIN)/crm-sla migration $(NAME) $(if $(NUMBER),--number $(NUMBER))
 
+# ROLLBACK_ARGS="--count 3 --dry-run" (or --force) go to crm-sla rollback as they are; it
+# refuses, exit 2, to drop tables that hold rows unless --force.
 rollback: $(READY)
 	@if [ -z "$$DATABASE_URL" ]; then harness/ensure-system-packages; fi
-	@$(BIN)/crm-sla rollback
+	@$(BIN)/crm-sla rollback $(ROLLBACK_ARGS)
 
 monitor: $(READY)
 	@$(BIN)/crm-sla monitor

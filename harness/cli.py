@@ -37,7 +37,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     url = database_url()
     print(f"target: {redact(url)}" + (" (embedded)" if using_embedded() else ""))
-    applied = migrate.apply(url)
+    applied = migrate.apply(url, lock_timeout=args.lock_timeout)
     if applied:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
@@ -78,7 +78,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     url = database_url()
-    done = migrate.rollback(url, count=args.count)
+    if args.dry_run:
+        plan = migrate.plan_rollback(url, count=args.count, lock_timeout=args.lock_timeout)
+        if not plan.ids:
+            print("nothing to roll back")
+            return 0
+        print(f"would roll back {len(plan.ids)} migration(s), newest first: "
+              f"{', '.join(plan.ids)}")
+        print("would drop tables holding rows: " + (
+            f"{plan.describe_tables()} (the rollback refuses without --force)"
+            if plan.tables_with_rows else "none"))
+        print("nothing was changed (--dry-run)")
+        return 0
+    done = migrate.rollback(url, count=args.count, force=args.force,
+                            lock_timeout=args.lock_timeout)
     if not done:
         print("nothing to roll back")
         return 0
@@ -159,6 +172,16 @@ def cmd_board(args: argparse.Namespace) -> int:
                  allow_hosts=tuple(args.allow_host))
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"not a number of seconds from 0 to 86400: {text!r}")
+    return value
+
+
 def _agent_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
@@ -217,12 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     mig = sub.add_parser("migrate", help="apply pending migrations, then schedule the monitor")
     mig.add_argument("--no-schedule", action="store_true", help="do not touch pg_cron")
+    mig.add_argument("--lock-timeout", type=_seconds, default=migrate.DEFAULT_LOCK_TIMEOUT,
+                     metavar="SECONDS", help="wait at most this long for another migrator, "
+                     "then name it and stop (default 60)")
     mig.add_argument("--keep-run-days", type=int, default=schedule.DEFAULT_KEEP_DAYS,
                      help="days of pg_cron run history to keep (default 7)")
     mig.set_defaults(func=cmd_migrate)
 
     rb = sub.add_parser("rollback", help="undo the latest migration(s)")
     rb.add_argument("--count", type=int, default=1, help="how many (default 1)")
+    rb.add_argument("--dry-run", action="store_true",
+                    help="list the migrations it would undo and the tables holding rows it "
+                    "would drop; change nothing")
+    rb.add_argument("--force", action="store_true",
+                    help="drop tables that hold rows too (without it, the rollback refuses and "
+                    "names them)")
+    rb.add_argument("--lock-timeout", type=_seconds, default=migrate.DEFAULT_LOCK_TIMEOUT,
+                    metavar="SECONDS", help="wait at most this long for another migrator "
+                    "(default 60)")
     rb.set_defaults(func=cmd_rollback)
 
     gen = sub.add_parser("migration", help="freeze the function files changed in db/functions "
