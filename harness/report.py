@@ -152,18 +152,31 @@ def as_text(data: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
+# A text cell a spreadsheet would run as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A text cell that starts like a formula gets a leading single quote, which spreadsheets
+    show as text; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def as_csv(data: dict) -> str:
-    """One row per team and per agent, with a `scope` column: what a spreadsheet wants."""
+    """One row per team and per agent, with a `scope` column: what a spreadsheet wants. Names
+    (written by admins, or by agents for their own row) never run as formulas."""
     out = io.StringIO()
     writer = csv.writer(out)
     keys = [k for k, _h in AGENT_COLUMNS if k != "full_name"]
     writer.writerow(["scope", "name", *keys, "from", "to"])
-    for row in data["teams"]:
-        writer.writerow(["team", row["team_name"], *[row.get(k, "") for k in keys],
-                         data["from"], data["to"]])
-    for row in data["agents"]:
-        writer.writerow(["agent", row["full_name"], *[row.get(k, "") for k in keys],
-                         data["from"], data["to"]])
+    for scope, name_key, rows in (("team", "team_name", data["teams"]),
+                                  ("agent", "full_name", data["agents"])):
+        for row in rows:
+            writer.writerow([csv_cell(v) for v in (
+                scope, row[name_key], *[row.get(k, "") for k in keys], data["from"],
+                data["to"])])
     return out.getvalue()
 
 

