@@ -22,7 +22,6 @@ import json
 import secrets
 import socket
 import uuid
-from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
@@ -131,6 +130,12 @@ def check_token(host: str, token: str | None) -> None:
         raise HarnessError(f"--token must be at least {MIN_TOKEN} characters long")
 
 
+def cookie_name(port: int) -> str:
+    """The board's cookie is named after its port: browsers send a host's cookies to all its
+    ports, so two boards on one host (each with its own token) keep one cookie each."""
+    return f"crm_sla_board_{port}"
+
+
 class TokenGate:
     """ASGI middleware: finds the board's token in the request (its cookie, an Authorization
     header, or `?token=` on the page, traded for the cookie), records whether it matched in
@@ -150,7 +155,7 @@ class TokenGate:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        cookie = f"crm_sla_board_{(scope.get('server') or ('', 0))[1]}"
+        cookie = cookie_name((scope.get("server") or ("", 0))[1])
         offered = parse_qs(scope.get("query_string", b"").decode()).get("token", [None])[0]
         if offered is not None and request.url.path == "/":
             if not self._matches(offered):
@@ -162,12 +167,13 @@ class TokenGate:
                     if k != "token"]
             response = RedirectResponse("/" + (f"?{urlencode(rest)}" if rest else ""),
                                         status_code=303)
-            response.set_cookie(cookie, offered, httponly=True, samesite="strict")
+            response.set_cookie(cookie, offered, path="/", httponly=True, samesite="strict")
             await response(scope, receive, send)
             return
-        jar = SimpleCookie(request.headers.get("cookie", ""))
+        # Starlette's lenient parser: http.cookies gives up on the whole header at the first
+        # cookie it dislikes (a JSON value another app on this host set), losing ours too.
         bearer = request.headers.get("authorization", "")
-        ok = (cookie in jar and self._matches(jar[cookie].value)) or (
+        ok = self._matches(request.cookies.get(cookie)) or (
             bearer.startswith("Bearer ") and self._matches(bearer.removeprefix("Bearer ")))
         scope.setdefault("state", {})["token_ok"] = ok
         if self.everything and not ok:

@@ -29,7 +29,7 @@ FULL = "full"  # queue marker: re-read every open lead
 CLOCK = "clock"  # queue marker: re-read the SLA clock only
 COALESCE_SECONDS = 0.01  # events that arrive this close together make one refresh
 CLOCK_POLL_SECONDS = 2.0  # sla_clock_travel() sends no event: look at the clock this often
-RESYNC_SECONDS = 30.0  # and re-read everything this often (agents added, leads deleted)
+RESYNC_SECONDS = 30.0  # and re-read everything this often (leads deleted, agents renamed)
 HEARTBEAT_SECONDS = 15.0
 SUBSCRIBER_BACKLOG = 500  # a page that falls this far behind is dropped (it reconnects)
 
@@ -176,6 +176,9 @@ class Hub:
         self.identity = identity
         self.cards: dict[str, dict[str, Any]] = {}
         self.agents: list[dict[str, Any]] = []
+        # Every agent id the hub has read or looked for: an event naming any other (an agent
+        # added since the last full read) re-reads the agents, so its column has its name.
+        self._seen_agents: set[str] = set()
         self.teams: list[dict[str, Any]] = []
         self._query: str | None = None  # the cards' SELECT, made at each full refresh
         self.skew_ms = 0.0  # database clock minus this process's clock
@@ -305,9 +308,13 @@ class Hub:
                 full = True
                 continue
             try:
-                lead_id = json.loads(payload).get("lead_id")
+                note = json.loads(payload)
+                lead_id, agent_id = note.get("lead_id"), note.get("agent_id")
             except (ValueError, AttributeError):
-                lead_id = None
+                lead_id = agent_id = None
+            if agent_id and str(agent_id) not in self._seen_agents:
+                self._seen_agents.add(str(agent_id))
+                full = True  # an agent added after the last read: read the agents again
             if lead_id:
                 ids.add(str(lead_id))
             else:
@@ -357,6 +364,7 @@ class Hub:
             teams = await (await conn.execute(TEAMS_SQL)).fetchall() if has_teams else []
         fresh = {c["id"]: c for c in map(card, rows)}
         patch = self._apply(fresh, set(self.cards) | set(fresh))
+        self._seen_agents |= {a["id"] for a in agents}
         if agents != self.agents:
             self.agents = agents
             patch["agents"] = agents
