@@ -179,6 +179,22 @@ def _pause(conn) -> dict | None:
     ).fetchone()
 
 
+NOTIFY_QUEUE_WARN = 0.5  # share of pg_notify's queue (8 GB) in use above which status warns
+
+
+def _notification_queue(conn) -> dict:
+    """How full pg_notify's queue is: a session that LISTENs and then never reads (in a
+    transaction it keeps open) holds every later notification there, and once it is full every
+    transaction that emits an SLA event fails at commit."""
+    usage = float(conn.execute("select pg_catalog.pg_notification_queue_usage() as u"
+                               ).fetchone()["u"])
+    return {"usage": usage, "warning": usage > NOTIFY_QUEUE_WARN}
+
+
+def _share(fraction: float) -> str:
+    return "< 0.01 %" if 0 < fraction < 0.0001 else f"{fraction * 100:.2f} %"
+
+
 def collect(url: str) -> dict:
     applied, pending = migrate.status(url)
     report: dict = {"migrations": {"applied": applied, "pending": pending}}
@@ -187,6 +203,7 @@ def collect(url: str) -> dict:
             "select to_regclass('public.crm_lead_sla_timers') is not null as ok").fetchone()["ok"]
         report["leads"] = _lead_figures(conn) if installed else None
         report["monitor_paused"] = _pause(conn)
+        report["notification_queue"] = _notification_queue(conn)
         has_webhooks = conn.execute(
             "select to_regclass('public.crm_sla_webhook_deliveries') is not null as ok"
         ).fetchone()["ok"]
@@ -226,6 +243,12 @@ def render(report: dict) -> str:
     if pause:
         lines.append(f"paused       the monitor, by {pause['by']} (backend {pause['pid']}) since "
                      f"{_when(pause['since'])}: it steps aside until that session ends")
+    queue = report.get("notification_queue")
+    if queue is not None:
+        lines.append(f"notify queue {_share(queue['usage'])} of pg_notify's queue in use" + (
+            f": WARNING above {NOTIFY_QUEUE_WARN:.0%}: a session LISTENs without reading (look "
+            "for 'idle in transaction' in pg_stat_activity and end it); when the queue is full, "
+            "every transaction that emits an SLA event fails" if queue["warning"] else ""))
     found = report["policies"]
     if found == []:
         lines.append("policies     none of yours widen the engine's on crm_leads or "

@@ -4,8 +4,9 @@
 -- One event per array position (arrays of scalars, not of jsonb: bulk intake passes thousands,
 -- and unpacking jsonb costs twice as much): the payload is {event, lead_id, agent_id, stage,
 -- expires_at, at} plus that event's p_extra keys. Up to 100 events are announced one notification
--- each (the payload plus outbox_id); a larger set sends one {"event": "batch", "count",
--- "first_outbox_id", "last_outbox_id"} instead.
+-- each, ids only ({event, outbox_id, lead_id, agent_id}: LISTEN is open to every role, whatever
+-- row-level security hides; listeners read the rest by id); a larger set sends one
+-- {"event": "batch", "count", "first_outbox_id", "last_outbox_id"} instead.
 create or replace function public.crm_sla_emit(
     p_events text[],
     p_lead_ids uuid[],
@@ -44,8 +45,7 @@ begin
             p_events, p_lead_ids, p_agent_ids, p_stages, p_expires_at, p_at,
             coalesce(p_extra, '{}')
         ) as e (event, lead_id, agent_id, stage, expires_at, at, extra)
-        -- Only a set small enough to be announced event by event keeps its payloads here.
-        returning id, event, case when cardinality(p_events) <= 100 then payload end as payload
+        returning id, event, lead_id, agent_id
     ),
 
     queued as (
@@ -61,8 +61,10 @@ begin
         count(*),
         min(w.id),
         max(w.id),
-        array_agg((w.payload || jsonb_build_object('outbox_id', w.id))::text order by w.id)
-            filter (where cardinality(p_events) <= 100)
+        -- Only a set small enough to be announced event by event: ids, never the payload.
+        array_agg(jsonb_build_object(
+            'event', w.event, 'outbox_id', w.id, 'lead_id', w.lead_id, 'agent_id', w.agent_id
+        )::text order by w.id) filter (where cardinality(p_events) <= 100)
     into v_count, v_first, v_last, v_notes
     from written as w;  -- the deliveries insert runs regardless: data-modifying CTEs complete
 
