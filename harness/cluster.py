@@ -14,6 +14,7 @@ import hashlib
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -126,6 +127,90 @@ def _ensure_service_user() -> None:
         )
 
 
+MARKER = "# crm-sla embedded cluster"  # the line _init writes into postgresql.auto.conf
+
+
+def port_is_free(port: int) -> bool:
+    """Whether PostgreSQL could listen on 127.0.0.1:`port` (it sets SO_REUSEADDR too)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """The socket inodes listening on `port` (any local address), from /proc/net/tcp{,6}."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) \
+                    == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def _listening_pids(port: int) -> list[int]:
+    """The processes holding a socket that listens on `port` (those this user may look into)."""
+    wanted = {f"socket:[{inode}]" for inode in _listening_inodes(port)}
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or not wanted:
+            continue
+        try:
+            if any(os.readlink(fd) in wanted for fd in (proc / "fd").iterdir()):
+                pids.append(int(proc.name))
+        except OSError:
+            continue  # gone, or not ours to look into
+    return sorted(pids)
+
+
+def _data_folder(pid: int) -> Path | None:
+    """A PostgreSQL server's data folder: its working folder (the server runs in it), else the
+    -D of its command line."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        pass
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    return Path(args[args.index("-D") + 1]) if "-D" in args[:-1] else None
+
+
+def port_holder(port: int) -> str:
+    """Who listens on `port`, in words: another crm-sla cluster (its folder), another
+    PostgreSQL, or some process (pid and name), as far as this user can tell."""
+    for pid in _listening_pids(port):
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            name = "?"
+        data = _data_folder(pid) if name.startswith("postgres") else None
+        if data is not None and (data / "PG_VERSION").exists():
+            try:
+                ours = MARKER in (data / "postgresql.auto.conf").read_text(errors="replace")
+            except OSError:
+                ours = False
+            if ours:
+                return f"another crm-sla embedded cluster, in {data.parent} (server pid {pid})"
+            return f"another PostgreSQL server, data in {data} (pid {pid})"
+        return f"process {pid} ({name})"
+    return "another program (this user cannot see which)"
+
+
+def free_port_near(port: int) -> int | None:
+    return next((p for p in range(port + 1, port + 50) if port_is_free(p)), None)
+
+
 @dataclass(frozen=True)
 class Cluster:
     """One embedded cluster: `folder` in the repository, listening on a port chosen when it is
@@ -187,7 +272,7 @@ class Cluster:
         settings["cron.host"] = f"'{lay.socket}'"
         conf = "\n".join(f"{k} = {v}" for k, v in settings.items())
         with open(lay.data / "postgresql.auto.conf", "a") as fh:
-            fh.write("\n# crm-sla embedded cluster\n" + conf + "\n")
+            fh.write(f"\n{MARKER}\n" + conf + "\n")
 
     def running(self) -> bool:
         lay = self.layout()
@@ -204,6 +289,8 @@ class Cluster:
         _check_binaries()
         _ensure_service_user()
         lay = self.layout()
+        if not self.running():
+            self._check_port()  # before initdb too: a cluster made on a taken port stays there
         if not (lay.data / "PG_VERSION").exists():
             if not quiet:
                 print(f"crm-sla: creating the embedded cluster in {lay.base}")
@@ -222,11 +309,28 @@ class Cluster:
         self._bootstrap_databases()
         return self.url()
 
+    def _check_port(self) -> None:
+        port = self.port
+        if port_is_free(port):
+            return
+        other = free_port_near(port)
+        choose = f"{self.port_variable}={other or '<another port>'}"
+        if self.port_variable == "CRM_SLA_PGPORT":
+            choose += " make migrate"
+        if self._configured_port() is None:
+            how = f"pick another: {choose}"
+        else:  # made on that port: only a new cluster listens elsewhere
+            how = ("stop that server, or remove this cluster (crm-sla db destroy: its data too) "
+                   f"and make it on another port: {choose}")
+        raise HarnessError(
+            f"port {port} on 127.0.0.1, where the embedded cluster in {self.layout().base} "
+            f"listens, is taken by {port_holder(port)}; {how}")
+
     def _last_server_error(self, lay: Layout) -> str:
         lines = lay.log.read_text(errors="replace").splitlines() if lay.log.exists() else []
         fatal = [ln for ln in lines[-50:] if "FATAL" in ln or "could not" in ln]
         reason = fatal[-1].split(":  ", 1)[-1] if fatal else f"see {lay.log}"
-        if "bind" in reason or "in use" in reason:
+        if "TCP/IP sockets" in reason or "bind" in reason or "in use" in reason:
             reason += f" (another server on port {self.port}? set CRM_SLA_PGPORT to another one)"
         return reason
 
