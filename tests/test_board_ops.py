@@ -28,7 +28,7 @@ def set_cookie(board) -> tuple[str, str]:
     return pair.strip(), attributes
 
 
-def test_two_boards_on_one_host_keep_their_own_cookies(world, boards):
+def test_two_boards_on_one_host_keep_their_own_cookies(world, boards):  # noqa: F811
     ann, bob = world.agents("Ann", "Bob")
     anns, bobs = world.lead(ann), world.lead(bob)
     as_ann, as_bob = boards(agent=ann), boards(agent=bob)
@@ -58,8 +58,8 @@ def test_two_boards_on_one_host_keep_their_own_cookies(world, boards):
     assert status == 401 and body["error"]["code"] == "token"
 
 
-def test_an_agent_added_after_the_board_started_gets_its_column_and_name(
-        world, boards, open_page, monkeypatch):
+def test_a_new_agent_gets_its_column_and_name(world, boards, open_page, monkeypatch):  # noqa: F811
+    """An agent added after the board started, at its first event, without a restart."""
     # No periodic full re-read during the test: the event itself must bring the agent in.
     monkeypatch.setattr(hub, "RESYNC_SECONDS", 3600.0)
     ann = world.agent("Ann")
