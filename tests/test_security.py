@@ -3,6 +3,7 @@ docs/security.md, search_path attacks on the definer functions, and bad input.""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -80,6 +81,55 @@ def test_matrix_cell(cast, cell, role):
     # Each cell left the world as it found it.
     lead = cast.world.row(cast.ids["lead"])
     assert lead["assigned_agent_id"] == cast.ids["owner"] and not lead["lead_claimed"]
+
+
+def engine_columns(db) -> set[str]:
+    return set(db.execute("select public.crm_sla_engine_columns() as c").fetchone()["c"])
+
+
+# An UPDATE that changes a column of this type, whatever its value.
+CHANGE = {
+    "uuid": "gen_random_uuid()",
+    "boolean": "not coalesce({c}, false)",
+    "integer": "coalesce({c}, 0) + 1",
+    "text": "coalesce({c}, '') || 'x'",
+    "interval": "coalesce({c}, interval '0') + interval '1 hour'",
+    "timestamp with time zone": "coalesce({c}, now()) - interval '1 hour'",
+}
+
+
+@pytest.mark.parametrize("role", ["owner", "service"])
+def test_the_guard_refuses_exactly_the_engine_columns(cast, role):
+    """crm_sla_engine_columns() lists the engine-owned columns once; the guard in
+    crm_leads_200_progress compares them one by one: an API role's UPDATE of a listed column is
+    refused (SL009), of any other column of crm_leads it is not."""
+    columns = cast.world.db.execute(
+        "select attname, format_type(atttypid, atttypmod) as type from pg_catalog.pg_attribute "
+        "where attrelid = 'public.crm_leads'::regclass and attnum > 0 and not attisdropped"
+    ).fetchall()
+    refused = set()
+    for column in columns:
+        name = column["attname"]
+        value = CHANGE[column["type"]].format(c=name)
+        sql = f"update public.crm_leads set {name} = {value} where id = '{cast.ids['lead']}'"
+        result = outcome(cast.conns[role], sql)
+        assert result in ("allowed", "refused SL009"), (name, result)
+        if result == "refused SL009":
+            refused.add(name)
+    assert refused == engine_columns(cast.world.db)
+
+
+def test_the_matrix_and_the_reference_list_every_engine_column(cast):
+    """docs/security.md (rendered from the matrix) and docs/reference.md name the same columns as
+    crm_sla_engine_columns()."""
+    engine = engine_columns(cast.world.db)
+    in_matrix = {cell.operation.removeprefix("set ") for cell in MATRIX
+                 if cell.area == "crm_leads" and cell.expect["service"] == "refused SL009"}
+    assert in_matrix == engine
+    reference = (REPO_ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    section = reference.split("## Engine-owned columns", 1)[1].split("\n#", 1)[0]
+    listed = "\n".join(re.findall(r"^(?:- |  ).*", section, flags=re.MULTILINE))  # the bullets
+    assert set(re.findall(r"`(\w+)`", listed)) == engine
 
 
 def test_security_page_is_generated_from_the_matrix():

@@ -2,7 +2,9 @@
 -- Both are timed when the statement runs (crm_sla_clock_now()), however long the transaction.
 -- Fires before every UPDATE on crm_leads. For the API roles it also refuses writes to the
 -- engine-owned columns (and to id and created_at, fixed at intake); the engine's own functions
--- run as the tables' owner and pass.
+-- run as the tables' owner and pass. Those columns are listed in crm_sla_engine_columns(); the
+-- guard compares them column by column (a row comparison, cheaper than reading the list), and
+-- tests/test_security.py holds it to the list.
 create or replace function public.crm_leads_progress()
 returns trigger
 language plpgsql
