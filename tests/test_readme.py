@@ -23,12 +23,35 @@ def test_the_tour_runs_as_written(db_url):
     assert re.search(r"assigned\s*\|", out) and re.search(r"reassigned\s*\|\s*unclaimed", out), out
 
 
-def test_every_linked_page_exists():
-    for target in re.findall(r"\]\(((?:docs/)?[\w./-]+\.(?:md|png))\)", README):
-        assert (REPO_ROOT / target).exists(), target
-    for page in (REPO_ROOT / "docs").glob("*.md"):
-        text = page.read_text(encoding="utf-8")
-        for target in re.findall(r"\]\(([\w./-]+\.(?:md|png))(?:#[\w-]+)?\)", text):
-            if "://" not in target:
-                assert (page.parent / target).exists(), f"{page.name} links to {target}"
+PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def prose(text: str) -> str:
+    """The page without its fenced code blocks (a `# comment` there is no heading)."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
+
+
+def anchors(text: str) -> set[str]:
+    """The #anchors GitHub gives the page's headings: lowercase, punctuation dropped, spaces as
+    hyphens, a repeated one numbered."""
+    seen: dict[str, int] = {}
+    for heading in re.findall(r"^#{1,6} +(.+?) *#*$", prose(text), flags=re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        seen[slug] = seen.get(slug, -1) + 1
+        yield slug if seen[slug] == 0 else f"{slug}-{seen[slug]}"
+
+
+def test_every_relative_link_and_anchor_resolves():
+    broken = []
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)\s]+)\)", prose(page.read_text(encoding="utf-8"))):
+            if re.match(r"\w+:", target):
+                continue  # https:, mailto:
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{page.name}: {target} (no such file)")
+            elif anchor and anchor not in set(anchors(linked.read_text(encoding="utf-8"))):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert not broken
     assert len(README.splitlines()) <= 250
