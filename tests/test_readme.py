@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import subprocess
 
+import psycopg
+
 from harness.cluster import PG_BIN
 from harness.paths import REPO_ROOT
 
@@ -55,3 +57,16 @@ def test_every_relative_link_and_anchor_resolves():
                 broken.append(f"{page.name}: {target} (no such heading)")
     assert not broken
     assert len(README.splitlines()) <= 250
+
+
+def test_the_documented_triggers_are_the_real_ones_in_firing_order(db_url):
+    """docs/architecture.md's table of crm_leads triggers names every trigger the engine makes
+    there, no dropped one, in the order PostgreSQL fires them (by name, within a kind)."""
+    page = (REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^ *\| `(crm_leads_\w+)` \|", page, flags=re.MULTILINE)
+    with psycopg.connect(db_url) as conn:
+        real = [r[0] for r in conn.execute(
+            "select tgname from pg_catalog.pg_trigger "
+            "where tgrelid = 'public.crm_leads'::regclass and not tgisinternal "
+            "order by tgname collate \"C\"")]
+    assert documented == real

@@ -182,7 +182,7 @@ select is_empty(
         and p.proname in (
             'claim_lead', 'complete_first_action', 'reassign_lead', 'process_sla_timers',
             'sla_clock_travel', 'sla_clock_reset', 'is_admin', 'crm_leads_intake_clock',
-            'crm_leads_intake_route', 'crm_leads_intake_done',
+            'crm_leads_intake_done',
             'crm_lead_reassignments_append_only', 'run_sla_monitor'
         )
         -- is_admin() is judged only where the baseline made it: a CRM's own is its own.
