@@ -1,6 +1,7 @@
-"""A plain-Python reading of the SPEC's calendar rules, for tests to hold sla_business_add and
-sla_business_elapsed to: walk every local day, turn its open stretches into instants with zoneinfo
-(fold 0, as PostgreSQL reads a local time that is skipped or repeated), leave out holidays."""
+"""A plain-Python reading of docs/policies.md's calendar rules, for tests to hold
+sla_business_add and sla_business_elapsed to: walk every local day, turn its open stretches into
+instants with zoneinfo (fold 0, as PostgreSQL reads a local time that is skipped or repeated),
+leave out holidays."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Business-hours calendars, line by line of the SPEC's "Calendars": wall-clock hours in the
+"""Business-hours calendars, line by line of docs/policies.md's calendars: wall-clock hours in the
 calendar's zone (DST both ways, in two zones), overnight stretches, 24:00, holidays that cut an
 overnight stretch at midnight, a start in closed time, long durations, elapsed time both ways, and
 the refusals (SQLSTATE and hint, nothing written). Each answer is also held to a plain-Python

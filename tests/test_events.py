@@ -1,6 +1,6 @@
-"""The outbox (SPEC "Warnings, events and webhooks"): every event is a crm_sla_outbox row written in
-the transaction that caused it, with the payload keys the SPEC names, announced on crm_sla; agents
-read their own events, admins all, and only the engine writes."""
+"""The outbox (docs/events.md): every event is a crm_sla_outbox row written in
+the transaction that caused it, with the payload keys docs/events.md names, announced on crm_sla;
+agents read their own events, admins all, and only the engine writes."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def when(text: str | None) -> datetime | None:
 
 
 def check(row: dict, event: str, lead_id, agent_id, stage: str) -> dict:
-    """The row's columns agree with its payload, and the payload has the SPEC's keys."""
+    """The row's columns agree with its payload, and the payload has docs/events.md's keys."""
     payload = row["payload"]
     assert set(payload) >= KEYS, payload
     assert (row["event"], row["lead_id"], row["agent_id"]) == (event, lead_id, agent_id)

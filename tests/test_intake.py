@@ -146,8 +146,8 @@ def test_a_role_of_the_crm_s_own_inserts_and_routes_leads_like_the_service_role(
 
 
 def test_a_single_row_insert_returns_its_routed_owner_and_claim_timer(world):
-    """A web form or a Supabase insert (`return=representation`) sees the lead as the SPEC's
-    intake leaves it: routed, its claim timer running, announced once."""
+    """A web form or a Supabase insert (`return=representation`) sees the lead as intake
+    leaves it (docs/routing.md): routed, its claim timer running, announced once."""
     ann, bob = world.agents("Ann", "Bob")
     with world.as_service() as conn:
         first = conn.execute("insert into public.crm_leads (full_name) values ('Web form') "

@@ -1,4 +1,4 @@
-"""The SPEC's lifecycle table, row by row, through the functions and through plain UPDATEs."""
+"""docs/reference.md's lifecycle table, row by row, through the functions and plain UPDATEs."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The minute loop (run_sla_monitor) sleeps until the next timer falls due, read off the partial
 indexes, instead of a fixed interval: a breach is acted on within half a second of its instant
-(SPEC "Latency"). Waits on the wall clock (the loop is real scheduling)."""
+(docs/scheduling.md). Waits on the wall clock (the loop is real scheduling)."""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ def test_pg_cron_really_reassigns_an_expired_lead_within_seconds(world):
             assert audit["reassigned_by"].int == 0 and audit["reason"] == "unclaimed"
             latency = (audit["created_at"] - expiries[lead]).total_seconds()
             print(f"breach-to-reassignment latency: {latency:.2f}s")
-            assert 0 <= latency < 0.5  # the loop sleeps until the instant (SPEC "Latency")
+            assert 0 <= latency < 0.5  # the loop sleeps until the instant (docs/scheduling.md)
     finally:
         schedule.unschedule_monitor(world.url)
         conn.close()

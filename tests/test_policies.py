@@ -1,4 +1,4 @@
-"""SLA policies, line by line of the SPEC's "Policies": chosen at intake (priority, then name,
+"""SLA policies, line by line of docs/policies.md: chosen at intake (priority, then name,
 `to_jsonb(lead) @> match`), kept in the engine-owned crm_leads.sla_policy_id, and followed by every
 timer of the lead (claim, contact, the fresh claim window after a reassignment) in its calendar's
 open time, with its max_reassignments; the settings' defaults for leads no policy matches;

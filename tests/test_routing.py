@@ -33,8 +33,8 @@ def test_round_robin_among_owners_never_returns_a_lead_to_its_owner(world):
     breach_all(world)
     received = Counter(world.row(lead)["assigned_agent_id"] for lead in leads)
     assert set(received) == set(team)
-    # Not "equally eligible" (each lead excludes its owner), so one more of slack than the SPEC's
-    # within-one promise, which test_round_robin_is_fair_within_one holds to.
+    # Not "equally eligible" (each lead excludes its owner), so one more of slack than the
+    # within-one promise of round robin, which test_round_robin_is_fair_within_one holds to.
     assert max(received.values()) - min(received.values()) <= 2
     for lead in leads:
         row = world.row(lead)

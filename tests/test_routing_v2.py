@@ -1,4 +1,4 @@
-"""Routing version 2 (the SPEC's "Routing"): weighted fair order, teams, shifts, caps, fair
+"""Routing version 2 (docs/routing.md): weighted fair order, teams, shifts, caps, fair
 re-entry, the overflow queue and crm_sla_explain_routing, through intake, the monitor and
 reassign_lead, which share one router."""
 
@@ -499,8 +499,8 @@ def test_a_shift_calendar_is_open_at_an_instant(calendars, calendar, at, is_open
 # -- the router against a reference implementation -------------------------------------------
 
 def reference_swrr(agents: list[dict], owners: list, rounds: int = 1) -> list:
-    """Smooth weighted round robin as the SPEC words it, one lead at a time: candidates are the
-    agents with room other than the owner; each earns its weight, the most credit wins (ties:
+    """Smooth weighted round robin as docs/routing.md words it, one lead at a time: candidates are
+    the agents with room other than the owner; each earns its weight, the most credit wins (ties:
     least recently routed, then id) and pays the candidates' total weight."""
     picks = []
     seq = 0

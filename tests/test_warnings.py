@@ -1,4 +1,4 @@
-"""Warnings before the breach (SPEC "Warnings, events and webhooks"): when a running timer has used
+"""Warnings before the breach (docs/events.md): when a running timer has used
 `warn_at` of its window, in its calendar's open time, without the stage's action, the monitor
 writes one `warning` event for that lead and stage, once per timer run; none when the policy's
 warn_at is NULL; leads with no policy follow crm_sla_settings.warn_at (0.8). The lead card view

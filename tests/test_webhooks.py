@@ -1,4 +1,4 @@
-"""Webhooks (SPEC "Warnings, events and webhooks"): `crm-sla deliver` POSTs each event to each
+"""Webhooks (docs/events.md): `crm-sla deliver` POSTs each event to each
 webhook that wants it, signed as Standard Webhooks says, retries on the schedule of
 crm_sla_settings.webhook_retry_delays, then gives up (dead); several workers deliver each event
 once; a worker killed mid-delivery loses nothing. Against a real HTTP server (tests/receiver.py)

@@ -122,7 +122,7 @@ as $$
         ),
         format(
             'drop policy %I on public.%I; (the engine''s own policies already give agents, '
-            || 'admins and the service role what the SPEC promises), or re-create it AS '
+            || 'admins and the service role what docs/security.md lists), or re-create it AS '
             || 'RESTRICTIVE, or limit it to admins with using ((select public.is_admin((select '
             || 'auth.uid()))))',
             j.policy_name, j.table_name

@@ -1,5 +1,5 @@
--- crm-sla pgTAP suite: business-hours calendars and SLA policies (the SPEC's "Calendars" and
--- "Policies"): sla_business_add and sla_business_elapsed across DST in two zones, overnight hours,
+-- crm-sla pgTAP suite: business-hours calendars and SLA policies (docs/policies.md):
+-- sla_business_add and sla_business_elapsed across DST in two zones, overnight hours,
 -- 24:00, holidays, a start in closed time, long durations, elapsed both ways; refusals by SQLSTATE;
 -- a policy chosen at intake and followed by the lead's timers; re-planning; who may do what.
 -- Everything happens in one transaction, rolled back.

@@ -1,7 +1,8 @@
--- crm-sla pgTAP suite: a lead's lifecycle, row by row of the SPEC's table (intake, claim, first
--- action, claim window expired, contact window expired, manual reassignment), and the engine's
--- refusals by SQLSTATE. Time moves with sla_clock_travel(); identities switch the Supabase way
--- (set local role + request.jwt.claims). Everything happens in one transaction, rolled back.
+-- crm-sla pgTAP suite: a lead's lifecycle, row by row of docs/reference.md's table (intake,
+-- claim, first action, claim window expired, contact window expired, manual reassignment), and
+-- the engine's refusals by SQLSTATE. Time moves with sla_clock_travel(); identities switch the
+-- Supabase way (set local role + request.jwt.claims). Everything happens in one transaction,
+-- rolled back.
 begin;
 
 do $$
@@ -18,7 +19,7 @@ select plan(49);
 
 -- The world --------------------------------------------------------------------------------------
 -- Whatever else this database holds stays out of the way until the rollback: its agents take no
--- leads and its leads never fall due. The settings are the SPEC's defaults.
+-- leads and its leads never fall due. The settings are the defaults.
 update public.crm_agents set is_active = false, accepting_leads = false
 where role <> 'system';
 update public.crm_leads

@@ -18,7 +18,7 @@ select plan(20);
 
 -- The world --------------------------------------------------------------------------------------
 -- Whatever else this database holds stays out of the way until the rollback: its agents take no
--- leads and its leads never fall due. The settings are the SPEC's defaults.
+-- leads and its leads never fall due. The settings are the defaults.
 update public.crm_agents set is_active = false, accepting_leads = false
 where role <> 'system';
 update public.crm_leads

@@ -321,7 +321,7 @@ select is(
     'reassign_lead''s notes are optional'
 );
 
--- Settings: one row, the SPEC's defaults ---------------------------------------------------------
+-- Settings: one row, the defaults ---------------------------------------------------------------
 select col_default_is(
     'public', 'crm_sla_settings', 'claim_window', '5 minutes'::interval,
     'the claim window defaults to 5 minutes'

@@ -204,7 +204,7 @@ select is_empty(
 
 -- The world --------------------------------------------------------------------------------------
 -- Whatever else this database holds stays out of the way until the rollback: its agents take no
--- leads and its leads never fall due. The settings are the SPEC's defaults.
+-- leads and its leads never fall due. The settings are the defaults.
 update public.crm_agents set is_active = false, accepting_leads = false
 where role <> 'system';
 update public.crm_leads
@@ -247,7 +247,7 @@ insert into public.crm_agents (id, full_name, email, role) values
 ('eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee', 'Eve (crm-sla test)', 'eve@crm-sla.invalid', 'agent')
 on conflict (id) do update
     set role = excluded.role, is_active = true, accepting_leads = true;
--- The agents' writes to a non-SLA column need one, and the SPEC's baseline columns are all
+-- The agents' writes to a non-SLA column need one, and the baseline's crm_leads columns are all
 -- engine-owned or structural: the suite adds its own for the length of its transaction.
 alter table public.crm_leads add column crm_sla_test_note text;
 insert into public.crm_leads (id, assigned_agent_id) values

@@ -2,7 +2,7 @@
 -- a superuser): agents are auth.users (crm_agents.id references auth.users), both tables have the
 -- dashboard's default row-level security, Supabase's default privileges grant the API roles ALL
 -- on them, the CRM has its own is_admin(), and it already holds a team and leads. crm_leads has
--- exactly the SPEC's baseline columns and no others, so the pgTAP suite has nothing more to lean
+-- exactly the baseline's columns and no others, so the pgTAP suite has nothing more to lean
 -- on. Written for crm-sla's Supabase fixture (tests/test_supabase.py); not from Supabase.
 create table public.crm_agents (
     id uuid primary key references auth.users (id) on delete cascade,
