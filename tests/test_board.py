@@ -29,8 +29,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from harness.board.app import bind, make_server, resolve_identity
 from harness.paths import REPO_ROOT
+from harness.testing import World, connect
 from tests.cli import STARTED, STOP_SIGNALS, assert_one_line_error, crm_sla
-from tests.world import World, connect
 
 CHROMIUM = os.environ.get("CRM_SLA_CHROMIUM", "/usr/bin/chromium")
 # This machine has no internet: without these, Chromium hangs on network attempts.

@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from harness.testing import World
 from tests.test_board import ARTIFACTS, WAIT_MS, boards, browser  # noqa: F401 (fixtures)
-from tests.world import World
 
 
 @pytest.fixture
