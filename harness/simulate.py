@@ -18,6 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from harness import status
+from harness.engine import WAITING
 from harness.monitor import drain, paused
 from harness.table import render
 from harness.target import connect
@@ -70,10 +71,9 @@ def _plan(rng: random.Random, habit: str) -> tuple[int | None, int | None]:
 
 def _clean_previous_demo(conn: psycopg.Connection) -> None:
     conn.execute("delete from public.crm_leads where source = %s", (DEMO_SOURCE,))
-    if conn.execute("select to_regclass('public.crm_sla_policies') as t").fetchone()["t"]:
-        conn.execute("delete from public.crm_sla_policies where name = %s", (DEMO_POLICY,))
-        conn.execute("delete from public.crm_sla_calendars where name = %s", (DEMO_CALENDAR,))
-        conn.execute("delete from public.crm_sla_teams where name = any(%s)", (list(DEMO_TEAMS),))
+    conn.execute("delete from public.crm_sla_policies where name = %s", (DEMO_POLICY,))
+    conn.execute("delete from public.crm_sla_calendars where name = %s", (DEMO_CALENDAR,))
+    conn.execute("delete from public.crm_sla_teams where name = any(%s)", (list(DEMO_TEAMS),))
     conn.execute(
         "delete from public.crm_sla_agent_state where agent_id in "
         "(select id from public.crm_agents where email like %s)", (f"%@{DEMO_DOMAIN}",))
@@ -142,11 +142,9 @@ def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: f
     return 0
 
 
-def _desks(conn: psycopg.Connection, team: list[Agent]):
+def _desks(conn: psycopg.Connection, team: list[Agent]) -> uuid.UUID:
     """The demo's two teams (the partners desk: the first and third agents; the inbound desk:
-    the others); returns the partners desk's id (None on an engine without teams)."""
-    if conn.execute("select to_regclass('public.crm_sla_teams') is null as old").fetchone()["old"]:
-        return None
+    the others); returns the partners desk's id."""
     ids = []
     desk = [team[0], *team[2:3]]
     for name, members in zip(DEMO_TEAMS, (desk, [a for a in team if a not in desk]),
@@ -159,13 +157,9 @@ def _desks(conn: psycopg.Connection, team: list[Agent]):
     return ids[0]
 
 
-def _office_policy(conn: psycopg.Connection, minutes: int, team_id) -> bool:
+def _office_policy(conn: psycopg.Connection, minutes: int, team_id: uuid.UUID) -> None:
     """The demo's partner policy: 3 minutes to claim and 5 to contact, in office hours that open
-    as the story starts and close halfway through it (every day, UTC). False on an engine
-    without policies."""
-    if conn.execute("select to_regprocedure('public.sla_business_add(uuid, timestamptz, "
-                    "interval)') is null as old").fetchone()["old"]:
-        return False
+    as the story starts and close halfway through it (every day, UTC)."""
     cal = conn.execute(
         "insert into public.crm_sla_calendars (name, time_zone) values (%s, 'UTC') returning id",
         (DEMO_CALENDAR,)).fetchone()["id"]
@@ -180,13 +174,6 @@ def _office_policy(conn: psycopg.Connection, minutes: int, team_id) -> bool:
         "contact_window, max_reassignments, calendar_id, team_id) values (%s, 10, %s, "
         "'3 minutes', '5 minutes', 2, %s, %s)",
         (DEMO_POLICY, json.dumps({"source": DEMO_SOURCE, "email": DEMO_PARTNER}), cal, team_id))
-    return True
-
-
-def _timer_columns(conn: psycopg.Connection) -> set[str]:
-    return {r["attname"] for r in conn.execute(
-        "select attname from pg_attribute where attrelid = 'public.crm_lead_sla_timers'::regclass "
-        "and attnum > 0 and not attisdropped").fetchall()}
 
 
 def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, minutes: int,
@@ -197,13 +184,11 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
     by_id = {a.id: a for a in team}
     print("team: " + ", ".join(f"{a.name} ({a.habit})" for a in team), flush=True)
     t0 = conn.execute("select public.sla_clock_reset() as t").fetchone()["t"]
-    desk = _desks(conn, team)
-    if _office_policy(conn, minutes, desk):
-        print(f"policy: every third lead is a partner referral: {DEMO_POLICY}, 3 minutes "
-              f"to claim, 5 to contact, counted only while the office is open (it closes "
-              f"at minute {max(minutes // 2, 1)})"
-              + (f"; its team: {' and '.join(a.name for a in [team[0], *team[2:3]])}"
-                 if desk else ""), flush=True)
+    _office_policy(conn, minutes, _desks(conn, team))
+    print(f"policy: every third lead is a partner referral: {DEMO_POLICY}, 3 minutes "
+          f"to claim, 5 to contact, counted only while the office is open (it closes "
+          f"at minute {max(minutes // 2, 1)}); its team: "
+          f"{' and '.join(a.name for a in [team[0], *team[2:3]])}", flush=True)
     standup = minutes - STANDUP_MINUTES if minutes > 2 * STANDUP_MINUTES else None
     stints: dict[uuid.UUID, Stint] = {}
     made = 0
@@ -249,8 +234,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
         on_hold = conn.execute(
             "select count(*) filter (where t.timer_paused) as n from "
             "public.crm_lead_sla_timers as t join public.crm_leads as l on l.id = t.lead_id "
-            "where l.source = %s", (DEMO_SOURCE,)).fetchone()["n"] \
-            if "timer_paused" in _timer_columns(conn) else 0
+            "where l.source = %s", (DEMO_SOURCE,)).fetchone()["n"]
         print(f"  minute {minute:>3}/{minutes}: {new} new, {claimed} claimed, "
               f"{contacted} contacted, {moved['unclaimed'] + moved['no_contact']} "
               f"reassigned, {moved['escalated']} escalated"
@@ -259,11 +243,9 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
             conn.execute("select public.sla_clock_travel('1 minute')")
     _report(conn, t0)
     if standup is not None:
-        from harness.board.hub import WAITING_FALLBACK
-
         waiting = conn.execute(
             "select count(*) as n from public.crm_lead_sla_timers as t join public.crm_leads as l "
-            f"on l.id = t.lead_id where l.source = %s and t.stage <> 'done' and {WAITING_FALLBACK}",
+            f"on l.id = t.lead_id where l.source = %s and t.stage <> 'done' and {WAITING}",
             (DEMO_SOURCE,)).fetchone()["n"]
         print(f"\nThe team is still in its stand-up, so {waiting} lead(s) wait in the overflow "
               "queue; `update public.crm_agents set accepting_leads = true where email like "

@@ -22,6 +22,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from harness.engine import WAITING
+
 log = logging.getLogger("crm_sla.board")
 
 CHANNEL = "crm_sla"
@@ -33,28 +35,18 @@ RESYNC_SECONDS = 30.0  # and re-read everything this often (leads deleted, agent
 HEARTBEAT_SECONDS = 15.0
 SUBSCRIBER_BACKLOG = 500  # a page that falls this far behind is dropped (it reconnects)
 
-CARD_COLUMNS = """
-    t.lead_id, t.lead_name, t.assigned_agent_id, t.stage, t.timer_started_at,
+# The open leads' cards; the team of a lead's policy; whether it waits in the overflow queue.
+CARDS_SQL = f"""
+select t.lead_id, t.lead_name, t.assigned_agent_id, t.stage, t.timer_started_at,
     t.timer_expires_at, t.sla_breached, t.claim_sla_breached, t.contact_sla_breached,
     t.reassignment_count, t.reassignment_reason, t.reassigned_at, t.previous_agent_id,
-    t.sla_escalated_at, t.created_at
+    t.sla_escalated_at, t.created_at, t.timer_resumes_at, t.seconds_left, t.policy_name,
+    t.timer_warn_at, t.timer_warned, p.team_id, {WAITING} as waiting
+from public.crm_lead_sla_timers as t
+left join public.crm_leads as l on t.lead_id = l.id
+left join public.crm_sla_policies as p on t.policy_name = p.name
+where t.stage <> 'done'
 """
-# Columns the view gained over time (policies, warnings): read when the database has them.
-OPTIONAL_COLUMNS = {
-    "timer_resumes_at": "t.timer_resumes_at",
-    "seconds_left": "t.seconds_left",
-    "policy_name": "t.policy_name",
-    "timer_warn_at": "t.timer_warn_at",
-    "timer_warned": "t.timer_warned",
-}
-# A lead waits in the overflow queue when nobody could take it: no owner yet, or a window that
-# ran out while nobody was eligible (routing v2 marks it with crm_leads.sla_waiting_since;
-# before it, the monitor flags such a lead, announces it (no_eligible_agent) and leaves it with
-# its owner: its running window's breach flag set and its deadline past. A lead breached in an
-# earlier stint reads so too while no monitor runs).
-WAITING_FALLBACK = """(t.assigned_agent_id is null or (
-    t.stage in ('claim', 'contact') and t.timer_expires_at <= public.sla_now()
-    and case t.stage when 'claim' then t.claim_sla_breached else t.contact_sla_breached end))"""
 CLOCK_SQL = """
 select
     extract(epoch from pg_catalog.clock_timestamp()) * 1000 as db_ms,
@@ -104,7 +96,7 @@ def _ms(value) -> int | None:
 def card(row: dict[str, Any]) -> dict[str, Any]:
     """A view row as the page wants it: ids as text, times as epoch milliseconds."""
     lead_id = str(row["lead_id"])
-    left = row.get("seconds_left")
+    left = row["seconds_left"]
     return {
         "id": lead_id,
         "name": row["lead_name"] or f"Lead {lead_id[:8]}",
@@ -123,42 +115,16 @@ def card(row: dict[str, Any]) -> dict[str, Any]:
         "created_ms": _ms(row["created_at"]),
         # Set while the timer's calendar is closed: the card shows it paused until then, with
         # the open time it has left (which does not run meanwhile).
-        "resumes_ms": _ms(row.get("timer_resumes_at")),
+        "resumes_ms": _ms(row["timer_resumes_at"]),
         "left_ms": None if left is None else round(float(left) * 1000),
-        "policy": row.get("policy_name"),
-        "team": str(row["team_id"]) if row.get("team_id") else None,
+        "policy": row["policy_name"],
+        "team": str(row["team_id"]) if row["team_id"] else None,
         # The warning point of the running window (the page turns the card amber there) and
         # whether the engine has sent its warning.
-        "warn_ms": _ms(row.get("timer_warn_at")),
-        "warned": bool(row.get("timer_warned")),
-        "waiting": bool(row.get("waiting")),
+        "warn_ms": _ms(row["timer_warn_at"]),
+        "warned": bool(row["timer_warned"]),
+        "waiting": bool(row["waiting"]),
     }
-
-
-async def card_query(conn) -> str:
-    """The SELECT of the cards, for the view's columns and the tables this database has."""
-    row = await (await conn.execute(
-        "select array(select a.attname::text from pg_catalog.pg_attribute as a "
-        "where a.attrelid = 'public.crm_lead_sla_timers'::regclass and a.attnum > 0 "
-        "and not a.attisdropped) as columns, "
-        "to_regclass('public.crm_sla_policies') is not null as policies, "
-        "exists (select from pg_catalog.pg_attribute as a where a.attrelid = "
-        "'public.crm_leads'::regclass and a.attname = 'sla_waiting_since' "
-        "and not a.attisdropped) as marker")).fetchone()
-    have = set(row["columns"])
-    columns = [CARD_COLUMNS] + [sql for name, sql in OPTIONAL_COLUMNS.items() if name in have]
-    joins = []
-    if row["policies"] and "policy_name" in have:
-        columns.append("p.team_id")
-        joins.append("left join public.crm_sla_policies as p on t.policy_name = p.name")
-    if row["marker"]:
-        joins.append("left join public.crm_leads as l on t.lead_id = l.id")
-        columns.append("(t.assigned_agent_id is null or l.sla_waiting_since is not null) "
-                       "as waiting")
-    else:
-        columns.append(f"{WAITING_FALLBACK} as waiting")
-    return (f"select {', '.join(columns)} from public.crm_lead_sla_timers as t "
-            f"{' '.join(joins)} where t.stage <> 'done'")
 
 
 TEAMS_SQL = """
@@ -180,7 +146,6 @@ class Hub:
         # added since the last full read) re-reads the agents, so its column has its name.
         self._seen_agents: set[str] = set()
         self.teams: list[dict[str, Any]] = []
-        self._query: str | None = None  # the cards' SELECT, made at each full refresh
         self.skew_ms = 0.0  # database clock minus this process's clock
         self.travel_ms = 0.0  # sla_now() minus now(): how far the SLA clock was moved
         self.listening = False
@@ -352,16 +317,13 @@ class Hub:
     async def _refresh_all(self) -> dict[str, Any]:
         async with as_identity(self.pool, self.identity) as conn:
             await self._read_clock(conn)
-            self._query = await card_query(conn)
-            rows = await (await conn.execute(self._query)).fetchall()
+            rows = await (await conn.execute(CARDS_SQL)).fetchall()
             agents = await (await conn.execute(
                 "select a.id::text as id, a.full_name as name, a.role, a.is_active as active, "
                 "a.accepting_leads as accepting from public.crm_agents as a "
                 "where a.role <> 'system' order by a.role = 'admin', a.full_name, a.id"
             )).fetchall()
-            has_teams = (await (await conn.execute(
-                "select to_regclass('public.crm_sla_teams') is not null as t")).fetchone())["t"]
-            teams = await (await conn.execute(TEAMS_SQL)).fetchall() if has_teams else []
+            teams = await (await conn.execute(TEAMS_SQL)).fetchall()
         fresh = {c["id"]: c for c in map(card, rows)}
         patch = self._apply(fresh, set(self.cards) | set(fresh))
         self._seen_agents |= {a["id"] for a in agents}
@@ -374,12 +336,10 @@ class Hub:
         return patch
 
     async def _refresh_ids(self, ids: list[str]) -> dict[str, Any]:
-        if self._query is None:
-            return await self._refresh_all()
         async with as_identity(self.pool, self.identity) as conn:
             await self._read_clock(conn)
             rows = await (await conn.execute(
-                self._query + " and t.lead_id = any(%s::uuid[])", (ids,))).fetchall()
+                CARDS_SQL + " and t.lead_id = any(%s::uuid[])", (ids,))).fetchall()
         return self._apply({c["id"]: c for c in map(card, rows)}, set(ids))
 
     def _apply(self, fresh: dict[str, dict], scope: set[str]) -> dict[str, Any]:

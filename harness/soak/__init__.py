@@ -94,8 +94,7 @@ def _run(url: str, plan: Plan, header: dict, logs: Path, report) -> dict:
     soak = Soak(url, plan, report)
     db = soak.db
     header["setup"] = soak.setup()
-    caps = soak.engine_has("crm_sla_explain_routing")
-    header["engine"] = {"routing_v2": caps}
+    header["engine"] = {}
     ctx = mp.get_context("spawn")
     ready, stop_obs, counts = ctx.Queue(), ctx.Event(), ctx.Array("d", 2)
     logs.mkdir(parents=True, exist_ok=True)
@@ -125,7 +124,7 @@ def _run(url: str, plan: Plan, header: dict, logs: Path, report) -> dict:
            "takes the monitor over at its first run")
     threads = [threading.Thread(target=t, daemon=True) for t in
                (soak.hear, soak.act, soak.act, soak.act, soak.manage)]
-    threads.append(threading.Thread(target=soak.sample, args=(counts, caps), daemon=True))
+    threads.append(threading.Thread(target=soak.sample, args=(counts,), daemon=True))
     viewer = threading.Thread(target=soak.watch_board, args=(logs / "board.log",), daemon=True)
     viewer.start()
     bridge.start()
@@ -178,7 +177,7 @@ def _run(url: str, plan: Plan, header: dict, logs: Path, report) -> dict:
             deliver_log = (logs / "deliver.log").read_text()
             result_checks = checks(
                 db, soak, seen, lags, webhook, elapsed,
-                [m for s, m, _ in runs if s == "failed"], deliver_log, caps, caps)
+                [m for s, m, _ in runs if s == "failed"], deliver_log)
     return assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, runs,
                     ended, elapsed)
 

@@ -107,8 +107,8 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
 
 
 def checks(db: psycopg.Connection, soak: Soak, seen: dict, lags: dict, webhook: str,
-           seconds: float, cron_failures: list[str], deliver_log: str, caps: bool,
-           routing_explained: bool) -> list[tuple[str, bool | None, str]]:
+           seconds: float, cron_failures: list[str],
+           deliver_log: str) -> list[tuple[str, bool | None, str]]:
     out: list[tuple[str, bool | None, str]] = []
     # 1. an owner, or in the queue for a reason
     unowned = [r[0] for r in db.execute(
@@ -116,13 +116,9 @@ def checks(db: psycopg.Connection, soak: Soak, seen: dict, lags: dict, webhook: 
         "and not first_action_completed")]
     unexplained = []
     for lead in unowned:
-        if routing_explained:
-            eligible = db.execute("select count(*) from public.crm_sla_explain_routing(%s) "
-                                  "where eligible", (lead,)).fetchone()[0]
-            if eligible:
-                unexplained.append(lead)
-        elif not db.execute("select exists (select from public.crm_sla_outbox where lead_id = %s "
-                            "and event = 'no_eligible_agent')", (lead,)).fetchone()[0]:
+        eligible = db.execute("select count(*) from public.crm_sla_explain_routing(%s) "
+                              "where eligible", (lead,)).fetchone()[0]
+        if eligible:
             unexplained.append(lead)
     total = db.execute("select count(*) from public.crm_leads").fetchone()[0]
     out.append(("every lead has an owner or waits in the queue for a reason", not unexplained,
@@ -146,14 +142,9 @@ def checks(db: psycopg.Connection, soak: Soak, seen: dict, lags: dict, webhook: 
                 f"{bad[1]} owners differ"))
     # 3. caps
     f = soak.found
-    if caps:
-        out.append(("no agent above its cap (sampled every second)", not f.cap_violations,
-                    f"{f.cap_samples} samples, {len(f.cap_violations)} agent-samples over"
-                    + (f" (e.g. {f.cap_violations[0]})" if f.cap_violations else "")))
-    else:
-        out.append(("no agent above its cap (sampled every second)", None,
-                    f"not checked: this engine has no caps yet (crm_sla_explain_routing "
-                    f"missing); {len(f.cap_violations)} agent-samples over"))
+    out.append(("no agent above its cap (sampled every second)", not f.cap_violations,
+                f"{f.cap_samples} samples, {len(f.cap_violations)} agent-samples over"
+                + (f" (e.g. {f.cap_violations[0]})" if f.cap_violations else "")))
     # 4. webhooks: every event exactly once
     wanted = {r[0] for r in db.execute(
         "select outbox_id from public.crm_sla_webhook_deliveries where webhook_id = %s",

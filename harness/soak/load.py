@@ -102,10 +102,6 @@ class Soak:
                          (json.dumps(claims),))
         return conn
 
-    def engine_has(self, routine: str) -> bool:
-        return self.db.execute("select to_regproc(%s) is not null",
-                               (f"public.{routine}",)).fetchone()[0]
-
     # -- setup --------------------------------------------------------------------------------
     def setup(self) -> dict:
         p, rng, db = self.plan, self.rng, self.db
@@ -330,7 +326,7 @@ class Soak:
             conn.execute("update public.crm_agents set accepting_leads = %s where id = %s",
                          (not agent.away, agent.id))
 
-    def sample(self, counts, caps_enforced: bool) -> None:
+    def sample(self, counts) -> None:
         """Every second: the overflow queue, agents over their cap, dead tuples; a progress line
         every 5 s."""
         next_line = 5.0
@@ -369,8 +365,7 @@ class Soak:
                         f"{int(counts[0]):,} events, {int(counts[1]):,} webhooks, "
                         f"{f.claims:,} claims, {f.contacts:,} contacts, {f.manual} by hand, "
                         f"{f.board_messages:,} board updates, "
-                        f"queue {queue}, over cap {len(over)}"
-                        f"{'' if caps_enforced else ' (caps not enforced)'}, "
+                        f"queue {queue}, over cap {len(over)}, "
                         f"errors {dict(f.errors) or 0}")
 
     def watch_board(self, log: Path) -> None:
