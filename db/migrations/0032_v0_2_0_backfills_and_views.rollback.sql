@@ -1,7 +1,5 @@
--- The lead card view gains the lead's SLA policy, the time left in its calendar's open time and
--- whether the timer is paused (calendar closed) until when.
--- depends: 0072_policy_timers_and_calendars
-
+-- Undo 0032_v0_2_0_backfills_and_views: the lead card view as release 0.1.0 made it and no new
+-- index (the backfilled columns go with 0030's rollback).
 drop view if exists public.crm_lead_sla_timers;
 
 create or replace view public.crm_lead_sla_timers
@@ -23,8 +21,6 @@ cards as (
         l.previous_agent_id,
         l.sla_escalated_at,
         l.created_at,
-        l.sla_policy_id,
-        l.sla_timer_calendar_id,
         -- The contract does not fix a name column; use the CRM's full_name when it has one.
         to_jsonb(l) ->> 'full_name' as lead_name,
         case
@@ -61,34 +57,23 @@ select
     k.sla_escalated_at,
     k.created_at,
     c.now as sla_now,
-    t.seconds_left::numeric(12, 3) as seconds_left,
-    p.name as policy_name,
-    t.resumes_at as timer_resumes_at,
+    extract(epoch from k.timer_expires_at - c.now)::numeric(12, 3) as seconds_left,
     coalesce(k.claim_sla_breached, false) as claim_sla_breached,
     coalesce(k.contact_sla_breached, false) as contact_sla_breached,
-    coalesce(k.reassignment_count, 0) as reassignment_count,
-    t.resumes_at is not null as timer_paused
+    coalesce(k.reassignment_count, 0) as reassignment_count
 from cards as k
 cross join clock as c
-left join public.crm_agents as a on k.assigned_agent_id = a.id
-left join public.crm_sla_policies as p on k.sla_policy_id = p.id
-cross join lateral public.crm_sla_timer_left(
-    k.sla_timer_calendar_id, c.now, k.timer_expires_at
-) as t;
+left join public.crm_agents as a on k.assigned_agent_id = a.id;
 
 comment on view public.crm_lead_sla_timers is
-'One row per lead for a lead card: stage (claim, contact, done, escalated), its SLA policy, the '
-'running timer, seconds left in its calendar''s open time on the SLA clock (negative when '
-'overdue) and whether it is paused (calendar closed) until timer_resumes_at. security_invoker: '
-'an agent sees only its own leads through it.';
-
-comment on column public.crm_lead_sla_timers.seconds_left is
-'Open time left on the running timer, in seconds (its calendar''s open time; negative: overdue)';
-comment on column public.crm_lead_sla_timers.timer_paused is
-'True while the running timer''s calendar is closed: the timer does not count now';
-comment on column public.crm_lead_sla_timers.timer_resumes_at is
-'When a paused timer counts again (the calendar''s next opening); NULL when it counts now';
+'One row per lead for a lead card: stage (claim, contact, done, escalated), the running timer '
+'and seconds left on the SLA clock (negative when overdue). security_invoker: an agent sees only '
+'its own leads through it.';
 
 revoke all on public.crm_lead_sla_timers from public, anon, authenticated, service_role;
 
 grant select on public.crm_lead_sla_timers to authenticated, service_role;
+
+drop index if exists public.crm_leads_waiting_idx;
+drop index if exists public.crm_leads_open_by_agent_idx;
+drop index if exists public.idx_crm_leads_sla_warn_due;

@@ -1,22 +1,24 @@
--- Warnings before the breach: each lead's running timer gets its warning instant (warn_at of its
--- window, in its calendar's open time), which the monitor turns into one `warning` event a timer
--- run; the lead card view shows both. Engine-owned columns, like the timers.
--- depends: 0073_lead_card_policy
+-- Release 0.2.0's backfills, indexes and lead card view (squashed with 0030 and 0031 before the
+-- release; see docs/upgrading.md): timers running at the upgrade from 0.1.0 get their window and
+-- warning instant, the lead card view gains the policy, the calendar's open time and the warning.
+-- Apart from 0030 so that no ALTER TABLE's lock on crm_leads is held while rows are written or
+-- indexes built, and after 0031, whose functions the warning instant and the view call. Safe to
+-- run twice.
+-- depends: 0031_v0_2_0_functions
 
-alter table public.crm_leads
-add column if not exists sla_warn_at timestamptz,
-add column if not exists sla_warned_at timestamptz;
-
-comment on column public.crm_leads.sla_warn_at is
-'When the running timer warns (warn_at of its window in its calendar''s open time); NULL: no '
-'warning for it (engine-owned)';
-comment on column public.crm_leads.sla_warned_at is
-'When the running timer''s warning event was written; NULL: not yet (engine-owned)';
-
--- The monitor's warnings due, read off the first entries whatever the table size.
-create index if not exists idx_crm_leads_sla_warn_due
-on public.crm_leads (sla_warn_at)
-where sla_warn_at is not null and sla_warned_at is null;
+-- Timers that were running before: plain time, their window as started.
+update public.crm_leads
+set
+    sla_timer_window = case
+        when lead_claimed then contact_timer_expires_at - contact_timer_started_at
+        else claim_timer_expires_at - claim_timer_started_at
+    end
+where
+    sla_timer_window is null
+    and case
+        when lead_claimed then contact_timer_expires_at - contact_timer_started_at
+        else claim_timer_expires_at - claim_timer_started_at
+    end is not null;
 
 -- Timers running before this release: their warning instant, from their start and window under
 -- the lead's policy (or the settings) as it is now. A timer already past it warns on the next pass;
@@ -53,6 +55,25 @@ where
             and l.contact_timer_expires_at > public.sla_now()
         )
     );
+
+-- The monitor's warnings due, read off the first entries whatever the table size.
+create index if not exists idx_crm_leads_sla_warn_due
+on public.crm_leads (sla_warn_at)
+where sla_warn_at is not null and sla_warned_at is null;
+
+create index if not exists crm_leads_open_by_agent_idx
+on public.crm_leads (assigned_agent_id)
+where first_action_completed = false and sla_escalated_at is null;
+
+comment on index public.crm_leads_open_by_agent_idx is
+'Open leads (not contacted, not escalated) by owner: counts them against max_open_leads';
+
+create index if not exists crm_leads_waiting_idx
+on public.crm_leads (sla_waiting_since)
+where sla_waiting_since is not null;
+
+comment on index public.crm_leads_waiting_idx is
+'Overdue leads waiting with their owner for an eligible agent, oldest first';
 
 drop view if exists public.crm_lead_sla_timers;
 
