@@ -1,9 +1,10 @@
 -- Release 0.2.0's tables, columns, grants and policies (the unreleased migrations 0040 to 0089,
 -- squashed before the release; see docs/upgrading.md). Only what is quick under the lock that
 -- ALTER TABLE takes on crm_leads: new nullable columns, no rewrite, no index build, no backfill.
--- Those, and the lead card view that needs 0031's functions, are 0032_v0_2_0_backfills_and_views.
--- Safe to run twice.
--- depends: 0020_board_events
+-- The backfill is 0032_v0_2_0_backfills; the indexes, and the lead card view that needs 0031's
+-- functions, are 0033_v0_2_0_indexes_and_view.
+-- Safe to run twice. It depends on both of 0.1.0's last migrations, which each depend on 0008.
+-- depends: 0020_board_events 0010_engine_speedups
 
 -- The engine's sequences are its own, not the API's: Supabase's default privileges give anon,
 -- authenticated and service_role ALL on every new sequence in public, and with it setval(), which

@@ -1,5 +1,5 @@
--- Undo 0032_v0_2_0_backfills_and_views: the lead card view as release 0.1.0 made it and no new
--- index (the backfilled columns go with 0030's rollback).
+-- Undo 0033_v0_2_0_indexes_and_view: the lead card view as release 0.1.0 made it, and no new
+-- index.
 drop view if exists public.crm_lead_sla_timers;
 
 create or replace view public.crm_lead_sla_timers
