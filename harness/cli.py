@@ -96,7 +96,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         print("nothing to roll back")
         return 0
     print(f"rolled back: {', '.join(done)}")
-    if "0004_sla_engine_functions" in done and schedule.unschedule_monitor(url):
+    from harness import function_history
+
+    monitor = function_history.first_frozen_in("run_sla_monitor.sql")  # what installed it
+    if monitor in done and schedule.unschedule_monitor(url):
         print("the monitor job was removed (its function is gone)")
     return 0
 

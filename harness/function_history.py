@@ -177,6 +177,20 @@ def plan(found: list[Drift], state: dict[str, tuple[str, FunctionFile | None]],
     return up, list(reversed(down))
 
 
+def migration_ids(folder: Path = MIGRATIONS_DIR) -> list[str]:
+    """The ids of the migrations in `folder`, in the order yoyo applies them (by file name)."""
+    return [p.name.removesuffix(".sql") for p in _up_files(folder)]
+
+
+def first_frozen_in(file: str, folder: Path = MIGRATIONS_DIR) -> str | None:
+    """The id of the migration that first froze `file` (the one that installed it)."""
+    for path in _up_files(folder):
+        if any(name == file for _mark, name, _text in
+               parse_blocks(path.read_text(encoding="utf-8"))):
+            return path.name.removesuffix(".sql")
+    return None
+
+
 def next_number(folder: Path = MIGRATIONS_DIR) -> str:
     numbers = [int(m.group(1)) for p in folder.glob("*.*")
                if (m := _MIGRATION_NUMBER.match(p.name))]
@@ -195,30 +209,26 @@ def write_migration(name: str, number: str | None = None, functions: Path = FUNC
     if not re.fullmatch(r"\d{4}", number):
         raise HarnessError(f"migration number {number!r}: four digits, for example 0031")
     migration_id = f"{number}_{name}"
-    if (migrations / f"{migration_id}.sql").exists():
-        raise HarnessError(f"db/migrations/{migration_id}.sql exists already")
+    # Migrations form one chain in id order (each depends on the one before it), and frozen
+    # copies are read in that order: a new one comes after every existing one.
+    ids = migration_ids(migrations)
+    latest = ids[-1] if ids else None
+    if latest is not None and number <= latest[:4]:
+        raise HarnessError(
+            f"migration number {number}: not above the latest migration, {latest}: leave "
+            f"NUMBER out (the next is {next_number(migrations)}) or pick a higher one"
+        )
     found = drift(functions, migrations)
     if not found:
         raise HarnessError("nothing to freeze: every file in db/functions matches its migration")
-    # Frozen copies are read in id order: a new one may not sort before an existing one.
-    later = [p.name for p in _up_files(migrations) if p.name.removesuffix(".sql") > migration_id
-             and parse_blocks(p.read_text(encoding="utf-8"))]
-    if later:
-        raise HarnessError(
-            f"{migration_id} would sort before {later[0]}, which freezes functions too: pick a "
-            "number after it (or leave NUMBER out)"
-        )
     files = current_files(functions)
     state = frozen_state(migrations)
     up, down = plan(found, state, files)
-    earlier = [p.name.removesuffix(".sql") for p in _up_files(migrations)
-               if p.name.removesuffix(".sql") < migration_id]
-    depends = earlier[-1] if earlier else None
     summary = "".join(f"--   {d.file} ({d.change})\n" for d in sorted(found, key=lambda d: d.file))
     header = f"-- {name.replace('_', ' ').capitalize()}:\n{summary}{GENERATED_NOTE}"
     up_path = migrations / f"{migration_id}.sql"
     down_path = migrations / f"{migration_id}.rollback.sql"
-    up_path.write_text(render(up, header, depends), encoding="utf-8")
+    up_path.write_text(render(up, header, latest), encoding="utf-8")
     down_header = (f"-- Rollback of {migration_id}: the bodies it replaced come back, what it "
                    f"added goes.\n{GENERATED_NOTE}")
     down_path.write_text(render(down, down_header, None), encoding="utf-8")

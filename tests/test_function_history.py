@@ -85,7 +85,9 @@ def test_generated_migration_freezes_new_changed_and_removed_files(tree):
     assert down_blocks["crm_sla_example.sql"] == (
         "drop", "drop function if exists public.crm_sla_example;\n")
     assert down_blocks["trg_crm_leads_410_announce_progress.sql"] == ("object", removed_text)
-    assert "-- depends: 0" in up.read_text()
+    latest = [p.name for p in migrations.glob("*.sql")
+              if not p.name.endswith(".rollback.sql") and p != up]
+    assert f"-- depends: {max(latest).removesuffix('.sql')}\n" in up.read_text()
 
     with pytest.raises(HarnessError, match="nothing to freeze"):
         function_history.write_migration("again", functions=functions, migrations=migrations)
@@ -112,14 +114,20 @@ def test_files_merged_into_one_drop_before_the_new_one_creates_their_triggers(tr
     assert sorted(name for _, name, _ in restored) == old
 
 
-def test_bad_migration_names_are_refused(tree):
+def test_bad_migration_names_and_numbers_are_refused(tree):
     functions, migrations = tree
     _edit_sla_now(functions)
     with pytest.raises(HarnessError, match="lowercase letters"):
         function_history.write_migration("Bad Name", functions=functions, migrations=migrations)
-    with pytest.raises(HarnessError, match="would sort before 0010_engine_speedups.sql"):
-        function_history.write_migration("too_early", number="0009", functions=functions,
-                                         migrations=migrations)
+    latest = function_history.migration_ids(migrations)[-1]
+    for number in ("0009", latest[:4]):  # below the latest, and the latest's own number
+        with pytest.raises(HarnessError, match=f"not above the latest migration, {latest}"):
+            function_history.write_migration("too_early", number=number, functions=functions,
+                                             migrations=migrations)
+    up, _down = function_history.write_migration("later", number="9100", functions=functions,
+                                                 migrations=migrations)
+    assert up.name == "9100_later.sql"
+    assert f"-- depends: {latest}\n" in up.read_text()
 
 
 def _body(url: str, signature: str) -> str:

@@ -3,14 +3,18 @@ that already has the CRM (Supabase), over existing rows, and with bad input."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import threading
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
 from pytest_postgresql import factories
 
 from harness import migrate, pytest_plugin
+from harness.paths import MIGRATIONS_DIR
 from harness.target import with_database
 from harness.testing import connect
 from tests.cli import assert_one_line_error, crm_sla
@@ -34,6 +38,85 @@ ALL = migrate.pending_ids(set())
 def test_later_migrations_come_after_the_release():
     assert ALL[: len(RELEASE_0_1_0)] == RELEASE_0_1_0
     assert len(ALL) > len(RELEASE_0_1_0)
+
+
+MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+(\.rollback)?\.sql$")
+DEPENDS = re.compile(r"^-- depends:(.*)$", re.MULTILINE)
+# Release 0.1.0 shipped 0010 and 0020 both after 0008 (shipped migrations never change); 0030
+# joins the two again, and from there each migration depends on the one before it.
+SHIPPED_FORK = {
+    "0020_board_events": ["0008_agent_stats_view"],
+    "0030_v0_2_0_tables": ["0020_board_events", "0010_engine_speedups"],
+}
+
+
+def chain_problems(folder: Path = MIGRATIONS_DIR) -> list[str]:
+    """What breaks the migrations' one chain (River's validateAndInit is the model): every file
+    is NNNN_name.sql or its .rollback.sql, numbers are unique, each migration has a rollback and
+    depends on exactly the one before it, so that the order yoyo applies them in (by file name)
+    is the only order and there is one head."""
+    problems: list[str] = []
+    ups: dict[str, str] = {}  # id -> number
+    rollbacks: set[str] = set()
+    for path in sorted(folder.iterdir()):
+        m = MIGRATION_FILE.match(path.name)
+        if m is None:
+            problems.append(f"{path.name}: not NNNN_name.sql or NNNN_name.rollback.sql")
+        elif m.group(2):
+            rollbacks.add(path.name.removesuffix(".rollback.sql"))
+        else:
+            ups[path.name.removesuffix(".sql")] = m.group(1)
+    ids = sorted(ups)
+    for number in sorted(set(ups.values())):
+        same = [i for i in ids if ups[i] == number]
+        if len(same) > 1:
+            problems.append(f"number {number} is used by {', '.join(same)}")
+    problems += [f"{i}: no {i}.rollback.sql" for i in ids if i not in rollbacks]
+    problems += [f"{i}.rollback.sql: no {i}.sql" for i in sorted(rollbacks - set(ups))]
+    depended_on: set[str] = set()
+    for before, migration in zip([None, *ids], ids, strict=False):
+        lines = DEPENDS.findall((folder / f"{migration}.sql").read_text(encoding="utf-8"))
+        depends = [d for line in lines for d in line.split()]
+        depended_on.update(depends)
+        if depends != SHIPPED_FORK.get(migration, [before] if before else []):
+            problems.append(f"{migration} depends on {' '.join(depends) or 'nothing'}, not on "
+                            f"{before or 'nothing'} (the migration before it)")
+    heads = [i for i in ids if i not in depended_on]
+    if len(heads) != 1:
+        problems.append(f"{len(heads)} heads: {', '.join(heads)}")
+    return problems
+
+
+def test_migrations_are_one_chain_in_id_order():
+    assert chain_problems() == []
+    assert sorted(ALL) == ALL, "yoyo applies them in another order than their ids"
+
+
+@pytest.mark.parametrize("breakage", ["duplicate number", "second head", "no rollback",
+                                      "skips one", "python"])
+def test_a_broken_chain_is_named(tmp_path, breakage):
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, folder)
+    last, before = ALL[-1], ALL[-2]
+    up = folder / f"{last}.sql"
+    if breakage == "duplicate number":
+        shutil.copy(up, folder / f"{last[:4]}_again.sql")
+        shutil.copy(folder / f"{last}.rollback.sql", folder / f"{last[:4]}_again.rollback.sql")
+        expected = f"number {last[:4]} is used by"
+    elif breakage == "second head":
+        up.write_text(up.read_text().replace(f"-- depends: {before}", f"-- depends: {ALL[-3]}"))
+        expected = "2 heads"
+    elif breakage == "no rollback":
+        (folder / f"{last}.rollback.sql").unlink()
+        expected = f"{last}: no {last}.rollback.sql"
+    elif breakage == "skips one":
+        up.write_text(up.read_text().replace(f"-- depends: {before}",
+                                             f"-- depends: {before} {ALL[0]}"))
+        expected = f"{last} depends on {before} {ALL[0]}, not on {before}"
+    else:
+        (folder / "0099_leftover.py").write_text("steps = []\n")
+        expected = "0099_leftover.py: not NNNN_name.sql"
+    assert any(expected in p for p in chain_problems(folder)), chain_problems(folder)
 
 
 def quiet(_msg: str) -> None:
