@@ -4,7 +4,7 @@
 -- settings) as it is now. A timer already past its warning instant warns on the next pass; one
 -- already expired is the breach's, and an unowned lead has nobody to warn. Done and escalated
 -- leads run no timer and keep NULL. Outside a transaction, 10,000 leads a commit, so that no lead
--- stays locked for longer than its batch (0.4 s at 1M leads, against 60 s in one transaction);
+-- stays locked for longer than its batch (~0.5 s, against 60 s at 1M leads in one transaction);
 -- safe to run again after an interruption (it takes up the leads still without a window).
 -- transactional: false
 -- depends: 0031_v0_2_0_functions

@@ -2,7 +2,7 @@
 -- the release; see docs/upgrading.md): the view gains the policy, the calendar's open time and the
 -- warning. After 0031, whose functions the view calls, and apart from 0030, so that no ALTER
 -- TABLE's lock on crm_leads is held while the indexes are built (they take a SHARE lock: reads go
--- on, writes wait; 1.6 s at 1M leads). Safe to run twice.
+-- on, writes wait; ~4 s at 1M leads). Safe to run twice.
 -- depends: 0032_v0_2_0_backfills
 
 -- The monitor's warnings due, read off the first entries whatever the table size.
