@@ -231,6 +231,18 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
                         args.secret)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness import export
+
+    if args.target == "sql":
+        sys.stdout.write(export.sql_script())
+    else:
+        export.write_supabase(Path(args.dir))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-sla", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -361,6 +373,14 @@ def build_parser() -> argparse.ArgumentParser:
     soak.add_argument("--seed", type=int, default=17, help="same seed, same team and habits")
     soak.add_argument("--out", help="folder for the JSON figures (default bench-results/)")
     soak.set_defaults(func=cmd_soak)
+
+    ex = sub.add_parser("export", help="the engine as SQL for other tools: Supabase CLI migration "
+                        "files, or one script for psql (installs or upgrades; safe to run twice)")
+    ex.add_argument("target", choices=["supabase", "sql"],
+                    help="supabase: one file per release into --dir; sql: one script on stdout")
+    ex.add_argument("--dir", default="supabase/migrations",
+                    help="where `export supabase` writes (default supabase/migrations)")
+    ex.set_defaults(func=cmd_export)
     return parser
 
 
