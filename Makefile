@@ -31,9 +31,11 @@ system-packages:
 		harness/ensure-system-packages --client-only $(PGTAP_CLIENT); \
 	fi
 
-# ... and, for the test suite, the browser its lead-board tests drive.
+# ... and, for the test suite, the browser its lead-board tests drive, and npm, which installs the
+# Supabase CLI that tests/test_export.py runs (into test-artifacts/, on first use).
 test-packages:
 	@harness/ensure-system-packages $(BROWSER_PACKAGES)
+	@command -v npm >/dev/null 2>&1 || harness/ensure-system-packages npm
 
 # The embedded database is only needed when DATABASE_URL is unset.
 # MIGRATE_ARGS=--no-schedule leaves pg_cron alone (CI databases that only run the tests).
