@@ -16,6 +16,7 @@ adopter's DATABASE_URL would. The whole build takes a few seconds.
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -58,6 +59,15 @@ def run_as(user: str, sql: str) -> None:
         for part in parts:
             if part.strip():
                 conn.execute(part)
+
+
+def add_agent(conn: psycopg.Connection, agent: uuid.UUID, name: str) -> None:
+    """An agent as a Supabase project makes one: its auth user first (crm_agents references it)."""
+    email = f"{name.lower()}@example.com"
+    conn.execute("insert into auth.users (id, aud, role, email) values "
+                 "(%s, 'authenticated', 'authenticated', %s)", (agent, email))
+    conn.execute("insert into public.crm_agents (id, full_name, email) values (%s, %s, %s)",
+                 (agent, name, email))
 
 
 def build() -> str:

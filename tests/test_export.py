@@ -227,11 +227,7 @@ def test_supabase_cli_pushes_onto_a_supabase_project_what_migrate_installs(supab
         with contextlib.closing(World(url)) as world:
             eve, fay = uuid.uuid4(), uuid.uuid4()
             for agent, name in ((eve, "Eve"), (fay, "Fay")):
-                world.db.execute("insert into auth.users (id, aud, role, email) values "
-                                 "(%s, 'authenticated', 'authenticated', %s)",
-                                 (agent, f"{name.lower()}@example.com"))
-                world.db.execute("insert into public.crm_agents (id, full_name, email) values "
-                                 "(%s, %s, %s)", (agent, name, f"{name.lower()}@example.com"))
+                supabase_project.add_agent(world.db, agent, name)
             the_installed_engine_works(url, world, eve, fay)
     finally:
         supabase_project.SUPABASE.destroy()

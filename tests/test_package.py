@@ -67,6 +67,13 @@ def test_the_installed_package_carries_its_files(installed, tmp_path):
     assert where[4] == "True"
 
 
+def test_the_installed_package_exports_what_the_checkout_exports(installed, tmp_path):
+    from harness import export
+
+    proc = run([str(installed / "crm-sla"), "export", "sql"], cwd=tmp_path, env=user_env())
+    assert proc.stdout == export.sql_script()
+
+
 def test_crm_sla_migrates_serves_and_its_plugin_runs_from_another_folder(installed, fresh_db,
                                                                          tmp_path):
     url = fresh_db()

@@ -100,11 +100,7 @@ def test_the_system_actor_is_an_auth_user_no_one_can_sign_in_as(world):
 def test_the_engine_works_lead_inserted_claimed_breached_reassigned(world):
     eve, fay = uuid.uuid4(), uuid.uuid4()
     for agent, name in ((eve, "Eve"), (fay, "Fay")):
-        world.db.execute("insert into auth.users (id, aud, role, email) values "
-                         "(%s, 'authenticated', 'authenticated', %s)",
-                         (agent, f"{name.lower()}@example.com"))
-        world.db.execute("insert into public.crm_agents (id, full_name, email) values "
-                         "(%s, %s, %s)", (agent, name, f"{name.lower()}@example.com"))
+        supabase_project.add_agent(world.db, agent, name)
     # Everyone else is away, so the leads go between Eve and Fay.
     away = [r["id"] for r in world.db.execute(
         "update public.crm_agents set accepting_leads = false "
