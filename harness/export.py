@@ -168,25 +168,28 @@ def _migration_block(mid: str, sql: str) -> str:
 do {OUTER_TAG}
 declare
     v_search_path text := pg_catalog.current_setting('search_path');
+    v_check_bodies text := pg_catalog.current_setting('check_function_bodies');
 begin
     if exists (
         select from {META_SCHEMA}._yoyo_migration where migration_hash = '{digest}'
     ) then
         return;
     end if;
-    raise notice 'crm-sla: applying {mid}';
+    raise notice 'crm-sla: applying %', {_literal(mid)};
     -- yoyo runs migrations with search_path set to its schema: so does this.
     perform pg_catalog.set_config('search_path', '{META_SCHEMA}', true);
     execute {INNER_TAG}
 {sql.rstrip()}
 {INNER_TAG};
+    -- yoyo gives each migration a transaction of its own: what it set locally ends with it.
     perform pg_catalog.set_config('search_path', v_search_path, true);
+    perform pg_catalog.set_config('check_function_bodies', v_check_bodies, true);
     insert into {META_SCHEMA}._yoyo_migration (migration_hash, migration_id, applied_at_utc)
-    values ('{digest}', '{mid}', pg_catalog.clock_timestamp() at time zone 'utc');
+    values ('{digest}', {_literal(mid)}, pg_catalog.clock_timestamp() at time zone 'utc');
     insert into {META_SCHEMA}._yoyo_log (
         id, migration_hash, migration_id, operation, username, hostname, comment, created_at_utc
     ) values (
-        pg_catalog.gen_random_uuid()::text, '{digest}', '{mid}', 'apply', current_user,
+        pg_catalog.gen_random_uuid()::text, '{digest}', {_literal(mid)}, 'apply', current_user,
         coalesce(pg_catalog.inet_server_addr()::text, 'localhost'), 'crm-sla export',
         pg_catalog.clock_timestamp() at time zone 'utc'
     );
