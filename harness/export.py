@@ -178,6 +178,8 @@ begin
     raise notice 'crm-sla: applying %', {_literal(mid)};
     -- yoyo runs migrations with search_path set to its schema: so does this.
     perform pg_catalog.set_config('search_path', '{META_SCHEMA}', true);
+    -- Inside this block a migration cannot commit (a batched backfill runs in one go instead).
+    perform pg_catalog.set_config('crm_sla.one_transaction', 'on', true);
     execute {INNER_TAG}
 {sql.rstrip()}
 {INNER_TAG};

@@ -4,7 +4,8 @@
 -- settings) as it is now. A timer already past its warning instant warns on the next pass; one
 -- already expired is the breach's, and an unowned lead has nobody to warn. Done and escalated
 -- leads run no timer and keep NULL. Outside a transaction, 10,000 leads a commit, so that no lead
--- stays locked for longer than its batch (~0.5 s, against 60 s at 1M leads in one transaction);
+-- stays locked for longer than its batch (~0.5 s, against 60 s at 1M leads in one transaction;
+-- the exported scripts of `crm-sla export` run it in one transaction, as they must);
 -- safe to run again after an interruption (it takes up the leads still without a window).
 -- transactional: false
 -- depends: 0031_v0_2_0_functions
@@ -71,7 +72,11 @@ begin
         from timers as t
         where l.id = t.id and t.timer_window is not null;
 
-        commit;
+        -- The exported scripts (crm-sla export) run each migration inside a DO block, in the
+        -- file's transaction, where no commit is possible: there the backfill is one transaction.
+        if pg_catalog.current_setting('crm_sla.one_transaction', true) is distinct from 'on' then
+            commit;
+        end if;
     end loop;
 end
 $$;
