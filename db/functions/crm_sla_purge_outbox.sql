@@ -1,5 +1,6 @@
 -- Deletes outbox rows older than crm_sla_settings.outbox_keep_days whose deliveries are finished
--- (none pending), with their delivery rows, in batches of p_batch, each its own transaction.
+-- (none pending but those of inactive webhooks, which never send them), with their delivery rows,
+-- in batches of p_batch, each its own transaction.
 -- Called daily by the pg_cron job crm-sla-outbox-purge:<database>.
 create or replace procedure public.crm_sla_purge_outbox(p_batch integer default 10000)
 language plpgsql
@@ -21,7 +22,8 @@ begin
             where x.created_at < v_before
                 and not exists (
                     select from public.crm_sla_webhook_deliveries as d
-                    where d.outbox_id = x.id and d.status = 'pending'
+                    inner join public.crm_sla_webhooks as h on d.webhook_id = h.id
+                    where d.outbox_id = x.id and d.status = 'pending' and h.is_active
                 )
             order by x.id
             limit p_batch
@@ -35,7 +37,8 @@ end
 $$;
 
 comment on procedure public.crm_sla_purge_outbox (integer) is
-'Deletes old outbox rows (outbox_keep_days) whose deliveries are finished, batch by batch';
+'Deletes old outbox rows (outbox_keep_days) whose deliveries are finished or wait only on '
+'inactive webhooks, batch by batch';
 
 revoke execute on procedure public.crm_sla_purge_outbox(integer)
 from public, anon, authenticated, service_role;

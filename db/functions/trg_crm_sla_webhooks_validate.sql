@@ -1,9 +1,11 @@
--- Checks a webhook before it is stored: an http(s) URL, known event names (or NULL: every event),
--- and a Standard Webhooks secret (whsec_ and the base64 of 24 to 64 bytes), generated when NULL.
+-- Checks a webhook before it is stored: a URL crm-sla deliver can send to, known event names (or
+-- NULL: every event), and one or more space-separated Standard Webhooks secrets (whsec_ and the
+-- base64 of 24 to 64 bytes, not all zero; several while rotating), generated when NULL.
 -- Fires before every INSERT or UPDATE on crm_sla_webhooks (the CLI, admins, the service role).
 create or replace function public.crm_sla_webhooks_validate()
 returns trigger
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -12,14 +14,18 @@ declare
         'contacted'
     ];
     v_secret_hint constant text
-        := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes>.';
+        := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes> '
+        || '(several, space-separated, while rotating).';
+    v_problem text := public.crm_sla_webhook_url_problem(new.url);
     v_unknown text;
+    v_each text;
     v_key bytea;
 begin
-    if new.url is null or new.url !~* '^https?://[^/\s?#]+([/?#]\S*)?$' then
-        raise exception 'webhook URL % is not an http:// or https:// URL', coalesce(new.url, 'NULL')
+    if v_problem is not null then
+        raise exception 'webhook URL % is refused: %', coalesce(new.url, 'NULL'), v_problem
             using errcode = 'SL010',
-                hint = 'Give the full URL the events are POSTed to, e.g. https://example.com/hooks/sla.';
+                hint = 'Give the full URL the events are POSTed to, e.g. '
+                || 'https://example.com/hooks/sla or https://hooks.example.com:8443/sla.';
     end if;
     if new.events is not null then
         select string_agg(e, ', ') into v_unknown
@@ -38,21 +44,25 @@ begin
             replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'
         ), 'base64');
     end if;
-    if new.secret !~ '^whsec_[A-Za-z0-9+/]+={0,2}$' then
+    if new.secret !~ '^whsec_[A-Za-z0-9+/]+={0,2}( whsec_[A-Za-z0-9+/]+={0,2})*$' then
         raise exception 'the webhook secret is not whsec_ followed by base64'
             using errcode = 'SL010',
                 hint = v_secret_hint;
     end if;
-    begin
-        v_key := decode(substr(new.secret, 7), 'base64');
-    exception when invalid_parameter_value then
-        v_key := null;
-    end;
-    if v_key is null or octet_length(v_key) not between 24 and 64 then
-        raise exception 'the webhook secret must be the base64 of 24 to 64 bytes'
-            using errcode = 'SL010',
-                hint = v_secret_hint;
-    end if;
+    foreach v_each in array pg_catalog.string_to_array(new.secret, ' ') loop
+        begin
+            v_key := pg_catalog.decode(pg_catalog.substr(v_each, 7), 'base64');
+        exception when invalid_parameter_value then
+            v_key := null;
+        end;
+        if v_key is null or pg_catalog.octet_length(v_key) not between 24 and 64
+            or pg_catalog.ltrim(pg_catalog.encode(v_key, 'hex'), '0') = '' then
+            raise exception 'the webhook secret must be the base64 of 24 to 64 bytes, not all zero'
+                using errcode = 'SL010',
+                    detail = 'A key shorter than 24 bytes, longer than 64 or all zero is refused.',
+                    hint = v_secret_hint;
+        end if;
+    end loop;
     return new;
 end
 $$;
