@@ -123,6 +123,8 @@ def _delivery_figures(conn) -> dict:
         """
         select
             (select count(*) from public.crm_sla_webhooks where is_active) as webhooks,
+            (select count(*) from public.crm_sla_webhooks
+             where not is_active and deactivated_reason is not null) as deactivated,
             count(*) filter (where d.status = 'pending') as pending,
             count(*) filter (where d.status = 'dead') as dead,
             extract(epoch from now() - min(o.created_at) filter (where d.status = 'pending'))
@@ -291,7 +293,10 @@ def render(report: dict) -> str:
     deliveries = report.get("deliveries")
     if deliveries is not None:
         age = deliveries["oldest_pending_seconds"]
-        lines.append(f"webhooks     {deliveries['webhooks']} active; deliveries: "
+        lines.append(f"webhooks     {deliveries['webhooks']} active"
+                     + (f", {deliveries['deactivated']} deactivated by their endpoint (410 Gone;"
+                        " see crm-sla webhooks list)" if deliveries["deactivated"] else "")
+                     + "; deliveries: "
                      f"{deliveries['pending']} pending"
                      + (f" (oldest {age:g} s)" if age is not None else "")
                      + f", {deliveries['dead']} dead"

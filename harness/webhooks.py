@@ -1,12 +1,13 @@
 """`crm-sla webhooks add|list|remove`: the endpoints that receive the engine's events.
 
-The database checks what is stored (crm_sla_webhooks_100_validate: an http(s) URL, known event
-names, a Standard Webhooks secret) and refuses the rest with SL010; here those refusals become one
-line on stderr.
+The database checks what is stored (crm_sla_webhooks_100_validate: a URL the deliverer can send
+to, known event names, Standard Webhooks secrets) and refuses the rest with SL010; here those
+refusals become one line on stderr. The list hides credentials in URLs and never shows secrets.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import psycopg
@@ -42,7 +43,7 @@ def listing(url: str) -> list[dict]:
     with connect(url, row_factory=dict_row) as conn:
         return conn.execute(
             """
-            select h.id, h.url, h.events, h.is_active, h.created_at,
+            select h.id, h.url, h.events, h.is_active, h.deactivated_reason, h.created_at,
                 count(*) filter (where d.status = 'pending') as pending,
                 count(*) filter (where d.status = 'delivered') as delivered,
                 count(*) filter (where d.status = 'dead') as dead
@@ -52,6 +53,11 @@ def listing(url: str) -> list[dict]:
             order by h.created_at, h.id
             """
         ).fetchall()
+
+
+def without_credentials(target: str) -> str:
+    """The URL with any user name and password in it replaced by ***."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1***@", target)
 
 
 def remove(url: str, webhook_id: str) -> None:
@@ -64,6 +70,12 @@ def remove(url: str, webhook_id: str) -> None:
                             (key,)).fetchone()
     if gone is None:
         raise HarnessError(f"no webhook {key}: see crm-sla webhooks list")
+
+
+def _active(row: dict) -> str:
+    if row["is_active"]:
+        return "yes"
+    return f"no ({row['deactivated_reason']})" if row["deactivated_reason"] else "no"
 
 
 def cli(url: str, action: str, target: str | None, events: str | None,
@@ -85,8 +97,9 @@ def cli(url: str, action: str, target: str | None, events: str | None,
             return 0
         print(table(
             ["id", "url", "events", "active", "pending", "delivered", "dead"],
-            [[str(r["id"]), r["url"], ",".join(r["events"]) if r["events"] else "all",
-              "yes" if r["is_active"] else "no", r["pending"], r["delivered"], r["dead"]]
+            [[str(r["id"]), without_credentials(r["url"]),
+              ",".join(r["events"]) if r["events"] else "all", _active(r),
+              r["pending"], r["delivered"], r["dead"]]
              for r in rows],
         ))
     elif action == "remove":
