@@ -6,20 +6,33 @@ and real `crm-sla deliver` processes."""
 
 from __future__ import annotations
 
+import base64
+import datetime
+import email.utils
+import gzip
 import os
+import resource
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
 import psycopg
 import pytest
+from standardwebhooks import Webhook
 
 from harness.paths import REPO_ROOT
 from tests.cli import assert_one_line_error, crm_sla
 from tests.receiver import Receiver
+
+
+@pytest.fixture(autouse=True)
+def loopback_allowed(world):
+    """The receivers listen on 127.0.0.1, which the deliverer refuses unless allowed."""
+    world.settings(webhook_allow_private=True)
 
 
 @pytest.fixture
@@ -186,20 +199,35 @@ def test_an_unreachable_endpoint_is_retried_later(world, receiver):
     assert 3 < float(wait) <= 5  # the first delay of the default schedule
 
 
-def test_a_slow_endpoint_times_out_after_ten_seconds(world, receiver):
+def test_a_slow_endpoint_times_out_at_the_deadline(world, receiver, monkeypatch):
     from harness import deliver
 
-    assert deliver.TIMEOUT_SECONDS == 10.0
+    assert deliver.DEADLINE_SECONDS == 15.0
     receiver.stall_seconds = 2.0
-    deliver.TIMEOUT_SECONDS = 0.5  # the same path, shorter
-    try:
-        add_webhook(world, receiver)
-        world.lead(world.agent("Ana"))
-        totals = deliver.Worker(world.url).run(once=True, report=lambda _m: None)
-    finally:
-        deliver.TIMEOUT_SECONDS = 10.0
+    monkeypatch.setattr(deliver, "DEADLINE_SECONDS", 0.5)  # the same path, shorter
+    add_webhook(world, receiver)
+    world.lead(world.agent("Ana"))
+    totals = deliver.Worker(world.url).run(once=True, report=lambda _m: None)
     assert totals.failed == 1
     assert deliveries(world)[0]["last_error"].startswith("timeout")
+
+
+def test_an_answer_dripping_a_byte_at_a_time_is_cut_at_the_deadline(world, receiver,
+                                                                    monkeypatch):
+    """A 200 whose body never ends: each read gets a byte in time, the POST as a whole does not."""
+    from harness import deliver
+
+    receiver.drip_seconds = 0.3
+    monkeypatch.setattr(deliver, "DEADLINE_SECONDS", 2.0)
+    add_webhook(world, receiver)
+    world.lead(world.agent("Ana"))
+    start = time.monotonic()
+    totals = deliver.Worker(world.url).run(once=True, report=lambda _m: None)
+    assert time.monotonic() - start < 6
+    assert totals.failed == 1
+    [row] = deliveries(world)
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["last_error"].startswith("timeout")
 
 
 def test_two_workers_deliver_each_event_exactly_once(world, receiver, workers):
@@ -229,8 +257,11 @@ def test_a_worker_killed_mid_delivery_loses_nothing(world, receiver, workers):
     receiver.wait_for(1)
     first.send_signal(signal.SIGKILL)  # mid-POST: the endpoint has not answered yet
     first.wait(10)
-    [row] = deliveries(world)
-    assert (row["status"], row["attempts"]) == ("pending", 0)
+    [row] = deliveries(world)  # leased: the attempt counted, due again when the lease ends
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert world.scalar("select next_attempt_at > now() + interval '1 minute' "
+                        "from public.crm_sla_webhook_deliveries")
+    world.db.execute("update public.crm_sla_webhook_deliveries set next_attempt_at = now()")
     receiver.stall_seconds = 0.0
     deliver_once(world)
     got = receiver.wait_for(2)
@@ -261,6 +292,13 @@ def test_the_worker_wakes_on_the_event_and_stops_on_sigterm(world, receiver, wor
     (["https://example.com/x", "--secret", "not-a-secret"], ["whsec_", "SL010"]),
     (["https://example.com/x", "--secret", "whsec_c2hvcnQ="], ["24 to 64 bytes", "SL010"]),
     (["https://example.com/x", "--events", ","], ["--events"]),
+    (["http://hooks.example.com:443:8443/x"], ["443:8443", "SL010", "Hint"]),
+    (["http://[1:2:3]/x"], ["not an IPv6 address", "SL010"]),
+    (["https://example.com:0/x"], ["port 0", "SL010"]),
+    (["https://example.com/x", "--secret", "whsec_" + base64.b64encode(bytes(32)).decode()],
+     ["not all zero", "SL010", "Hint"]),
+    (["https://example.com/x", "--secret", "whsec_" + base64.b64encode(b"k" * 32).decode()
+      + " whsec_c2hvcnQ="], ["24 to 64 bytes", "SL010"]),
 ])
 def test_bad_webhooks_are_refused_in_one_line(world, args, words):
     proc = crm_sla("webhooks", "add", *args, url=world.url)
@@ -394,3 +432,281 @@ def test_a_worker_connects_again_after_losing_the_database(world, receiver, work
     world.lead(world.agent("Ana"))  # its notification went to the lost connection
     assert len(receiver.wait_for(1, timeout=10)) == 1
     assert proc.poll() is None
+
+
+# -- hardening: no stored row and no endpoint stops the worker (SPEC "Release 0.2.0 and
+# hardening") ------------------------------------------------------------------------------
+
+def insert_unchecked(world, url: str, secret: str) -> None:
+    """A webhook stored before the checks existed (the validate trigger bypassed)."""
+    world.db.execute("alter table public.crm_sla_webhooks "
+                     "disable trigger crm_sla_webhooks_100_validate")
+    try:
+        world.db.execute("insert into public.crm_sla_webhooks (url, secret) values (%s, %s)",
+                         (url, secret))
+    finally:
+        world.db.execute("alter table public.crm_sla_webhooks "
+                         "enable trigger crm_sla_webhooks_100_validate")
+
+
+def test_a_stored_row_the_client_cannot_use_fails_its_delivery_not_the_worker(world, receiver):
+    good = add_webhook(world, receiver)
+    insert_unchecked(world, "http://hooks.example.com:443:8443/x", receiver.secrets[good])
+    insert_unchecked(world, receiver.url, "whsec_!!!")
+    world.lead(world.agent("Ana"))
+    deliver_once(world)
+    assert len(receiver.wait_for(1)) == 1
+    rows = {r["webhook_id"]: r for r in deliveries(world)}
+    assert rows.pop(uuid.UUID(good))["status"] == "delivered"
+    errors = sorted(r["last_error"] for r in rows.values())
+    assert [(r["status"], r["attempts"]) for r in rows.values()] == [("pending", 1)] * 2
+    assert errors[0].startswith("EmptyWebhookSecretError"), errors  # the library's, as it is
+    assert errors[1].startswith("URL refused: not an http"), errors
+
+
+def gzip_bomb(size: int = 2 * 1024 * 1024) -> bytes:
+    """`size` bytes of gzip (members one after another) that expand to about 1000 times that."""
+    member = gzip.compress(bytes(64 * 1024 * 1024), compresslevel=9)
+    return member * (size // len(member))
+
+
+def limit_memory() -> None:
+    one_gib = 1024 ** 3
+    resource.setrlimit(resource.RLIMIT_AS, (one_gib, one_gib))
+
+
+def test_a_compressed_answer_is_never_expanded(world, receiver):
+    receiver.statuses = [500]
+    receiver.answer_headers = {"content-encoding": "gzip"}
+    receiver.answer_body = gzip_bomb()
+    assert len(receiver.answer_body) > 1_900_000
+    add_webhook(world, receiver)
+    world.lead(world.agent("Ana"))
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "deliver", "--once"],
+                          env=dict(os.environ, DATABASE_URL=world.url), cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60, preexec_fn=limit_memory)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [got] = receiver.wait_for(1)
+    assert got.headers["accept-encoding"] == "identity"
+    [row] = deliveries(world)
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["last_error"].startswith("HTTP 500")
+
+
+def test_a_webhook_can_be_deleted_while_its_post_is_in_flight(world, receiver, workers):
+    receiver.stall_seconds = 4.0
+    hook = add_webhook(world, receiver)
+    world.lead(world.agent("Ana"))
+    proc = workers()
+    receiver.wait_for(1)  # the POST is in flight
+    with world.db.transaction():
+        world.db.execute("set local lock_timeout = '1s'")
+        world.db.execute("delete from public.crm_sla_webhooks where id = %s", (hook,))
+    assert deliveries(world) == []
+    time.sleep(4.5)  # the endpoint answers; the outcome has nothing left to record
+    assert proc.poll() is None and deliveries(world) == []
+
+
+def test_sigterm_stops_the_worker_whatever_the_endpoint_does(world, receiver, workers):
+    receiver.drip_seconds = 3.0  # a 200 that never ends, within every read timeout
+    add_webhook(world, receiver)
+    proc = workers()
+    world.lead(world.agent("Ana"))
+    receiver.wait_for(1)
+    time.sleep(1)
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert time.monotonic() - start < 20
+    assert proc.returncode == 0 and "stopped" in out and "Traceback" not in err, err
+    [row] = deliveries(world)
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert "stopped" in row["last_error"]
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "127.8.9.10", "::1", "10.1.2.3", "172.16.0.1", "172.31.255.254",
+    "192.168.1.1", "169.254.169.254", "169.254.1.1", "fc00::1", "fd12::1", "fe80::1", "0.0.0.0",
+    "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1", "::",
+])
+def test_private_loopback_link_local_and_metadata_addresses_are_blocked(address):
+    from harness import outbound
+
+    assert outbound.blocked(address)
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "172.32.0.1", "2606:4700::1",
+                                     "::ffff:93.184.216.34", "192.169.0.1"])
+def test_public_addresses_are_not_blocked(address):
+    from harness import outbound
+
+    assert not outbound.blocked(address)
+
+
+def test_private_addresses_are_refused_after_resolving_unless_allowed(world, receiver):
+    world.settings(webhook_allow_private=False)
+    assert world.scalar("select column_default from information_schema.columns "
+                        "where table_name = 'crm_sla_settings' "
+                        "and column_name = 'webhook_allow_private'") == "false"
+    port = receiver.url.split(":")[2].split("/")[0]
+    for url in (receiver.url, f"http://localhost:{port}/hooks/sla",
+                f"http://[::ffff:127.0.0.1]:{port}/x", "http://169.254.169.254/latest/meta-data"):
+        add_webhook(world, receiver, url=url)
+    world.lead(world.agent("Ana"))
+    deliver_once(world)
+    rows = deliveries(world)
+    assert len(rows) == 4 and receiver.received == []
+    for row in rows:
+        assert (row["status"], row["attempts"]) == ("pending", 1)
+        assert row["last_error"].startswith("address refused:") and \
+            "webhook_allow_private is false" in row["last_error"], row["last_error"]
+    world.settings(webhook_allow_private=True)
+    world.db.execute("update public.crm_sla_webhook_deliveries set next_attempt_at = now()")
+    world.db.execute("delete from public.crm_sla_webhooks where url like '%169.254%'")
+    deliver_once(world)
+    assert {r["status"] for r in deliveries(world)} == {"delivered"}
+    assert len(receiver.wait_for(3)) == 3
+
+
+def test_410_gone_deactivates_the_webhook_and_stops_its_deliveries(world, receiver,
+                                                                   monkeypatch):
+    from harness import deliver
+
+    monkeypatch.setattr(deliver, "BATCH", 1)
+    receiver.statuses = [410]
+    hook = add_webhook(world, receiver)
+    ana = world.agent("Ana")
+    world.lead(ana)
+    world.lead(ana)
+    deliver.Worker(world.url).run(once=True, report=lambda _m: None)
+    assert len(receiver.received) == 1
+    row = world.db.execute("select is_active, deactivated_reason from public.crm_sla_webhooks "
+                           "where id = %s", (hook,)).fetchone()
+    assert row["is_active"] is False and "410 Gone" in row["deactivated_reason"]
+    assert sorted((r["status"], r["attempts"]) for r in deliveries(world)) == [
+        ("pending", 0), ("pending", 1)]
+    world.db.execute("update public.crm_sla_webhook_deliveries set next_attempt_at = now()")
+    deliver_once(world)
+    assert len(receiver.received) == 1
+    from harness import status
+
+    report = status.collect(world.url)
+    assert report["deliveries"]["deactivated"] == 1
+    assert "1 deactivated" in status.render(report)
+
+
+def retry_wait(world) -> float:
+    """The stored wait before the next attempt, in seconds (from now: the attempt just made)."""
+    return float(world.scalar("select extract(epoch from next_attempt_at - now()) "
+                              "from public.crm_sla_webhook_deliveries"))
+
+
+@pytest.mark.parametrize(("status", "retry_after", "low", "high"), [
+    (429, "3600", 3600, 3960),  # longer than the schedule's delay: used
+    (503, "99999", 7200, 7920),  # capped at the schedule's longest delay
+    (429, "5", 60, 66),  # shorter: the schedule's delay
+    (503, None, 60, 66),  # an HTTP date an hour ahead (set below)
+    (500, "3600", 60, 66),  # only 429 and 503 are listened to
+])
+def test_retry_after_is_honoured_within_the_schedule(world, receiver, status, retry_after, low,
+                                                     high):
+    world.settings(webhook_retry_delays=["1 minute", "2 hours"])
+    receiver.statuses = [status]
+    if retry_after is None:
+        retry_after = email.utils.format_datetime(
+            datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1), usegmt=True)
+        low, high = 3590, 3960
+    receiver.answer_headers = {"retry-after": retry_after}
+    add_webhook(world, receiver)
+    world.lead(world.agent("Ana"))
+    deliver_once(world)
+    assert low - 2 <= retry_wait(world) <= high + 2
+
+
+def test_several_secrets_sign_one_v1_signature_each(world, receiver):
+    stranger = Webhook(f"whsec_{base64.b64encode(os.urandom(32)).decode()}")
+    secrets = [f"whsec_{base64.b64encode(os.urandom(32)).decode()}" for _ in range(2)]
+    hook = add_webhook(world, receiver, "--secret", " ".join(secrets))
+    world.lead(world.agent("Ana"))
+    deliver_once(world)
+    [got] = receiver.wait_for(1)
+    signature = got.headers["webhook-signature"]
+    assert len(signature.split(" ")) == 2 and all(s.startswith("v1,") for s in signature.split())
+    headers = {k: got.headers[k] for k in ("webhook-id", "webhook-timestamp",
+                                           "webhook-signature")}
+    for secret in secrets:  # each key alone verifies it (a receiver mid-rotation has one)
+        assert Webhook(secret).verify(got.body, headers) == got.payload
+    with pytest.raises(Exception, match="No matching signature"):
+        stranger.verify(got.body, headers)
+    assert got.webhook_id.startswith(hook) and got.signature_ok
+
+
+@pytest.mark.parametrize("who", ["service_role", "admin"])
+def test_no_api_role_reads_the_secret(world, receiver, who):
+    add_webhook(world, receiver)
+    admin = world.agent("Boss", role="admin")
+    role = world.as_service() if who == "service_role" else world.as_agent(admin)
+    with role as conn:
+        row = conn.execute("select id, url, events, is_active, created_at, deactivated_reason "
+                           "from public.crm_sla_webhooks").fetchone()
+        assert row["url"] == receiver.url
+        with pytest.raises(psycopg.errors.InsufficientPrivilege) as err:
+            conn.execute("select secret from public.crm_sla_webhooks")
+        assert err.value.sqlstate == "42501"
+    with world.as_anon() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select url from public.crm_sla_webhooks")
+
+
+def test_the_list_hides_credentials_in_urls(world, receiver):
+    add_webhook(world, receiver, url="https://user:s3cret-pass@hooks.example.com/x")
+    listed = crm_sla("webhooks", "list", url=world.url)
+    assert listed.returncode == 0, listed.stderr
+    assert "https://***@hooks.example.com/x" in listed.stdout
+    assert "s3cret-pass" not in listed.stdout and "user:" not in listed.stdout
+
+
+def test_the_reconnect_backoff_starts_over_after_a_success(world, receiver, workers):
+    add_webhook(world, receiver)
+    proc = workers()
+
+    def drop_and_wait_for_reconnect():
+        dropped = world.scalar("select clock_timestamp() from (select pg_terminate_backend(pid) "
+                               "from pg_stat_activity where application_name = 'crm-sla deliver' "
+                               "and datname = current_database()) as t limit 1")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            if world.scalar("select count(*) from pg_stat_activity where application_name = "
+                            "'crm-sla deliver' and datname = current_database() "
+                            "and backend_start > %s", (dropped,)) == 2:
+                time.sleep(0.3)  # both connections made: it is serving again
+                return
+        raise AssertionError("the worker did not connect again")
+
+    drop_and_wait_for_reconnect()
+    drop_and_wait_for_reconnect()
+    world.lead(world.agent("Ana"))
+    assert len(receiver.wait_for(1, timeout=10)) == 1
+    proc.send_signal(signal.SIGTERM)
+    out, _err = proc.communicate(timeout=20)
+    waits = [line.rsplit("in ", 1)[1] for line in out.splitlines() if "connecting again" in line]
+    assert waits == ["0.5 s", "0.5 s"], out
+
+
+def test_the_purge_drops_events_waiting_only_on_inactive_webhooks(world, receiver):
+    active = add_webhook(world, receiver)
+    inactive = add_webhook(world, receiver)
+    ana = world.agent("Ana")
+    waits_on_inactive, waits_on_active = world.lead(ana), world.lead(ana)
+    world.db.execute("update public.crm_sla_webhooks set is_active = false where id = %s",
+                     (inactive,))
+    world.db.execute(
+        "update public.crm_sla_webhook_deliveries as d set status = 'delivered' "
+        "from public.crm_sla_outbox as o where o.id = d.outbox_id "
+        "and (d.webhook_id = %s and o.lead_id = %s)", (active, waits_on_inactive))
+    world.db.execute("update public.crm_sla_outbox set created_at = now() - interval '31 days'")
+    world.db.execute("call public.crm_sla_purge_outbox(1)")
+    kept = {r["lead_id"] for r in world.db.execute("select lead_id from public.crm_sla_outbox")}
+    assert kept == {waits_on_active}
+    assert {(str(r["webhook_id"]), r["status"]) for r in deliveries(world)} == {
+        (active, "pending"), (inactive, "pending")}
