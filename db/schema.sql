@@ -310,6 +310,8 @@ declare
     v_list jsonb;
     v_doc jsonb;
     v_plan text;
+    v_lines text[];
+    v_first integer;
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -343,20 +345,27 @@ begin
     end if;
     if v_clock is null or v_clock = '' then
         v_clock := public.crm_sla_intake_clock();
-        v_policies := public.crm_sla_intake_policies(
-            timestamptz 'epoch'
-            + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
-        );
+        v_policies := public.crm_sla_intake_matches();
     end if;
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
     -- owns the column, so what the client sent does not count. Its timers are a line of
-    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first).
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first): the
+    -- policy's id alone until a lead of the statement first matches it, then its plan.
     new.sla_policy_id := null;
     v_plan := v_clock;
     if v_policies <> '' then
         v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
-        for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
+        v_first := 0;
+        if pg_catalog.jsonb_array_length(v_list) > 8 then
+            -- Many policies: one containment test each, in one query (a loop step costs about
+            -- 4 microseconds, the query a few once); v_first is the first match's index.
+            v_doc := pg_catalog.to_jsonb(new);
+            select coalesce(min(e.i) - 1, pg_catalog.jsonb_array_length(v_list)) into v_first
+            from pg_catalog.jsonb_array_elements(v_list) with ordinality as e (m, i)
+            where v_doc operator(pg_catalog.@>) e.m;
+        end if;
+        for i in v_first .. pg_catalog.jsonb_array_length(v_list) - 1 loop
             -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
             -- matches on something.
             if v_list -> i <> '{}'::jsonb and v_doc is null then
@@ -365,41 +374,26 @@ begin
             if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
                 v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
                 new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
+                if pg_catalog.strpos(v_plan, ' ') = 0 then
+                    v_plan := public.crm_sla_intake_plan(
+                        new.sla_policy_id,
+                        timestamptz 'epoch'
+                        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
+                    );
+                    v_lines := pg_catalog.string_to_array(v_policies, E'\n');
+                    v_lines[i + 2] := v_plan;
+                    v_policies := pg_catalog.array_to_string(v_lines, E'\n');
+                    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
+                        perform pg_catalog.set_config('crm_sla.intake_policies', v_policies, true);
+                    end if;
+                end if;
                 exit;
             end if;
         end loop;
     end if;
 
-    if new.assigned_agent_id is null
-        and coalesce(pg_catalog.current_setting('crm_sla.intake_routed', true), '') = '' then
-        -- The statement's first lead without an owner is routed as it is written, so that a
-        -- single-row INSERT ... RETURNING (a web form, a Supabase insert) shows its owner and
-        -- claim timer; its other unowned leads are routed together when it ends, and so are all
-        -- of a role's that may not call the router (a CRM's own importer role needs no grant
-        -- beyond INSERT). A session that plants the setting only puts its leads off to the end.
-        perform pg_catalog.set_config('crm_sla.intake_routed', 'y', true);
-        if pg_catalog.has_function_privilege(
-            'public.crm_sla_route_new_lead(uuid, uuid, timestamptz)', 'execute'
-        ) then
-            new.assigned_agent_id := public.crm_sla_route_new_lead(
-                new.id, new.sla_policy_id,
-                timestamptz 'epoch'
-                + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
-            );
-        end if;
-    end if;
-    if new.assigned_agent_id is null then
-        -- Waits for an owner (routed when the statement ends, or later from the overflow
-        -- queue): its claim timer starts when it gets one.
-        new.lead_claimed := false;
-        new.first_action_completed := false;
-        new.claim_timer_started_at := null;
-        new.claim_timer_expires_at := null;
-        new.claim_window_expires_at := null;
-        new.sla_timer_window := null;
-        new.sla_timer_calendar_id := null;
-        return new;
-    end if;
+    -- A lead without an owner gets its timers planned too: crm_leads_150_route_first routes the
+    -- statement's first one as it is written and clears the others' until they get an owner.
     new.claim_timer_started_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
     new.claim_timer_expires_at := timestamptz 'epoch'
@@ -407,9 +401,8 @@ begin
     new.claim_window_expires_at := new.claim_timer_expires_at;
     new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
     new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
-    -- Nobody to warn about a lead with no owner: routing starts its timer again.
-    new.sla_warn_at := case when new.assigned_agent_id is not null then timestamptz 'epoch'
-        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond' end;
+    new.sla_warn_at := timestamptz 'epoch'
+        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
@@ -418,9 +411,8 @@ begin
             + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
         new.sla_timer_window
         := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
-        new.sla_warn_at := case when new.assigned_agent_id is not null then timestamptz 'epoch'
-            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond'
-        end;
+        new.sla_warn_at := timestamptz 'epoch'
+            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
     end if;
     return new;
 end
@@ -438,14 +430,7 @@ begin
     perform
         pg_catalog.set_config('crm_sla.intake_clock', v_clock, true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true),
-        pg_catalog.set_config(
-            'crm_sla.intake_policies',
-            public.crm_sla_intake_policies(
-                timestamptz 'epoch'
-                + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
-            ),
-            true
-        );
+        pg_catalog.set_config('crm_sla.intake_policies', public.crm_sla_intake_matches(), true);
     return null;
 end
 $$;
@@ -564,6 +549,37 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_leads_progress() IS 'Trigger: claim and first-action timers and late flags; guards the engine-owned columns';
+
+CREATE FUNCTION public.crm_leads_route_first() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+    if coalesce(pg_catalog.current_setting('crm_sla.intake_routed', true), '') = '' then
+        -- A session that plants the setting only puts its leads off to the end.
+        perform pg_catalog.set_config('crm_sla.intake_routed', 'y', true);
+        new.assigned_agent_id := public.crm_sla_route_new_lead(
+            new.id, new.sla_policy_id, new.claim_timer_started_at
+        );
+    end if;
+    if new.assigned_agent_id is null then
+        -- Its claim timer starts when it gets an owner.
+        new.lead_claimed := false;
+        new.first_action_completed := false;
+        new.claim_timer_started_at := null;
+        new.claim_timer_expires_at := null;
+        new.claim_window_expires_at := null;
+        new.contact_timer_started_at := null;
+        new.contact_timer_expires_at := null;
+        new.sla_timer_window := null;
+        new.sla_timer_calendar_id := null;
+        new.sla_warn_at := null;
+    end if;
+    return new;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_leads_route_first() IS 'Trigger: routes the first unowned lead of an INSERT as it is written; unowned leads wait with no timer';
 
 CREATE FUNCTION public.crm_leads_sla_events() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -727,6 +743,16 @@ begin
             raise exception 'open hours cannot open at 24:00'
                 using errcode = 'SL010',
                     hint = 'Write 00:00 on the next weekday instead.';
+        end if;
+        if (tg_op = 'INSERT' or new.calendar_id is distinct from old.calendar_id)
+            and (
+                select count(*) from public.crm_sla_calendar_hours as h
+                where h.calendar_id = new.calendar_id
+            ) >= 56 then
+            raise exception 'calendar % already has 56 open stretches', new.calendar_id
+                using errcode = 'SL010',
+                    detail = 'A calendar has at most 7 x 8 open stretches (8 a weekday).',
+                    hint = 'Merge adjacent stretches, or delete one first.';
         end if;
     end if;
     perform public.crm_sla_calendar_note(array[
@@ -964,8 +990,12 @@ begin
                 || 'to UTC when left out.';
     end if;
     if tg_op = 'INSERT' or new.time_zone is distinct from old.time_zone then
-        if not exists (select from pg_catalog.pg_timezone_names as z where z.name = new.time_zone) then
-            raise exception 'unknown time zone "%"', new.time_zone
+        -- localtime and posixrules stand for whatever zone the server's files say.
+        if pg_catalog.lower(new.time_zone) in ('localtime', 'posixrules')
+            or not exists (
+                select from pg_catalog.pg_timezone_names as z where z.name = new.time_zone
+            ) then
+            raise exception 'unknown or server-dependent time zone "%"', new.time_zone
                 using errcode = 'SL010',
                     hint = 'Use a name from pg_timezone_names, such as Europe/Berlin or '
                     || 'America/New_York.';
@@ -978,7 +1008,7 @@ begin
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_calendars_check() IS 'Trigger: a calendar needs a name and a known time zone (SL010); a new zone re-plans its timers';
+COMMENT ON FUNCTION public.crm_sla_calendars_check() IS 'Trigger: a calendar needs a name and a known time zone, not localtime (SL010); a new zone re-plans its timers';
 
 CREATE FUNCTION public.crm_sla_caller() RETURNS text
     LANGUAGE plpgsql STABLE
@@ -1058,8 +1088,7 @@ begin
             p_events, p_lead_ids, p_agent_ids, p_stages, p_expires_at, p_at,
             coalesce(p_extra, '{}')
         ) as e (event, lead_id, agent_id, stage, expires_at, at, extra)
-        -- Only a set small enough to be announced event by event keeps its payloads here.
-        returning id, event, case when cardinality(p_events) <= 100 then payload end as payload
+        returning id, event, lead_id, agent_id
     ),
 
     queued as (
@@ -1075,8 +1104,10 @@ begin
         count(*),
         min(w.id),
         max(w.id),
-        array_agg((w.payload || jsonb_build_object('outbox_id', w.id))::text order by w.id)
-            filter (where cardinality(p_events) <= 100)
+        -- Only a set small enough to be announced event by event: ids, never the payload.
+        array_agg(jsonb_build_object(
+            'event', w.event, 'outbox_id', w.id, 'lead_id', w.lead_id, 'agent_id', w.agent_id
+        )::text order by w.id) filter (where cardinality(p_events) <= 100)
     into v_count, v_first, v_last, v_notes
     from written as w;  -- the deliveries insert runs regardless: data-modifying CTEs complete
 
@@ -1173,6 +1204,22 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone, p_limit integer) IS 'Internal: writes one warning event for each running timer whose warning instant has come';
 
+CREATE FUNCTION public.crm_sla_engine_columns() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select array[
+        'id', 'created_at', 'assigned_agent_id',
+        'claim_timer_started_at', 'claim_timer_expires_at', 'claim_window_expires_at',
+        'contact_timer_started_at', 'contact_timer_expires_at',
+        'claim_sla_breached', 'contact_sla_breached', 'sla_breached',
+        'reassignment_count', 'previous_agent_id', 'reassignment_reason', 'reassigned_at',
+        'sla_escalated_at', 'sla_policy_id', 'sla_timer_window', 'sla_timer_calendar_id',
+        'sla_waiting_since', 'sla_warn_at', 'sla_warned_at'
+    ]::text[]
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_engine_columns() IS 'The columns of crm_leads only the engine writes: an UPDATE of one by an API role raises SL009';
+
 CREATE FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
@@ -1264,6 +1311,16 @@ begin
                     hint = 'Each day is a holiday once: update its name, or insert with '
                     || 'ON CONFLICT (calendar_id, day) DO NOTHING.';
         end if;
+        if (tg_op = 'INSERT' or new.calendar_id is distinct from old.calendar_id)
+            and (
+                select count(*) from public.crm_sla_holidays as h
+                where h.calendar_id = new.calendar_id
+            ) >= 10000 then
+            raise exception 'calendar % already has 10000 holidays', new.calendar_id
+                using errcode = 'SL010',
+                    detail = 'A calendar has at most 10,000 holidays.',
+                    hint = 'Delete past holidays first (they no longer change any timer).';
+        end if;
     end if;
     perform public.crm_sla_calendar_note(array[
         case when tg_op <> 'INSERT' then old.calendar_id end,
@@ -1309,38 +1366,47 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_intake_clock() IS 'Internal: the SLA clock and the default timers a new lead''s timers start from (intake triggers)';
 
-CREATE FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) RETURNS text
+CREATE FUNCTION public.crm_sla_intake_matches() RETURNS text
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
     select coalesce(
-        jsonb_agg(p.match order by p.priority, p.name)::text || E'\n' || string_agg(
-            concat_ws(
-                ' ',
-                p.id,
-                (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.claim_window))
-                * 1000000)::bigint,
-                (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.contact_window))
-                * 1000000)::bigint,
-                (extract(epoch from p.claim_window) * 1000000)::bigint,
-                (extract(epoch from p.contact_window) * 1000000)::bigint,
-                coalesce(p.calendar_id::text, '-'),
-                coalesce((extract(epoch from public.crm_sla_warn_instant(
-                    p.id, p.calendar_id, p_now, p.claim_window
-                )) * 1000000)::bigint::text, '-'),
-                coalesce((extract(epoch from public.crm_sla_warn_instant(
-                    p.id, p.calendar_id, p_now, p.contact_window
-                )) * 1000000)::bigint::text, '-')
-            ),
-            E'\n' order by p.priority, p.name
-        ),
+        jsonb_agg(p.match order by p.priority, p.name)::text || E'\n'
+        || string_agg(p.id::text, E'\n' order by p.priority, p.name),
         ''
     )
     from public.crm_sla_policies as p
     where p.is_active
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) IS 'Internal: the active SLA policies, in match order, with the timers they start at p_now (intake)';
+COMMENT ON FUNCTION public.crm_sla_intake_matches() IS 'Internal: the active SLA policies'' matches and ids, in match order (intake)';
+
+CREATE FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select concat_ws(
+        ' ',
+        p.id,
+        (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.claim_window))
+        * 1000000)::bigint,
+        (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.contact_window))
+        * 1000000)::bigint,
+        (extract(epoch from p.claim_window) * 1000000)::bigint,
+        (extract(epoch from p.contact_window) * 1000000)::bigint,
+        coalesce(p.calendar_id::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_warn_instant(
+            p.id, p.calendar_id, p_now, p.claim_window
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_warn_instant(
+            p.id, p.calendar_id, p_now, p.contact_window
+        )) * 1000000)::bigint::text, '-')
+    )
+    from public.crm_sla_policies as p
+    where p.id = p_policy_id
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) IS 'Internal: the timers a new lead of an SLA policy starts at p_now (intake)';
 
 CREATE FUNCTION public.crm_sla_lock_key(p_name text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1376,6 +1442,59 @@ CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURN
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) IS 'Internal: the next instant (SLA clock) after p_after at which a running timer falls due or warns';
+
+CREATE FUNCTION public.crm_sla_policies_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_longest constant interval := interval '1 year';
+    v_match_bytes constant integer := 8192;
+begin
+    -- An update checks what it changes, so an old row written before these checks can still be
+    -- deactivated or renamed (old is NULL for an INSERT: every value counts as changed).
+    if (new.claim_window, new.contact_window) is distinct from (old.claim_window, old.contact_window)
+        and (
+            new.claim_window is null or new.claim_window <= interval '0'
+            or new.claim_window > v_longest
+            or new.contact_window is null or new.contact_window <= interval '0'
+            or new.contact_window > v_longest
+        ) then
+        raise exception 'SLA policy "%": claim_window % and contact_window % must each be more '
+            'than 0 and at most %', new.name, new.claim_window, new.contact_window, v_longest
+            using errcode = 'SL010',
+                detail = 'A window is open time an owner has; a longer one would overflow the '
+                || 'timers and a negative one would breach every lead at once.',
+                hint = 'For example claim_window = ''5 minutes'', contact_window = ''1 day''.';
+    end if;
+    if new.max_reassignments is distinct from old.max_reassignments
+        and (new.max_reassignments is null or new.max_reassignments < 0) then
+        raise exception 'SLA policy "%": max_reassignments % must be 0 or more',
+            new.name, new.max_reassignments
+            using errcode = 'SL010',
+                hint = 'The number of automatic reassignments before a breach escalates to an '
+                || 'admin, e.g. 3; 0 escalates at the first breach.';
+    end if;
+    if new.match is distinct from old.match
+        and (
+            new.match is null or pg_catalog.jsonb_typeof(new.match) <> 'object'
+            or pg_catalog.octet_length(new.match::text) > v_match_bytes
+        ) then
+        raise exception 'SLA policy "%": match must be a JSON object of at most % bytes',
+            new.name, v_match_bytes
+            using errcode = 'SL010',
+                detail = pg_catalog.format(
+                    'match is a %s of %s bytes.', pg_catalog.jsonb_typeof(new.match),
+                    pg_catalog.octet_length(new.match::text)
+                ),
+                hint = 'Name the lead columns to match, e.g. {"source": "web"}; {} matches every '
+                || 'lead.';
+    end if;
+    return new;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_policies_check() IS 'Trigger: refuses an SLA policy with a window outside (0, 1 year], a negative max_reassignments or a match that is not a JSON object of at most 8 kB (SL010)';
 
 CREATE FUNCTION public.crm_sla_policies_in_use() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -1506,7 +1625,7 @@ CREATE FUNCTION public.crm_sla_policy_findings() RETURNS TABLE(table_name text, 
         ),
         format(
             'drop policy %I on public.%I; (the engine''s own policies already give agents, '
-            || 'admins and the service role what the SPEC promises), or re-create it AS '
+            || 'admins and the service role what docs/security.md lists), or re-create it AS '
             || 'RESTRICTIVE, or limit it to admins with using ((select public.is_admin((select '
             || 'auth.uid()))))',
             j.policy_name, j.table_name
@@ -1578,7 +1697,8 @@ begin
             where x.created_at < v_before
                 and not exists (
                     select from public.crm_sla_webhook_deliveries as d
-                    where d.outbox_id = x.id and d.status = 'pending'
+                    inner join public.crm_sla_webhooks as h on d.webhook_id = h.id
+                    where d.outbox_id = x.id and d.status = 'pending' and h.is_active
                 )
             order by x.id
             limit p_batch
@@ -1591,7 +1711,7 @@ begin
 end
 $$;
 
-COMMENT ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) IS 'Deletes old outbox rows (outbox_keep_days) whose deliveries are finished, batch by batch';
+COMMENT ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) IS 'Deletes old outbox rows (outbox_keep_days) whose deliveries are finished or wait only on inactive webhooks, batch by batch';
 
 CREATE FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) RETURNS integer
     LANGUAGE plpgsql
@@ -1599,6 +1719,7 @@ CREATE FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) RETURNS i
     AS $$
 declare
     v_count integer;
+    v_started constant timestamptz := pg_catalog.clock_timestamp();
 begin
     -- Running timers are on the seed's partial indexes (open claim and contact timers).
     with due as (
@@ -1653,6 +1774,12 @@ begin
     )
 
     select count(*) into v_count from replanned;
+    if v_count >= 1000 then
+        raise notice 'calendar edit re-planned % running timers in % ms', v_count,
+            round(extract(epoch from pg_catalog.clock_timestamp() - v_started) * 1000)
+            using hint = 'Edit calendars outside busy hours: the edit holds these leads'' row '
+            || 'locks until it commits.';
+    end if;
     return v_count;
 end
 $$;
@@ -2276,18 +2403,23 @@ CREATE FUNCTION public.crm_sla_timer_left(p_calendar_id uuid, p_now timestamp wi
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
+declare
+    -- Within the view's numeric(12, 3) and any calendar arithmetic.
+    v_farthest constant interval := interval '30 years';
+    v_expires_at constant timestamptz
+        := least(greatest(p_expires_at, p_now - v_farthest), p_now + v_farthest);
 begin
     if p_expires_at is null then
         return;
     end if;
-    if p_calendar_id is not null
+    if p_calendar_id is not null and v_expires_at = p_expires_at
         and exists (select from public.crm_sla_calendars as c where c.id = p_calendar_id) then
         -- The first open instant from p_now on: p_now itself while the calendar is open.
         resumes_at := public.sla_business_add(p_calendar_id, p_now, interval '1 microsecond')
             - interval '1 microsecond';
         if resumes_at <= p_now + interval '1 year' then
             seconds_left := extract(
-                epoch from public.sla_business_elapsed(p_calendar_id, p_now, p_expires_at)
+                epoch from public.sla_business_elapsed(p_calendar_id, p_now, v_expires_at)
             );
             if resumes_at <= p_now then
                 resumes_at := null;
@@ -2296,7 +2428,7 @@ begin
         end if;
         resumes_at := null;  -- no open time within a year: the timer runs on plain time
     end if;
-    seconds_left := extract(epoch from p_expires_at - p_now);
+    seconds_left := extract(epoch from v_expires_at - p_now);
 end
 $$;
 
@@ -2350,8 +2482,44 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_warn_instant(p_policy_id uuid, p_calendar_id uuid, p_start timestamp with time zone, p_window interval) IS 'Internal: when a timer warns (warn_at of its window in its calendar''s open time), or NULL';
 
+CREATE FUNCTION public.crm_sla_webhook_url_problem(p_url text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $_$
+declare
+    -- scheme://[userinfo@]host[:port][/path][?query][#fragment], ASCII, no spaces or controls
+    v_parts text[] := pg_catalog.regexp_match(
+        p_url,
+        '^(https?)://(?:[A-Za-z0-9._~%!$&''()*+,;=:-]+@)?'
+        || '([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?'
+        || '|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?([/?#][\x21-\x7e]*)?$',
+        'i'
+    );
+begin
+    if p_url is null then
+        return 'no URL';
+    elsif octet_length(p_url) > 2048 then
+        return 'longer than 2048 bytes';
+    elsif v_parts is null then
+        return 'not an http:// or https:// URL with a host name or IP address, an optional port '
+            || 'and a path of printable ASCII';
+    elsif v_parts[3]::integer not between 1 and 65535 then
+        return 'port ' || v_parts[3] || ' is not between 1 and 65535';
+    elsif v_parts[2] like '[%' then
+        begin
+            perform pg_catalog.btrim(v_parts[2], '[]')::inet;
+        exception when invalid_text_representation then
+            return v_parts[2] || ' is not an IPv6 address';
+        end;
+    end if;
+    return null;
+end
+$_$;
+
+COMMENT ON FUNCTION public.crm_sla_webhook_url_problem(p_url text) IS 'What is wrong with a webhook URL for crm-sla deliver (NULL: nothing); the one URL check';
+
 CREATE FUNCTION public.crm_sla_webhooks_validate() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $_$
 declare
@@ -2360,14 +2528,18 @@ declare
         'contacted'
     ];
     v_secret_hint constant text
-        := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes>.';
+        := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes> '
+        || '(several, space-separated, while rotating).';
+    v_problem text := public.crm_sla_webhook_url_problem(new.url);
     v_unknown text;
+    v_each text;
     v_key bytea;
 begin
-    if new.url is null or new.url !~* '^https?://[^/\s?#]+([/?#]\S*)?$' then
-        raise exception 'webhook URL % is not an http:// or https:// URL', coalesce(new.url, 'NULL')
+    if v_problem is not null then
+        raise exception 'webhook URL % is refused: %', coalesce(new.url, 'NULL'), v_problem
             using errcode = 'SL010',
-                hint = 'Give the full URL the events are POSTed to, e.g. https://example.com/hooks/sla.';
+                hint = 'Give the full URL the events are POSTed to, e.g. '
+                || 'https://example.com/hooks/sla or https://hooks.example.com:8443/sla.';
     end if;
     if new.events is not null then
         select string_agg(e, ', ') into v_unknown
@@ -2386,21 +2558,25 @@ begin
             replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'
         ), 'base64');
     end if;
-    if new.secret !~ '^whsec_[A-Za-z0-9+/]+={0,2}$' then
+    if new.secret !~ '^whsec_[A-Za-z0-9+/]+={0,2}( whsec_[A-Za-z0-9+/]+={0,2})*$' then
         raise exception 'the webhook secret is not whsec_ followed by base64'
             using errcode = 'SL010',
                 hint = v_secret_hint;
     end if;
-    begin
-        v_key := decode(substr(new.secret, 7), 'base64');
-    exception when invalid_parameter_value then
-        v_key := null;
-    end;
-    if v_key is null or octet_length(v_key) not between 24 and 64 then
-        raise exception 'the webhook secret must be the base64 of 24 to 64 bytes'
-            using errcode = 'SL010',
-                hint = v_secret_hint;
-    end if;
+    foreach v_each in array pg_catalog.string_to_array(new.secret, ' ') loop
+        begin
+            v_key := pg_catalog.decode(pg_catalog.substr(v_each, 7), 'base64');
+        exception when invalid_parameter_value then
+            v_key := null;
+        end;
+        if v_key is null or pg_catalog.octet_length(v_key) not between 24 and 64
+            or pg_catalog.ltrim(pg_catalog.encode(v_key, 'hex'), '0') = '' then
+            raise exception 'the webhook secret must be the base64 of 24 to 64 bytes, not all zero'
+                using errcode = 'SL010',
+                    detail = 'A key shorter than 24 bytes, longer than 64 or all zero is refused.',
+                    hint = v_secret_hint;
+        end if;
+    end loop;
     return new;
 end
 $_$;
@@ -3383,6 +3559,7 @@ CREATE TABLE public.crm_sla_settings (
     calendar_id uuid,
     outbox_keep_days integer DEFAULT 30 NOT NULL,
     webhook_retry_delays interval[] DEFAULT '{00:00:05,00:05:00,00:30:00,02:00:00,05:00:00,10:00:00,10:00:00}'::interval[] NOT NULL,
+    webhook_allow_private boolean DEFAULT false NOT NULL,
     CONSTRAINT crm_sla_settings_claim_window_check CHECK ((claim_window > '00:00:00'::interval)),
     CONSTRAINT crm_sla_settings_contact_window_check CHECK ((contact_window > '00:00:00'::interval)),
     CONSTRAINT crm_sla_settings_id_check CHECK (id),
@@ -3410,6 +3587,8 @@ COMMENT ON COLUMN public.crm_sla_settings.calendar_id IS 'Default calendar for l
 COMMENT ON COLUMN public.crm_sla_settings.outbox_keep_days IS 'The daily purge deletes outbox rows older than this whose deliveries are finished';
 
 COMMENT ON COLUMN public.crm_sla_settings.webhook_retry_delays IS 'The wait before each retry of a failed delivery; after the last, the delivery is dead';
+
+COMMENT ON COLUMN public.crm_sla_settings.webhook_allow_private IS 'When true, crm-sla deliver also POSTs to private, loopback, link-local and metadata addresses (checked after resolving the host); false refuses them';
 
 CREATE TABLE public.crm_sla_team_members (
     team_id uuid NOT NULL,
@@ -3448,7 +3627,8 @@ CREATE TABLE public.crm_sla_webhooks (
     secret text NOT NULL,
     events text[],
     is_active boolean DEFAULT true NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    deactivated_reason text
 );
 
 COMMENT ON TABLE public.crm_sla_webhooks IS 'HTTP endpoints that receive the events written after they were created, signed as Standard Webhooks says; admins and the service role only';
@@ -3458,6 +3638,8 @@ COMMENT ON COLUMN public.crm_sla_webhooks.url IS 'An http:// or https:// URL the
 COMMENT ON COLUMN public.crm_sla_webhooks.secret IS 'The signing secret, whsec_<base64 of 24 to 64 bytes>; generated when inserted as NULL';
 
 COMMENT ON COLUMN public.crm_sla_webhooks.events IS 'The events it receives; NULL: every event';
+
+COMMENT ON COLUMN public.crm_sla_webhooks.deactivated_reason IS 'Why crm-sla deliver set is_active to false (an endpoint answered 410 Gone), and when; NULL otherwise';
 
 ALTER TABLE ONLY public.crm_agents
     ADD CONSTRAINT crm_agents_email_key UNIQUE (email);
@@ -3573,6 +3755,10 @@ CREATE TRIGGER crm_leads_100_intake BEFORE INSERT ON public.crm_leads FOR EACH R
 
 COMMENT ON TRIGGER crm_leads_100_intake ON public.crm_leads IS 'Starts a new lead''s claim timer; engine-owned columns start fresh';
 
+CREATE TRIGGER crm_leads_150_route_first BEFORE INSERT ON public.crm_leads FOR EACH ROW WHEN ((new.assigned_agent_id IS NULL)) EXECUTE FUNCTION public.crm_leads_route_first();
+
+COMMENT ON TRIGGER crm_leads_150_route_first ON public.crm_leads IS 'Routes the first unowned lead of an INSERT as it is written; the others wait for the end of it';
+
 CREATE TRIGGER crm_leads_200_progress BEFORE UPDATE ON public.crm_leads FOR EACH ROW EXECUTE FUNCTION public.crm_leads_progress();
 
 COMMENT ON TRIGGER crm_leads_200_progress ON public.crm_leads IS 'Starts the contact timer on claim, sets late flags, guards the engine-owned columns';
@@ -3616,6 +3802,10 @@ COMMENT ON TRIGGER crm_sla_holidays_100_check ON public.crm_sla_holidays IS 'Ref
 CREATE TRIGGER crm_sla_holidays_900_replan AFTER INSERT OR DELETE OR UPDATE ON public.crm_sla_holidays FOR EACH STATEMENT EXECUTE FUNCTION public.crm_sla_calendar_replan();
 
 COMMENT ON TRIGGER crm_sla_holidays_900_replan ON public.crm_sla_holidays IS 'Re-plans the running timers of the calendars this statement changed, in its transaction';
+
+CREATE TRIGGER crm_sla_policies_050_check BEFORE INSERT OR UPDATE ON public.crm_sla_policies FOR EACH ROW EXECUTE FUNCTION public.crm_sla_policies_check();
+
+COMMENT ON TRIGGER crm_sla_policies_050_check ON public.crm_sla_policies IS 'Refuses a policy whose windows, max_reassignments or match are out of bounds (SL010)';
 
 CREATE TRIGGER crm_sla_policies_100_in_use BEFORE DELETE ON public.crm_sla_policies FOR EACH ROW EXECUTE FUNCTION public.crm_sla_policies_in_use();
 
@@ -3918,6 +4108,8 @@ REVOKE ALL ON FUNCTION public.crm_leads_intake_done() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_leads_progress() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_leads_route_first() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_leads_sla_events() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) FROM PUBLIC;
@@ -3960,6 +4152,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p
 
 REVOKE ALL ON FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone, p_limit integer) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_engine_columns() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) FROM PUBLIC;
@@ -3972,15 +4166,21 @@ REVOKE ALL ON FUNCTION public.crm_sla_intake_clock() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO service_role;
 
-REVOKE ALL ON FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) TO authenticated;
-GRANT ALL ON FUNCTION public.crm_sla_intake_policies(p_now timestamp with time zone) TO service_role;
+REVOKE ALL ON FUNCTION public.crm_sla_intake_matches() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_intake_matches() TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_intake_matches() TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_lock_key(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_policies_check() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_policies_in_use() FROM PUBLIC;
 
@@ -3997,8 +4197,6 @@ REVOKE ALL ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with 
 REVOKE ALL ON FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uuid, p_at timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uuid, p_at timestamp with time zone) TO authenticated;
-GRANT ALL ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uuid, p_at timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_route_waiting(p_limit integer, p_at timestamp with time zone) FROM PUBLIC;
 
@@ -4032,6 +4230,8 @@ GRANT ALL ON FUNCTION public.crm_sla_timer_plan(p_policy_id uuid, p_stage text, 
 REVOKE ALL ON FUNCTION public.crm_sla_warn_instant(p_policy_id uuid, p_calendar_id uuid, p_start timestamp with time zone, p_window interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_warn_instant(p_policy_id uuid, p_calendar_id uuid, p_start timestamp with time zone, p_window interval) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_warn_instant(p_policy_id uuid, p_calendar_id uuid, p_start timestamp with time zone, p_window interval) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_webhook_url_problem(p_url text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_webhooks_validate() FROM PUBLIC;
 
@@ -4116,5 +4316,23 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_teams TO service_role;
 GRANT SELECT,DELETE,UPDATE ON TABLE public.crm_sla_webhook_deliveries TO authenticated;
 GRANT SELECT,DELETE,UPDATE ON TABLE public.crm_sla_webhook_deliveries TO service_role;
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_webhooks TO authenticated;
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_webhooks TO service_role;
+GRANT INSERT,DELETE,UPDATE ON TABLE public.crm_sla_webhooks TO authenticated;
+GRANT INSERT,DELETE,UPDATE ON TABLE public.crm_sla_webhooks TO service_role;
+
+GRANT SELECT(id) ON TABLE public.crm_sla_webhooks TO authenticated;
+GRANT SELECT(id) ON TABLE public.crm_sla_webhooks TO service_role;
+
+GRANT SELECT(url) ON TABLE public.crm_sla_webhooks TO authenticated;
+GRANT SELECT(url) ON TABLE public.crm_sla_webhooks TO service_role;
+
+GRANT SELECT(events) ON TABLE public.crm_sla_webhooks TO authenticated;
+GRANT SELECT(events) ON TABLE public.crm_sla_webhooks TO service_role;
+
+GRANT SELECT(is_active) ON TABLE public.crm_sla_webhooks TO authenticated;
+GRANT SELECT(is_active) ON TABLE public.crm_sla_webhooks TO service_role;
+
+GRANT SELECT(created_at) ON TABLE public.crm_sla_webhooks TO authenticated;
+GRANT SELECT(created_at) ON TABLE public.crm_sla_webhooks TO service_role;
+
+GRANT SELECT(deactivated_reason) ON TABLE public.crm_sla_webhooks TO authenticated;
+GRANT SELECT(deactivated_reason) ON TABLE public.crm_sla_webhooks TO service_role;

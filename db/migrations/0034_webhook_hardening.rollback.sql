@@ -1,4 +1,4 @@
--- Undo 9001: API roles read the whole webhook row again; the two columns go.
+-- Undo 0034: API roles read the whole webhook row again; the two columns go.
 revoke select on public.crm_sla_webhooks from anon, authenticated, service_role;
 
 grant select on public.crm_sla_webhooks to authenticated, service_role;

@@ -1,6 +1,6 @@
 -- Webhook hardening: private addresses refused unless allowed, a webhook deactivated by 410 Gone
 -- says why, and no API role reads a webhook's signing secret (column-level SELECT).
--- depends: 0089_monitor_skips_locked_leads
+-- depends: 0033_v0_2_0_indexes_and_view
 
 alter table public.crm_sla_settings
 add column if not exists webhook_allow_private boolean not null default false;
