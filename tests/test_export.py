@@ -131,6 +131,21 @@ def test_every_release_in_the_changelog_has_its_export_timestamp_and_no_other():
     assert positions == sorted(positions)
 
 
+def test_each_release_ends_at_the_newest_migration_its_commit_shipped():
+    """A release's file holds what the release itself installed: its newest migration is the
+    newest in db/migrations at the commit CHANGELOG.md names (0.1.0 shipped 0010 and 0020 too)."""
+    changelog = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    commits = dict(re.findall(r"^## \[(\d+\.\d+\.\d+)\].*?Cut from commit `([0-9a-f]{40})`",
+                              changelog, flags=re.MULTILINE | re.DOTALL))
+    for release in export.releases():
+        names = subprocess.run(
+            ["git", "ls-tree", "--name-only", commits[release.version], "db/migrations/"],
+            cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.split()
+        ids = sorted(Path(n).name.split(".")[0] for n in names
+                     if re.fullmatch(r"\d{4}_\w+\.(sql|py)", Path(n).name))
+        assert release.newest_migration == ids[-1], release.version
+
+
 def test_files_are_one_per_release_then_the_unreleased_named_after_the_newest(tmp_path):
     names = export_to(tmp_path)
     ids = [mid for mid, _ in export.migrations()]
