@@ -216,7 +216,8 @@ class Soak:
                 time.sleep(0.05)
 
     def hear(self) -> None:
-        """The agents' ears: every event on crm_sla (bulk ones read from the outbox)."""
+        """The agents' ears: every event on crm_sla, read from the outbox (a notification carries
+        ids only)."""
         with contextlib.closing(connect(self.url)) as conn, \
                 contextlib.closing(connect(self.url)) as reader:
             conn.execute("listen crm_sla")
@@ -227,8 +228,10 @@ class Soak:
                         events = [r[0] for r in reader.execute(
                             "select payload from public.crm_sla_outbox where id between %s and %s "
                             "order by id", (body["first_outbox_id"], body["last_outbox_id"]))]
-                    else:
-                        events = [body]
+                    else:  # a notification names its event; the payload is in the outbox
+                        events = [r[0] for r in reader.execute(
+                            "select payload from public.crm_sla_outbox where id = %s",
+                            (body["outbox_id"],))]
                     for event in events:
                         self.heard(event)
 
