@@ -20,7 +20,7 @@ import pytest
 from harness import migrate
 from harness.errors import HarnessError
 from harness.paths import REPO_ROOT
-from harness.testing import World
+from harness.testing import World, connect
 from tests.schema_snapshot import dump
 
 RELEASE_LINE = re.compile(r"^## \[(\d+\.\d+\.\d+)\]")
@@ -151,8 +151,9 @@ def test_upgrade_from_release_and_roll_back(release_tree, fresh_db):
         leads = fill(world)
         before = snapshot(world)
 
-        upgraded = migrate.apply(url, report=lambda _m: None)
-        assert upgraded, "nothing to upgrade: the release is the current tree"
+        # Right after a release is cut it is the current tree: nothing to apply, and its schema
+        # must still be a fresh install's.
+        migrate.apply(url, report=lambda _m: None)
         migrate.apply(fresh_current, report=lambda _m: None)
         assert_same_schema(url, fresh_current, f"upgraded from {release.version}")
 
@@ -174,10 +175,16 @@ def test_upgrade_from_release_and_roll_back(release_tree, fresh_db):
         world.close()
 
     extra = len(migrate.pending_ids(set())) - len(release_ids(tree))
-    # The upgraded world wrote events: rolling back to the release drops the outbox holding
-    # them, which the rollback refuses, naming it, until forced.
-    with pytest.raises(HarnessError, match=r"refused: .*public\.crm_sla_outbox \(\d+ rows?\)"):
-        migrate.rollback(url, count=extra, report=lambda _m: None)
-    assert migrate.status(url)[1] == []
-    migrate.rollback(url, count=extra, report=lambda _m: None, force=True)
+    with connect(fresh_release) as conn:
+        release_has_outbox = conn.execute(
+            "select to_regclass('public.crm_sla_outbox') is not null as t").fetchone()["t"]
+    if extra and not release_has_outbox:
+        # The upgraded world wrote events: rolling back to a release without the outbox drops
+        # it, which the rollback refuses, naming it, until forced.
+        with pytest.raises(HarnessError,
+                           match=r"refused: .*public\.crm_sla_outbox \(\d+ rows?\)"):
+            migrate.rollback(url, count=extra, report=lambda _m: None)
+        assert migrate.status(url)[1] == []
+    if extra:
+        migrate.rollback(url, count=extra, report=lambda _m: None, force=True)
     assert_same_schema(url, fresh_release, f"rolled back to {release.version}")
