@@ -70,6 +70,9 @@ ENGINE_COLUMNS = {
 }
 ONLY_SERVICE = _like(anon=DENIED, owner=DENIED, previous=DENIED, stranger=DENIED, admin=DENIED,
                      service="allowed", trusted="allowed")
+# The engine's own: no API role executes them (routing runs in the engine's triggers and monitor).
+ENGINE_ONLY = _like(anon=DENIED, owner=DENIED, previous=DENIED, stranger=DENIED, admin=DENIED,
+                    service=DENIED, trusted="allowed")
 SIGNED_IN = _like(anon=DENIED, owner="allowed", previous="allowed", stranger="allowed",
                   admin="allowed", service="allowed", trusted="allowed")
 AUDIT_INSERT = (
@@ -161,6 +164,20 @@ MATRIX: tuple[Cell, ...] = (
     row("functions", "is_admin(uid)", "select public.is_admin({admin})", **SIGNED_IN),
     row("functions", "call run_sla_monitor('0', '1 second')",
         "call public.run_sla_monitor(interval '0', interval '1 second')", **ONLY_SERVICE),
+    # Only the engine routes: a caller could otherwise hold the routing lock or move routing
+    # credit. The first-lead router runs inside the intake trigger only (SL006 elsewhere).
+    row("routing", "crm_sla_route_new_lead(lead, policy, now)",
+        "select public.crm_sla_route_new_lead(gen_random_uuid(), null, now())",
+        **{**ENGINE_ONLY, "trusted": "refused SL006"}),
+    row("routing", "crm_sla_route(leads, now, false)",
+        "select public.crm_sla_route(array[{lead}], now(), false)", **ENGINE_ONLY),
+    row("routing", "crm_sla_route_leads(leads, now, false, policies)",
+        "select public.crm_sla_route_leads(array[]::uuid[], now(), false, array[]::uuid[])",
+        **{**ENGINE_ONLY, "trusted": "no rows"}),
+    row("routing", "crm_sla_route_waiting(10, now)",
+        "select public.crm_sla_route_waiting(10, now())", **ENGINE_ONLY),
+    row("routing", "crm_sla_routing_pool(now)",
+        "select public.crm_sla_routing_pool(now())", **ENGINE_ONLY),
 )
 
 

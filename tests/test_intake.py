@@ -201,7 +201,37 @@ def test_a_lead_routed_as_written_follows_its_policys_team(world):
 
 def test_the_router_for_new_leads_runs_only_inside_the_intake_trigger(world):
     world.agent("Ann")
-    with world.as_service() as conn, pytest.raises(psycopg.Error) as err:
-        conn.execute("select public.crm_sla_route_new_lead(gen_random_uuid(), null, now())")
+    with pytest.raises(psycopg.Error) as err:
+        world.db.execute("select public.crm_sla_route_new_lead(gen_random_uuid(), null, now())")
     assert err.value.diag.sqlstate == "SL006"
+    assert world.scalar("select count(*) from public.crm_sla_agent_state") == 0
+
+
+STEER = """
+create function pg_temp.steer() returns trigger language plpgsql as $$
+begin
+    perform public.crm_sla_route_new_lead(gen_random_uuid(), null, now());
+    return new;
+end $$;
+create temp table steer (x int);
+create trigger steer before insert on steer for each row execute function pg_temp.steer();
+"""
+
+
+@pytest.mark.parametrize("role", ["agent", "service"])
+def test_no_api_role_can_route_from_a_trigger_of_its_own(world, role):
+    """An agent's (or the service role's) trigger on its own temporary table gets past the
+    trigger-depth guard, but may not run the router (it would hold the routing lock and steer
+    new leads to itself), nor attach the engine's routing trigger function to its table."""
+    ann = world.agent("Ann")
+    session = world.as_agent(ann) if role == "agent" else world.as_service()
+    with session as conn:
+        conn.execute(STEER)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("insert into steer values (1)")
+        conn.rollback()
+        conn.execute("create temp table borrow (like public.crm_leads)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("create trigger borrow before insert on borrow for each row "
+                         "execute function public.crm_leads_route_first()")
     assert world.scalar("select count(*) from public.crm_sla_agent_state") == 0

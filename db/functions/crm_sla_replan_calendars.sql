@@ -1,7 +1,9 @@
 -- Re-plans every running timer that follows one of these calendars: its deadline recomputed from
 -- the timer's start and window in the calendar's open time as it is now, and so is its warning
 -- instant. Called, in the same transaction, by the statement triggers on crm_sla_calendars,
--- crm_sla_calendar_hours and crm_sla_holidays; returns how many leads got a new deadline.
+-- crm_sla_calendar_hours and crm_sla_holidays; returns how many leads got a new deadline, and
+-- says so with how long it took (a NOTICE) when they are a thousand or more, since the edit's
+-- transaction held their row locks meanwhile.
 create or replace function public.crm_sla_replan_calendars(p_calendar_ids uuid[])
 returns integer
 language plpgsql
@@ -10,6 +12,7 @@ set search_path = ''
 as $$
 declare
     v_count integer;
+    v_started constant timestamptz := pg_catalog.clock_timestamp();
 begin
     -- Running timers are on the seed's partial indexes (open claim and contact timers).
     with due as (
@@ -64,6 +67,12 @@ begin
     )
 
     select count(*) into v_count from replanned;
+    if v_count >= 1000 then
+        raise notice 'calendar edit re-planned % running timers in % ms', v_count,
+            round(extract(epoch from pg_catalog.clock_timestamp() - v_started) * 1000)
+            using hint = 'Edit calendars outside busy hours: the edit holds these leads'' row '
+            || 'locks until it commits.';
+    end if;
     return v_count;
 end
 $$;

@@ -1,5 +1,5 @@
--- A new lead's first owner, chosen as its row is written (called by the intake trigger
--- crm_leads_100_intake for the first lead without an owner of each INSERT statement), so that a
+-- A new lead's first owner, chosen as its row is written (called by the trigger
+-- crm_leads_150_route_first for the first lead without an owner of each INSERT statement), so that a
 -- single-row INSERT ... RETURNING shows the owner and the claim timer. The one router decides
 -- (crm_sla_route_leads, with the lead's policy: it is not in the table yet). Returns NULL, and
 -- leaves the lead to the end of the statement, while older leads wait in the overflow queue
@@ -37,6 +37,4 @@ comment on function public.crm_sla_route_new_lead(uuid, uuid, timestamptz) is
 'Internal: routes a new lead as it is written (the first unowned lead of an INSERT statement)';
 
 revoke execute on function public.crm_sla_route_new_lead(uuid, uuid, timestamptz)
-from public, anon;
-grant execute on function public.crm_sla_route_new_lead(uuid, uuid, timestamptz)
-to authenticated, service_role;
+from public, anon, authenticated, service_role;

@@ -1,5 +1,5 @@
--- Intake, start of statement: reads the SLA clock, the default timers and the active policies
--- with their timers once for all the leads an INSERT brings, into the transaction-local settings
+-- Intake, start of statement: reads the SLA clock, the default timers and the active policies'
+-- matches once for all the leads an INSERT brings, into the transaction-local settings
 -- crm_sla.intake_clock and crm_sla.intake_policies that the intake trigger reads
 -- (crm_leads_900_intake_done clears them), and clears crm_sla.intake_routed (no lead of this
 -- statement was routed as it was written yet). Fires before every INSERT statement on crm_leads.
@@ -15,14 +15,7 @@ begin
     perform
         pg_catalog.set_config('crm_sla.intake_clock', v_clock, true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true),
-        pg_catalog.set_config(
-            'crm_sla.intake_policies',
-            public.crm_sla_intake_policies(
-                timestamptz 'epoch'
-                + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
-            ),
-            true
-        );
+        pg_catalog.set_config('crm_sla.intake_policies', public.crm_sla_intake_matches(), true);
     return null;
 end
 $$;

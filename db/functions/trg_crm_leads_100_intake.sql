@@ -1,10 +1,11 @@
 -- Intake: a new lead gets its SLA policy and its claim timer starts, in the policy's calendar
--- (the first one without an owner of a statement gets it from the router now, the others at the
--- end of the statement, and their timers then). Fires before every INSERT on crm_leads;
+-- (the first one without an owner of a statement gets its timers planned here and its owner from
+-- crm_leads_150_route_first, the others theirs at the end of the statement). Fires before every INSERT on crm_leads;
 -- engine-owned columns start fresh whatever was sent. Every import runs through here, so it
 -- queries nothing of its own for a lead with an owner: the statement's SLA clock reading and the
--- policies' timers are in crm_sla.intake_clock and crm_sla.intake_policies
--- (crm_leads_050_intake_clock). An invoker function without a SET clause (each would cost a
+-- policies' matches are in crm_sla.intake_clock and crm_sla.intake_policies
+-- (crm_leads_050_intake_clock), and a policy's timers are planned once a statement, when its
+-- first lead matches it. An invoker function without a SET clause (each would cost a
 -- microsecond a lead): every name in it is qualified.
 create or replace function public.crm_leads_intake()
 returns trigger
@@ -16,6 +17,7 @@ declare
     v_list jsonb;
     v_doc jsonb;
     v_plan text;
+    v_lines text[];
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -49,15 +51,13 @@ begin
     end if;
     if v_clock is null or v_clock = '' then
         v_clock := public.crm_sla_intake_clock();
-        v_policies := public.crm_sla_intake_policies(
-            timestamptz 'epoch'
-            + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
-        );
+        v_policies := public.crm_sla_intake_matches();
     end if;
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
     -- owns the column, so what the client sent does not count. Its timers are a line of
-    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first).
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first): the
+    -- policy's id alone until a lead of the statement first matches it, then its plan.
     new.sla_policy_id := null;
     v_plan := v_clock;
     if v_policies <> '' then
@@ -71,41 +71,26 @@ begin
             if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
                 v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
                 new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
+                if pg_catalog.strpos(v_plan, ' ') = 0 then
+                    v_plan := public.crm_sla_intake_plan(
+                        new.sla_policy_id,
+                        timestamptz 'epoch'
+                        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
+                    );
+                    v_lines := pg_catalog.string_to_array(v_policies, E'\n');
+                    v_lines[i + 2] := v_plan;
+                    v_policies := pg_catalog.array_to_string(v_lines, E'\n');
+                    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
+                        perform pg_catalog.set_config('crm_sla.intake_policies', v_policies, true);
+                    end if;
+                end if;
                 exit;
             end if;
         end loop;
     end if;
 
-    if new.assigned_agent_id is null
-        and coalesce(pg_catalog.current_setting('crm_sla.intake_routed', true), '') = '' then
-        -- The statement's first lead without an owner is routed as it is written, so that a
-        -- single-row INSERT ... RETURNING (a web form, a Supabase insert) shows its owner and
-        -- claim timer; its other unowned leads are routed together when it ends, and so are all
-        -- of a role's that may not call the router (a CRM's own importer role needs no grant
-        -- beyond INSERT). A session that plants the setting only puts its leads off to the end.
-        perform pg_catalog.set_config('crm_sla.intake_routed', 'y', true);
-        if pg_catalog.has_function_privilege(
-            'public.crm_sla_route_new_lead(uuid, uuid, timestamptz)', 'execute'
-        ) then
-            new.assigned_agent_id := public.crm_sla_route_new_lead(
-                new.id, new.sla_policy_id,
-                timestamptz 'epoch'
-                + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
-            );
-        end if;
-    end if;
-    if new.assigned_agent_id is null then
-        -- Waits for an owner (routed when the statement ends, or later from the overflow
-        -- queue): its claim timer starts when it gets one.
-        new.lead_claimed := false;
-        new.first_action_completed := false;
-        new.claim_timer_started_at := null;
-        new.claim_timer_expires_at := null;
-        new.claim_window_expires_at := null;
-        new.sla_timer_window := null;
-        new.sla_timer_calendar_id := null;
-        return new;
-    end if;
+    -- A lead without an owner gets its timers planned too: crm_leads_150_route_first routes the
+    -- statement's first one as it is written and clears the others' until they get an owner.
     new.claim_timer_started_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
     new.claim_timer_expires_at := timestamptz 'epoch'
@@ -113,9 +98,8 @@ begin
     new.claim_window_expires_at := new.claim_timer_expires_at;
     new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
     new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
-    -- Nobody to warn about a lead with no owner: routing starts its timer again.
-    new.sla_warn_at := case when new.assigned_agent_id is not null then timestamptz 'epoch'
-        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond' end;
+    new.sla_warn_at := timestamptz 'epoch'
+        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
@@ -124,9 +108,8 @@ begin
             + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
         new.sla_timer_window
         := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
-        new.sla_warn_at := case when new.assigned_agent_id is not null then timestamptz 'epoch'
-            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond'
-        end;
+        new.sla_warn_at := timestamptz 'epoch'
+            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
     end if;
     return new;
 end

@@ -1,5 +1,6 @@
 -- Checks open hours before they are written (weekday 0-6, opens and closes given and different,
--- opens before 24:00: SL010 otherwise, with nothing written) and notes the calendars they belong
+-- opens before 24:00, at most 7 x 8 = 56 stretches a calendar: SL010 otherwise, with nothing
+-- written) and notes the calendars they belong
 -- to for re-planning (crm_sla_calendar_hours_900_replan). Fires before each row is inserted,
 -- updated or deleted in crm_sla_calendar_hours.
 create or replace function public.crm_sla_calendar_hours_check()
@@ -29,6 +30,16 @@ begin
             raise exception 'open hours cannot open at 24:00'
                 using errcode = 'SL010',
                     hint = 'Write 00:00 on the next weekday instead.';
+        end if;
+        if (tg_op = 'INSERT' or new.calendar_id is distinct from old.calendar_id)
+            and (
+                select count(*) from public.crm_sla_calendar_hours as h
+                where h.calendar_id = new.calendar_id
+            ) >= 56 then
+            raise exception 'calendar % already has 56 open stretches', new.calendar_id
+                using errcode = 'SL010',
+                    detail = 'A calendar has at most 7 x 8 open stretches (8 a weekday).',
+                    hint = 'Merge adjacent stretches, or delete one first.';
         end if;
     end if;
     perform public.crm_sla_calendar_note(array[

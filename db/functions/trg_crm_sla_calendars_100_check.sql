@@ -1,5 +1,5 @@
--- Checks a calendar before it is written (a name, a zone PostgreSQL knows: SL010 otherwise, with
--- nothing written) and notes a changed zone for re-planning (crm_sla_calendars_900_replan). Fires
+-- Checks a calendar before it is written (a name, a zone PostgreSQL knows whose meaning does not
+-- depend on the server's own setting: SL010 otherwise, with nothing written) and notes a changed zone for re-planning (crm_sla_calendars_900_replan). Fires
 -- before INSERT or UPDATE of each row of crm_sla_calendars.
 create or replace function public.crm_sla_calendars_check()
 returns trigger
@@ -14,8 +14,12 @@ begin
                 || 'to UTC when left out.';
     end if;
     if tg_op = 'INSERT' or new.time_zone is distinct from old.time_zone then
-        if not exists (select from pg_catalog.pg_timezone_names as z where z.name = new.time_zone) then
-            raise exception 'unknown time zone "%"', new.time_zone
+        -- localtime and posixrules stand for whatever zone the server's files say.
+        if pg_catalog.lower(new.time_zone) in ('localtime', 'posixrules')
+            or not exists (
+                select from pg_catalog.pg_timezone_names as z where z.name = new.time_zone
+            ) then
+            raise exception 'unknown or server-dependent time zone "%"', new.time_zone
                 using errcode = 'SL010',
                     hint = 'Use a name from pg_timezone_names, such as Europe/Berlin or '
                     || 'America/New_York.';
@@ -29,7 +33,8 @@ end
 $$;
 
 comment on function public.crm_sla_calendars_check() is
-'Trigger: a calendar needs a name and a known time zone (SL010); a new zone re-plans its timers';
+'Trigger: a calendar needs a name and a known time zone, not localtime (SL010); a new zone '
+'re-plans its timers';
 
 revoke execute on function public.crm_sla_calendars_check()
 from public, anon, authenticated, service_role;

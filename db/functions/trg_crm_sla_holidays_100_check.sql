@@ -1,5 +1,5 @@
 -- Checks a holiday before it is written (calendar and day given, not already a holiday of that
--- calendar: SL010 otherwise, with nothing written) and notes its calendar for re-planning
+-- calendar, at most 10,000 holidays a calendar: SL010 otherwise, with nothing written) and notes its calendar for re-planning
 -- (crm_sla_holidays_900_replan). Fires before each row is inserted, updated or deleted in
 -- crm_sla_holidays.
 create or replace function public.crm_sla_holidays_check()
@@ -22,6 +22,16 @@ begin
                 using errcode = 'SL010',
                     hint = 'Each day is a holiday once: update its name, or insert with '
                     || 'ON CONFLICT (calendar_id, day) DO NOTHING.';
+        end if;
+        if (tg_op = 'INSERT' or new.calendar_id is distinct from old.calendar_id)
+            and (
+                select count(*) from public.crm_sla_holidays as h
+                where h.calendar_id = new.calendar_id
+            ) >= 10000 then
+            raise exception 'calendar % already has 10000 holidays', new.calendar_id
+                using errcode = 'SL010',
+                    detail = 'A calendar has at most 10,000 holidays.',
+                    hint = 'Delete past holidays first (they no longer change any timer).';
         end if;
     end if;
     perform public.crm_sla_calendar_note(array[

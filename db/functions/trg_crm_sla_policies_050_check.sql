@@ -1,0 +1,71 @@
+-- Checks an SLA policy before it is written (windows 0 < window <= 1 year, max_reassignments >= 0,
+-- match a JSON object of at most 8 kB: SL010 otherwise, with nothing written), so that no policy
+-- row can stop intake, the monitor or the views. Fires before INSERT or UPDATE of each row of
+-- crm_sla_policies.
+create or replace function public.crm_sla_policies_check()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+    v_longest constant interval := interval '1 year';
+    v_match_bytes constant integer := 8192;
+begin
+    -- An update checks what it changes, so an old row written before these checks can still be
+    -- deactivated or renamed (old is NULL for an INSERT: every value counts as changed).
+    if (new.claim_window, new.contact_window) is distinct from (old.claim_window, old.contact_window)
+        and (
+            new.claim_window is null or new.claim_window <= interval '0'
+            or new.claim_window > v_longest
+            or new.contact_window is null or new.contact_window <= interval '0'
+            or new.contact_window > v_longest
+        ) then
+        raise exception 'SLA policy "%": claim_window % and contact_window % must each be more '
+            'than 0 and at most %', new.name, new.claim_window, new.contact_window, v_longest
+            using errcode = 'SL010',
+                detail = 'A window is open time an owner has; a longer one would overflow the '
+                || 'timers and a negative one would breach every lead at once.',
+                hint = 'For example claim_window = ''5 minutes'', contact_window = ''1 day''.';
+    end if;
+    if new.max_reassignments is distinct from old.max_reassignments
+        and (new.max_reassignments is null or new.max_reassignments < 0) then
+        raise exception 'SLA policy "%": max_reassignments % must be 0 or more',
+            new.name, new.max_reassignments
+            using errcode = 'SL010',
+                hint = 'The number of automatic reassignments before a breach escalates to an '
+                || 'admin, e.g. 3; 0 escalates at the first breach.';
+    end if;
+    if new.match is distinct from old.match
+        and (
+            new.match is null or pg_catalog.jsonb_typeof(new.match) <> 'object'
+            or pg_catalog.octet_length(new.match::text) > v_match_bytes
+        ) then
+        raise exception 'SLA policy "%": match must be a JSON object of at most % bytes',
+            new.name, v_match_bytes
+            using errcode = 'SL010',
+                detail = pg_catalog.format(
+                    'match is a %s of %s bytes.', pg_catalog.jsonb_typeof(new.match),
+                    pg_catalog.octet_length(new.match::text)
+                ),
+                hint = 'Name the lead columns to match, e.g. {"source": "web"}; {} matches every '
+                || 'lead.';
+    end if;
+    return new;
+end
+$$;
+
+comment on function public.crm_sla_policies_check() is
+'Trigger: refuses an SLA policy with a window outside (0, 1 year], a negative '
+'max_reassignments or a match that is not a JSON object of at most 8 kB (SL010)';
+
+revoke execute on function public.crm_sla_policies_check()
+from public, anon, authenticated, service_role;
+
+drop trigger if exists crm_sla_policies_050_check on public.crm_sla_policies;
+
+create trigger crm_sla_policies_050_check
+before insert or update on public.crm_sla_policies
+for each row execute function public.crm_sla_policies_check();
+
+comment on trigger crm_sla_policies_050_check on public.crm_sla_policies is
+'Refuses a policy whose windows, max_reassignments or match are out of bounds (SL010)';
