@@ -24,3 +24,12 @@ $$;
 
 comment on function public.crm_sla_breach_at(boolean, boolean, timestamptz, timestamptz, timestamptz)
 is 'The instant the lead''s running SLA timer breaches (claim or contact deadline); NULL: none runs';
+
+-- Pure arithmetic on its arguments, evaluated by crm_leads_sla_due_idx on every write of
+-- crm_leads, whichever role writes (a CRM's own importer role too): executable by everyone.
+revoke execute on function public.crm_sla_breach_at(
+    boolean, boolean, timestamptz, timestamptz, timestamptz
+) from public, anon, authenticated, service_role;
+grant execute on function public.crm_sla_breach_at(
+    boolean, boolean, timestamptz, timestamptz, timestamptz
+) to public;

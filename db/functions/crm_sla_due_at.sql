@@ -31,3 +31,12 @@ comment on function public.crm_sla_due_at(
     boolean, boolean, timestamptz, timestamptz, timestamptz, timestamptz, timestamptz
 ) is
 'The next instant the monitor acts on a lead (its timer''s breach or pending warning); NULL: none';
+
+-- Pure arithmetic on its arguments, evaluated by crm_leads_sla_due_idx on every write of
+-- crm_leads, whichever role writes (a CRM's own importer role too): executable by everyone.
+revoke execute on function public.crm_sla_due_at(
+    boolean, boolean, timestamptz, timestamptz, timestamptz, timestamptz, timestamptz
+) from public, anon, authenticated, service_role;
+grant execute on function public.crm_sla_due_at(
+    boolean, boolean, timestamptz, timestamptz, timestamptz, timestamptz, timestamptz
+) to public;
