@@ -1,6 +1,6 @@
 -- One monitor pass: routes leads waiting for an owner (the overflow queue), writes the warnings
 -- due, then reassigns (or escalates) up to one batch of leads whose claim or contact window has
--- expired, all through the one router (crm_sla_route). Called by pg_cron (through
+-- expired, all through the one router (crm_sla_route_leads). Called by pg_cron (through
 -- run_sla_monitor), by `crm-sla monitor`, and by the service role. Returns counts; "remaining"
 -- > 0 means call again; "skipped_locked" counts due leads another session held (never done).
 create or replace function public.process_sla_timers()
@@ -213,7 +213,7 @@ begin
         )
     into v_to, v_escalate, v_stuck_ids, v_stuck_stages, v_escalated, v_unclaimed, v_no_contact
     from unnest(v_ids, v_stages) with ordinality as t (id, stage, ord)
-    inner join public.crm_sla_route(v_ids, v_now) as r on t.id = r.lead_id;
+    inner join public.crm_sla_route_leads(v_ids, v_now, false, null) as r on t.id = r.lead_id;
 
     -- 4. Write the reassignments (lead rows, audit rows, events) in one statement.
     if cardinality(v_to) > 0 then
