@@ -5,7 +5,7 @@
 -- creates crm_sla_due_at. No table rewrite; CREATE INDEX holds a SHARE lock on crm_leads while
 -- it builds (writes wait, reads go on): 0.6 s at 1,000,000 leads of which 1% open, 2.3 s when all
 -- are open (see CHANGELOG); plain CREATE INDEX, as migrations run in a transaction.
--- depends: 9200_due_rule_and_typed_intake_plan
+-- depends: 9200_due_rule_typed_intake_plan_one_router
 
 create index if not exists crm_leads_sla_due_idx
 on public.crm_leads (public.crm_sla_due_at(
