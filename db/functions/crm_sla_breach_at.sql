@@ -22,8 +22,10 @@ as $$
     end
 $$;
 
-comment on function public.crm_sla_breach_at(boolean, boolean, timestamptz, timestamptz, timestamptz)
-is 'The instant the lead''s running SLA timer breaches (claim or contact deadline); NULL: none runs';
+comment on function public.crm_sla_breach_at(
+    boolean, boolean, timestamptz, timestamptz, timestamptz
+) is
+'The instant the lead''s running SLA timer breaches (claim or contact deadline); NULL: none runs';
 
 -- Pure arithmetic on its arguments, evaluated by crm_leads_sla_due_idx on every write of
 -- crm_leads, whichever role writes (a CRM's own importer role too): executable by everyone.
