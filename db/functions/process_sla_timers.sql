@@ -20,6 +20,7 @@ declare
     v_last_id uuid;
     v_last_waited_id uuid;
     v_skipped bigint;
+    v_due bigint;  -- newly due leads (not waiting) when the pass began
     v_ids uuid[];
     v_stages text[];
     v_to uuid[];
@@ -150,6 +151,7 @@ begin
 
     -- Due leads this pass passed over because another session holds them: every due lead it
     -- did not lock up to the last one it reached (all of them where it did not fill a batch).
+    -- The same read of the newly due leads counts them all, for "remaining" below.
     v_skipped := (
         select count(*) from public.crm_leads as c
         where c.sla_waiting_since is not null
@@ -162,8 +164,23 @@ begin
                 or (c.sla_waiting_since, c.id) <= (v_last_waited, v_last_waited_id)
             )
             and not c.id = any(v_ids)
-    ) + (
-        select count(*) from public.crm_leads as c
+    );
+    select
+        v_skipped + count(*) filter (
+            where (v_fresh < v_batch or (d.due_at, d.id) <= (v_last_due, v_last_id))
+                and not d.id = any(v_ids)
+        ),
+        count(*)
+    into v_skipped, v_due
+    from (
+        select
+            c.id,
+            public.crm_sla_due_at(
+                c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
+                c.claim_timer_expires_at, c.contact_timer_expires_at, c.sla_warn_at,
+                c.sla_warned_at
+            ) as due_at
+        from public.crm_leads as c
         where public.crm_sla_due_at(
             c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
             c.claim_timer_expires_at, c.contact_timer_expires_at, c.sla_warn_at, c.sla_warned_at
@@ -173,19 +190,7 @@ begin
                 c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
                 c.claim_timer_expires_at, c.contact_timer_expires_at
             ) <= v_now
-            and (
-                v_fresh < v_batch
-                or (
-                    public.crm_sla_due_at(
-                        c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-                        c.claim_timer_expires_at, c.contact_timer_expires_at, c.sla_warn_at,
-                        c.sla_warned_at
-                    ),
-                    c.id
-                ) <= (v_last_due, v_last_id)
-            )
-            and not c.id = any(v_ids)
-    );
+    ) as d;
 
     if cardinality(v_ids) = 0 then
         return jsonb_build_object(
@@ -266,20 +271,9 @@ begin
     end if;
 
     if v_fresh >= v_batch then
-        v_remaining := (
-            select count(*) from public.crm_leads as c
-            where public.crm_sla_due_at(
-                c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-                c.claim_timer_expires_at, c.contact_timer_expires_at, c.sla_warn_at, c.sla_warned_at
-            ) <= v_now
-                and c.sla_waiting_since is null
-                and public.crm_sla_breach_at(
-                    c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-                    c.claim_timer_expires_at, c.contact_timer_expires_at
-                ) <= v_now
-        );
-        -- Leads held elsewhere are not work another pass can do now (it would skip them too).
-        v_remaining := greatest(v_remaining - v_skipped, 0);
+        -- The newly due leads this pass neither moved nor flagged (it took v_fresh of them),
+        -- less those held elsewhere: another pass would skip them too.
+        v_remaining := greatest(v_due - v_fresh - v_skipped, 0);
     end if;
 
     return jsonb_build_object(
