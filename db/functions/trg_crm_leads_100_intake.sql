@@ -1,12 +1,12 @@
 -- Intake: a new lead gets its SLA policy and its claim timer starts, in the policy's calendar
 -- (crm_leads_150_route_first then routes the statement's first lead without an owner and clears
 -- the timers of those still without one: they start when routing gives them an owner). Fires
--- before every INSERT on crm_leads; engine-owned columns start fresh whatever was sent. Every import runs through here, so it
--- queries nothing of its own for a lead with an owner: the statement's SLA clock reading and the
--- policies' matches are in crm_sla.intake_clock and crm_sla.intake_policies
--- (crm_leads_050_intake_clock), and a policy's timers are planned once a statement, when its
--- first lead matches it. An invoker function without a SET clause (each would cost a
--- microsecond a lead): every name in it is qualified.
+-- before every INSERT on crm_leads; engine-owned columns start fresh whatever was sent. Every
+-- import runs through here, so it queries nothing of its own for a lead with an owner: the
+-- statement's SLA clock reading and the policies' matches are in crm_sla.intake_clock and
+-- crm_sla.intake_policies (crm_leads_050_intake_clock), and a policy's timers are planned once a
+-- statement, when its first lead matches it. An invoker function without a SET clause (each would
+-- cost a microsecond a lead): every name in it is qualified.
 create or replace function public.crm_leads_intake()
 returns trigger
 language plpgsql
