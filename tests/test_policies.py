@@ -153,6 +153,24 @@ def test_priority_decides_before_the_name(world):
     assert {world.row(lead)["sla_policy_id"] for lead in leads + bulk} == {zulu}
 
 
+def test_among_many_policies_priority_still_decides_before_the_name(world):
+    # More than 8 active policies take intake's one-query path: the same order holds there.
+    ann = world.agent("Ann")
+    for i in range(20):
+        policy(world, f"Filler {i:02}", {"source": f"other-{i}"}, priority=i)
+    policy(world, "Alpha", {"source": "web"}, priority=30)
+    zulu = policy(world, "Zulu", {"source": "web"}, priority=25)
+    catch_all = policy(world, "Aardvark", {}, priority=40)
+    with world.as_service() as conn:
+        leads = [r["id"] for r in conn.execute(
+            "insert into public.crm_leads (assigned_agent_id, source) "
+            "values (%s, 'web'), (%s, 'fax'), (%s, 'other-3') returning id", (ann,) * 3)]
+    chosen = [world.row(lead)["sla_policy_id"] for lead in leads]
+    assert chosen[:2] == [zulu, catch_all]
+    assert world.scalar("select name from public.crm_sla_policies where id = %s",
+                        (chosen[2],)) == "Filler 03"
+
+
 def test_a_match_on_a_crm_column_of_the_adopters_own(world):
     world.db.execute("alter table public.crm_leads add column lead_source text")
     ann = world.agent("Ann")

@@ -1,9 +1,9 @@
 -- A new lead's first owner, chosen as its row is written (called by the trigger
--- crm_leads_150_route_first for the first lead without an owner of each INSERT statement), so that a
--- single-row INSERT ... RETURNING shows the owner and the claim timer. The one router decides
--- (crm_sla_route_leads, with the lead's policy: it is not in the table yet). Returns NULL, and
--- leaves the lead to the end of the statement, while older leads wait in the overflow queue
--- (they go first) or when nobody is eligible.
+-- crm_leads_150_route_first for the first lead without an owner of each INSERT statement), so
+-- that a single-row INSERT ... RETURNING shows the owner and the claim timer. The one router
+-- decides (crm_sla_route_leads, with the lead's policy: it is not in the table yet). Returns
+-- NULL, and leaves the lead to the end of the statement, while older leads wait in the overflow
+-- queue (they go first) or when nobody is eligible.
 create or replace function public.crm_sla_route_new_lead(
     p_lead_id uuid, p_policy_id uuid, p_at timestamptz
 )

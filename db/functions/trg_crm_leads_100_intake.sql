@@ -18,6 +18,7 @@ declare
     v_plan public.crm_sla_intake_plan;
     v_timers public.crm_sla_timer_start;
     v_doc jsonb;
+    v_first integer := 1;
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -56,7 +57,15 @@ begin
     -- owns the column, so what the client sent does not count. Its timers are planned the first
     -- time a lead of the statement matches it, and kept in the plan for the next ones.
     v_timers := v_plan.defaults;
-    for i in 1 .. pg_catalog.cardinality(v_plan.matches) loop
+    if pg_catalog.cardinality(v_plan.matches) > 8 then
+        -- Many policies: one containment test each, in one query (a loop step costs about
+        -- 4 microseconds, the query a few once); v_first is the first match's index.
+        v_doc := pg_catalog.to_jsonb(new);
+        select coalesce(min(e.i), pg_catalog.cardinality(v_plan.matches) + 1) into v_first
+        from pg_catalog.unnest(v_plan.matches) with ordinality as e (m, i)
+        where v_doc operator(pg_catalog.@>) e.m;
+    end if;
+    for i in v_first .. pg_catalog.cardinality(v_plan.matches) loop
         -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
         -- matches on something.
         if v_plan.matches[i] <> '{}'::jsonb and v_doc is null then

@@ -1,8 +1,8 @@
 -- Checks open hours before they are written (weekday 0-6, opens and closes given and different,
 -- opens before 24:00, at most 7 x 8 = 56 stretches a calendar: SL010 otherwise, with nothing
--- written) and notes the calendars they belong
--- to for re-planning (crm_sla_calendar_hours_900_replan). Fires before each row is inserted,
--- updated or deleted in crm_sla_calendar_hours.
+-- written) and notes the calendars they belong to for re-planning
+-- (crm_sla_calendar_hours_900_replan). Fires before each row is inserted, updated or deleted in
+-- crm_sla_calendar_hours.
 create or replace function public.crm_sla_calendar_hours_check()
 returns trigger
 language plpgsql

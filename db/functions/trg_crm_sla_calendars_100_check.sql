@@ -1,6 +1,7 @@
 -- Checks a calendar before it is written (a name, a zone PostgreSQL knows whose meaning does not
--- depend on the server's own setting: SL010 otherwise, with nothing written) and notes a changed zone for re-planning (crm_sla_calendars_900_replan). Fires
--- before INSERT or UPDATE of each row of crm_sla_calendars.
+-- depend on the server's own setting: SL010 otherwise, with nothing written) and notes a changed
+-- zone for re-planning (crm_sla_calendars_900_replan). Fires before INSERT or UPDATE of each row
+-- of crm_sla_calendars.
 create or replace function public.crm_sla_calendars_check()
 returns trigger
 language plpgsql

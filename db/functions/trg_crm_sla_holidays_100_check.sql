@@ -1,7 +1,7 @@
 -- Checks a holiday before it is written (calendar and day given, not already a holiday of that
--- calendar, at most 10,000 holidays a calendar: SL010 otherwise, with nothing written) and notes its calendar for re-planning
--- (crm_sla_holidays_900_replan). Fires before each row is inserted, updated or deleted in
--- crm_sla_holidays.
+-- calendar, at most 10,000 holidays a calendar: SL010 otherwise, with nothing written) and notes
+-- its calendar for re-planning (crm_sla_holidays_900_replan). Fires before each row is inserted,
+-- updated or deleted in crm_sla_holidays.
 create or replace function public.crm_sla_holidays_check()
 returns trigger
 language plpgsql

@@ -307,11 +307,17 @@ select results_eq(
 insert into public.crm_sla_calendars (id, name, time_zone) values
 ('ca1e0000-0000-4000-8000-000000000001', 'pgTAP shift', 'UTC');
 insert into public.crm_sla_calendar_hours (calendar_id, weekday, opens, closes)
-select 'ca1e0000-0000-4000-8000-000000000001', d, '00:00', '24:00'
-from generate_series(0, 6) as d;
+select
+    'ca1e0000-0000-4000-8000-000000000001'::uuid as calendar_id,
+    d.d as weekday,
+    '00:00'::time as opens,
+    '24:00'::time as closes
+from generate_series(0, 6) as d (d);
 insert into public.crm_sla_holidays (calendar_id, day)
-select 'ca1e0000-0000-4000-8000-000000000001', (public.sla_now() at time zone 'UTC')::date + d
-from generate_series(0, 1) as d;
+select
+    'ca1e0000-0000-4000-8000-000000000001'::uuid as calendar_id,
+    (public.sla_now() at time zone 'UTC')::date + d.d as day
+from generate_series(0, 1) as d (d);
 insert into public.crm_sla_agent_routing (agent_id, calendar_id) values
 ('cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'ca1e0000-0000-4000-8000-000000000001')
 on conflict (agent_id) do update set calendar_id = excluded.calendar_id;
