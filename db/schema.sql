@@ -6,29 +6,6 @@ CREATE SCHEMA public;
 
 COMMENT ON SCHEMA public IS 'standard public schema';
 
-CREATE TYPE public.crm_sla_timer_start AS (
-	policy_id uuid,
-	calendar_id uuid,
-	claim_window interval,
-	claim_expires_at timestamp with time zone,
-	claim_warn_at timestamp with time zone,
-	contact_window interval,
-	contact_expires_at timestamp with time zone,
-	contact_warn_at timestamp with time zone
-);
-
-COMMENT ON TYPE public.crm_sla_timer_start IS 'How a new lead''s timers start from one instant under a policy (policy_id NULL: the settings)';
-
-CREATE TYPE public.crm_sla_intake_plan AS (
-	at timestamp with time zone,
-	defaults public.crm_sla_timer_start,
-	policy_ids uuid[],
-	matches jsonb[],
-	timers public.crm_sla_timer_start[]
-);
-
-COMMENT ON TYPE public.crm_sla_intake_plan IS 'One INSERT statement''s intake plan: its SLA clock reading, the settings'' timers, the active policies in match order and the timers of those a lead matched (NULL until then)';
-
 CREATE FUNCTION auth.uid() RETURNS uuid
     LANGUAGE sql STABLE
     AS $$
@@ -328,13 +305,13 @@ CREATE FUNCTION public.crm_leads_intake() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 declare
-    v_trusted constant boolean
-        := pg_catalog.current_setting('role') not in ('anon', 'authenticated');
-    v_saved text;
-    v_plan public.crm_sla_intake_plan;
-    v_timers public.crm_sla_timer_start;
+    v_clock text;
+    v_policies text;
+    v_list jsonb;
     v_doc jsonb;
-    v_first integer := 1;
+    v_plan text;
+    v_lines text[];
+    v_first integer;
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -357,65 +334,85 @@ begin
         new.sla_warned_at := null;
     end if;
 
-    -- An API session (agent, admin) could have planted the setting itself, so it plans for each
-    -- lead; the service role and trusted sessions, which may move the SLA clock and the windows
-    -- anyway, share the statement's plan.
-    if v_trusted then
-        v_saved := pg_catalog.current_setting('crm_sla.intake_plan', true);
+    -- An API session (agent, admin) could have planted the settings itself, so it reads the
+    -- clock and the policies for each lead; the service role and trusted sessions, which may move
+    -- the SLA clock and the windows anyway, share the statement's reading. '<claim start> <claim
+    -- deadline> <contact deadline> <claim window> <contact window> <calendar> <claim warning>
+    -- <contact warning>', microseconds.
+    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
+        v_clock := pg_catalog.current_setting('crm_sla.intake_clock', true);
+        v_policies := pg_catalog.current_setting('crm_sla.intake_policies', true);
     end if;
-    if coalesce(v_saved, '') = '' then
-        v_plan := public.crm_sla_plan_intake();
-    else
-        v_plan := v_saved::public.crm_sla_intake_plan;
+    if v_clock is null or v_clock = '' then
+        v_clock := public.crm_sla_intake_clock();
+        v_policies := public.crm_sla_intake_matches();
     end if;
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
-    -- owns the column, so what the client sent does not count. Its timers are planned the first
-    -- time a lead of the statement matches it, and kept in the plan for the next ones.
-    v_timers := v_plan.defaults;
-    if pg_catalog.cardinality(v_plan.matches) > 8 then
-        -- Many policies: one containment test each, in one query (a loop step costs about
-        -- 4 microseconds, the query a few once); v_first is the first match's index.
-        v_doc := pg_catalog.to_jsonb(new);
-        select coalesce(min(e.i), pg_catalog.cardinality(v_plan.matches) + 1) into v_first
-        from pg_catalog.unnest(v_plan.matches) with ordinality as e (m, i)
-        where v_doc operator(pg_catalog.@>) e.m;
-    end if;
-    for i in v_first .. pg_catalog.cardinality(v_plan.matches) loop
-        -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
-        -- matches on something.
-        if v_plan.matches[i] <> '{}'::jsonb and v_doc is null then
+    -- owns the column, so what the client sent does not count. Its timers are a line of
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first): the
+    -- policy's id alone until a lead of the statement first matches it, then its plan.
+    new.sla_policy_id := null;
+    v_plan := v_clock;
+    if v_policies <> '' then
+        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
+        v_first := 0;
+        if pg_catalog.jsonb_array_length(v_list) > 8 then
+            -- Many policies: one containment test each, in one query (a loop step costs about
+            -- 4 microseconds, the query a few once); v_first is the first match's index.
             v_doc := pg_catalog.to_jsonb(new);
+            select coalesce(min(e.i) - 1, pg_catalog.jsonb_array_length(v_list)) into v_first
+            from pg_catalog.jsonb_array_elements(v_list) with ordinality as e (m, i)
+            where v_doc operator(pg_catalog.@>) e.m;
         end if;
-        if v_plan.matches[i] = '{}'::jsonb or v_doc @> v_plan.matches[i] then
-            v_timers := v_plan.timers[i];
-            if v_timers.policy_id is null then
-                v_timers := public.crm_sla_start_timers(v_plan.policy_ids[i], v_plan.at);
-                v_plan.timers[i] := v_timers;
-                if v_trusted then
-                    perform pg_catalog.set_config('crm_sla.intake_plan', v_plan::text, true);
-                end if;
+        for i in v_first .. pg_catalog.jsonb_array_length(v_list) - 1 loop
+            -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
+            -- matches on something.
+            if v_list -> i <> '{}'::jsonb and v_doc is null then
+                v_doc := pg_catalog.to_jsonb(new);
             end if;
-            exit;
-        end if;
-    end loop;
-    new.sla_policy_id := v_timers.policy_id;
+            if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
+                v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
+                new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
+                if pg_catalog.strpos(v_plan, ' ') = 0 then
+                    v_plan := public.crm_sla_intake_plan(
+                        new.sla_policy_id,
+                        timestamptz 'epoch'
+                        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
+                    );
+                    v_lines := pg_catalog.string_to_array(v_policies, E'\n');
+                    v_lines[i + 2] := v_plan;
+                    v_policies := pg_catalog.array_to_string(v_lines, E'\n');
+                    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
+                        perform pg_catalog.set_config('crm_sla.intake_policies', v_policies, true);
+                    end if;
+                end if;
+                exit;
+            end if;
+        end loop;
+    end if;
 
     -- A lead without an owner gets its timers planned too: crm_leads_150_route_first routes the
     -- statement's first one as it is written and clears the others' until they get an owner.
-    new.claim_timer_started_at := v_plan.at;
-    new.claim_timer_expires_at := v_timers.claim_expires_at;
-    new.claim_window_expires_at := v_timers.claim_expires_at;
-    new.sla_timer_window := v_timers.claim_window;
-    new.sla_timer_calendar_id := v_timers.calendar_id;
-    new.sla_warn_at := v_timers.claim_warn_at;
+    new.claim_timer_started_at := timestamptz 'epoch'
+        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
+    new.claim_timer_expires_at := timestamptz 'epoch'
+        + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
+    new.claim_window_expires_at := new.claim_timer_expires_at;
+    new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
+    new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
+    new.sla_warn_at := timestamptz 'epoch'
+        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
-        new.contact_timer_started_at := v_plan.at;
-        new.contact_timer_expires_at := v_timers.contact_expires_at;
-        new.sla_timer_window := v_timers.contact_window;
-        new.sla_warn_at := v_timers.contact_warn_at;
+        new.contact_timer_started_at := new.claim_timer_started_at;
+        new.contact_timer_expires_at := timestamptz 'epoch'
+            + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
+        new.sla_timer_window
+        := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
+        new.sla_warn_at := timestamptz 'epoch'
+            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
     end if;
     return new;
 end
@@ -427,10 +424,13 @@ CREATE FUNCTION public.crm_leads_intake_clock() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+    v_clock constant text := public.crm_sla_intake_clock();
 begin
     perform
-        pg_catalog.set_config('crm_sla.intake_plan', public.crm_sla_plan_intake()::text, true),
-        pg_catalog.set_config('crm_sla.intake_routed', '', true);
+        pg_catalog.set_config('crm_sla.intake_clock', v_clock, true),
+        pg_catalog.set_config('crm_sla.intake_routed', '', true),
+        pg_catalog.set_config('crm_sla.intake_policies', public.crm_sla_intake_matches(), true);
     return null;
 end
 $$;
@@ -452,7 +452,8 @@ begin
         end if;
     end if;
     perform
-        pg_catalog.set_config('crm_sla.intake_plan', '', true),
+        pg_catalog.set_config('crm_sla.intake_clock', '', true),
+        pg_catalog.set_config('crm_sla.intake_policies', '', true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true);
     return null;
 end
@@ -715,20 +716,6 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) IS 'Internal: writes reassignments (lead rows, audit rows, events) for locked leads';
-
-CREATE FUNCTION public.crm_sla_breach_at(p_lead_claimed boolean, p_first_action_completed boolean, p_escalated_at timestamp with time zone, p_claim_expires_at timestamp with time zone, p_contact_expires_at timestamp with time zone) RETURNS timestamp with time zone
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    -- A new timer state (a paused clock, a ladder step) is one more branch here, and then a
-    -- REINDEX of crm_leads_sla_due_idx in the same release: the index stores what this returned.
-    select case
-        when p_escalated_at is not null then null
-        when p_lead_claimed = false then p_claim_expires_at
-        when p_lead_claimed and p_first_action_completed = false then p_contact_expires_at
-    end
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_breach_at(p_lead_claimed boolean, p_first_action_completed boolean, p_escalated_at timestamp with time zone, p_claim_expires_at timestamp with time zone, p_contact_expires_at timestamp with time zone) IS 'The instant the lead''s running SLA timer breaches (claim or contact deadline); NULL: none runs';
 
 CREATE FUNCTION public.crm_sla_calendar_hours_check() RETURNS trigger
     LANGUAGE plpgsql
@@ -1075,22 +1062,6 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_deadline(p_calendar_id uuid, p_start timestamp with time zone, p_window interval) IS 'Internal: a timer''s deadline in its calendar''s open time (plain time when the calendar has none within a year)';
 
-CREATE FUNCTION public.crm_sla_due_at(p_lead_claimed boolean, p_first_action_completed boolean, p_escalated_at timestamp with time zone, p_claim_expires_at timestamp with time zone, p_contact_expires_at timestamp with time zone, p_warn_at timestamp with time zone, p_warned_at timestamp with time zone) RETURNS timestamp with time zone
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    -- Inlined by the planner (plain SQL, immutable): callers and the index see the expression.
-    -- Changing what this returns needs a REINDEX of crm_leads_sla_due_idx in the same release.
-    select least(
-        public.crm_sla_breach_at(
-            p_lead_claimed, p_first_action_completed, p_escalated_at,
-            p_claim_expires_at, p_contact_expires_at
-        ),
-        case when p_warned_at is null then p_warn_at end
-    )
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_due_at(p_lead_claimed boolean, p_first_action_completed boolean, p_escalated_at timestamp with time zone, p_claim_expires_at timestamp with time zone, p_contact_expires_at timestamp with time zone, p_warn_at timestamp with time zone, p_warned_at timestamp with time zone) IS 'The next instant the monitor acts on a lead (its timer''s breach or pending warning); NULL: none';
-
 CREATE FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[] DEFAULT NULL::jsonb[]) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -1313,7 +1284,7 @@ begin
     end if;
     return query
     select r.agent_id, r.eligible, r.reason, r.rank
-    from public.crm_sla_route_leads(array[p_lead_id], public.sla_now(), true, null) as r
+    from public.crm_sla_route(array[p_lead_id], public.sla_now(), true) as r
     order by r.rank nulls last, r.reason, r.agent_id;
 end
 $$;
@@ -1361,6 +1332,82 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_holidays_check() IS 'Trigger: checks a holiday (SL010, duplicates included) and notes its calendar for re-planning';
 
+CREATE FUNCTION public.crm_sla_intake_clock() RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+    v_now constant timestamptz := public.sla_now();
+    v_claim interval;
+    v_contact interval;
+    v_calendar uuid;
+begin
+    select s.claim_window, s.contact_window, s.calendar_id into v_claim, v_contact, v_calendar
+    from public.crm_sla_settings as s;
+    v_claim := coalesce(v_claim, interval '5 minutes');
+    v_contact := coalesce(v_contact, interval '5 minutes');
+    return pg_catalog.concat_ws(
+        ' ',
+        (extract(epoch from v_now) * 1000000)::bigint,
+        (extract(epoch from public.crm_sla_deadline(v_calendar, v_now, v_claim)) * 1000000)::bigint,
+        (extract(epoch from public.crm_sla_deadline(v_calendar, v_now, v_contact)) * 1000000)::bigint,
+        (extract(epoch from v_claim) * 1000000)::bigint,
+        (extract(epoch from v_contact) * 1000000)::bigint,
+        coalesce(v_calendar::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_warn_instant(
+            null, v_calendar, v_now, v_claim
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_warn_instant(
+            null, v_calendar, v_now, v_contact
+        )) * 1000000)::bigint::text, '-')
+    );
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_intake_clock() IS 'Internal: the SLA clock and the default timers a new lead''s timers start from (intake triggers)';
+
+CREATE FUNCTION public.crm_sla_intake_matches() RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select coalesce(
+        jsonb_agg(p.match order by p.priority, p.name)::text || E'\n'
+        || string_agg(p.id::text, E'\n' order by p.priority, p.name),
+        ''
+    )
+    from public.crm_sla_policies as p
+    where p.is_active
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_intake_matches() IS 'Internal: the active SLA policies'' matches and ids, in match order (intake)';
+
+CREATE FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select concat_ws(
+        ' ',
+        p.id,
+        (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.claim_window))
+        * 1000000)::bigint,
+        (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.contact_window))
+        * 1000000)::bigint,
+        (extract(epoch from p.claim_window) * 1000000)::bigint,
+        (extract(epoch from p.contact_window) * 1000000)::bigint,
+        coalesce(p.calendar_id::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_warn_instant(
+            p.id, p.calendar_id, p_now, p.claim_window
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_warn_instant(
+            p.id, p.calendar_id, p_now, p.contact_window
+        )) * 1000000)::bigint::text, '-')
+    )
+    from public.crm_sla_policies as p
+    where p.id = p_policy_id
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) IS 'Internal: the timers a new lead of an SLA policy starts at p_now (intake)';
+
 CREATE FUNCTION public.crm_sla_lock_key(p_name text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -1373,42 +1420,28 @@ CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURN
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
-    select min(public.crm_sla_due_at(
-        l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-        l.claim_timer_expires_at, l.contact_timer_expires_at, l.sla_warn_at, l.sla_warned_at
-    ))
-    from public.crm_leads as l
-    where public.crm_sla_due_at(
-        l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-        l.claim_timer_expires_at, l.contact_timer_expires_at, l.sla_warn_at, l.sla_warned_at
-    ) > p_after
+    select least(
+        (
+            select min(l.claim_timer_expires_at) from public.crm_leads as l
+            where l.claim_timer_expires_at > p_after
+                and l.claim_timer_expires_at is not null and l.lead_claimed = false
+                and l.sla_escalated_at is null
+        ),
+        (
+            select min(l.contact_timer_expires_at) from public.crm_leads as l
+            where l.contact_timer_expires_at > p_after
+                and l.contact_timer_expires_at is not null and l.first_action_completed = false
+                and l.sla_escalated_at is null
+        ),
+        (
+            select min(l.sla_warn_at) from public.crm_leads as l
+            where l.sla_warn_at > p_after
+                and l.sla_warn_at is not null and l.sla_warned_at is null
+        )
+    )
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) IS 'Internal: the next instant (SLA clock) after p_after at which a running timer falls due or warns';
-
-CREATE FUNCTION public.crm_sla_plan_intake() RETURNS public.crm_sla_intake_plan
-    LANGUAGE sql STABLE
-    SET search_path TO ''
-    AS $$
-    select row(
-        c.now,
-        public.crm_sla_start_timers(null, c.now),
-        p.ids,
-        p.matches,
-        p.timers
-    )::public.crm_sla_intake_plan
-    from (select public.sla_now() as now) as c
-    cross join (
-        select
-            coalesce(array_agg(p.id order by p.priority, p.name), '{}') as ids,
-            coalesce(array_agg(p.match order by p.priority, p.name), '{}') as matches,
-            coalesce(array_agg(null::public.crm_sla_timer_start), '{}') as timers
-        from public.crm_sla_policies as p
-        where p.is_active
-    ) as p
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_plan_intake() IS 'Internal: an INSERT statement''s intake plan (SLA clock, the settings'' timers, the active policies in match order)';
 
 CREATE FUNCTION public.crm_sla_policies_check() RETURNS trigger
     LANGUAGE plpgsql
@@ -1753,6 +1786,19 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) IS 'Internal: recomputes the deadlines of the running timers that follow these calendars';
 
+CREATE FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean DEFAULT false) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    return query
+    select r.lead_id, r.agent_id, r.escalate, r.eligible, r.reason, r.rank
+    from public.crm_sla_route_leads(p_leads, p_at, p_explain, null) as r;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) IS 'Internal: routes (or explains the routing of) leads that are written; see crm_sla_route_leads';
+
 CREATE FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -2091,7 +2137,7 @@ begin
     -- announced (an `assigned` event each).
     with picks as (
         select r.lead_id, r.agent_id, l.sla_policy_id, t.ord
-        from public.crm_sla_route_leads(v_ids, p_at, false, null) as r
+        from public.crm_sla_route(v_ids, p_at) as r
         inner join public.crm_leads as l on r.lead_id = l.id
         inner join unnest(v_ids) with ordinality as t (id, ord) on r.lead_id = t.id
         where r.agent_id is not null
@@ -2186,26 +2232,6 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) IS 'Internal: agents and admins with weight, cap, open leads, credit, and why they cannot take leads';
-
-CREATE FUNCTION public.crm_sla_start_timers(p_policy_id uuid, p_start timestamp with time zone) RETURNS public.crm_sla_timer_start
-    LANGUAGE sql STABLE
-    SET search_path TO ''
-    AS $$
-    select row(
-        p_policy_id,
-        claim.calendar_id,
-        claim.timer_window,
-        claim.expires_at,
-        public.crm_sla_warn_instant(p_policy_id, claim.calendar_id, p_start, claim.timer_window),
-        contact.timer_window,
-        contact.expires_at,
-        public.crm_sla_warn_instant(p_policy_id, contact.calendar_id, p_start, contact.timer_window)
-    )::public.crm_sla_timer_start
-    from public.crm_sla_timer_plan(p_policy_id, 'claim', p_start) as claim
-    cross join public.crm_sla_timer_plan(p_policy_id, 'contact', p_start) as contact
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_start_timers(p_policy_id uuid, p_start timestamp with time zone) IS 'Internal: how a new lead''s claim and contact timers start at p_start under a policy (or the settings)';
 
 CREATE FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone, p_time_zone text DEFAULT 'UTC'::text) RETURNS TABLE(weekday smallint, hour smallint, claim_windows bigint, claimed_in_window bigint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -2583,7 +2609,6 @@ declare
     v_last_id uuid;
     v_last_waited_id uuid;
     v_skipped bigint;
-    v_due bigint;  -- newly due leads (not waiting) when the pass began
     v_ids uuid[];
     v_stages text[];
     v_to uuid[];
@@ -2604,21 +2629,26 @@ begin
     select s.monitor_batch_size into v_batch from public.crm_sla_settings as s;
     v_batch := coalesce(v_batch, 1000);
 
-    -- Idle fast path: nothing unowned and nothing due means no locks at all. "Due" is
-    -- crm_sla_due_at (the one statement of it); the earliest due instant is read off the first
-    -- entry of its index whatever the statistics say (an EXISTS may pick a sequential scan when
-    -- the table is full of old, closed timers): the cost follows the due work, not the table size.
+    -- Idle fast path: nothing unowned and nothing due means no locks at all. Each due test asks
+    -- for the earliest due expiry, which the planner reads off the first entries of the seed's
+    -- partial index whatever the statistics say (an EXISTS may pick a sequential scan when the
+    -- table is full of old, closed timers): the cost follows the due work, not the table size.
     if not exists (select from public.crm_leads as l where l.assigned_agent_id is null)
         and (
-            select min(public.crm_sla_due_at(
-                l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-                l.claim_timer_expires_at, l.contact_timer_expires_at, l.sla_warn_at, l.sla_warned_at
-            ))
-            from public.crm_leads as l
-            where public.crm_sla_due_at(
-                l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-                l.claim_timer_expires_at, l.contact_timer_expires_at, l.sla_warn_at, l.sla_warned_at
-            ) <= v_now
+            select min(l.claim_timer_expires_at) from public.crm_leads as l
+            where l.claim_timer_expires_at <= v_now
+                and l.claim_timer_expires_at is not null and l.lead_claimed = false
+                and l.sla_escalated_at is null
+        ) is null
+        and (
+            select min(l.contact_timer_expires_at) from public.crm_leads as l
+            where l.contact_timer_expires_at <= v_now
+                and l.contact_timer_expires_at is not null and l.first_action_completed = false
+                and l.sla_escalated_at is null
+        ) is null
+        and (
+            select min(l.sla_warn_at) from public.crm_leads as l
+            where l.sla_warn_at <= v_now and l.sla_warn_at is not null and l.sla_warned_at is null
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
@@ -2639,13 +2669,13 @@ begin
     v_warned := public.crm_sla_emit_warnings(v_now, v_batch);
 
     -- 2. Lock the leads this pass works on, skipping rows another session holds: those are
-    --    counted (skipped_locked), never done, and never fill the batch. A lead is this pass's
-    --    when its running timer has breached (crm_sla_breach_at <= now). First up to one batch
+    --    counted (skipped_locked), never done, and never fill the batch. First up to one batch
     --    of leads already waiting with their owner for an eligible agent (so that leads nobody
     --    can take never hold up the others), oldest first; then up to one batch of newly due
-    --    leads in due order (crm_leads_sla_due_idx), each locked as it comes, until the batch
-    --    is full. Each lock re-checks the breach on the locked row itself, so a lead claimed
-    --    (or reassigned) since the candidates were read is left alone.
+    --    leads, earliest expiry first whatever the stage: the two partial indexes are merged
+    --    in expiry order and each candidate is locked as it comes, until the batch is full.
+    --    Each lock re-checks the due test on the locked row itself, so a lead claimed (or
+    --    reassigned) since the candidates were read is left alone.
     select
         coalesce(array_agg(w.id order by w.waited, w.id), '{}'),
         coalesce(array_agg(w.stage order by w.waited, w.id), '{}'),
@@ -2660,11 +2690,14 @@ begin
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage
         from public.crm_leads as l
         where
-            l.sla_waiting_since is not null
-            and public.crm_sla_breach_at(
-                l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-                l.claim_timer_expires_at, l.contact_timer_expires_at
-            ) <= v_now
+            l.sla_waiting_since is not null and l.sla_escalated_at is null
+            and (
+                (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
+                or (
+                    l.lead_claimed and l.first_action_completed = false
+                    and l.contact_timer_expires_at <= v_now
+                )
+            )
         order by l.sla_waiting_since, l.id
         limit v_batch
         for update of l skip locked
@@ -2680,33 +2713,38 @@ begin
     from (
         select c.id, c.stage, c.due_at
         from (
-            select
-                d.id,
-                case when d.lead_claimed then 'contact_window' else 'claim_window' end as stage,
-                public.crm_sla_due_at(
-                    d.lead_claimed, d.first_action_completed, d.sla_escalated_at,
-                    d.claim_timer_expires_at, d.contact_timer_expires_at, d.sla_warn_at,
-                    d.sla_warned_at
-                ) as due_at
-            from public.crm_leads as d
-            where public.crm_sla_due_at(
-                d.lead_claimed, d.first_action_completed, d.sla_escalated_at,
-                d.claim_timer_expires_at, d.contact_timer_expires_at, d.sla_warn_at, d.sla_warned_at
-            ) <= v_now
-                and d.sla_waiting_since is null
-                and public.crm_sla_breach_at(
-                    d.lead_claimed, d.first_action_completed, d.sla_escalated_at,
-                    d.claim_timer_expires_at, d.contact_timer_expires_at
-                ) <= v_now
-            order by due_at, d.id
+            (
+                select
+                    d.id, 'claim_window' as stage, d.claim_timer_expires_at as due_at
+                from public.crm_leads as d
+                where d.claim_timer_expires_at <= v_now
+                    and d.claim_timer_expires_at is not null and d.lead_claimed = false
+                    and d.sla_escalated_at is null and d.sla_waiting_since is null
+                order by d.claim_timer_expires_at, d.id
+            )
+            union all
+            (
+                select
+                    d.id, 'contact_window' as stage, d.contact_timer_expires_at as due_at
+                from public.crm_leads as d
+                where d.contact_timer_expires_at <= v_now
+                    and d.contact_timer_expires_at is not null
+                    and d.first_action_completed = false
+                    and d.sla_escalated_at is null and d.sla_waiting_since is null
+                order by d.contact_timer_expires_at, d.id
+            )
+            order by due_at, id
         ) as c
         cross join lateral (
             select from public.crm_leads as l
-            where l.id = c.id and l.sla_waiting_since is null
-                and public.crm_sla_breach_at(
-                    l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-                    l.claim_timer_expires_at, l.contact_timer_expires_at
-                ) <= v_now
+            where l.id = c.id and l.sla_escalated_at is null and l.sla_waiting_since is null
+                and (
+                    (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
+                    or (
+                        l.lead_claimed and l.first_action_completed = false
+                        and l.contact_timer_expires_at <= v_now
+                    )
+                )
             for update of l skip locked
         ) as locked
         limit v_batch
@@ -2714,46 +2752,46 @@ begin
 
     -- Due leads this pass passed over because another session holds them: every due lead it
     -- did not lock up to the last one it reached (all of them where it did not fill a batch).
-    -- The same read of the newly due leads counts them all, for "remaining" below.
     v_skipped := (
         select count(*) from public.crm_leads as c
-        where c.sla_waiting_since is not null
-            and public.crm_sla_breach_at(
-                c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-                c.claim_timer_expires_at, c.contact_timer_expires_at
-            ) <= v_now
+        where c.sla_waiting_since is not null and c.sla_escalated_at is null
             and (
                 v_waited < v_batch
                 or (c.sla_waiting_since, c.id) <= (v_last_waited, v_last_waited_id)
             )
             and not c.id = any(v_ids)
+            and (
+                (c.lead_claimed = false and c.claim_timer_expires_at <= v_now)
+                or (
+                    c.lead_claimed and c.first_action_completed = false
+                    and c.contact_timer_expires_at <= v_now
+                )
+            )
+    ) + (
+        select count(*) from (
+            (
+                select c.id from public.crm_leads as c
+                where c.claim_timer_expires_at <= v_now
+                    and c.claim_timer_expires_at is not null and c.lead_claimed = false
+                    and c.sla_escalated_at is null and c.sla_waiting_since is null
+                    and (
+                        v_fresh < v_batch or (c.claim_timer_expires_at, c.id) <= (v_last_due, v_last_id)
+                    )
+            )
+            union all
+            (
+                select c.id from public.crm_leads as c
+                where c.contact_timer_expires_at <= v_now
+                    and c.contact_timer_expires_at is not null
+                    and c.first_action_completed = false
+                    and c.sla_escalated_at is null and c.sla_waiting_since is null
+                    and (
+                        v_fresh < v_batch or (c.contact_timer_expires_at, c.id) <= (v_last_due, v_last_id)
+                    )
+            )
+        ) as x
+        where not x.id = any(v_ids)
     );
-    select
-        v_skipped + count(*) filter (
-            where (v_fresh < v_batch or (d.due_at, d.id) <= (v_last_due, v_last_id))
-                and not d.id = any(v_ids)
-        ),
-        count(*)
-    into v_skipped, v_due
-    from (
-        select
-            c.id,
-            public.crm_sla_due_at(
-                c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-                c.claim_timer_expires_at, c.contact_timer_expires_at, c.sla_warn_at,
-                c.sla_warned_at
-            ) as due_at
-        from public.crm_leads as c
-        where public.crm_sla_due_at(
-            c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-            c.claim_timer_expires_at, c.contact_timer_expires_at, c.sla_warn_at, c.sla_warned_at
-        ) <= v_now
-            and c.sla_waiting_since is null
-            and public.crm_sla_breach_at(
-                c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-                c.claim_timer_expires_at, c.contact_timer_expires_at
-            ) <= v_now
-    ) as d;
 
     if cardinality(v_ids) = 0 then
         return jsonb_build_object(
@@ -2781,7 +2819,7 @@ begin
         )
     into v_to, v_escalate, v_stuck_ids, v_stuck_stages, v_escalated, v_unclaimed, v_no_contact
     from unnest(v_ids, v_stages) with ordinality as t (id, stage, ord)
-    inner join public.crm_sla_route_leads(v_ids, v_now, false, null) as r on t.id = r.lead_id;
+    inner join public.crm_sla_route(v_ids, v_now) as r on t.id = r.lead_id;
 
     -- 4. Write the reassignments (lead rows, audit rows, events) in one statement.
     if cardinality(v_to) > 0 then
@@ -2834,9 +2872,29 @@ begin
     end if;
 
     if v_fresh >= v_batch then
-        -- The newly due leads this pass neither moved nor flagged (it took v_fresh of them),
-        -- less those held elsewhere: another pass would skip them too.
-        v_remaining := greatest(v_due - v_fresh - v_skipped, 0);
+        select
+            (
+                select count(*) from (
+                    select from public.crm_leads as c
+                    where c.claim_timer_expires_at <= v_now
+                        and c.claim_timer_expires_at is not null and c.lead_claimed = false
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
+                    limit 10000000
+                ) as x
+            )
+            + (
+                select count(*) from (
+                    select from public.crm_leads as c
+                    where c.contact_timer_expires_at <= v_now
+                        and c.contact_timer_expires_at is not null
+                        and c.first_action_completed = false
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
+                    limit 10000000
+                ) as y
+            )
+        into v_remaining;
+        -- Leads held elsewhere are not work another pass can do now (it would skip them too).
+        v_remaining := greatest(v_remaining - v_skipped, 0);
     end if;
 
     return jsonb_build_object(
@@ -2886,11 +2944,11 @@ begin
         raise exception 'lead % does not exist', p_lead_id
             using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
     end if;
-    -- The router's own verdict on the target (crm_sla_route_leads, as crm_sla_explain_routing shows
+    -- The router's own verdict on the target (crm_sla_route, as crm_sla_explain_routing shows
     -- it): a manual move may override the routing preferences (accepting leads, team, shift,
     -- cap: the admin's call), never an inactive target or the current owner.
     select r.reason into v_reason
-    from public.crm_sla_route_leads(array[p_lead_id], public.sla_now(), true, null) as r
+    from public.crm_sla_route(array[p_lead_id], public.sla_now(), true) as r
     where r.agent_id = p_to_agent_id;
     if not found then
         select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
@@ -3655,10 +3713,6 @@ CREATE INDEX crm_leads_open_by_agent_idx ON public.crm_leads USING btree (assign
 
 COMMENT ON INDEX public.crm_leads_open_by_agent_idx IS 'Open leads (not contacted, not escalated) by owner: counts them against max_open_leads';
 
-CREATE INDEX crm_leads_sla_due_idx ON public.crm_leads USING btree (public.crm_sla_due_at(lead_claimed, first_action_completed, sla_escalated_at, claim_timer_expires_at, contact_timer_expires_at, sla_warn_at, sla_warned_at)) WHERE (public.crm_sla_due_at(lead_claimed, first_action_completed, sla_escalated_at, claim_timer_expires_at, contact_timer_expires_at, sla_warn_at, sla_warned_at) IS NOT NULL);
-
-COMMENT ON INDEX public.crm_leads_sla_due_idx IS 'What is due and when (crm_sla_due_at): the monitor''s idle test, candidates, counts and next wake';
-
 CREATE INDEX crm_leads_unowned_idx ON public.crm_leads USING btree (created_at) WHERE (assigned_agent_id IS NULL);
 
 CREATE INDEX crm_leads_waiting_idx ON public.crm_leads USING btree (sla_waiting_since) WHERE (sla_waiting_since IS NOT NULL);
@@ -3668,6 +3722,10 @@ COMMENT ON INDEX public.crm_leads_waiting_idx IS 'Overdue leads waiting with the
 CREATE INDEX idx_crm_lead_sla_events_agent ON public.crm_lead_sla_events USING btree (agent_id, at);
 
 CREATE INDEX idx_crm_lead_sla_events_lead ON public.crm_lead_sla_events USING btree (lead_id);
+
+CREATE INDEX idx_crm_leads_claim_timer_expires ON public.crm_leads USING btree (claim_timer_expires_at) WHERE ((claim_timer_expires_at IS NOT NULL) AND (lead_claimed = false));
+
+CREATE INDEX idx_crm_leads_contact_timer_expires ON public.crm_leads USING btree (contact_timer_expires_at) WHERE ((contact_timer_expires_at IS NOT NULL) AND (first_action_completed = false));
 
 CREATE INDEX idx_crm_leads_sla_warn_due ON public.crm_leads USING btree (sla_warn_at) WHERE ((sla_warn_at IS NOT NULL) AND (sla_warned_at IS NULL));
 
@@ -4104,15 +4162,23 @@ GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO service_
 
 REVOKE ALL ON FUNCTION public.crm_sla_holidays_check() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_intake_clock() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_intake_matches() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_intake_matches() TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_intake_matches() TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) TO service_role;
+
 REVOKE ALL ON FUNCTION public.crm_sla_lock_key(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) TO service_role;
-
-REVOKE ALL ON FUNCTION public.crm_sla_plan_intake() FROM PUBLIC;
-GRANT ALL ON FUNCTION public.crm_sla_plan_intake() TO authenticated;
-GRANT ALL ON FUNCTION public.crm_sla_plan_intake() TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_policies_check() FROM PUBLIC;
 
@@ -4126,6 +4192,8 @@ REVOKE ALL ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) FROM PUB
 
 REVOKE ALL ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uuid, p_at timestamp with time zone) FROM PUBLIC;
@@ -4133,10 +4201,6 @@ REVOKE ALL ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id
 REVOKE ALL ON FUNCTION public.crm_sla_route_waiting(p_limit integer, p_at timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) FROM PUBLIC;
-
-REVOKE ALL ON FUNCTION public.crm_sla_start_timers(p_policy_id uuid, p_start timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.crm_sla_start_timers(p_policy_id uuid, p_start timestamp with time zone) TO authenticated;
-GRANT ALL ON FUNCTION public.crm_sla_start_timers(p_policy_id uuid, p_start timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) TO authenticated;

@@ -48,7 +48,7 @@ def test_one_statement_gives_its_leads_one_clock_and_leaves_no_settings_behind(w
         conn.execute(BULK, (ann, False, 3))
         conn.execute(BULK.replace("'Lead '", "'Lead 1'"), (ann, True, 1))
         left = conn.execute(
-            "select current_setting('crm_sla.intake_plan', true) as at, "
+            "select current_setting('crm_sla.intake_clock', true) as at, "
             "current_setting('crm_sla.intake_queue', true) as queue").fetchone()
         conn.execute("commit")
     assert not left["at"] and not left["queue"]
@@ -102,18 +102,15 @@ def test_nobody_eligible_leaves_a_whole_statement_unowned_until_someone_is(world
 def test_an_admin_cannot_plant_the_intake_clock(world, when):
     ann = world.agent("Ann")
     boss = world.agent("Boss", role="admin")
-    # A plan of its own: claim start in 2000, deadline in 2099.
-    plant = ("set_config('crm_sla.intake_plan', row('2000-01-01', row(null, null, '99 years', "
-             "'2099-01-01', null, '99 years', '2099-01-01', null)::public.crm_sla_timer_start, "
-             "'{}'::uuid[], '{}'::jsonb[], '{}'::public.crm_sla_timer_start[])"
-             "::public.crm_sla_intake_plan::text, {local})")
+    # Claim start in 2000, deadline in 2099 (microseconds since 1970).
+    plant = "set_config('crm_sla.intake_clock', '946684800000000 4070908800000000 0', {local})"
     with world.as_agent(boss) as conn:
         if when == "before the statement":
-            conn.execute("select " + plant.replace("{local}", "false"))
+            conn.execute("select " + plant.format(local="false"))
             sql = "insert into public.crm_leads (assigned_agent_id) values (%s) returning id"
         else:  # the SELECT feeding the INSERT runs between the intake trigger's rows
             sql = ("insert into public.crm_leads (assigned_agent_id, full_name) "
-                   "select %s, " + plant.replace("{local}", "true") + " from generate_series(1, 3) "
+                   "select %s, " + plant.format(local="true") + " from generate_series(1, 3) "
                    "returning id")
         ids = [r["id"] for r in conn.execute(sql, (ann,)).fetchall()]
     for lead in ids:

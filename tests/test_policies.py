@@ -121,9 +121,8 @@ def test_routing_and_reassigning_compute_a_policys_timer_once_not_once_a_lead(wo
     assert len(leads) == 300 and sum(r["sla_policy_id"] is not None for r in leads) == 150
     assert all(r["reassignment_count"] == 1 and r["running"] for r in leads)
     # One plan for each policy among the leads (the partner policy and the defaults), computed
-    # once for the routing statement and once for the monitor's batch; the INSERT's intake plans
-    # both stages of each once too (crm_sla_start_timers), whatever the number of leads.
-    assert (routed, moved) == (2 + 4, 2)
+    # once for the routing statement and once for the monitor's batch.
+    assert (routed, moved) == (2, 2)
 
 
 def test_the_first_active_policy_by_priority_then_name_wins(world):

@@ -35,13 +35,15 @@ AUDIT_COLUMNS = {
 }
 
 INDEXES = {
-    "crm_leads_sla_due_idx": (
-        "CREATE INDEX crm_leads_sla_due_idx ON public.crm_leads USING btree "
-        "(crm_sla_due_at(lead_claimed, first_action_completed, sla_escalated_at, "
-        "claim_timer_expires_at, contact_timer_expires_at, sla_warn_at, sla_warned_at)) "
-        "WHERE (crm_sla_due_at(lead_claimed, first_action_completed, sla_escalated_at, "
-        "claim_timer_expires_at, contact_timer_expires_at, sla_warn_at, sla_warned_at) "
-        "IS NOT NULL)"
+    "idx_crm_leads_claim_timer_expires": (
+        "CREATE INDEX idx_crm_leads_claim_timer_expires ON public.crm_leads USING btree "
+        "(claim_timer_expires_at) WHERE ((claim_timer_expires_at IS NOT NULL) "
+        "AND (lead_claimed = false))"
+    ),
+    "idx_crm_leads_contact_timer_expires": (
+        "CREATE INDEX idx_crm_leads_contact_timer_expires ON public.crm_leads USING btree "
+        "(contact_timer_expires_at) WHERE ((contact_timer_expires_at IS NOT NULL) "
+        "AND (first_action_completed = false))"
     ),
     "idx_reassignments_lead": (
         "CREATE INDEX idx_reassignments_lead ON public.crm_lead_reassignments USING btree "
@@ -113,16 +115,16 @@ def test_index_has_its_exact_definition(world, name):
     assert got == INDEXES[name]
 
 
-def test_monitor_finds_due_timers_through_the_due_index(world):
+def test_monitor_finds_due_timers_through_the_partial_indexes(world):
     world.db.execute("set enable_seqscan = off")
-    due = ("public.crm_sla_due_at(lead_claimed, first_action_completed, sla_escalated_at, "
-           "claim_timer_expires_at, contact_timer_expires_at, sla_warn_at, sla_warned_at)")
-    plan = "\n".join(r["QUERY PLAN"] for r in world.db.execute(
-        f"explain select id from public.crm_leads where {due} <= now() "
-        f"order by {due} limit 100").fetchall())
-    assert "crm_leads_sla_due_idx" in plan
-    for gone in ("idx_crm_leads_claim_timer_expires", "idx_crm_leads_contact_timer_expires"):
-        assert world.scalar("select to_regclass(%s)", (f"public.{gone}",)) is None
+    for column, index in (("claim", "idx_crm_leads_claim_timer_expires"),
+                          ("contact", "idx_crm_leads_contact_timer_expires")):
+        done = "lead_claimed" if column == "claim" else "first_action_completed"
+        plan = "\n".join(r["QUERY PLAN"] for r in world.db.execute(
+            f"explain select id from public.crm_leads where {column}_timer_expires_at <= now() "
+            f"and {column}_timer_expires_at is not null and {done} = false "
+            f"order by {column}_timer_expires_at limit 100").fetchall())
+        assert index in plan
 
 
 @pytest.mark.parametrize("column, bad", [("reason", "timeout"), ("stage", "lunch")])

@@ -1,7 +1,7 @@
--- The earliest SLA-clock instant after p_after at which the monitor has work on a lead
--- (crm_sla_due_at: a running timer breaches, or a warning falls due), or NULL when none is
--- pending: one read of the first entry of crm_leads_sla_due_idx, whatever the table size.
--- Called by run_sla_monitor() (pg_cron, or the service role) to sleep until then.
+-- The earliest SLA-clock instant after p_after at which a running timer falls due (a claim or
+-- contact deadline of a lead the monitor still moves, or a warning instant not yet warned), or
+-- NULL when none runs: three reads of the first entry of partial indexes, whatever the table
+-- size. Called by run_sla_monitor() (pg_cron, or the service role) to sleep until then.
 create or replace function public.crm_sla_next_due(p_after timestamptz)
 returns timestamptz
 language sql
@@ -9,15 +9,25 @@ stable
 security definer
 set search_path = ''
 as $$
-    select min(public.crm_sla_due_at(
-        l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-        l.claim_timer_expires_at, l.contact_timer_expires_at, l.sla_warn_at, l.sla_warned_at
-    ))
-    from public.crm_leads as l
-    where public.crm_sla_due_at(
-        l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-        l.claim_timer_expires_at, l.contact_timer_expires_at, l.sla_warn_at, l.sla_warned_at
-    ) > p_after
+    select least(
+        (
+            select min(l.claim_timer_expires_at) from public.crm_leads as l
+            where l.claim_timer_expires_at > p_after
+                and l.claim_timer_expires_at is not null and l.lead_claimed = false
+                and l.sla_escalated_at is null
+        ),
+        (
+            select min(l.contact_timer_expires_at) from public.crm_leads as l
+            where l.contact_timer_expires_at > p_after
+                and l.contact_timer_expires_at is not null and l.first_action_completed = false
+                and l.sla_escalated_at is null
+        ),
+        (
+            select min(l.sla_warn_at) from public.crm_leads as l
+            where l.sla_warn_at > p_after
+                and l.sla_warn_at is not null and l.sla_warned_at is null
+        )
+    )
 $$;
 
 comment on function public.crm_sla_next_due(timestamptz) is

@@ -1,6 +1,6 @@
 -- The router: chooses the next owner of each lead in p_leads (in that order: oldest first), the
 -- one routing implementation behind intake, the monitor's overflow and breach passes,
--- crm_sla_explain_routing and reassign_lead's checks (with p_new_policies NULL), and a new lead's
+-- crm_sla_explain_routing and reassign_lead's checks (through crm_sla_route), and a new lead's
 -- first owner as it is written (crm_sla_route_new_lead). Callers that route (p_explain false)
 -- hold the routing lock (the crm_sla_routing_lock row) and the leads' row locks.
 --

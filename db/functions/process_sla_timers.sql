@@ -1,6 +1,6 @@
 -- One monitor pass: routes leads waiting for an owner (the overflow queue), writes the warnings
 -- due, then reassigns (or escalates) up to one batch of leads whose claim or contact window has
--- expired, all through the one router (crm_sla_route_leads). Called by pg_cron (through
+-- expired, all through the one router (crm_sla_route). Called by pg_cron (through
 -- run_sla_monitor), by `crm-sla monitor`, and by the service role. Returns counts; "remaining"
 -- > 0 means call again; "skipped_locked" counts due leads another session held (never done).
 create or replace function public.process_sla_timers()
@@ -20,7 +20,6 @@ declare
     v_last_id uuid;
     v_last_waited_id uuid;
     v_skipped bigint;
-    v_due bigint;  -- newly due leads (not waiting) when the pass began
     v_ids uuid[];
     v_stages text[];
     v_to uuid[];
@@ -41,21 +40,26 @@ begin
     select s.monitor_batch_size into v_batch from public.crm_sla_settings as s;
     v_batch := coalesce(v_batch, 1000);
 
-    -- Idle fast path: nothing unowned and nothing due means no locks at all. "Due" is
-    -- crm_sla_due_at (the one statement of it); the earliest due instant is read off the first
-    -- entry of its index whatever the statistics say (an EXISTS may pick a sequential scan when
-    -- the table is full of old, closed timers): the cost follows the due work, not the table size.
+    -- Idle fast path: nothing unowned and nothing due means no locks at all. Each due test asks
+    -- for the earliest due expiry, which the planner reads off the first entries of the seed's
+    -- partial index whatever the statistics say (an EXISTS may pick a sequential scan when the
+    -- table is full of old, closed timers): the cost follows the due work, not the table size.
     if not exists (select from public.crm_leads as l where l.assigned_agent_id is null)
         and (
-            select min(public.crm_sla_due_at(
-                l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-                l.claim_timer_expires_at, l.contact_timer_expires_at, l.sla_warn_at, l.sla_warned_at
-            ))
-            from public.crm_leads as l
-            where public.crm_sla_due_at(
-                l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-                l.claim_timer_expires_at, l.contact_timer_expires_at, l.sla_warn_at, l.sla_warned_at
-            ) <= v_now
+            select min(l.claim_timer_expires_at) from public.crm_leads as l
+            where l.claim_timer_expires_at <= v_now
+                and l.claim_timer_expires_at is not null and l.lead_claimed = false
+                and l.sla_escalated_at is null
+        ) is null
+        and (
+            select min(l.contact_timer_expires_at) from public.crm_leads as l
+            where l.contact_timer_expires_at <= v_now
+                and l.contact_timer_expires_at is not null and l.first_action_completed = false
+                and l.sla_escalated_at is null
+        ) is null
+        and (
+            select min(l.sla_warn_at) from public.crm_leads as l
+            where l.sla_warn_at <= v_now and l.sla_warn_at is not null and l.sla_warned_at is null
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
@@ -76,13 +80,13 @@ begin
     v_warned := public.crm_sla_emit_warnings(v_now, v_batch);
 
     -- 2. Lock the leads this pass works on, skipping rows another session holds: those are
-    --    counted (skipped_locked), never done, and never fill the batch. A lead is this pass's
-    --    when its running timer has breached (crm_sla_breach_at <= now). First up to one batch
+    --    counted (skipped_locked), never done, and never fill the batch. First up to one batch
     --    of leads already waiting with their owner for an eligible agent (so that leads nobody
     --    can take never hold up the others), oldest first; then up to one batch of newly due
-    --    leads in due order (crm_leads_sla_due_idx), each locked as it comes, until the batch
-    --    is full. Each lock re-checks the breach on the locked row itself, so a lead claimed
-    --    (or reassigned) since the candidates were read is left alone.
+    --    leads, earliest expiry first whatever the stage: the two partial indexes are merged
+    --    in expiry order and each candidate is locked as it comes, until the batch is full.
+    --    Each lock re-checks the due test on the locked row itself, so a lead claimed (or
+    --    reassigned) since the candidates were read is left alone.
     select
         coalesce(array_agg(w.id order by w.waited, w.id), '{}'),
         coalesce(array_agg(w.stage order by w.waited, w.id), '{}'),
@@ -97,11 +101,14 @@ begin
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage
         from public.crm_leads as l
         where
-            l.sla_waiting_since is not null
-            and public.crm_sla_breach_at(
-                l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-                l.claim_timer_expires_at, l.contact_timer_expires_at
-            ) <= v_now
+            l.sla_waiting_since is not null and l.sla_escalated_at is null
+            and (
+                (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
+                or (
+                    l.lead_claimed and l.first_action_completed = false
+                    and l.contact_timer_expires_at <= v_now
+                )
+            )
         order by l.sla_waiting_since, l.id
         limit v_batch
         for update of l skip locked
@@ -117,33 +124,38 @@ begin
     from (
         select c.id, c.stage, c.due_at
         from (
-            select
-                d.id,
-                case when d.lead_claimed then 'contact_window' else 'claim_window' end as stage,
-                public.crm_sla_due_at(
-                    d.lead_claimed, d.first_action_completed, d.sla_escalated_at,
-                    d.claim_timer_expires_at, d.contact_timer_expires_at, d.sla_warn_at,
-                    d.sla_warned_at
-                ) as due_at
-            from public.crm_leads as d
-            where public.crm_sla_due_at(
-                d.lead_claimed, d.first_action_completed, d.sla_escalated_at,
-                d.claim_timer_expires_at, d.contact_timer_expires_at, d.sla_warn_at, d.sla_warned_at
-            ) <= v_now
-                and d.sla_waiting_since is null
-                and public.crm_sla_breach_at(
-                    d.lead_claimed, d.first_action_completed, d.sla_escalated_at,
-                    d.claim_timer_expires_at, d.contact_timer_expires_at
-                ) <= v_now
-            order by due_at, d.id
+            (
+                select
+                    d.id, 'claim_window' as stage, d.claim_timer_expires_at as due_at
+                from public.crm_leads as d
+                where d.claim_timer_expires_at <= v_now
+                    and d.claim_timer_expires_at is not null and d.lead_claimed = false
+                    and d.sla_escalated_at is null and d.sla_waiting_since is null
+                order by d.claim_timer_expires_at, d.id
+            )
+            union all
+            (
+                select
+                    d.id, 'contact_window' as stage, d.contact_timer_expires_at as due_at
+                from public.crm_leads as d
+                where d.contact_timer_expires_at <= v_now
+                    and d.contact_timer_expires_at is not null
+                    and d.first_action_completed = false
+                    and d.sla_escalated_at is null and d.sla_waiting_since is null
+                order by d.contact_timer_expires_at, d.id
+            )
+            order by due_at, id
         ) as c
         cross join lateral (
             select from public.crm_leads as l
-            where l.id = c.id and l.sla_waiting_since is null
-                and public.crm_sla_breach_at(
-                    l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-                    l.claim_timer_expires_at, l.contact_timer_expires_at
-                ) <= v_now
+            where l.id = c.id and l.sla_escalated_at is null and l.sla_waiting_since is null
+                and (
+                    (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
+                    or (
+                        l.lead_claimed and l.first_action_completed = false
+                        and l.contact_timer_expires_at <= v_now
+                    )
+                )
             for update of l skip locked
         ) as locked
         limit v_batch
@@ -151,46 +163,46 @@ begin
 
     -- Due leads this pass passed over because another session holds them: every due lead it
     -- did not lock up to the last one it reached (all of them where it did not fill a batch).
-    -- The same read of the newly due leads counts them all, for "remaining" below.
     v_skipped := (
         select count(*) from public.crm_leads as c
-        where c.sla_waiting_since is not null
-            and public.crm_sla_breach_at(
-                c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-                c.claim_timer_expires_at, c.contact_timer_expires_at
-            ) <= v_now
+        where c.sla_waiting_since is not null and c.sla_escalated_at is null
             and (
                 v_waited < v_batch
                 or (c.sla_waiting_since, c.id) <= (v_last_waited, v_last_waited_id)
             )
             and not c.id = any(v_ids)
+            and (
+                (c.lead_claimed = false and c.claim_timer_expires_at <= v_now)
+                or (
+                    c.lead_claimed and c.first_action_completed = false
+                    and c.contact_timer_expires_at <= v_now
+                )
+            )
+    ) + (
+        select count(*) from (
+            (
+                select c.id from public.crm_leads as c
+                where c.claim_timer_expires_at <= v_now
+                    and c.claim_timer_expires_at is not null and c.lead_claimed = false
+                    and c.sla_escalated_at is null and c.sla_waiting_since is null
+                    and (
+                        v_fresh < v_batch or (c.claim_timer_expires_at, c.id) <= (v_last_due, v_last_id)
+                    )
+            )
+            union all
+            (
+                select c.id from public.crm_leads as c
+                where c.contact_timer_expires_at <= v_now
+                    and c.contact_timer_expires_at is not null
+                    and c.first_action_completed = false
+                    and c.sla_escalated_at is null and c.sla_waiting_since is null
+                    and (
+                        v_fresh < v_batch or (c.contact_timer_expires_at, c.id) <= (v_last_due, v_last_id)
+                    )
+            )
+        ) as x
+        where not x.id = any(v_ids)
     );
-    select
-        v_skipped + count(*) filter (
-            where (v_fresh < v_batch or (d.due_at, d.id) <= (v_last_due, v_last_id))
-                and not d.id = any(v_ids)
-        ),
-        count(*)
-    into v_skipped, v_due
-    from (
-        select
-            c.id,
-            public.crm_sla_due_at(
-                c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-                c.claim_timer_expires_at, c.contact_timer_expires_at, c.sla_warn_at,
-                c.sla_warned_at
-            ) as due_at
-        from public.crm_leads as c
-        where public.crm_sla_due_at(
-            c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-            c.claim_timer_expires_at, c.contact_timer_expires_at, c.sla_warn_at, c.sla_warned_at
-        ) <= v_now
-            and c.sla_waiting_since is null
-            and public.crm_sla_breach_at(
-                c.lead_claimed, c.first_action_completed, c.sla_escalated_at,
-                c.claim_timer_expires_at, c.contact_timer_expires_at
-            ) <= v_now
-    ) as d;
 
     if cardinality(v_ids) = 0 then
         return jsonb_build_object(
@@ -218,7 +230,7 @@ begin
         )
     into v_to, v_escalate, v_stuck_ids, v_stuck_stages, v_escalated, v_unclaimed, v_no_contact
     from unnest(v_ids, v_stages) with ordinality as t (id, stage, ord)
-    inner join public.crm_sla_route_leads(v_ids, v_now, false, null) as r on t.id = r.lead_id;
+    inner join public.crm_sla_route(v_ids, v_now) as r on t.id = r.lead_id;
 
     -- 4. Write the reassignments (lead rows, audit rows, events) in one statement.
     if cardinality(v_to) > 0 then
@@ -271,9 +283,29 @@ begin
     end if;
 
     if v_fresh >= v_batch then
-        -- The newly due leads this pass neither moved nor flagged (it took v_fresh of them),
-        -- less those held elsewhere: another pass would skip them too.
-        v_remaining := greatest(v_due - v_fresh - v_skipped, 0);
+        select
+            (
+                select count(*) from (
+                    select from public.crm_leads as c
+                    where c.claim_timer_expires_at <= v_now
+                        and c.claim_timer_expires_at is not null and c.lead_claimed = false
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
+                    limit 10000000
+                ) as x
+            )
+            + (
+                select count(*) from (
+                    select from public.crm_leads as c
+                    where c.contact_timer_expires_at <= v_now
+                        and c.contact_timer_expires_at is not null
+                        and c.first_action_completed = false
+                        and c.sla_escalated_at is null and c.sla_waiting_since is null
+                    limit 10000000
+                ) as y
+            )
+        into v_remaining;
+        -- Leads held elsewhere are not work another pass can do now (it would skip them too).
+        v_remaining := greatest(v_remaining - v_skipped, 0);
     end if;
 
     return jsonb_build_object(

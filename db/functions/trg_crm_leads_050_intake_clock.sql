@@ -1,7 +1,7 @@
--- Intake, start of statement: plans the intake of all the leads an INSERT brings once
--- (crm_sla_plan_intake: the SLA clock reading, the settings' timers, the active policies' matches)
--- into the transaction-local setting crm_sla.intake_plan that the intake trigger reads
--- (crm_leads_900_intake_done clears it), and clears crm_sla.intake_routed (no lead of this
+-- Intake, start of statement: reads the SLA clock, the default timers and the active policies'
+-- matches once for all the leads an INSERT brings, into the transaction-local settings
+-- crm_sla.intake_clock and crm_sla.intake_policies that the intake trigger reads
+-- (crm_leads_900_intake_done clears them), and clears crm_sla.intake_routed (no lead of this
 -- statement was routed as it was written yet). Fires before every INSERT statement on crm_leads.
 create or replace function public.crm_leads_intake_clock()
 returns trigger
@@ -9,10 +9,13 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+    v_clock constant text := public.crm_sla_intake_clock();
 begin
     perform
-        pg_catalog.set_config('crm_sla.intake_plan', public.crm_sla_plan_intake()::text, true),
-        pg_catalog.set_config('crm_sla.intake_routed', '', true);
+        pg_catalog.set_config('crm_sla.intake_clock', v_clock, true),
+        pg_catalog.set_config('crm_sla.intake_routed', '', true),
+        pg_catalog.set_config('crm_sla.intake_policies', public.crm_sla_intake_matches(), true);
     return null;
 end
 $$;

@@ -1,24 +1,24 @@
 -- Intake: a new lead gets its SLA policy and its claim timer starts, in the policy's calendar
--- (the first one without an owner of a statement gets its timers planned here and its owner from
--- crm_leads_150_route_first, the others theirs at the end of the statement). Fires before every
--- INSERT on crm_leads; engine-owned columns start fresh whatever was sent. Every import runs
--- through here, so it queries nothing of its own for a lead with an owner: the statement's plan
--- (a crm_sla_intake_plan: SLA clock reading, the settings' timers, the policies' matches) is in
--- crm_sla.intake_plan (crm_leads_050_intake_clock), and a policy's timers are planned once a
--- statement, when its first lead matches it. An invoker function without a SET clause (each
--- would cost a microsecond a lead): every name in it is qualified.
+-- (crm_leads_150_route_first then routes the statement's first lead without an owner and clears
+-- the timers of those still without one: they start when routing gives them an owner). Fires
+-- before every INSERT on crm_leads; engine-owned columns start fresh whatever was sent. Every
+-- import runs through here, so it queries nothing of its own for a lead with an owner: the
+-- statement's SLA clock reading and the policies' matches are in crm_sla.intake_clock and
+-- crm_sla.intake_policies (crm_leads_050_intake_clock), and a policy's timers are planned once a
+-- statement, when its first lead matches it. An invoker function without a SET clause (each would
+-- cost a microsecond a lead): every name in it is qualified.
 create or replace function public.crm_leads_intake()
 returns trigger
 language plpgsql
 as $$
 declare
-    v_trusted constant boolean
-        := pg_catalog.current_setting('role') not in ('anon', 'authenticated');
-    v_saved text;
-    v_plan public.crm_sla_intake_plan;
-    v_timers public.crm_sla_timer_start;
+    v_clock text;
+    v_policies text;
+    v_list jsonb;
     v_doc jsonb;
-    v_first integer := 1;
+    v_plan text;
+    v_lines text[];
+    v_first integer;
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -41,65 +41,85 @@ begin
         new.sla_warned_at := null;
     end if;
 
-    -- An API session (agent, admin) could have planted the setting itself, so it plans for each
-    -- lead; the service role and trusted sessions, which may move the SLA clock and the windows
-    -- anyway, share the statement's plan.
-    if v_trusted then
-        v_saved := pg_catalog.current_setting('crm_sla.intake_plan', true);
+    -- An API session (agent, admin) could have planted the settings itself, so it reads the
+    -- clock and the policies for each lead; the service role and trusted sessions, which may move
+    -- the SLA clock and the windows anyway, share the statement's reading. '<claim start> <claim
+    -- deadline> <contact deadline> <claim window> <contact window> <calendar> <claim warning>
+    -- <contact warning>', microseconds.
+    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
+        v_clock := pg_catalog.current_setting('crm_sla.intake_clock', true);
+        v_policies := pg_catalog.current_setting('crm_sla.intake_policies', true);
     end if;
-    if coalesce(v_saved, '') = '' then
-        v_plan := public.crm_sla_plan_intake();
-    else
-        v_plan := v_saved::public.crm_sla_intake_plan;
+    if v_clock is null or v_clock = '' then
+        v_clock := public.crm_sla_intake_clock();
+        v_policies := public.crm_sla_intake_matches();
     end if;
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
-    -- owns the column, so what the client sent does not count. Its timers are planned the first
-    -- time a lead of the statement matches it, and kept in the plan for the next ones.
-    v_timers := v_plan.defaults;
-    if pg_catalog.cardinality(v_plan.matches) > 8 then
-        -- Many policies: one containment test each, in one query (a loop step costs about
-        -- 4 microseconds, the query a few once); v_first is the first match's index.
-        v_doc := pg_catalog.to_jsonb(new);
-        select coalesce(min(e.i), pg_catalog.cardinality(v_plan.matches) + 1) into v_first
-        from pg_catalog.unnest(v_plan.matches) with ordinality as e (m, i)
-        where v_doc operator(pg_catalog.@>) e.m;
-    end if;
-    for i in v_first .. pg_catalog.cardinality(v_plan.matches) loop
-        -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
-        -- matches on something.
-        if v_plan.matches[i] <> '{}'::jsonb and v_doc is null then
+    -- owns the column, so what the client sent does not count. Its timers are a line of
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first): the
+    -- policy's id alone until a lead of the statement first matches it, then its plan.
+    new.sla_policy_id := null;
+    v_plan := v_clock;
+    if v_policies <> '' then
+        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
+        v_first := 0;
+        if pg_catalog.jsonb_array_length(v_list) > 8 then
+            -- Many policies: one containment test each, in one query (a loop step costs about
+            -- 4 microseconds, the query a few once); v_first is the first match's index.
             v_doc := pg_catalog.to_jsonb(new);
+            select coalesce(min(e.i) - 1, pg_catalog.jsonb_array_length(v_list)) into v_first
+            from pg_catalog.jsonb_array_elements(v_list) with ordinality as e (m, i)
+            where v_doc operator(pg_catalog.@>) e.m;
         end if;
-        if v_plan.matches[i] = '{}'::jsonb or v_doc @> v_plan.matches[i] then
-            v_timers := v_plan.timers[i];
-            if v_timers.policy_id is null then
-                v_timers := public.crm_sla_start_timers(v_plan.policy_ids[i], v_plan.at);
-                v_plan.timers[i] := v_timers;
-                if v_trusted then
-                    perform pg_catalog.set_config('crm_sla.intake_plan', v_plan::text, true);
-                end if;
+        for i in v_first .. pg_catalog.jsonb_array_length(v_list) - 1 loop
+            -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
+            -- matches on something.
+            if v_list -> i <> '{}'::jsonb and v_doc is null then
+                v_doc := pg_catalog.to_jsonb(new);
             end if;
-            exit;
-        end if;
-    end loop;
-    new.sla_policy_id := v_timers.policy_id;
+            if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
+                v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
+                new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
+                if pg_catalog.strpos(v_plan, ' ') = 0 then
+                    v_plan := public.crm_sla_intake_plan(
+                        new.sla_policy_id,
+                        timestamptz 'epoch'
+                        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
+                    );
+                    v_lines := pg_catalog.string_to_array(v_policies, E'\n');
+                    v_lines[i + 2] := v_plan;
+                    v_policies := pg_catalog.array_to_string(v_lines, E'\n');
+                    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
+                        perform pg_catalog.set_config('crm_sla.intake_policies', v_policies, true);
+                    end if;
+                end if;
+                exit;
+            end if;
+        end loop;
+    end if;
 
     -- A lead without an owner gets its timers planned too: crm_leads_150_route_first routes the
     -- statement's first one as it is written and clears the others' until they get an owner.
-    new.claim_timer_started_at := v_plan.at;
-    new.claim_timer_expires_at := v_timers.claim_expires_at;
-    new.claim_window_expires_at := v_timers.claim_expires_at;
-    new.sla_timer_window := v_timers.claim_window;
-    new.sla_timer_calendar_id := v_timers.calendar_id;
-    new.sla_warn_at := v_timers.claim_warn_at;
+    new.claim_timer_started_at := timestamptz 'epoch'
+        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
+    new.claim_timer_expires_at := timestamptz 'epoch'
+        + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
+    new.claim_window_expires_at := new.claim_timer_expires_at;
+    new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
+    new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
+    new.sla_warn_at := timestamptz 'epoch'
+        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
-        new.contact_timer_started_at := v_plan.at;
-        new.contact_timer_expires_at := v_timers.contact_expires_at;
-        new.sla_timer_window := v_timers.contact_window;
-        new.sla_warn_at := v_timers.contact_warn_at;
+        new.contact_timer_started_at := new.claim_timer_started_at;
+        new.contact_timer_expires_at := timestamptz 'epoch'
+            + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
+        new.sla_timer_window
+        := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
+        new.sla_warn_at := timestamptz 'epoch'
+            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
     end if;
     return new;
 end

@@ -13,7 +13,7 @@ from harness.bench.common import Row, ms, percentile
 from harness.bench.lab import Lab
 from harness.target import connect
 
-SEED_INDEXES = ("crm_leads_sla_due_idx",)
+SEED_INDEXES = ("idx_crm_leads_claim_timer_expires", "idx_crm_leads_contact_timer_expires")
 
 # Leads as the engine would have left them: 1% open (half waiting for a claim, half for a first
 # contact, with hour-long windows so that nothing falls due or warns while measuring), the rest
@@ -48,14 +48,15 @@ GROW = """
 
 # What the pass tests when nothing is due, for servers where auto_explain cannot be loaded.
 DUE_TESTS = """
-    explain select min(public.crm_sla_due_at(
-            l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-            l.claim_timer_expires_at, l.contact_timer_expires_at, l.sla_warn_at, l.sla_warned_at))
-        from public.crm_leads as l
-        where public.crm_sla_due_at(
-            l.lead_claimed, l.first_action_completed, l.sla_escalated_at,
-            l.claim_timer_expires_at, l.contact_timer_expires_at, l.sla_warn_at, l.sla_warned_at)
-            <= public.sla_now()
+    explain select
+        exists (select from public.crm_leads as l
+            where l.claim_timer_expires_at <= public.sla_now()
+                and l.claim_timer_expires_at is not null
+                and l.lead_claimed = false),
+        exists (select from public.crm_leads as l
+            where l.contact_timer_expires_at <= public.sla_now()
+                and l.contact_timer_expires_at is not null
+                and l.first_action_completed = false)
 """
 
 
@@ -137,11 +138,11 @@ def measure(lab: Lab) -> list[Row]:
     top.target = "<= 2 ms, ratio <= 1.5"
     uses_seed_indexes = all(ix in seen for ix in SEED_INDEXES)
     top.met = medians[big] <= 0.002 and ratio <= 1.5 and uses_seed_indexes
-    due_test = [p for p in found if "crm_leads_sla_due_idx" in p] or found
+    due_test = [p for p in found if "min(l.claim_timer_expires_at)" in p] or found
     rows.append(Row(
         "idle_plan", f"2 idle monitor plan, {big:,} leads",
         ", ".join(ix for ix in SEED_INDEXES if ix in seen) or "no seed index",
-        target="the due index", met=uses_seed_indexes,
+        target="seed's partial indexes", met=uses_seed_indexes,
         data={"how": how, "indexes": seen, "plan": "\n".join(due_test), "plans": found}))
     lab.reset()
     lab.analyze()

@@ -117,10 +117,6 @@ class Lab:
             "'bench' from generate_series(1, %s) i",
             (self.agents, len(self.agents), n))
         if claimed_every:
-            # Statistics of the new rows first: planned against an empty table's, the UPDATE's
-            # semi-join becomes a nested loop over the whole table for each lead (minutes at
-            # 100,000 leads) whenever autovacuum analyzed it empty in between.
-            self.analyze()
             self.db.execute(
                 "update public.crm_leads set lead_claimed = true where id in ("
                 "select id from (select id, row_number() over (order by id) as k "
