@@ -116,8 +116,10 @@ def _act(conn: psycopg.Connection, agent: uuid.UUID, function: str, lead: uuid.U
 
 
 def _offset(t0, when) -> str:
-    seconds = int((when - t0).total_seconds())
-    return f"+{seconds // 60:02d}:{seconds % 60:02d}"
+    """The story's minute an event happened in: every move happens at a minute's step, and the
+    seconds past it are only how long the step took on this machine (so a seed tells one story)."""
+    minutes = int((when - t0).total_seconds()) // 60
+    return f"+{minutes:02d}:00"
 
 
 def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: float) -> int:
