@@ -14,6 +14,8 @@ import ipaddress
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 import httpcore
@@ -60,12 +62,28 @@ def blocked(address: str) -> bool:
     return any(ip.version == net.version and ip in net for net in BLOCKED)
 
 
+# Name lookups run here, so that a resolver that never answers costs a POST its deadline, not the
+# worker its thread: getaddrinfo itself cannot be interrupted (a lookup past its deadline finishes
+# in the background and is thrown away).
+_RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="crm-sla-resolve")
+
+
+def _resolve(host: str, port: int, budget: Budget) -> list:
+    lookup = _RESOLVER.submit(socket.getaddrinfo, host.strip("[]"), port,
+                              type=socket.SOCK_STREAM)
+    while True:
+        left = budget.left(httpcore.ConnectTimeout)  # the stop flag, too
+        try:
+            return lookup.result(timeout=min(left, SLICE_SECONDS))
+        except FutureTimeout:
+            continue
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+
+
 def checked_address(host: str, port: int, budget: Budget) -> str:
     """The address to connect to: the host's first, if none of its addresses is refused."""
-    try:
-        found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+    found = _resolve(host, port, budget)
     addresses = [info[4][0] for info in found]
     if not budget.allow_private:
         bad = [a for a in addresses if blocked(a)]

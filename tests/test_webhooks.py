@@ -15,6 +15,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -210,6 +211,37 @@ def test_a_slow_endpoint_times_out_at_the_deadline(world, receiver, monkeypatch)
     totals = deliver.Worker(world.url).run(once=True, report=lambda _m: None)
     assert totals.failed == 1
     assert deliveries(world)[0]["last_error"].startswith("timeout")
+
+
+def test_a_name_lookup_that_never_answers_is_cut_at_the_deadline(world, receiver, monkeypatch):
+    """A resolver that hangs (a black-holed DNS server) costs the POST its deadline: the lookup is
+    the delivery's failure, retried later, and the worker goes on."""
+    import socket
+
+    from harness import deliver, outbound
+
+    real = socket.getaddrinfo
+    release = threading.Event()
+
+    def hanging(host, *args, **kwargs):
+        if host == "hangs.example.com":
+            release.wait(30)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", hanging)
+    monkeypatch.setattr(deliver, "DEADLINE_SECONDS", 1.0)
+    add_webhook(world, receiver, url="http://hangs.example.com/crm")
+    world.lead(world.agent("Ana"))
+    start = time.monotonic()
+    try:
+        totals = deliver.Worker(world.url).run(once=True, report=lambda _m: None)
+    finally:
+        release.set()
+    assert time.monotonic() - start < 5
+    assert totals.failed == 1
+    [row] = deliveries(world)
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["last_error"].startswith("timeout")
 
 
 def test_an_answer_dripping_a_byte_at_a_time_is_cut_at_the_deadline(world, receiver,
