@@ -115,8 +115,8 @@ def _holder(conn: psycopg.Connection) -> str:
 
 
 @contextlib.contextmanager
-def _exclusive(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
-               ) -> Iterator[psycopg.Connection]:
+def _exclusive(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+               then: str = "or pass a longer --lock-timeout") -> Iterator[psycopg.Connection]:
     conn = connect(url, application_name="crm-sla migrate")
     try:
         try:
@@ -138,7 +138,7 @@ def _exclusive(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
             raise HarnessError(
                 f"another migrator has held the migration lock for the last {lock_timeout:g} s: "
                 f"{_holder(conn)}; wait for it to finish, or end that session "
-                "(select pg_terminate_backend(PID)), or pass a longer --lock-timeout"
+                f"(select pg_terminate_backend(PID)), {then}"
             ) from None
         conn.execute("reset lock_timeout")
         # What migrations use to save and restore grants they change (db/support).
@@ -188,9 +188,10 @@ def _run(action: str, fn) -> None:
         ) from None
 
 
-def status(url: str) -> tuple[list[str], list[str]]:
-    """(applied, pending) migration ids."""
-    with _exclusive(url):
+def status(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> tuple[list[str], list[str]]:
+    """(applied, pending) migration ids, read under the migration lock (waiting at most
+    `lock_timeout` seconds for a running migrator)."""
+    with _exclusive(url, lock_timeout, then="or look again when it is done"):
         backend = _backend(url)
         migrations = _migrations()
         pending = {m.id for m in backend.to_apply(migrations)}

@@ -8,9 +8,11 @@ from datetime import datetime
 from psycopg.rows import dict_row
 
 from harness import migrate, policies, schedule
+from harness.errors import HarnessError
 from harness.target import connect, with_database
 
 RECENT_RUNS = 5
+MIGRATION_LOCK_WAIT = 5.0  # seconds status waits for a running migrator before saying so
 # A lead's stage and its running timer's deadline, as the view crm_lead_sla_timers has them
 # (read off crm_leads here: the view also counts each timer's open time, which status needs not).
 STAGE_SQL = ("case when l.first_action_completed then 'done' when l.sla_escalated_at is not null "
@@ -198,8 +200,11 @@ def _share(fraction: float) -> str:
 
 
 def collect(url: str) -> dict:
-    applied, pending = migrate.status(url)
-    report: dict = {"migrations": {"applied": applied, "pending": pending}}
+    try:
+        applied, pending = migrate.status(url, lock_timeout=MIGRATION_LOCK_WAIT)
+        report: dict = {"migrations": {"applied": applied, "pending": pending}}
+    except HarnessError as exc:  # a migration is running: say so, and report the rest
+        report = {"migrations": {"unknown": str(exc)}}
     with connect(url, row_factory=dict_row) as conn:
         installed = conn.execute(
             "select to_regclass('public.crm_lead_sla_timers') is not null as ok").fetchone()["ok"]
@@ -221,8 +226,11 @@ def _when(value) -> str:
 
 def render(report: dict) -> str:
     mig = report["migrations"]
-    lines = [f"migrations   {len(mig['applied'])} applied, {len(mig['pending'])} pending"
-             + (f" ({', '.join(mig['pending'])}: run make migrate)" if mig["pending"] else "")]
+    if "unknown" in mig:
+        lines = [f"migrations   unknown: {mig['unknown']}"]
+    else:
+        lines = [f"migrations   {len(mig['applied'])} applied, {len(mig['pending'])} pending"
+                 + (f" ({', '.join(mig['pending'])}: run make migrate)" if mig["pending"] else "")]
     cron = report["pg_cron"]
     if not cron["available"]:
         lines.append(f"pg_cron      not available: {cron['reason']}")

@@ -152,6 +152,27 @@ def test_migrate_waits_at_most_its_lock_timeout_and_names_the_holder(fresh_db):
     assert "nothing to apply" in proc.stdout
 
 
+def test_status_during_a_migration_says_so_and_reports_the_rest(fresh_db):
+    """`crm-sla status` waits a few seconds for a running migrator, then names it on the
+    migrations line (no advice about a flag it does not take) and still shows the engine."""
+    url = fresh_db()
+    migrate.apply(url, report=quiet)
+    holder = psycopg.connect(url, autocommit=True, application_name="nightly-migrator")
+    try:
+        holder.execute("select pg_advisory_lock(hashtext('crm_sla.migrate')::bigint)")
+        started = time.monotonic()
+        proc = crm_sla("status", url=url, timeout=60)
+        waited = time.monotonic() - started
+    finally:
+        holder.close()
+    assert proc.returncode == 0, proc.stderr
+    [line] = [x for x in proc.stdout.splitlines() if x.startswith("migrations")]
+    assert "unknown: another migrator" in line and "'nightly-migrator'" in line
+    assert "--lock-timeout" not in line and "look again when it is done" in line
+    assert "open timers" in proc.stdout
+    assert waited < 30
+
+
 def test_lock_timeout_must_be_a_positive_number_of_seconds(fresh_db):
     proc = crm_sla("migrate", "--lock-timeout", "-1", url=fresh_db())
     assert proc.returncode == 2
