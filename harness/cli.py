@@ -148,7 +148,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "embedded database; to run it on DATABASE_URL, add --force"
         )
     return simulate(database_url(quiet=True), seed=args.seed, agents=args.agents,
-                    minutes=args.minutes, leads_per_minute=args.leads_per_minute)
+                    minutes=args.minutes, leads_per_minute=args.leads_per_minute,
+                    history_weeks=args.history_weeks)
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
@@ -304,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=7, help="same seed, same story (default 7)")
     sim.add_argument("--agents", type=int, default=5, help="team size (default 5)")
     sim.add_argument("--minutes", type=int, default=20, help="simulated minutes (default 20)")
+    sim.add_argument("--history-weeks", type=int, default=3, metavar="N",
+                     help="weeks of history played first, for /stats (default 3; 0: none)")
     sim.add_argument("--leads-per-minute", type=float, default=1.5,
                      help="average new leads a minute (default 1.5)")
     sim.add_argument("--force", action="store_true", help="allow running on DATABASE_URL")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.rows import dict_row
 
-from harness import status
+from harness import demo_history, status
 from harness.engine import WAITING
 from harness.monitor import drain, paused
 from harness.table import render
@@ -70,6 +70,7 @@ def _plan(rng: random.Random, habit: str) -> tuple[int | None, int | None]:
 
 
 def _clean_previous_demo(conn: psycopg.Connection) -> None:
+    demo_history.clean(conn)
     conn.execute("delete from public.crm_leads where source = %s", (DEMO_SOURCE,))
     conn.execute("delete from public.crm_sla_policies where name = %s", (DEMO_POLICY,))
     conn.execute("delete from public.crm_sla_calendars where name = %s", (DEMO_CALENDAR,))
@@ -122,11 +123,14 @@ def _offset(t0, when) -> str:
     return f"+{minutes:02d}:00"
 
 
-def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: float) -> int:
+def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: float,
+             history_weeks: int = 0) -> int:
     from harness.errors import HarnessError
 
-    if not 2 <= agents <= 50 or not 1 <= minutes <= 240 or not 0 < leads_per_minute <= 20:
-        raise HarnessError("use 2-50 --agents, 1-240 --minutes and 0-20 --leads-per-minute")
+    if not 2 <= agents <= 50 or not 1 <= minutes <= 240 or not 0 < leads_per_minute <= 20 \
+            or not 0 <= history_weeks <= 8:
+        raise HarnessError("use 2-50 --agents, 1-240 --minutes, 0-20 --leads-per-minute and "
+                           "0-8 --history-weeks")
     rng = random.Random(seed)
     with connect(url, row_factory=dict_row) as conn:
         if conn.execute("select to_regclass('public.crm_lead_sla_timers') as t").fetchone()["t"] \
@@ -136,7 +140,7 @@ def simulate(url: str, seed: int, agents: int, minutes: int, leads_per_minute: f
               f"about {leads_per_minute:g} new leads a minute", flush=True)
         # Pause the scheduled monitor so the story is ours alone (and the same every run).
         with paused(conn, "crm-sla simulate"):
-            _play(conn, rng, seed, agents, minutes, leads_per_minute)
+            _play(conn, rng, seed, agents, minutes, leads_per_minute, history_weeks)
     print()
     print(status.render(status.collect(url)))
     print(f"\nThe SLA clock is left {minutes} minutes ahead of the wall clock, so the demo's "
@@ -179,13 +183,20 @@ def _office_policy(conn: psycopg.Connection, minutes: int, team_id: uuid.UUID) -
 
 
 def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, minutes: int,
-          leads_per_minute: float) -> None:
-    """The story itself: the team, the leads minute by minute, the report."""
+          leads_per_minute: float, history_weeks: int) -> None:
+    """The story itself: the team (and its past weeks), the leads minute by minute, the
+    report."""
     _clean_previous_demo(conn)
     team = _team(conn, rng, agents, seed)
     by_id = {a.id: a for a in team}
     print("team: " + ", ".join(f"{a.name} ({a.habit})" for a in team), flush=True)
     t0 = conn.execute("select public.sla_clock_reset() as t").fetchone()["t"]
+    if history_weeks:
+        print(f"history: {history_weeks} weeks of web leads, played through the engine so "
+              "that /stats and crm-sla report have a past", flush=True)
+        done = demo_history.seed(conn, random.Random(seed), team, _act, history_weeks)
+        print(f"history: {done['leads']} leads, {done['actions']} claims and contacts", flush=True)
+        t0 = conn.execute("select public.sla_now() as t").fetchone()["t"]
     _office_policy(conn, minutes, _desks(conn, team))
     print(f"policy: every third lead is a partner referral: {DEMO_POLICY}, 3 minutes "
           f"to claim, 5 to contact, counted only while the office is open (it closes "

@@ -302,3 +302,37 @@ def test_monitor_command_loops_until_stopped(world, stop, started):
     assert world.row(lead)["assigned_agent_id"] == bob
     assert proc.returncode == 0 and "Traceback" not in err
     assert '"unclaimed": 1' in out and "stopped" in out
+
+
+def test_demo_history_gives_the_charts_weeks_of_the_teams_patterns(world):
+    """`make demo` plays weeks of history first (through the engine, on the SLA clock), so /stats
+    shows a team's patterns rather than one bar: claim windows in most working hours of every
+    weekday, a slower lunch hour than morning, the policy change taking effect, and a second run
+    replacing the first history instead of adding to it."""
+    def history() -> dict:
+        out = io.StringIO()
+        with redirect_stdout(out):
+            simulate(world.url, seed=5, agents=4, minutes=2, leads_per_minute=1,
+                     history_weeks=2)
+        return world.db.execute(
+            "select count(*) as leads, "
+            "count(distinct extract(isodow from created_at)) as days, "
+            "count(distinct extract(hour from created_at)) as hours, "
+            "count(distinct claim_timer_expires_at - claim_timer_started_at) as windows "
+            "from public.crm_leads where source = 'crm-sla demo history'").fetchone()
+
+    first = history()
+    assert first["leads"] == 2 * (5 * 36 + 2 * 3)
+    assert first["days"] == 7 and first["hours"] >= 9
+    assert first["windows"] >= 2  # 5 minutes before the policy change, 8 after
+    assert history() == first
+    by_hour = world.db.execute(
+        "select hour, sum(claim_windows) as windows, sum(claimed_in_window) as ok "
+        "from public.crm_sla_stats_by_hour(public.sla_now() - interval '15 days', "
+        "public.sla_now(), 'UTC') where hour in (9, 10, 12, 13) group by hour order by hour").fetchall()
+    share = {r["hour"]: r["ok"] / r["windows"] for r in by_hour}
+    assert min(share[9], share[10]) > max(share[12], share[13])  # lunch is slower
+    moved = world.scalar("select count(*) from public.crm_lead_reassignments r join "
+                         "public.crm_leads l on l.id = r.lead_id "
+                         "where l.source = 'crm-sla demo history'")
+    assert moved > 20
