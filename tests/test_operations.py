@@ -329,7 +329,8 @@ def test_demo_history_gives_the_charts_weeks_of_the_teams_patterns(world):
     by_hour = world.db.execute(
         "select hour, sum(claim_windows) as windows, sum(claimed_in_window) as ok "
         "from public.crm_sla_stats_by_hour(public.sla_now() - interval '15 days', "
-        "public.sla_now(), 'UTC') where hour in (9, 10, 12, 13) group by hour order by hour").fetchall()
+        "public.sla_now(), 'UTC') where hour in (9, 10, 12, 13) group by hour order by hour"
+    ).fetchall()
     share = {r["hour"]: r["ok"] / r["windows"] for r in by_hour}
     assert min(share[9], share[10]) > max(share[12], share[13])  # lunch is slower
     moved = world.scalar("select count(*) from public.crm_lead_reassignments r join "
