@@ -191,10 +191,11 @@ def test_the_team_filter_shows_a_teams_members_and_its_queue(world, boards, open
 
 
 def test_the_demo_shows_a_paused_lead_the_queue_and_its_stats(world, db_url, boards, browser):  # noqa: F811
-    """What `make board` shows on a fresh clone (crm-sla simulate --minutes 12, seed 7), at
-    1280x800; its screenshots, and the /stats page's, are the README's."""
+    """What `make board` shows on a fresh clone (crm-sla simulate --minutes 12, seed 7, with a
+    week of history here where make board plays three), at 1280x800; its screenshots, and the
+    /stats page's, are the README's."""
     with redirect_stdout(io.StringIO()) as out:
-        simulate(db_url, seed=7, agents=5, minutes=12, leads_per_minute=1.5)
+        simulate(db_url, seed=7, agents=5, minutes=12, leads_per_minute=1.5, history_weeks=1)
     assert "the team's stand-up" in out.getvalue()
     board = boards()
     page = browser.new_page()
@@ -214,9 +215,13 @@ def test_the_demo_shows_a_paused_lead_the_queue_and_its_stats(world, db_url, boa
     page.wait_for_timeout(300)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "board-demo-1280x800.png"))
-    page.goto(board.url + "stats")
+    page.goto(board.url + "stats?period=7d")
     expect(page.locator("svg").first).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("body")).to_contain_text("Ana Silva")
+    # The history's week: working hours of five weekdays in the heat map, not one cell.
+    heat = page.get_by_role("img", name="Claimed in time, by day of the week and hour")
+    cells = [t for t in heat.locator("text.cell").all_text_contents() if t != "–"]
+    assert len(cells) >= 40, cells
     page.screenshot(path=str(ARTIFACTS / "stats-demo-1280x800.png"))
     page.close()
 
