@@ -311,7 +311,8 @@ declare
     v_doc jsonb;
     v_plan text;
     v_lines text[];
-    v_first integer;
+    v_at integer;  -- where the plan of the lead's policy starts in v_policies (many policies)
+    v_now timestamptz;  -- the statement's SLA clock reading
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -350,22 +351,37 @@ begin
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
     -- owns the column, so what the client sent does not count. Its timers are a line of
-    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first): the
-    -- policy's id alone until a lead of the statement first matches it, then its plan.
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first): with a
+    -- few policies, the policy's id alone until a lead of the statement first matches it, then
+    -- its plan; with many, the plans made so far.
     new.sla_policy_id := null;
+    v_now := timestamptz 'epoch'
+        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
     v_plan := v_clock;
-    if v_policies <> '' then
-        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
-        v_first := 0;
-        if pg_catalog.jsonb_array_length(v_list) > 8 then
-            -- Many policies: one containment test each, in one query (a loop step costs about
-            -- 4 microseconds, the query a few once); v_first is the first match's index.
-            v_doc := pg_catalog.to_jsonb(new);
-            select coalesce(min(e.i) - 1, pg_catalog.jsonb_array_length(v_list)) into v_first
-            from pg_catalog.jsonb_array_elements(v_list) with ordinality as e (m, i)
-            where v_doc operator(pg_catalog.@>) e.m;
+    if pg_catalog.left(v_policies, 1) = '{' then
+        -- Many policies (crm_sla_intake_matches): the plans made so far follow the first
+        -- line, each starting with its policy's id.
+        new.sla_policy_id := public.crm_sla_policy_for(
+            pg_catalog.split_part(v_policies, E'\n', 1)::jsonb, pg_catalog.to_jsonb(new)
+        );
+        if new.sla_policy_id is not null then
+            v_at := pg_catalog.strpos(v_policies, E'\n' || new.sla_policy_id::text);
+            if v_at > 0 then
+                v_plan := pg_catalog.split_part(
+                    pg_catalog.substr(v_policies, v_at + 1), E'\n', 1
+                );
+            else
+                v_plan := public.crm_sla_intake_plan(new.sla_policy_id, v_now);
+                v_policies := v_policies || E'\n' || v_plan;
+                if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
+                    perform pg_catalog.set_config('crm_sla.intake_policies', v_policies, true);
+                end if;
+            end if;
         end if;
-        for i in v_first .. pg_catalog.jsonb_array_length(v_list) - 1 loop
+    elsif v_policies <> '' then
+        -- A few policies: their matches in turn (a step costs about 4 microseconds).
+        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
+        for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
             -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
             -- matches on something.
             if v_list -> i <> '{}'::jsonb and v_doc is null then
@@ -375,11 +391,7 @@ begin
                 v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
                 new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
                 if pg_catalog.strpos(v_plan, ' ') = 0 then
-                    v_plan := public.crm_sla_intake_plan(
-                        new.sla_policy_id,
-                        timestamptz 'epoch'
-                        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
-                    );
+                    v_plan := public.crm_sla_intake_plan(new.sla_policy_id, v_now);
                     v_lines := pg_catalog.string_to_array(v_policies, E'\n');
                     v_lines[i + 2] := v_plan;
                     v_policies := pg_catalog.array_to_string(v_lines, E'\n');
@@ -394,8 +406,7 @@ begin
 
     -- A lead without an owner gets its timers planned too: crm_leads_150_route_first routes the
     -- statement's first one as it is written and clears the others' until they get an owner.
-    new.claim_timer_started_at := timestamptz 'epoch'
-        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
+    new.claim_timer_started_at := v_now;
     new.claim_timer_expires_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
     new.claim_window_expires_at := new.claim_timer_expires_at;
@@ -1370,16 +1381,51 @@ CREATE FUNCTION public.crm_sla_intake_matches() RETURNS text
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-    select coalesce(
-        jsonb_agg(p.match order by p.priority, p.name)::text || E'\n'
-        || string_agg(p.id::text, E'\n' order by p.priority, p.name),
-        ''
+    with recursive key_sets (keys) as (
+        -- The distinct key sets, read off crm_sla_policies_match_lookup one probe each (a
+        -- thousand matches each through crm_sla_match_keys would cost the statement 20 ms).
+        (
+            select public.crm_sla_match_keys(p.match)
+            from public.crm_sla_policies as p
+            where p.is_active and public.crm_sla_match_keys(p.match) is not null
+            order by 1
+            limit 1
+        )
+        union all
+        select (
+            select public.crm_sla_match_keys(p.match)
+            from public.crm_sla_policies as p
+            where p.is_active and public.crm_sla_match_keys(p.match) > k.keys
+            order by 1
+            limit 1
+        )
+        from key_sets as k
+        where k.keys is not null
     )
-    from public.crm_sla_policies as p
-    where p.is_active
+
+    select case
+        when (select count(*) from (select from public.crm_sla_policies as p where p.is_active
+            limit 9) as a) <= 8
+            then (
+                select coalesce(
+                    jsonb_agg(p.match order by p.priority, p.name)::text || E'\n'
+                    || string_agg(p.id::text, E'\n' order by p.priority, p.name),
+                    ''
+                )
+                from public.crm_sla_policies as p
+                where p.is_active
+            )
+        else jsonb_build_object(
+            'sets', (select jsonb_agg(k.keys) from key_sets as k where k.keys is not null),
+            'others', exists (
+                select from public.crm_sla_policies as p
+                where p.is_active and public.crm_sla_match_keys(p.match) is null
+            )
+        )::text
+    end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_intake_matches() IS 'Internal: the active SLA policies'' matches and ids, in match order (intake)';
+COMMENT ON FUNCTION public.crm_sla_intake_matches() IS 'Internal: the active SLA policies'' matches and ids in match order, or their key sets when there are many (intake)';
 
 CREATE FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) RETURNS text
     LANGUAGE sql STABLE
@@ -1415,6 +1461,20 @@ CREATE FUNCTION public.crm_sla_lock_key(p_name text) RETURNS bigint
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_lock_key(p_name text) IS 'Internal: the advisory lock key of one of the engine''s locks (migrate, monitor)';
+
+CREATE FUNCTION public.crm_sla_match_keys(p_match jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+    select case
+        when bool_and(pg_catalog.jsonb_typeof(e.value) in ('string', 'boolean', 'null'))
+            is not false
+            then coalesce(pg_catalog.jsonb_agg(e.key order by e.key), '[]'::jsonb)
+    end
+    from pg_catalog.jsonb_each(p_match) as e
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_match_keys(p_match jsonb) IS 'Internal: a policy match''s sorted keys when containment is equality on them (strings, booleans, null), else NULL; the key of crm_sla_policies_match_lookup';
 
 CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURNS timestamp with time zone
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -1635,6 +1695,65 @@ CREATE FUNCTION public.crm_sla_policy_findings() RETURNS TABLE(table_name text, 
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_policy_findings() IS 'Permissive policies of the CRM''s own on crm_leads / crm_lead_reassignments that widen the engine''s promise: what each does, and how to fix it (crm-sla migrate and status list them)';
+
+CREATE FUNCTION public.crm_sla_policy_for(p_index jsonb, p_row jsonb) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+    v_sets constant jsonb := p_index -> 'sets';
+    v_keys jsonb;
+    v_values jsonb;
+    v_id uuid;
+    v_priority integer;
+    v_name text;
+    v_best_id uuid;
+    v_best_priority integer;
+    v_best_name text;
+begin
+    -- Expressions rather than queries where they can be: a query costs each lead ~10 us.
+    for i in 0 .. pg_catalog.jsonb_array_length(v_sets) - 1 loop
+        v_keys := v_sets -> i;
+        v_values := '{}'::jsonb;
+        for j in 0 .. pg_catalog.jsonb_array_length(v_keys) - 1 loop
+            if not p_row operator(pg_catalog.?) (v_keys ->> j) then
+                v_values := null;
+                exit;
+            end if;
+            v_values := v_values
+                operator(pg_catalog.||) pg_catalog.jsonb_build_object(v_keys ->> j, p_row -> (v_keys ->> j));
+        end loop;
+        continue when v_values is null;
+        select p.id, p.priority, p.name into v_id, v_priority, v_name
+        from public.crm_sla_policies as p
+        where public.crm_sla_match_keys(p.match) = v_keys and p.match = v_values and p.is_active
+        order by p.priority, p.name
+        limit 1;
+        if v_id is not null and (v_best_id is null
+            or (v_priority, v_name) < (v_best_priority, v_best_name)) then
+            v_best_id := v_id;
+            v_best_priority := v_priority;
+            v_best_name := v_name;
+        end if;
+        v_id := null;
+    end loop;
+    if (p_index ->> 'others')::boolean then
+        select p.id, p.priority, p.name into v_id, v_priority, v_name
+        from public.crm_sla_policies as p
+        where public.crm_sla_match_keys(p.match) is null and p.is_active
+            and p_row operator(pg_catalog.@>) p.match
+        order by p.priority, p.name
+        limit 1;
+        if v_id is not null and (v_best_id is null
+            or (v_priority, v_name) < (v_best_priority, v_best_name)) then
+            v_best_id := v_id;
+        end if;
+    end if;
+    return v_best_id;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_policy_for(p_index jsonb, p_row jsonb) IS 'Internal: a new lead''s policy among many active ones, one index probe a key set (intake)';
 
 CREATE FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) RETURNS public.crm_leads
     LANGUAGE plpgsql
@@ -3719,6 +3838,10 @@ CREATE INDEX crm_leads_waiting_idx ON public.crm_leads USING btree (sla_waiting_
 
 COMMENT ON INDEX public.crm_leads_waiting_idx IS 'Overdue leads waiting with their owner for an eligible agent, oldest first';
 
+CREATE INDEX crm_sla_policies_match_lookup ON public.crm_sla_policies USING btree (public.crm_sla_match_keys(match), match) WHERE is_active;
+
+COMMENT ON INDEX public.crm_sla_policies_match_lookup IS 'Intake with many active policies: the policy whose match equals a lead''s values of its keys';
+
 CREATE INDEX idx_crm_lead_sla_events_agent ON public.crm_lead_sla_events USING btree (agent_id, at);
 
 CREATE INDEX idx_crm_lead_sla_events_lead ON public.crm_lead_sla_events USING btree (lead_id);
@@ -4177,6 +4300,10 @@ GRANT ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timesta
 REVOKE ALL ON FUNCTION public.crm_sla_lock_key(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;
 
+REVOKE ALL ON FUNCTION public.crm_sla_match_keys(p_match jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_match_keys(p_match jsonb) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_match_keys(p_match jsonb) TO service_role;
+
 REVOKE ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) TO service_role;
 
@@ -4185,6 +4312,10 @@ REVOKE ALL ON FUNCTION public.crm_sla_policies_check() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.crm_sla_policies_in_use() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_policy_findings() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_policy_for(p_index jsonb, p_row jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_policy_for(p_index jsonb, p_row jsonb) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_policy_for(p_index jsonb, p_row jsonb) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
 

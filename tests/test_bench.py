@@ -22,6 +22,7 @@ WORKLOADS = [
     "claims",
     "business_add_holidays",
     "intake_business_hours",
+    "intake_many_policies",
 ]
 WITH_BASELINE = ["intake_owner_given", "intake_round_robin", "intake_outbox_cost",
                  f"idle_{bench.QUICK.idle[-1]}", "backlog", "claims"]

@@ -170,6 +170,67 @@ def test_among_many_policies_priority_still_decides_before_the_name(world):
                         (chosen[2],)) == "Filler 03"
 
 
+def test_among_many_policies_a_lead_gets_the_same_policy_as_containment_says(world):
+    """Many active policies go through an index of their match keys: each kind of match
+    (several keys, a null, a boolean, a number, an array, a key that is no column, the catch-all)
+    still picks what `row @> match` in priority order picks, for bulk and API inserts alike, and
+    a policy's timers are still planned once a statement."""
+    world.db.execute("alter table public.crm_leads add column tags text[], "
+                     "add column score numeric, add column vip boolean")
+    ann = world.agent("Ann")
+    for i in range(30):
+        policy(world, f"Filler {i:02}", {"source": f"other-{i}", "email": None}, priority=50)
+    cases = {  # name: (match, priority)
+        "Web Berlin": ({"source": "web", "full_name": "Berlin"}, 1),
+        "Web": ({"source": "web"}, 2),
+        "No email": ({"email": None}, 3),
+        "VIP": ({"vip": True}, 0),
+        "Score 10": ({"score": 10}, 4),  # a number: 10.0 in the row still matches
+        "Tagged hot": ({"tags": ["hot"]}, 5),  # an array: any row whose tags include hot
+        "Not a column": ({"no_such_column": None}, -1),  # never matches
+        "Catch-all": ({}, 60),
+    }
+    ids = {name: policy(world, name, match, priority=priority)
+           for name, (match, priority) in cases.items()}
+    rows = [  # (values, the policy that containment in priority order picks)
+        ({"source": "web", "full_name": "Berlin", "email": "a@b.c"}, "Web Berlin"),
+        ({"source": "web", "full_name": "Paris", "email": "a@b.c"}, "Web"),
+        ({"source": "fax", "email": None}, "No email"),
+        ({"source": "web", "vip": True, "email": None}, "VIP"),
+        ({"source": "fax", "email": "a@b.c", "score": "10.0"}, "Score 10"),
+        ({"source": "fax", "email": "a@b.c", "tags": "{cold,hot}"}, "Tagged hot"),
+        ({"source": "other-7", "email": "a@b.c"}, "Catch-all"),
+        ({"source": "other-7", "email": None}, "No email"),
+    ]
+    columns = ("source", "full_name", "email", "vip", "score", "tags")
+
+    def insert(conn, values) -> list:
+        rows_sql = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::text[])"] * len(values))
+        return [r["id"] for r in conn.execute(
+            "insert into public.crm_leads (assigned_agent_id, source, full_name, email, vip, "
+            f"score, tags) values {rows_sql} returning id",
+            tuple(x for v in values for x in (ann, *(v.get(c) for c in columns)))).fetchall()]
+
+    expected = [ids[name] for _values, name in rows]
+    with world.as_service() as conn:
+        bulk = insert(conn, [v for v, _ in rows])
+    assert [world.row(lead)["sla_policy_id"] for lead in bulk] == expected
+    admin = world.agent("Ada", role="admin")
+    with world.as_agent(admin) as conn:  # an API session picks per lead, through the same index
+        single = [insert(conn, [v])[0] for v, _ in rows]
+    assert [world.row(lead)["sla_policy_id"] for lead in single] == expected
+    # What containment itself says, in priority order, agrees for every row.
+    for lead, want in zip(bulk, expected, strict=True):
+        assert world.scalar(
+            "select p.id from public.crm_sla_policies p, public.crm_leads l where l.id = %s "
+            "and p.is_active and to_jsonb(l) @> p.match order by p.priority, p.name limit 1",
+            (lead,)) == want
+    again = ("insert into public.crm_leads (assigned_agent_id, source, email) "
+             "select %s, 'web', 'x@y.z' from generate_series(1, 50)")
+    # The defaults' and the one matched policy's deadlines, once a statement, not 50 times.
+    assert calls_during(world, "crm_sla_deadline", again, (ann,)) <= 8
+
+
 def test_a_match_on_a_crm_column_of_the_adopters_own(world):
     world.db.execute("alter table public.crm_leads add column lead_source text")
     ann = world.agent("Ann")

@@ -18,7 +18,8 @@ declare
     v_doc jsonb;
     v_plan text;
     v_lines text[];
-    v_first integer;
+    v_at integer;  -- where the plan of the lead's policy starts in v_policies (many policies)
+    v_now timestamptz;  -- the statement's SLA clock reading
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
         is distinct from (false, false, false, 0)
@@ -57,22 +58,37 @@ begin
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
     -- owns the column, so what the client sent does not count. Its timers are a line of
-    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first): the
-    -- policy's id alone until a lead of the statement first matches it, then its plan.
+    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first): with a
+    -- few policies, the policy's id alone until a lead of the statement first matches it, then
+    -- its plan; with many, the plans made so far.
     new.sla_policy_id := null;
+    v_now := timestamptz 'epoch'
+        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
     v_plan := v_clock;
-    if v_policies <> '' then
-        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
-        v_first := 0;
-        if pg_catalog.jsonb_array_length(v_list) > 8 then
-            -- Many policies: one containment test each, in one query (a loop step costs about
-            -- 4 microseconds, the query a few once); v_first is the first match's index.
-            v_doc := pg_catalog.to_jsonb(new);
-            select coalesce(min(e.i) - 1, pg_catalog.jsonb_array_length(v_list)) into v_first
-            from pg_catalog.jsonb_array_elements(v_list) with ordinality as e (m, i)
-            where v_doc operator(pg_catalog.@>) e.m;
+    if pg_catalog.left(v_policies, 1) = '{' then
+        -- Many policies (crm_sla_intake_matches): the plans made so far follow the first
+        -- line, each starting with its policy's id.
+        new.sla_policy_id := public.crm_sla_policy_for(
+            pg_catalog.split_part(v_policies, E'\n', 1)::jsonb, pg_catalog.to_jsonb(new)
+        );
+        if new.sla_policy_id is not null then
+            v_at := pg_catalog.strpos(v_policies, E'\n' || new.sla_policy_id::text);
+            if v_at > 0 then
+                v_plan := pg_catalog.split_part(
+                    pg_catalog.substr(v_policies, v_at + 1), E'\n', 1
+                );
+            else
+                v_plan := public.crm_sla_intake_plan(new.sla_policy_id, v_now);
+                v_policies := v_policies || E'\n' || v_plan;
+                if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
+                    perform pg_catalog.set_config('crm_sla.intake_policies', v_policies, true);
+                end if;
+            end if;
         end if;
-        for i in v_first .. pg_catalog.jsonb_array_length(v_list) - 1 loop
+    elsif v_policies <> '' then
+        -- A few policies: their matches in turn (a step costs about 4 microseconds).
+        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
+        for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
             -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
             -- matches on something.
             if v_list -> i <> '{}'::jsonb and v_doc is null then
@@ -82,11 +98,7 @@ begin
                 v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
                 new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
                 if pg_catalog.strpos(v_plan, ' ') = 0 then
-                    v_plan := public.crm_sla_intake_plan(
-                        new.sla_policy_id,
-                        timestamptz 'epoch'
-                        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond'
-                    );
+                    v_plan := public.crm_sla_intake_plan(new.sla_policy_id, v_now);
                     v_lines := pg_catalog.string_to_array(v_policies, E'\n');
                     v_lines[i + 2] := v_plan;
                     v_policies := pg_catalog.array_to_string(v_lines, E'\n');
@@ -101,8 +113,7 @@ begin
 
     -- A lead without an owner gets its timers planned too: crm_leads_150_route_first routes the
     -- statement's first one as it is written and clears the others' until they get an owner.
-    new.claim_timer_started_at := timestamptz 'epoch'
-        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
+    new.claim_timer_started_at := v_now;
     new.claim_timer_expires_at := timestamptz 'epoch'
         + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
     new.claim_window_expires_at := new.claim_timer_expires_at;
