@@ -36,12 +36,14 @@ begin
             when not a.accepting_leads then 'not accepting leads'
             when r.calendar_id is not null
                 and not public.crm_sla_calendar_is_open(r.calendar_id, p_at) then 'off shift'
+            when b.absent_until is not null then 'absent until ' || b.absent_until::text
             when o.n >= r.max_open_leads
                 then pg_catalog.format('at capacity %s/%s', o.n, r.max_open_leads)
         end
     from public.crm_agents as a
     left join public.crm_sla_agent_routing as r on a.id = r.agent_id
     left join public.crm_sla_agent_state as s on a.id = s.agent_id
+    left join public.crm_sla_absences_at(p_at) as b on a.id = b.agent_id
     left join lateral (
         -- Open leads count only against a cap (and read crm_leads_open_by_agent_idx).
         select count(*) as n
