@@ -2,6 +2,8 @@
 -- each (reassigned, escalated, or assigned for a lead that had no owner; see crm_sla_emit).
 -- Called by process_sla_timers() and reassign_lead() on rows they locked.
 -- p_stages: 'claim_window', 'contact_window' or 'manual'; p_escalate marks escalations to an admin.
+-- p_stages may also be 'declined' or 'unavailable' (decline_lead, crm_sla_hand_over_absent):
+-- that reason, stage claim_window, and no breach flag.
 create or replace function public.crm_sla_apply_reassignments(
     p_lead_ids uuid[],
     p_to_agents uuid[],
@@ -48,7 +50,8 @@ begin
             reassignment_reason = case m.stage
                 when 'claim_window' then 'unclaimed'
                 when 'contact_window' then 'no_contact'
-                else 'manual'
+                when 'manual' then 'manual'
+                else m.stage  -- declined, unavailable
             end,
             reassigned_at = p_at,
             lead_claimed = false,
@@ -65,14 +68,16 @@ begin
             claim_sla_breached = coalesce(l.claim_sla_breached, false) or m.stage = 'claim_window',
             contact_sla_breached
             = coalesce(l.contact_sla_breached, false) or m.stage = 'contact_window',
-            sla_breached = l.sla_breached or m.stage <> 'manual',
+            sla_breached = l.sla_breached or m.stage in ('claim_window', 'contact_window'),
             -- An escalated lead sits with an admin: the monitor no longer moves it.
             sla_escalated_at = case when m.escalate then p_at end,
             sla_waiting_since = null
         from moves as m, plans as pl
         where l.id = m.lead_id and pl.policy_id is not distinct from l.sla_policy_id
         returning
-            l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason, m.stage,
+            l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason,
+            case when m.stage in ('declined', 'unavailable') then 'claim_window' else m.stage end
+                as stage,
             m.escalate, l.claim_timer_expires_at
     ),
 

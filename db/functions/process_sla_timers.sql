@@ -40,6 +40,9 @@ begin
     select s.monitor_batch_size into v_batch from public.crm_sla_settings as s;
     v_batch := coalesce(v_batch, 1000);
 
+    -- Absences that started: their agents' unclaimed leads move (reason unavailable).
+    perform public.crm_sla_hand_over_absent(v_batch, v_now);
+
     -- Idle fast path: nothing unowned and nothing due means no locks at all. Each due test asks
     -- for the earliest due expiry, which the planner reads off the first entries of the seed's
     -- partial index whatever the statistics say (an EXISTS may pick a sequential scan when the
