@@ -91,8 +91,8 @@ def _lead_figures(conn) -> dict:
         """
         select
             count(*) filter (where a.created_at >= c.now - interval '1 hour'
-                             and a.reason <> 'manual') as breaches_hour,
-            count(*) filter (where a.reason <> 'manual') as breaches_day,
+                             and a.reason in ('unclaimed', 'no_contact')) as breaches_hour,
+            count(*) filter (where a.reason in ('unclaimed', 'no_contact')) as breaches_day,
             count(*) filter (where a.created_at >= c.now - interval '1 hour') as moves_hour,
             count(*) as moves_day
         from public.crm_lead_reassignments as a, (select public.sla_now() as now) as c
@@ -116,8 +116,30 @@ def _lead_figures(conn) -> dict:
         "waiting_past_due": sum(r["overdue"] for r in stages if r["stage"] in ("claim", "contact")),
         "escalated": next((r["leads"] for r in stages if r["stage"] == "escalated"), 0),
         "locked_overdue": _locked_overdue(conn),
+        "paused_agents": _paused_agents(conn),
         **_policy_figures(conn),
     }
+
+
+def _paused_agents(conn) -> list[dict]:
+    """Active agents not accepting leads, and when auto-pause stopped them (NULL: by hand)."""
+    if conn.execute("select to_regclass('public.crm_sla_agent_misses') is null as old"
+                    ).fetchone()["old"]:
+        return []
+    rows = conn.execute(
+        """
+        select a.full_name, a.id, p.at as auto_paused_at
+        from public.crm_agents as a
+        left join (
+            select o.agent_id, max(o.created_at) as at from public.crm_sla_outbox as o
+            where o.event = 'agent_paused' group by o.agent_id
+        ) as p on a.id = p.agent_id
+        where a.role = 'agent' and a.is_active and not a.accepting_leads
+        order by a.full_name, a.id
+        """).fetchall()
+    return [{"agent": r["full_name"], "id": str(r["id"]),
+             "auto_paused_at": r["auto_paused_at"].isoformat() if r["auto_paused_at"] else None}
+            for r in rows]
 
 
 def _delivery_figures(conn) -> dict:
@@ -298,6 +320,11 @@ def render(report: dict) -> str:
     lines.append(f"overflow     {queue['leads']} waiting for an owner (nobody eligible yet)"
                  + (f", oldest since {queue['oldest'][:19].replace('T', ' ')}"
                     if queue["oldest"] else ""))
+    paused = [p["agent"] + (f" (auto-paused {p['auto_paused_at'][:19].replace('T', ' ')})"
+                            if p["auto_paused_at"] else "")
+              for p in leads.get("paused_agents") or []]
+    lines.append(f"paused       {len(paused)} agent(s) not accepting leads"
+                 + (": " + ", ".join(paused) if paused else ""))
     deliveries = report.get("deliveries")
     if deliveries is not None:
         age = deliveries["oldest_pending_seconds"]

@@ -249,6 +249,7 @@ begin
             null,
             v_now
         );
+        perform public.crm_sla_auto_pause(v_ids, v_now);  -- owners who missed claim windows
     end if;
 
     -- 5. Nobody eligible: the lead stays with its owner, flagged and marked waiting, and the
