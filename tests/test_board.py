@@ -319,7 +319,7 @@ def test_an_agent_view_shows_only_its_own_leads(world, boards, open_page):
     expect(card(page, mine)).to_have_count(0, timeout=WAIT_MS)
     expect(page.locator(".card")).to_have_count(1)
     # Its own cards have buttons; the service view has none.
-    expect(card(page, given).locator(".act")).to_have_count(2)
+    expect(card(page, given).locator(".act")).to_have_count(3)  # Claim, Decline, Contacted
     service = open_page(boards())
     expect(service.locator(".card")).to_have_count(4)
     expect(service.locator(".actions:visible")).to_have_count(0)

@@ -3,9 +3,9 @@
 Routes: `/` the page (`?team=<name or id>` shows one team; plain HTML, CSS and one script from
 ./static, no build step), `/stats` the managers' view (server-rendered, inline SVG charts;
 `/api/stats` its numbers), `/events` the Server-Sent Events stream (a snapshot, then patches),
-`/api/board` the same snapshot as JSON, and `POST /api/leads/{id}/claim` / `.../contact`, which
-call claim_lead / complete_first_action as the board's agent and return the database's refusal
-(SQLSTATE, message, hint) when it says no.
+`/api/board` the same snapshot as JSON, and `POST /api/leads/{id}/claim` / `.../contact` /
+`.../decline`, which call claim_lead / complete_first_action / decline_lead as the board's agent
+and return the database's refusal (SQLSTATE, message, hint) when it says no.
 
 Every request must name an allowed host (loopback names on a loopback bind, the bound host
 otherwise: no DNS rebinding). The board's token (printed at start as `?token=...`, which the page
@@ -48,7 +48,7 @@ from harness.errors import HarnessError
 from harness.target import connect, describe_db_error, redact
 
 STATIC = Path(__file__).resolve().parent / "static"
-ACTIONS = {"claim": "claim_lead", "contact": "complete_first_action"}
+ACTIONS = {"claim": "claim_lead", "contact": "complete_first_action", "decline": "decline_lead"}
 CSRF_HEADER = "x-crm-sla-board"  # a header a cross-site form cannot send
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")  # Host headers a loopback bind accepts
 WILDCARDS = ("", "0.0.0.0", "::")
@@ -56,7 +56,7 @@ MIN_TOKEN = 16
 TOKEN_HINT = ("Open the address crm-sla board printed at start (it ends in ?token=...), or send "
               "Authorization: Bearer TOKEN.")
 STATUS_BY_SQLSTATE = {"SL001": 404, "SL002": 403, "SL004": 403, "SL006": 403, "SL003": 409,
-                      "SL005": 409}
+                      "SL005": 409, "SL007": 409}
 
 
 def resolve_identity(url: str, agent_id: uuid.UUID | None) -> Identity:
@@ -257,7 +257,8 @@ def create_app(url: str, identity: Identity, host: str = "127.0.0.1", token: str
         hub = state["hub"]
         action = request.path_params["action"]
         if action not in ACTIONS:
-            return _refusal(404, f"no action {action!r}: use claim or contact", code="not-found")
+            return _refusal(404, f"no action {action!r}: use claim, contact or decline",
+                            code="not-found")
         if request.headers.get(CSRF_HEADER) != "1":
             return _refusal(403, "missing the board's request header", code="forbidden")
         if not request.state.token_ok:

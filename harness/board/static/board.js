@@ -21,6 +21,8 @@
     log: [],               // what happened when, for tests and latency measurements
   };
   const REASONS = { unclaimed: "unclaimed", no_contact: "no contact", manual: "manual" };
+  const DONE = { claim: "Claimed", contact: "First contact recorded for", decline: "Declined" };
+  const REFUSED = { claim: "Claim", contact: "Contacted", decline: "Decline" };
   const QUEUE = "queue"; // the column of leads waiting for an eligible agent
 
   // ---- the stream -------------------------------------------------------------------------
@@ -322,6 +324,7 @@
     el.querySelector(".actions").hidden = !mine;
     el.classList.toggle("waiting", keyOf(c) === QUEUE);
     el.querySelector('.act[data-action="claim"]').hidden = c.stage === "contact";
+    el.querySelector('.act[data-action="decline"]').hidden = c.stage === "contact";
     el.querySelectorAll(".act").forEach((b) => { b.disabled = false; });
     const countdown = el.querySelector(".countdown");
     countdown.setAttribute("aria-label", c.expires_ms === null ? "no running timer" : `${c.stage} window`);
@@ -431,11 +434,11 @@
       body = { ok: false, error: { message: "the board did not answer: " + err.message } };
     }
     if (body.ok) {
-      notice(`${action === "claim" ? "Claimed" : "First contact recorded for"} ${label}.`, true);
+      notice(`${DONE[action]} ${label}.`, true);
       state.log.push({ kind: "acted", lead: leadId, action, at: now() });
     } else {
       const e = body.error || {};
-      notice(`${action === "claim" ? "Claim" : "Contacted"} refused for ${label}: ${e.message}` +
+      notice(`${REFUSED[action]} refused for ${label}: ${e.message}` +
         (e.code ? ` (${e.code})` : "") + (e.detail ? ` ${e.detail}` : "") + (e.hint ? ` Hint: ${e.hint}` : ""), false);
       state.log.push({ kind: "refused", lead: leadId, action, code: e.code, at: now() });
       button.closest(".actions").querySelectorAll(".act").forEach((b) => { b.disabled = false; });
