@@ -23,9 +23,10 @@ WORKLOADS = [
     "business_add_holidays",
     "intake_business_hours",
     "intake_many_policies",
+    "intake_absences",
 ]
 WITH_BASELINE = ["intake_owner_given", "intake_round_robin", "intake_outbox_cost",
-                 f"idle_{bench.QUICK.idle[-1]}", "backlog", "claims"]
+                 f"idle_{bench.QUICK.idle[-1]}", "backlog", "claims", "intake_absences"]
 
 
 def test_quick_bench_prints_and_saves_every_workload_in_a_scratch_database(server, tmp_path):
