@@ -138,6 +138,14 @@ MATRIX: tuple[Cell, ...] = (
     row("crm_sla_routing_lock", "lock the routing row (stalls routing)",
         "select from public.crm_sla_routing_lock for update",
         **{**ONLY_SERVICE, "service": DENIED}),
+    row("crm_sla_agent_absences", "set the owner's out of office",
+        "insert into public.crm_sla_agent_absences (agent_id, starts_at, ends_at) "
+        "values ({owner}, now(), now() + interval '1 day')",
+        anon=DENIED, owner="allowed", previous=DENIED, stranger=DENIED, admin="allowed",
+        service="allowed", trusted="allowed"),
+    row("crm_sla_agent_misses", "read the missed-claim counts",
+        "select agent_id from public.crm_sla_agent_misses",
+        **{**ENGINE_ONLY, "trusted": "no rows"}),
     row("crm_agents", "read an agent's row (the owner's)",
         "select id from public.crm_agents where id = {owner}",
         anon=DENIED, owner="allowed", previous="no rows", stranger="no rows", admin="allowed",
@@ -161,6 +169,10 @@ MATRIX: tuple[Cell, ...] = (
         "select public.reassign_lead({lead}, {stranger}, 'moved')",
         anon=DENIED, owner="refused SL006", previous="refused SL006", stranger="refused SL006",
         admin="allowed", service="allowed", trusted="allowed"),
+    # The owner hands back an unclaimed lead; the service role (and a trusted session) for it.
+    row("functions", "decline_lead(lead, reason)", "select public.decline_lead({lead}, 'busy')",
+        anon=DENIED, owner="allowed", previous="refused SL002", stranger="refused SL002",
+        admin="refused SL002", service="allowed", trusted="allowed"),
     row("functions", "process_sla_timers()", "select public.process_sla_timers()",
         **ONLY_SERVICE),
     row("functions", "sla_clock_travel('1 minute')", "select public.sla_clock_travel('1 minute')",
@@ -184,6 +196,12 @@ MATRIX: tuple[Cell, ...] = (
         "select public.crm_sla_route_waiting(10, now())", **ENGINE_ONLY),
     row("routing", "crm_sla_routing_pool(now)",
         "select public.crm_sla_routing_pool(now())", **ENGINE_ONLY),
+    row("routing", "crm_sla_absences_at(now)",
+        "select public.crm_sla_absences_at(now())", **{**ENGINE_ONLY, "trusted": "no rows"}),
+    row("routing", "crm_sla_hand_over_absent(10, now)",
+        "select public.crm_sla_hand_over_absent(10, now())", **ENGINE_ONLY),
+    row("routing", "crm_sla_auto_pause(leads, now)",
+        "select public.crm_sla_auto_pause(array[{lead}], now())", **ENGINE_ONLY),
 )
 
 
