@@ -384,6 +384,15 @@ def test_auto_pause_off_by_default_and_declines_are_no_misses(world):
     assert world.scalar("select accepting_leads from public.crm_agents where id = %s", (ann,))
     assert events(world, "agent_paused") == []
     assert sqlstate(lambda: world.settings(auto_pause_after=0)) == "23514"
+    # A lead that runs out while its owner is out of office is no miss either.
+    late = world.lead(bob)
+    world.travel("5 minutes")
+    absence(world, bob)
+    world.monitor()
+    assert world.row(late)["assigned_agent_id"] == ann
+    assert world.audit(late)[-1]["reason"] == "unclaimed"  # a breach: the window ran out first
+    assert world.scalar("select accepting_leads from public.crm_agents where id = %s", (bob,))
+    assert events(world, "agent_paused") == []
 
 
 # -- concurrency -----------------------------------------------------------------------------

@@ -26,6 +26,10 @@ begin
         from public.crm_leads as l
         where l.id = any(p_leads) and l.reassignment_reason = 'unclaimed'
             and l.reassigned_at = p_at and l.previous_agent_id is not null
+            -- out of office is no miss: an absent agent's late leads do not count
+            and l.previous_agent_id not in (
+                select b.agent_id from public.crm_sla_absences_at(p_at) as b
+            )
         group by l.previous_agent_id
     ) as m;
     if v_agents is null then
