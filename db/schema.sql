@@ -301,6 +301,19 @@ $$;
 
 COMMENT ON FUNCTION public.crm_leads_announce_progress() IS 'Trigger: claimed and contacted events (outbox, crm_sla) for claims and first actions';
 
+CREATE FUNCTION public.crm_leads_claim_resets_misses() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+    update public.crm_sla_agent_misses as c set missed_claims = 0
+    where c.agent_id = new.assigned_agent_id and c.missed_claims > 0;
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_leads_claim_resets_misses() IS 'Trigger: a claim resets the claimer''s count of missed claim windows (auto-pause)';
+
 CREATE FUNCTION public.crm_leads_intake() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -625,6 +638,48 @@ $$;
 
 COMMENT ON FUNCTION public.crm_leads_sla_events() IS 'Trigger: logs claims and first actions into crm_lead_sla_events';
 
+CREATE FUNCTION public.crm_sla_absences_at(p_at timestamp with time zone) RETURNS TABLE(agent_id uuid, absent_until timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+    select b.agent_id, max(b.ends_at)
+    from public.crm_sla_agent_absences as b
+    where b.ends_at > p_at and b.starts_at <= p_at
+    group by b.agent_id
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_absences_at(p_at timestamp with time zone) IS 'Internal: agents inside an absence at the instant, with when their latest absence under way ends';
+
+CREATE FUNCTION public.crm_sla_agent_absences_check() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+    if new.starts_at is null or new.ends_at is null or new.ends_at <= new.starts_at then
+        raise exception 'an absence must end after it starts, got % to %',
+            coalesce(new.starts_at::text, 'NULL'), coalesce(new.ends_at::text, 'NULL')
+            using errcode = 'SL010',
+                hint = 'Give starts_at and ends_at with ends_at later, e.g. a day: '
+                || 'starts_at = ''2026-12-24'', ends_at = ''2026-12-27''.';
+    end if;
+    if length(new.reason) > 500 then
+        raise exception 'the absence''s reason is % characters long; at most 500 are kept',
+            length(new.reason)
+            using errcode = 'SL010', hint = 'Shorten the reason.';
+    end if;
+    if (
+        select count(*) from public.crm_sla_agent_absences as b
+        where b.agent_id = new.agent_id and b.ends_at > public.sla_now() and b.id <> new.id
+    ) >= 100 then
+        raise exception 'agent % already has 100 absences that have not ended', new.agent_id
+            using errcode = 'SL010',
+                hint = 'Join adjacent absences into one, or delete ones no longer planned.';
+    end if;
+    return new;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_agent_absences_check() IS 'Trigger: refuses an absence that does not end after it starts, or past 100 pending ones (SL010)';
+
 CREATE FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -661,7 +716,8 @@ begin
             reassignment_reason = case m.stage
                 when 'claim_window' then 'unclaimed'
                 when 'contact_window' then 'no_contact'
-                else 'manual'
+                when 'manual' then 'manual'
+                else m.stage  -- declined, unavailable
             end,
             reassigned_at = p_at,
             lead_claimed = false,
@@ -678,14 +734,16 @@ begin
             claim_sla_breached = coalesce(l.claim_sla_breached, false) or m.stage = 'claim_window',
             contact_sla_breached
             = coalesce(l.contact_sla_breached, false) or m.stage = 'contact_window',
-            sla_breached = l.sla_breached or m.stage <> 'manual',
+            sla_breached = l.sla_breached or m.stage in ('claim_window', 'contact_window'),
             -- An escalated lead sits with an admin: the monitor no longer moves it.
             sla_escalated_at = case when m.escalate then p_at end,
             sla_waiting_since = null
         from moves as m, plans as pl
         where l.id = m.lead_id and pl.policy_id is not distinct from l.sla_policy_id
         returning
-            l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason, m.stage,
+            l.id, l.previous_agent_id, l.assigned_agent_id, l.reassignment_reason,
+            case when m.stage in ('declined', 'unavailable') then 'claim_window' else m.stage end
+                as stage,
             m.escalate, l.claim_timer_expires_at
     ),
 
@@ -727,6 +785,98 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) IS 'Internal: writes reassignments (lead rows, audit rows, events) for locked leads';
+
+CREATE FUNCTION public.crm_sla_auto_pause(p_leads uuid[], p_at timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_after integer;
+    v_agents uuid[];
+    v_missed integer[];
+    v_full uuid[];  -- agents whose count reached the limit
+    v_paused uuid[];
+begin
+    select s.auto_pause_after into v_after from public.crm_sla_settings as s;
+    if v_after is null then
+        return 0;
+    end if;
+    select array_agg(m.agent_id order by m.agent_id), array_agg(m.n order by m.agent_id)
+    into v_agents, v_missed
+    from (
+        select l.previous_agent_id as agent_id, count(*)::integer as n
+        from public.crm_leads as l
+        where l.id = any(p_leads) and l.reassignment_reason = 'unclaimed'
+            and l.reassigned_at = p_at and l.previous_agent_id is not null
+            -- out of office is no miss: an absent agent's late leads do not count
+            and l.previous_agent_id not in (
+                select b.agent_id from public.crm_sla_absences_at(p_at) as b
+            )
+        group by l.previous_agent_id
+    ) as m;
+    if v_agents is null then
+        return 0;
+    end if;
+
+    insert into public.crm_sla_agent_misses (agent_id)
+    select a from unnest(v_agents) as a
+    on conflict (agent_id) do nothing;
+    -- A count that a claim holds right now is skipped: that claim resets it anyway.
+    with counted as (
+        update public.crm_sla_agent_misses as c
+        set missed_claims = c.missed_claims + x.n
+        from unnest(v_agents, v_missed) as x (agent_id, n)
+        where c.agent_id = x.agent_id and c.agent_id in (
+            select k.agent_id from public.crm_sla_agent_misses as k
+            where k.agent_id = any(v_agents)
+            for update skip locked
+        )
+        returning c.agent_id, c.missed_claims
+    )
+
+    select array_agg(c.agent_id) into v_full from counted as c where c.missed_claims >= v_after;
+    if v_full is null then
+        return 0;
+    end if;
+    -- The agents' rows too are skipped when held (an admin editing one): such a count stays at
+    -- the limit, and the agent's next miss pauses it.
+    v_full := array(
+        select a.id from public.crm_agents as a
+        where a.id = any(v_full)
+        order by a.id
+        for no key update skip locked
+    );
+    update public.crm_sla_agent_misses as c set missed_claims = 0
+    where c.agent_id = any(v_full);
+    with paused as (
+        update public.crm_agents as a
+        set accepting_leads = false
+        where a.id = any(v_full) and a.role = 'agent' and a.accepting_leads
+        returning a.id
+    )
+
+    select array_agg(p.id order by p.id) into v_paused from paused as p;
+    if v_paused is null then
+        return 0;
+    end if;
+
+    perform public.crm_sla_emit(
+        array_fill('agent_paused'::text, array[cardinality(v_paused)]),
+        array_fill(null::uuid, array[cardinality(v_paused)]),
+        v_paused,
+        array_fill(null::text, array[cardinality(v_paused)]),
+        array_fill(null::timestamptz, array[cardinality(v_paused)]),
+        array_fill(p_at, array[cardinality(v_paused)]),
+        array_fill(
+            jsonb_build_object('missed_claims', v_after, 'reason', 'missed claim windows'),
+            array[cardinality(v_paused)]
+        )
+    );
+    return cardinality(v_paused);
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_auto_pause(p_leads uuid[], p_at timestamp with time zone) IS 'Internal: counts missed claim windows and pauses an agent after auto_pause_after in a row';
 
 CREATE FUNCTION public.crm_sla_calendar_hours_check() RETURNS trigger
     LANGUAGE plpgsql
@@ -1301,6 +1451,76 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) IS 'Why a lead would go to whom now: each agent, eligible or why not, and the router''s rank';
+
+CREATE FUNCTION public.crm_sla_hand_over_absent(p_batch integer, p_at timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_ids uuid[];
+    v_to uuid[];
+    v_escalate boolean[];
+begin
+    -- Read without locks first: an idle pass (nobody absent, or nothing to hand over) locks nothing.
+    if not exists (
+        select from public.crm_sla_agent_absences as b
+        inner join public.crm_leads as l on b.agent_id = l.assigned_agent_id
+        where b.ends_at > p_at and b.starts_at <= p_at
+            and l.lead_claimed = false and l.sla_escalated_at is null
+            and l.claim_timer_expires_at > p_at
+            and (coalesce(l.reassignment_reason, '') <> 'manual' or l.reassigned_at < b.starts_at)
+    ) then
+        return 0;
+    end if;
+
+    -- One order for every router: the routing row first, then lead rows (skipping held ones:
+    -- a lead being claimed or declined right now is that session's).
+    perform from public.crm_sla_routing_lock for update;
+    select array_agg(h.id order by h.claim_timer_started_at, h.id) into v_ids
+    from (
+        select l.id, l.claim_timer_started_at
+        from public.crm_leads as l
+        where l.assigned_agent_id = any(array(  -- read by owner (the absent are few)
+            select b.agent_id from public.crm_sla_absences_at(p_at) as b
+        ))
+            and l.lead_claimed = false and l.sla_escalated_at is null
+            and l.claim_timer_expires_at > p_at
+            and exists (
+                select from public.crm_sla_agent_absences as b
+                where b.agent_id = l.assigned_agent_id
+                    and b.ends_at > p_at and b.starts_at <= p_at
+                    and (
+                        coalesce(l.reassignment_reason, '') <> 'manual'
+                        or l.reassigned_at < b.starts_at
+                    )
+            )
+        order by l.claim_timer_started_at, l.id
+        limit p_batch
+        for update of l skip locked
+    ) as h;
+    if v_ids is null then
+        return 0;
+    end if;
+
+    select
+        array_agg(r.lead_id order by t.ord), array_agg(r.agent_id order by t.ord),
+        array_agg(r.escalate order by t.ord)
+    into v_ids, v_to, v_escalate
+    from public.crm_sla_route(v_ids, p_at) as r
+    inner join unnest(v_ids) with ordinality as t (id, ord) on r.lead_id = t.id
+    where r.agent_id is not null;
+    if v_ids is null then
+        return 0;
+    end if;
+
+    return public.crm_sla_apply_reassignments(
+        v_ids, v_to, array_fill('unavailable'::text, array[cardinality(v_ids)]), v_escalate,
+        public.crm_sla_system_actor(), null, p_at
+    );
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_hand_over_absent(p_batch integer, p_at timestamp with time zone) IS 'Internal: moves absent agents'' unclaimed leads to eligible agents (reason unavailable)';
 
 CREATE FUNCTION public.crm_sla_holidays_check() RETURNS trigger
     LANGUAGE plpgsql
@@ -2330,12 +2550,14 @@ begin
             when not a.accepting_leads then 'not accepting leads'
             when r.calendar_id is not null
                 and not public.crm_sla_calendar_is_open(r.calendar_id, p_at) then 'off shift'
+            when b.absent_until is not null then 'absent until ' || b.absent_until::text
             when o.n >= r.max_open_leads
                 then pg_catalog.format('at capacity %s/%s', o.n, r.max_open_leads)
         end
     from public.crm_agents as a
     left join public.crm_sla_agent_routing as r on a.id = r.agent_id
     left join public.crm_sla_agent_state as s on a.id = s.agent_id
+    left join public.crm_sla_absences_at(p_at) as b on a.id = b.agent_id
     left join lateral (
         -- Open leads count only against a cap (and read crm_leads_open_by_agent_idx).
         select count(*) as n
@@ -2644,7 +2866,8 @@ CREATE FUNCTION public.crm_sla_webhooks_validate() RETURNS trigger
 declare
     v_known constant text[] := array[
         'assigned', 'reassigned', 'escalated', 'warning', 'no_eligible_agent', 'claimed',
-        'contacted'
+        'contacted',
+        'agent_paused'
     ];
     v_secret_hint constant text
         := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes> '
@@ -2702,6 +2925,73 @@ $_$;
 
 COMMENT ON FUNCTION public.crm_sla_webhooks_validate() IS 'Trigger: refuses a webhook with a bad URL, event name or secret (SL010); generates a secret';
 
+CREATE FUNCTION public.decline_lead(p_lead_id uuid, p_reason text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_caller constant text := public.crm_sla_caller();
+    v_uid constant uuid := auth.uid();
+    v_now constant timestamptz := public.sla_now();
+    v_lead public.crm_leads;
+    v_route record;
+begin
+    if v_caller = 'anon' then
+        raise exception 'sign in to decline a lead'
+            using errcode = 'SL006', hint = 'Call decline_lead with the owning agent''s JWT.';
+    end if;
+    if p_lead_id is null then
+        raise exception 'decline_lead needs a lead id'
+            using errcode = 'SL010', hint = 'Call decline_lead(lead_id, reason).';
+    end if;
+    if length(p_reason) > 2000 then
+        raise exception 'the reason is % characters long; at most 2000 are kept', length(p_reason)
+            using errcode = 'SL010', hint = 'Shorten the reason.';
+    end if;
+
+    -- One order for every router: the routing row first, then the lead's row.
+    perform from public.crm_sla_routing_lock for update;
+    select l.* into v_lead from public.crm_leads as l where l.id = p_lead_id for update;
+    if v_caller = 'user' and v_lead.assigned_agent_id is distinct from v_uid then
+        -- Whether or not it exists: an agent learns no more than its row-level security shows.
+        raise exception 'lead % is not yours', p_lead_id
+            using errcode = 'SL002',
+                hint = 'Only the lead''s owner can decline it; admins move leads with '
+                || 'reassign_lead().';
+    end if;
+    if v_lead.id is null then
+        raise exception 'lead % does not exist', p_lead_id
+            using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
+    end if;
+    if v_lead.assigned_agent_id is null then
+        raise exception 'lead % has no owner to decline it', p_lead_id
+            using errcode = 'SL002', hint = 'It waits in the overflow queue for an agent.';
+    end if;
+    if v_lead.lead_claimed then
+        raise exception 'lead % is already claimed', p_lead_id
+            using errcode = 'SL003',
+                hint = 'A claimed lead is yours to contact; ask an admin to reassign it.';
+    end if;
+
+    select r.agent_id, r.escalate into v_route
+    from public.crm_sla_route(array[p_lead_id], v_now) as r;
+    if v_route.agent_id is null then
+        raise exception 'nobody else can take lead % now', p_lead_id
+            using errcode = 'SL007',
+                detail = 'Every other agent is inactive, not accepting leads, absent, off shift, '
+                || 'at capacity or outside the lead''s team.',
+                hint = 'Keep it and claim it, or ask an admin (crm_sla_explain_routing shows why).';
+    end if;
+
+    perform public.crm_sla_apply_reassignments(
+        array[p_lead_id], array[v_route.agent_id], array['declined'], array[v_route.escalate],
+        v_lead.assigned_agent_id, p_reason, v_now
+    );
+end
+$$;
+
+COMMENT ON FUNCTION public.decline_lead(p_lead_id uuid, p_reason text) IS 'The owner hands back an unclaimed lead: routed at once to another eligible agent (declined)';
+
 CREATE FUNCTION public.is_admin(uid uuid) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -2747,6 +3037,9 @@ declare
 begin
     select s.monitor_batch_size into v_batch from public.crm_sla_settings as s;
     v_batch := coalesce(v_batch, 1000);
+
+    -- Absences that started: their agents' unclaimed leads move (reason unavailable).
+    perform public.crm_sla_hand_over_absent(v_batch, v_now);
 
     -- Idle fast path: nothing unowned and nothing due means no locks at all. Each due test asks
     -- for the earliest due expiry, which the planner reads off the first entries of the seed's
@@ -2954,6 +3247,7 @@ begin
             null,
             v_now
         );
+        perform public.crm_sla_auto_pause(v_ids, v_now);  -- owners who missed claim windows
     end if;
 
     -- 5. Nobody eligible: the lead stays with its owner, flagged and marked waiting, and the
@@ -3414,7 +3708,7 @@ CREATE TABLE public.crm_lead_reassignments (
     stage text NOT NULL,
     notes text,
     created_at timestamp with time zone DEFAULT now(),
-    CONSTRAINT crm_lead_reassignments_reason_check CHECK ((reason = ANY (ARRAY['unclaimed'::text, 'no_contact'::text, 'manual'::text]))),
+    CONSTRAINT crm_lead_reassignments_reason_check CHECK ((reason = ANY (ARRAY['unclaimed'::text, 'no_contact'::text, 'manual'::text, 'declined'::text, 'unavailable'::text]))),
     CONSTRAINT crm_lead_reassignments_stage_check CHECK ((stage = ANY (ARRAY['claim_window'::text, 'contact_window'::text, 'manual'::text])))
 );
 
@@ -3551,6 +3845,35 @@ COMMENT ON COLUMN public.crm_lead_sla_timers.timer_warn_at IS 'When the running 
 
 COMMENT ON COLUMN public.crm_lead_sla_timers.timer_warned IS 'True once the running timer''s warning event was written (the board turns the card amber)';
 
+CREATE TABLE public.crm_sla_agent_absences (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    agent_id uuid NOT NULL,
+    starts_at timestamp with time zone NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    reason text,
+    CONSTRAINT crm_sla_agent_absences_check CHECK ((ends_at > starts_at))
+);
+
+COMMENT ON TABLE public.crm_sla_agent_absences IS 'Absences (out of office): routing skips the agent from starts_at until ends_at, and the monitor hands its unclaimed leads over (reason unavailable) when one starts';
+
+COMMENT ON COLUMN public.crm_sla_agent_absences.agent_id IS 'The absent agent (an agent manages its own absences, admins every agent''s)';
+
+COMMENT ON COLUMN public.crm_sla_agent_absences.starts_at IS 'When the absence starts (SLA clock, sla_now()): from then on the agent is not routed leads';
+
+COMMENT ON COLUMN public.crm_sla_agent_absences.ends_at IS 'When the absence ends (exclusive): the agent takes its weighted share again, no catch-up burst';
+
+COMMENT ON COLUMN public.crm_sla_agent_absences.reason IS 'Free text for people (vacation, sick day), at most 500 characters; the engine does not read it';
+
+CREATE TABLE public.crm_sla_agent_misses (
+    agent_id uuid NOT NULL,
+    missed_claims integer DEFAULT 0 NOT NULL,
+    CONSTRAINT crm_sla_agent_misses_missed_claims_check CHECK ((missed_claims >= 0))
+);
+
+COMMENT ON TABLE public.crm_sla_agent_misses IS 'Engine-owned: claim windows each agent missed in a row, for crm_sla_settings.auto_pause_after';
+
+COMMENT ON COLUMN public.crm_sla_agent_misses.missed_claims IS 'Leads moved away from this agent unclaimed (window missed) since its last claim or pause';
+
 CREATE TABLE public.crm_sla_agent_routing (
     agent_id uuid NOT NULL,
     weight numeric DEFAULT 1 NOT NULL,
@@ -3679,6 +4002,8 @@ CREATE TABLE public.crm_sla_settings (
     outbox_keep_days integer DEFAULT 30 NOT NULL,
     webhook_retry_delays interval[] DEFAULT '{00:00:05,00:05:00,00:30:00,02:00:00,05:00:00,10:00:00,10:00:00}'::interval[] NOT NULL,
     webhook_allow_private boolean DEFAULT false NOT NULL,
+    auto_pause_after integer,
+    CONSTRAINT crm_sla_settings_auto_pause_after_check CHECK ((auto_pause_after > 0)),
     CONSTRAINT crm_sla_settings_claim_window_check CHECK ((claim_window > '00:00:00'::interval)),
     CONSTRAINT crm_sla_settings_contact_window_check CHECK ((contact_window > '00:00:00'::interval)),
     CONSTRAINT crm_sla_settings_id_check CHECK (id),
@@ -3708,6 +4033,8 @@ COMMENT ON COLUMN public.crm_sla_settings.outbox_keep_days IS 'The daily purge d
 COMMENT ON COLUMN public.crm_sla_settings.webhook_retry_delays IS 'The wait before each retry of a failed delivery; after the last, the delivery is dead';
 
 COMMENT ON COLUMN public.crm_sla_settings.webhook_allow_private IS 'When true, crm-sla deliver also POSTs to private, loopback, link-local and metadata addresses (checked after resolving the host); false refuses them';
+
+COMMENT ON COLUMN public.crm_sla_settings.auto_pause_after IS 'After this many claim windows missed in a row (no claim in between) an agent stops accepting leads (accepting_leads = false) and an agent_paused event names it; NULL: never';
 
 CREATE TABLE public.crm_sla_team_members (
     team_id uuid NOT NULL,
@@ -3775,6 +4102,12 @@ ALTER TABLE ONLY public.crm_lead_sla_events
 ALTER TABLE ONLY public.crm_leads
     ADD CONSTRAINT crm_leads_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.crm_sla_agent_absences
+    ADD CONSTRAINT crm_sla_agent_absences_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.crm_sla_agent_misses
+    ADD CONSTRAINT crm_sla_agent_misses_pkey PRIMARY KEY (agent_id);
+
 ALTER TABLE ONLY public.crm_sla_agent_routing
     ADD CONSTRAINT crm_sla_agent_routing_pkey PRIMARY KEY (agent_id);
 
@@ -3838,6 +4171,10 @@ CREATE INDEX crm_leads_waiting_idx ON public.crm_leads USING btree (sla_waiting_
 
 COMMENT ON INDEX public.crm_leads_waiting_idx IS 'Overdue leads waiting with their owner for an eligible agent, oldest first';
 
+CREATE INDEX crm_sla_agent_absences_agent_idx ON public.crm_sla_agent_absences USING btree (agent_id, starts_at);
+
+CREATE INDEX crm_sla_agent_absences_ends_idx ON public.crm_sla_agent_absences USING btree (ends_at, agent_id);
+
 CREATE INDEX crm_sla_policies_match_lookup ON public.crm_sla_policies USING btree (public.crm_sla_match_keys(match), match) WHERE is_active;
 
 COMMENT ON INDEX public.crm_sla_policies_match_lookup IS 'Intake with many active policies: the policy whose match equals a lead''s values of its keys';
@@ -3898,9 +4235,17 @@ CREATE TRIGGER crm_leads_410_announce_progress AFTER UPDATE OF lead_claimed, fir
 
 COMMENT ON TRIGGER crm_leads_410_announce_progress ON public.crm_leads IS 'Writes claimed and contacted events for claims and first actions';
 
+CREATE TRIGGER crm_leads_420_claim_resets_misses AFTER UPDATE ON public.crm_leads FOR EACH ROW WHEN ((new.lead_claimed AND (NOT old.lead_claimed))) EXECUTE FUNCTION public.crm_leads_claim_resets_misses();
+
+COMMENT ON TRIGGER crm_leads_420_claim_resets_misses ON public.crm_leads IS 'A claim resets the owner''s count of claim windows missed in a row (auto-pause)';
+
 CREATE TRIGGER crm_leads_900_intake_done AFTER INSERT ON public.crm_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_intake_done();
 
 COMMENT ON TRIGGER crm_leads_900_intake_done ON public.crm_leads IS 'Routes the statement''s unowned leads (weighted, capped, by team); clears its cached clock';
+
+CREATE TRIGGER crm_sla_agent_absences_100_check BEFORE INSERT OR UPDATE ON public.crm_sla_agent_absences FOR EACH ROW EXECUTE FUNCTION public.crm_sla_agent_absences_check();
+
+COMMENT ON TRIGGER crm_sla_agent_absences_100_check ON public.crm_sla_agent_absences IS 'Refuses an absence that does not end after it starts, or past 100 pending ones (SL010)';
 
 CREATE TRIGGER crm_sla_calendar_hours_100_check BEFORE INSERT OR DELETE OR UPDATE ON public.crm_sla_calendar_hours FOR EACH ROW EXECUTE FUNCTION public.crm_sla_calendar_hours_check();
 
@@ -3962,6 +4307,12 @@ ALTER TABLE ONLY public.crm_leads
 ALTER TABLE ONLY public.crm_leads
     ADD CONSTRAINT crm_leads_previous_agent_id_fkey FOREIGN KEY (previous_agent_id) REFERENCES public.crm_agents(id);
 
+ALTER TABLE ONLY public.crm_sla_agent_absences
+    ADD CONSTRAINT crm_sla_agent_absences_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.crm_agents(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_sla_agent_misses
+    ADD CONSTRAINT crm_sla_agent_misses_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.crm_agents(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.crm_sla_agent_routing
     ADD CONSTRAINT crm_sla_agent_routing_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.crm_agents(id) ON DELETE CASCADE;
 
@@ -4012,6 +4363,10 @@ CREATE POLICY "Admins can view all reassignments" ON public.crm_lead_reassignmen
 
 COMMENT ON POLICY "Admins can view all reassignments" ON public.crm_lead_reassignments IS 'Admins read every audit row';
 
+CREATE POLICY "Admins manage absences" ON public.crm_sla_agent_absences TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage absences" ON public.crm_sla_agent_absences IS 'Admins read and write every agent''s absences';
+
 CREATE POLICY "Admins manage crm_sla_agent_routing" ON public.crm_sla_agent_routing TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
 
 COMMENT ON POLICY "Admins manage crm_sla_agent_routing" ON public.crm_sla_agent_routing IS 'Admins read and write every row';
@@ -4048,6 +4403,10 @@ CREATE POLICY "Admins manage webhooks" ON public.crm_sla_webhooks TO authenticat
 
 COMMENT ON POLICY "Admins manage webhooks" ON public.crm_sla_webhooks IS 'Admins add, read, change and remove webhooks';
 
+CREATE POLICY "Agents add their own absences" ON public.crm_sla_agent_absences FOR INSERT TO authenticated WITH CHECK ((agent_id = ( SELECT auth.uid() AS uid)));
+
+COMMENT ON POLICY "Agents add their own absences" ON public.crm_sla_agent_absences IS 'An agent sets its own out of office (self-service), for itself only';
+
 CREATE POLICY "Agents can update own leads" ON public.crm_leads FOR UPDATE TO authenticated USING ((assigned_agent_id = ( SELECT auth.uid() AS uid))) WITH CHECK ((assigned_agent_id = ( SELECT auth.uid() AS uid)));
 
 COMMENT ON POLICY "Agents can update own leads" ON public.crm_leads IS 'An agent updates only the leads it owns (the SLA columns stay the engine''s)';
@@ -4059,6 +4418,14 @@ COMMENT ON POLICY "Agents can view own leads" ON public.crm_leads IS 'An agent r
 CREATE POLICY "Agents can view own reassignments" ON public.crm_lead_reassignments FOR SELECT TO authenticated USING (((from_agent_id = ( SELECT auth.uid() AS uid)) OR (to_agent_id = ( SELECT auth.uid() AS uid))));
 
 COMMENT ON POLICY "Agents can view own reassignments" ON public.crm_lead_reassignments IS 'An agent reads the rows where it lost or received the lead';
+
+CREATE POLICY "Agents delete their own absences" ON public.crm_sla_agent_absences FOR DELETE TO authenticated USING ((agent_id = ( SELECT auth.uid() AS uid)));
+
+COMMENT ON POLICY "Agents delete their own absences" ON public.crm_sla_agent_absences IS 'An agent removes its own out-of-office entries (back early, plans changed)';
+
+CREATE POLICY "Agents read their own absences" ON public.crm_sla_agent_absences FOR SELECT TO authenticated USING ((agent_id = ( SELECT auth.uid() AS uid)));
+
+COMMENT ON POLICY "Agents read their own absences" ON public.crm_sla_agent_absences IS 'An agent reads its own out-of-office entries';
 
 CREATE POLICY "Agents read their own routing" ON public.crm_sla_agent_routing FOR SELECT TO authenticated USING ((agent_id = ( SELECT auth.uid() AS uid)));
 
@@ -4079,6 +4446,10 @@ COMMENT ON POLICY "Service role can manage leads" ON public.crm_leads IS 'The se
 CREATE POLICY "Service role can read reassignments" ON public.crm_lead_reassignments FOR SELECT TO service_role USING (true);
 
 COMMENT ON POLICY "Service role can read reassignments" ON public.crm_lead_reassignments IS 'The service role reads every audit row';
+
+CREATE POLICY "Service role manages absences" ON public.crm_sla_agent_absences TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages absences" ON public.crm_sla_agent_absences IS 'The service role (an HR sync, a scheduler) reads and writes every absence';
 
 CREATE POLICY "Service role manages crm_sla_agent_routing" ON public.crm_sla_agent_routing TO service_role USING (true) WITH CHECK (true);
 
@@ -4164,6 +4535,10 @@ ALTER TABLE public.crm_lead_sla_events ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_leads ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.crm_sla_agent_absences ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_agent_misses ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.crm_sla_agent_routing ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_agent_state ENABLE ROW LEVEL SECURITY;
@@ -4223,6 +4598,8 @@ REVOKE ALL ON FUNCTION public.crm_leads_announce_intake() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_leads_announce_progress() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_leads_claim_resets_misses() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_leads_intake() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_leads_intake_clock() FROM PUBLIC;
@@ -4235,7 +4612,13 @@ REVOKE ALL ON FUNCTION public.crm_leads_route_first() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_leads_sla_events() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_absences_at(p_at timestamp with time zone) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_agent_absences_check() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_auto_pause(p_leads uuid[], p_at timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_calendar_hours_check() FROM PUBLIC;
 
@@ -4282,6 +4665,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid,
 REVOKE ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_hand_over_absent(p_batch integer, p_at timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_holidays_check() FROM PUBLIC;
 
@@ -4366,6 +4751,10 @@ REVOKE ALL ON FUNCTION public.crm_sla_webhook_url_problem(p_url text) FROM PUBLI
 
 REVOKE ALL ON FUNCTION public.crm_sla_webhooks_validate() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.decline_lead(p_lead_id uuid, p_reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.decline_lead(p_lead_id uuid, p_reason text) TO authenticated;
+GRANT ALL ON FUNCTION public.decline_lead(p_lead_id uuid, p_reason text) TO service_role;
+
 REVOKE ALL ON FUNCTION public.is_admin(uid uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.is_admin(uid uuid) TO authenticated;
 GRANT ALL ON FUNCTION public.is_admin(uid uuid) TO service_role;
@@ -4414,6 +4803,9 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policies TO service_ro
 
 GRANT SELECT ON TABLE public.crm_lead_sla_timers TO authenticated;
 GRANT SELECT ON TABLE public.crm_lead_sla_timers TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_agent_absences TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_agent_absences TO service_role;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_agent_routing TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_agent_routing TO service_role;

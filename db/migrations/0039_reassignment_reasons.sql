@@ -1,6 +1,6 @@
 -- Availability: audit rows may also say 'declined' (decline_lead) and 'unavailable' (an absence
 -- started). Widening the CHECK keeps every existing row valid; stages are unchanged.
--- depends: 0035_hardening
+-- depends: 0038_agent_absences
 
 alter table public.crm_lead_reassignments
 drop constraint if exists crm_lead_reassignments_reason_check;

@@ -1,4 +1,4 @@
--- Undo 9032: the CHECK admits only the three reasons of 0.2.0 again. Audit rows are append-only:
+-- Undo 0039: the CHECK admits only the three reasons of 0.2.0 again. Audit rows are append-only:
 -- where rows already say 'declined' or 'unavailable' they stay, and the CHECK is NOT VALID over
 -- them; otherwise it is validated, as 0.2.0 had it.
 alter table public.crm_lead_reassignments

@@ -1,6 +1,6 @@
 -- Availability: pause an agent who keeps missing its claim windows. The setting, and the
 -- engine's count of each agent's claim windows missed in a row (a claim resets it).
--- depends: 0035_hardening
+-- depends: 0039_reassignment_reasons
 
 alter table public.crm_sla_settings
 add column if not exists auto_pause_after integer check (auto_pause_after > 0);

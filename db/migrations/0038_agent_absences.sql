@@ -1,6 +1,6 @@
 -- Availability: agents' absences (out of office). Routing skips an agent while sla_now() is
 -- inside one of its absences; an agent reads, inserts and deletes its own rows, admins all.
--- depends: 0035_hardening
+-- depends: 0037_policy_match_lookup
 
 create table if not exists public.crm_sla_agent_absences (
     id uuid primary key default gen_random_uuid(),
