@@ -13,6 +13,9 @@
 -- back to its weighted share (fair re-entry). A lead whose owner was already moved
 -- max_reassignments times by the monitor escalates to an active admin instead (same rule,
 -- weight 1). Caps are counted down as the batch is routed, so no agent goes past its cap.
+-- Ownership routing: an unowned lead with an owner_key value (crm_sla_owner_keys) goes first to
+-- the owner of the most recent other lead with that value (one routed earlier in the batch
+-- first) when that agent is one of the candidates above; no credit moves for such a pick.
 --
 -- p_new_policies, when given, holds the policy (or NULL) of each lead of p_leads that is not
 -- written yet (a BEFORE INSERT trigger's row): such a lead has no owner and no history. Without
@@ -75,6 +78,10 @@ declare
     v_all double precision;  -- the total weight of v_agents
     v_j integer;
     v_reasons text[];
+    l_owner_key text[];  -- '<owner_key column> <value>' of an unowned lead with one
+    l_key_owner uuid[];  -- the current owner of the most recent other lead with that value
+    v_key_owners jsonb := '{}';  -- the key's owner after the leads of this batch routed so far
+    v_pref integer;  -- the key owner's index in the pool when it can take the lead (0: not)
 begin
     select
         array_agg(p.agent_id order by p.agent_id),
@@ -138,6 +145,11 @@ begin
         return;
     end if;
 
+    select array_agg(k.key_label order by t.ord), array_agg(k.owner_id order by t.ord)
+    into l_owner_key, l_key_owner
+    from pg_catalog.generate_series(1, cardinality(l_ids)) as t (ord)
+    left join public.crm_sla_owner_keys(l_ids, p_new_policies) as k on t.ord = k.ord;
+
     if p_explain then
         -- Why each agent can or cannot take the first lead now, in the rules' order.
         v_reasons := array_fill(null::text, array[cardinality(v_ids)]);
@@ -152,8 +164,9 @@ begin
                     then 'not in team ' || l_team[1]
             end;
         end loop;
-        -- The order the router would pick in: never-held first, then the most credit after
-        -- this round's earning, the least recently routed, the id.
+        -- The order the router would pick in: the key's owner, never-held first, then the most
+        -- credit after this round's earning, the least recently routed, the id.
+        v_pref := coalesce(pg_catalog.array_position(v_ids, l_key_owner[1]), 0);
         return query
         select
             l_ids[1],
@@ -161,6 +174,7 @@ begin
             l_escalate[1],
             v_reasons[x.j] is null,
             coalesce(v_reasons[x.j], case
+                when x.j = v_pref then 'owner of ' || l_owner_key[1]
                 when strpos(l_held[1], v_key[x.j]) = 0 then 'eligible'
                 else 'eligible, but held this lead before'
             end),
@@ -168,6 +182,7 @@ begin
                 row_number() over (
                     partition by v_reasons[x.j] is null
                     order by
+                        x.j = v_pref desc,
                         strpos(l_held[1], v_key[x.j]) = 0 desc,
                         v_cur[x.j] + v_w[x.j] desc, v_seq[x.j], v_ids[x.j]
                 )
@@ -200,7 +215,14 @@ begin
     for v_k in 1 .. cardinality(l_ids) loop
         v_owner := coalesce(pg_catalog.array_position(v_ids, l_owner[v_k]), 0);
         v_best := null;
-        if not l_escalate[v_k] and l_members[v_k] is null and l_fresh[v_k] then
+        v_pref := coalesce(pg_catalog.array_position(v_ids, coalesce(
+            (v_key_owners ->> l_owner_key[v_k])::uuid, l_key_owner[v_k]
+        )), 0);
+        if v_pref > 0 and v_pref = any(v_agents) and v_pref <> v_owner
+            and coalesce(strpos(l_members[v_k], v_key[v_pref]) > 0, true) then
+            v_best := v_pref;  -- ownership routing: no round of weighted fair order, no credit
+            v_total := 0;
+        elsif not l_escalate[v_k] and l_members[v_k] is null and l_fresh[v_k] then
             -- The common case: no team, nobody but the owner ever held it. One round of smooth
             -- weighted round robin: every candidate earns its weight, the one with the most
             -- credit is picked; the owner is no candidate (earns nothing).
@@ -268,6 +290,10 @@ begin
                 v_in[v_best] := false;
                 v_agents := pg_catalog.array_remove(v_agents, v_best);
                 v_all := v_all - v_w[v_best];
+            end if;
+            if l_owner_key[v_k] is not null then
+                v_key_owners := v_key_owners
+                    || pg_catalog.jsonb_build_object(l_owner_key[v_k], v_ids[v_best]);
             end if;
         end if;
         lead_id := l_ids[v_k];

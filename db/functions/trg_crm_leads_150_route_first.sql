@@ -14,6 +14,9 @@ begin
     if coalesce(pg_catalog.current_setting('crm_sla.intake_routed', true), '') = '' then
         -- A session that plants the setting only puts its leads off to the end.
         perform pg_catalog.set_config('crm_sla.intake_routed', 'y', true);
+        if new.sla_policy_id is not null then  -- its owner_key value (crm_sla_owner_keys)
+            perform pg_catalog.set_config('crm_sla.new_lead', pg_catalog.to_jsonb(new)::text, true);
+        end if;
         new.assigned_agent_id := public.crm_sla_route_new_lead(
             new.id, new.sla_policy_id, new.claim_timer_started_at
         );
