@@ -42,10 +42,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         print("nothing to apply: the database is up to date")
-    from harness import policies
+    from harness import owner_keys, policies
 
     for finding in policies.findings(url) or []:
         print(f"warning: {policies.describe(finding)}")
+    for item in owner_keys.advice(url) or []:
+        print(f"warning: {owner_keys.describe(item)}")
     if args.no_schedule:
         return 0
     info, jobid = schedule.schedule_monitor(url)

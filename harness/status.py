@@ -7,7 +7,7 @@ from datetime import datetime
 
 from psycopg.rows import dict_row
 
-from harness import migrate, policies, schedule
+from harness import migrate, owner_keys, policies, schedule
 from harness.errors import HarnessError
 from harness.target import connect, with_database
 
@@ -239,6 +239,7 @@ def collect(url: str) -> dict:
         report["deliveries"] = _delivery_figures(conn) if has_webhooks else None
     report["pg_cron"] = _cron_figures(url)
     report["policies"] = policies.findings(url)
+    report["owner_keys"] = owner_keys.advice(url)
     return report
 
 
@@ -287,6 +288,8 @@ def render(report: dict) -> str:
                      "crm_lead_reassignments")
     for finding in found or []:
         lines.append(f"policies     WARNING {policies.describe(finding)}")
+    for item in report.get("owner_keys") or []:
+        lines.append(f"owner keys   WARNING {owner_keys.describe(item)}")
     leads = report["leads"]
     if leads is None:
         lines.append("leads        the engine is not installed here: run make migrate")
