@@ -79,9 +79,10 @@ declare
     v_j integer;
     v_reasons text[];
     l_owner_key text[];  -- '<owner_key column> <value>' of an unowned lead with one
-    l_key_owner uuid[];  -- the current owner of the most recent other lead with that value
-    v_key_owners jsonb := '{}';  -- the key's owner after the leads of this batch routed so far
-    v_pref integer;  -- the key owner's index in the pool when it can take the lead (0: not)
+    l_key_owner integer[];  -- the current owner of the most recent other lead with that value
+    l_prev integer[];  -- the batch's previous lead with the same key
+    l_pick integer[];  -- the key's owner once the lead is routed
+    v_pref integer;  -- the key's owner (0: none)
 begin
     select
         array_agg(p.agent_id order by p.agent_id),
@@ -145,10 +146,19 @@ begin
         return;
     end if;
 
-    select array_agg(k.key_label order by t.ord), array_agg(k.owner_id order by t.ord)
-    into l_owner_key, l_key_owner
+    select
+        array_agg(k.key_label order by t.ord),
+        array_agg(pg_catalog.array_position(v_ids, k.owner_id) order by t.ord),
+        array_agg(k.prev order by t.ord),
+        array_agg(null::integer order by t.ord)
+    into l_owner_key, l_key_owner, l_prev, l_pick
     from pg_catalog.generate_series(1, cardinality(l_ids)) as t (ord)
-    left join public.crm_sla_owner_keys(l_ids, p_new_policies) as k on t.ord = k.ord;
+    left join (
+        select
+            o.ord, o.key_label, o.owner_id,
+            pg_catalog.lag(o.ord) over (partition by o.key_label order by o.ord) as prev
+        from public.crm_sla_owner_keys(l_ids, p_new_policies) as o
+    ) as k on t.ord = k.ord;
 
     if p_explain then
         -- Why each agent can or cannot take the first lead now, in the rules' order.
@@ -166,7 +176,7 @@ begin
         end loop;
         -- The order the router would pick in: the key's owner, never-held first, then the most
         -- credit after this round's earning, the least recently routed, the id.
-        v_pref := coalesce(pg_catalog.array_position(v_ids, l_key_owner[1]), 0);
+        v_pref := coalesce(l_key_owner[1], 0);
         return query
         select
             l_ids[1],
@@ -215,9 +225,7 @@ begin
     for v_k in 1 .. cardinality(l_ids) loop
         v_owner := coalesce(pg_catalog.array_position(v_ids, l_owner[v_k]), 0);
         v_best := null;
-        v_pref := coalesce(pg_catalog.array_position(v_ids, coalesce(
-            (v_key_owners ->> l_owner_key[v_k])::uuid, l_key_owner[v_k]
-        )), 0);
+        v_pref := coalesce(l_pick[l_prev[v_k]], l_key_owner[v_k], 0);
         if v_pref > 0 and v_pref = any(v_agents) and v_pref <> v_owner
             and coalesce(strpos(l_members[v_k], v_key[v_pref]) > 0, true) then
             v_best := v_pref;  -- ownership routing: no round of weighted fair order, no credit
@@ -291,10 +299,9 @@ begin
                 v_agents := pg_catalog.array_remove(v_agents, v_best);
                 v_all := v_all - v_w[v_best];
             end if;
-            if l_owner_key[v_k] is not null then
-                v_key_owners := v_key_owners
-                    || pg_catalog.jsonb_build_object(l_owner_key[v_k], v_ids[v_best]);
-            end if;
+        end if;
+        if l_owner_key[v_k] is not null then
+            l_pick[v_k] := coalesce(v_best, l_pick[l_prev[v_k]]);
         end if;
         lead_id := l_ids[v_k];
         agent_id := v_ids[v_best];
