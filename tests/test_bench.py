@@ -24,6 +24,7 @@ WORKLOADS = [
     "intake_business_hours",
     "intake_many_policies",
     "intake_absences",
+    "intake_owner_key",
 ]
 WITH_BASELINE = ["intake_owner_given", "intake_round_robin", "intake_outbox_cost",
                  f"idle_{bench.QUICK.idle[-1]}", "backlog", "claims", "intake_absences"]

@@ -18,7 +18,9 @@ hits both alike:
    three minutes under the real pg_cron schedule, each lead warning 3 s before its expiry;
 7. `webhooks` (`--latency`): events from commit to receipt by a local HTTP endpoint, with
    `crm-sla deliver` running;
-8. `absences`: routed intake with 100 absences on the books against none.
+8. `absences`: routed intake with 100 absences on the books against none;
+9. `ownership`: unowned leads under a policy whose owner_key is an indexed column, against the
+   same policy without owner_key.
 
 It prints one table and writes the figures as JSON to bench-results/ (git-ignored). Timings are
 never asserted anywhere: `make test` runs `--quick` once only to keep this package working.
@@ -36,7 +38,17 @@ from pathlib import Path
 import psycopg
 
 from harness import table
-from harness.bench import absences, backlog, breach, claims, idle, intake, policies, webhooks
+from harness.bench import (
+    absences,
+    backlog,
+    breach,
+    claims,
+    idle,
+    intake,
+    ownership,
+    policies,
+    webhooks,
+)
 from harness.bench.common import FULL, QUICK, RESULTS_DIR, Row, machine, scratch_database, versions
 from harness.bench.lab import Lab
 from harness.errors import HarnessError
@@ -44,7 +56,7 @@ from harness.target import describe_db_error, redact
 
 __all__ = ["FULL", "QUICK", "RESULTS_DIR", "Row", "render", "run"]
 
-WORKLOADS = (intake, idle, backlog, claims, policies, absences)
+WORKLOADS = (intake, idle, backlog, claims, policies, absences, ownership)
 WITH_LATENCY = (breach, webhooks)
 
 
