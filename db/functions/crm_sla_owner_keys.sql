@@ -17,6 +17,11 @@ declare
     v_new jsonb;
     v_column text;
 begin
+    -- The common case first: no policy names a key (the key query below would cost each
+    -- single-row INSERT of an unowned lead about 40 microseconds more).
+    if not exists (select from public.crm_sla_policies as p where p.owner_key is not null) then
+        return;
+    end if;
     if p_new_policies is not null then
         v_new := nullif(pg_catalog.current_setting('crm_sla.new_lead', true), '')::jsonb;
     end if;
