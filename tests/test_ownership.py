@@ -44,6 +44,10 @@ def owners_by_email(world) -> dict:
     return found
 
 
+def waiting(world) -> int:
+    return world.scalar("select count(*) from public.crm_leads where assigned_agent_id is null")
+
+
 def closed_calendar(world) -> uuid.UUID:
     """A shift calendar that is closed now (open one hour, three weekdays from today)."""
     cal = world.scalar("insert into public.crm_sla_calendars (name) values ('Shift') returning id")
@@ -176,7 +180,7 @@ def test_cap_holds_under_concurrent_intake(world):
     results = run_together(singles, batches, singles)
     assert not any(isinstance(r, Exception) for r in results), results
     assert world.scalar("select count(*) from public.crm_leads") == 1 + 10 + 12 + 10
-    assert world.scalar("select count(*) from public.crm_leads where assigned_agent_id is null") == 0
+    assert waiting(world) == 0
     assert open_leads(world)[bob] == 4
 
 
@@ -208,21 +212,21 @@ def test_overflow_queue_routes_to_the_owner_and_explain_says_why(world):
     world.lead(bob, email="acme@example.com")
     world.db.execute("update public.crm_agents set accepting_leads = false where role = 'agent'")
     bulk(world, 3, ["acme@example.com"])
-    waiting = [r["id"] for r in world.db.execute(
+    queued = [r["id"] for r in world.db.execute(
         "select id from public.crm_leads where assigned_agent_id is null order by full_name")]
-    assert len(waiting) == 3
-    assert explain(world, waiting[0])[bob]["reason"] == "not accepting leads"
+    assert len(queued) == 3
+    assert explain(world, queued[0])[bob]["reason"] == "not accepting leads"
     world.db.execute("update public.crm_agents set accepting_leads = true where role = 'agent'")
-    rows = explain(world, waiting[0])
+    rows = explain(world, queued[0])
     assert rows[bob]["eligible"] and rows[bob]["rank"] == 1
     assert rows[bob]["reason"] == "owner of email acme@example.com"
     assert sorted(rows[a]["rank"] for a in (ann, cat)) == [2, 3]
     assert {rows[a]["reason"] for a in (ann, cat)} == {"eligible"}
     report = world.monitor()
     assert report["routed"] == 3
-    assert {world.row(w)["assigned_agent_id"] for w in waiting} == {bob}
+    assert {world.row(w)["assigned_agent_id"] for w in queued} == {bob}
     # Explaining an owned lead shows who would take it on a breach: not the account's owner.
-    rows = explain(world, waiting[0])
+    rows = explain(world, queued[0])
     assert rows[bob]["reason"] == "current owner" and rows[bob]["rank"] is None
     assert all(not r["reason"].startswith("owner of") for r in rows.values())
 
@@ -286,7 +290,7 @@ def test_a_dropped_key_column_never_stops_intake(world):
     picks = [world.row(world.lead())["assigned_agent_id"] for _ in range(2)]
     assert set(picks) == {ann, bob}
     bulk(world, 4, ["x@example.com"])
-    assert world.scalar("select count(*) from public.crm_leads where assigned_agent_id is null") == 0
+    assert waiting(world) == 0
     text = status.render(status.collect(world.url))
     assert "owner_key company: public.crm_leads has no column company" in text
     assert "set owner_key = null where name = 'Accounts'" in text

@@ -35,9 +35,9 @@ begin
     loop
         begin
             -- One index probe a lead when the column is indexed (crm_sla_owner_key_advice).
-            return query execute pg_catalog.format(
+            for ord, key_label, owner_id in execute pg_catalog.format(
                 $q$
-                select t.ord::integer, %1$L || ' ' || k.v::text, o.owner_id
+                select t.ord::integer as ord, %1$L || ' ' || k.v::text as key_label, o.owner_id
                 from unnest($1, $2) with ordinality as t (id, new_policy, ord)
                 left join public.crm_leads as l on t.id = l.id
                 inner join public.crm_sla_policies as p
@@ -59,7 +59,9 @@ begin
                 where l.assigned_agent_id is null and k.v is not null
                 $q$,
                 v_column
-            ) using p_leads, p_new_policies, v_new;
+            ) using p_leads, p_new_policies, v_new loop
+                return next;
+            end loop;
         exception when others then
             raise warning 'ownership routing skipped owner_key %: %', v_column, sqlerrm
                 using hint = 'crm-sla status says what is wrong with the policies'' owner_key.';
