@@ -1,7 +1,8 @@
 -- What to fix for ownership routing: one row per SLA policy whose owner_key cannot be used any
 -- more (the column was dropped or changed) or names a column without an index (each routed lead
--- would read every lead to find the account's owner), with the statement to run. Read by
--- `crm-sla status` and `crm-sla migrate`.
+-- would read every lead to find the account's owner), with the statement to run. The index it
+-- advises is a hash index: it takes a value of any size, where a btree refuses one over about
+-- 2.7 kB (that lead's INSERT would fail). Read by `crm-sla status` and `crm-sla migrate`.
 create or replace function public.crm_sla_owner_key_advice()
 returns table (policy_name text, owner_key text, problem text, fix text)
 language sql
@@ -18,8 +19,8 @@ as $$
         case
             when public.crm_sla_owner_key_problem(p.owner_key) is null
                 then pg_catalog.format(
-                    'create index concurrently if not exists %I on public.crm_leads (%I, '
-                    || 'created_at);',
+                    'create index concurrently if not exists %I on public.crm_leads using hash '
+                    || '(%I);',
                     pg_catalog.left('crm_leads_' || p.owner_key, 59) || '_idx', p.owner_key
                 )
             else pg_catalog.format(
@@ -30,7 +31,7 @@ as $$
     where
         p.owner_key is not null
         and not exists (
-            -- a plain btree index whose first column is the key
+            -- a plain btree or hash index whose first column is the key
             select
             from pg_catalog.pg_index as i
             inner join pg_catalog.pg_class as c on i.indexrelid = c.oid
@@ -40,7 +41,7 @@ as $$
             where
                 i.indrelid = 'public.crm_leads'::regclass
                 and a.attname = p.owner_key and not a.attisdropped
-                and am.amname = 'btree' and i.indpred is null and i.indisvalid
+                and am.amname in ('btree', 'hash') and i.indpred is null and i.indisvalid
         )
     order by p.name
 $$;
