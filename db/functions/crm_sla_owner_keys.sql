@@ -28,7 +28,10 @@ begin
     for v_column in
         select distinct p.owner_key
         from unnest(p_leads, p_new_policies) as t (id, new_policy)
-        left join public.crm_leads as l on t.id = l.id
+        left join lateral (  -- a primary-key probe a lead, never a scan of crm_leads
+            select l0.sla_policy_id, l0.assigned_agent_id
+            from public.crm_leads as l0 where l0.id = t.id limit 1
+        ) as l on true
         inner join public.crm_sla_policies as p
             on coalesce(l.sla_policy_id, t.new_policy) = p.id
         where p.owner_key is not null and l.assigned_agent_id is null
@@ -39,7 +42,10 @@ begin
                 $q$
                 select t.ord::integer as ord, %1$L || ' ' || k.v::text as key_label, o.owner_id
                 from unnest($1, $2) with ordinality as t (id, new_policy, ord)
-                left join public.crm_leads as l on t.id = l.id
+                left join lateral (  -- a primary-key probe a lead, never a scan of crm_leads
+                    select l0.id, l0.sla_policy_id, l0.assigned_agent_id, l0.%1$I
+                    from public.crm_leads as l0 where l0.id = t.id limit 1
+                ) as l on true
                 inner join public.crm_sla_policies as p
                     on coalesce(l.sla_policy_id, t.new_policy) = p.id and p.owner_key = %1$L
                 cross join lateral (
