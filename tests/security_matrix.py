@@ -202,6 +202,9 @@ MATRIX: tuple[Cell, ...] = (
         "select public.crm_sla_hand_over_absent(10, now())", **ENGINE_ONLY),
     row("routing", "crm_sla_auto_pause(leads, now)",
         "select public.crm_sla_auto_pause(array[{lead}], now())", **ENGINE_ONLY),
+    row("routing", "crm_sla_owner_keys(leads, null)",
+        "select public.crm_sla_owner_keys(array[{lead}], null)",
+        **{**ENGINE_ONLY, "trusted": "no rows"}),
 )
 
 
