@@ -582,6 +582,9 @@ begin
     if coalesce(pg_catalog.current_setting('crm_sla.intake_routed', true), '') = '' then
         -- A session that plants the setting only puts its leads off to the end.
         perform pg_catalog.set_config('crm_sla.intake_routed', 'y', true);
+        if new.sla_policy_id is not null then  -- its owner_key value (crm_sla_owner_keys)
+            perform pg_catalog.set_config('crm_sla.new_lead', pg_catalog.to_jsonb(new)::text, true);
+        end if;
         new.assigned_agent_id := public.crm_sla_route_new_lead(
             new.id, new.sla_policy_id, new.claim_timer_started_at
         );
@@ -1723,13 +1726,162 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) IS 'Internal: the next instant (SLA clock) after p_after at which a running timer falls due or warns';
 
+CREATE FUNCTION public.crm_sla_owner_key_advice() RETURNS TABLE(policy_name text, owner_key text, problem text, fix text)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select
+        p.name,
+        p.owner_key,
+        coalesce(
+            public.crm_sla_owner_key_problem(p.owner_key),
+            'public.crm_leads.' || pg_catalog.quote_ident(p.owner_key) || ' has no index'
+        ),
+        case
+            when public.crm_sla_owner_key_problem(p.owner_key) is null
+                then pg_catalog.format(
+                    'create index concurrently if not exists %I on public.crm_leads using hash '
+                    || '(%I);',
+                    pg_catalog.left('crm_leads_' || p.owner_key, 59) || '_idx', p.owner_key
+                )
+            else pg_catalog.format(
+                'update public.crm_sla_policies set owner_key = null where name = %L;', p.name
+            )
+        end
+    from public.crm_sla_policies as p
+    where
+        p.owner_key is not null
+        and not exists (
+            -- a plain btree or hash index whose first column is the key
+            select
+            from pg_catalog.pg_index as i
+            inner join pg_catalog.pg_class as c on i.indexrelid = c.oid
+            inner join pg_catalog.pg_am as am on c.relam = am.oid
+            inner join pg_catalog.pg_attribute as a
+                on i.indrelid = a.attrelid and i.indkey[0] = a.attnum
+            where
+                i.indrelid = 'public.crm_leads'::regclass
+                and a.attname = p.owner_key and not a.attisdropped
+                and am.amname in ('btree', 'hash') and i.indpred is null and i.indisvalid
+        )
+    order by p.name
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_owner_key_advice() IS 'SLA policies whose owner_key cannot be used or has no index on crm_leads, with the statement to run (crm-sla status and migrate show them)';
+
+CREATE FUNCTION public.crm_sla_owner_key_problem(p_column text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+begin
+    if p_column is null then
+        return null;
+    end if;
+    if not exists (
+        select from pg_catalog.pg_attribute as a
+        where
+            a.attrelid = 'public.crm_leads'::regclass and a.attname = p_column
+            and a.attnum > 0 and not a.attisdropped
+    ) then
+        return pg_catalog.format('public.crm_leads has no column %I', p_column);
+    end if;
+    if p_column = any(public.crm_sla_engine_columns()) then
+        return pg_catalog.format(
+            'public.crm_leads.%I is written by the engine, not by the CRM', p_column
+        );
+    end if;
+    begin
+        execute pg_catalog.format(
+            'select from public.crm_leads as l where l.%1$I = l.%1$I limit 0', p_column
+        );
+    exception when undefined_function then
+        return pg_catalog.format(
+            'public.crm_leads.%I is of a type that = cannot compare', p_column
+        );
+    end;
+    return null;
+end
+$_$;
+
+COMMENT ON FUNCTION public.crm_sla_owner_key_problem(p_column text) IS 'What is wrong with an SLA policy''s owner_key (NULL: nothing): a crm_leads column the CRM writes that = compares';
+
+CREATE FUNCTION public.crm_sla_owner_keys(p_leads uuid[], p_new_policies uuid[]) RETURNS TABLE(ord integer, key_label text, owner_id uuid)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+declare
+    v_new jsonb;
+    v_column text;
+begin
+    -- The common case first: no policy names a key (the key query below would cost each
+    -- single-row INSERT of an unowned lead about 40 microseconds more).
+    if not exists (select from public.crm_sla_policies as p where p.owner_key is not null) then
+        return;
+    end if;
+    if p_new_policies is not null then
+        v_new := nullif(pg_catalog.current_setting('crm_sla.new_lead', true), '')::jsonb;
+    end if;
+    for v_column in
+        select distinct p.owner_key
+        from unnest(p_leads, p_new_policies) as t (id, new_policy)
+        left join lateral (  -- a primary-key probe a lead, never a scan of crm_leads
+            select l0.sla_policy_id, l0.assigned_agent_id
+            from public.crm_leads as l0 where l0.id = t.id limit 1
+        ) as l on true
+        inner join public.crm_sla_policies as p
+            on coalesce(l.sla_policy_id, t.new_policy) = p.id
+        where p.owner_key is not null and l.assigned_agent_id is null
+    loop
+        begin
+            -- One index probe a lead when the column is indexed (crm_sla_owner_key_advice).
+            for ord, key_label, owner_id in execute pg_catalog.format(
+                $q$
+                select t.ord::integer as ord, %1$L || ' ' || k.v::text as key_label, o.owner_id
+                from unnest($1, $2) with ordinality as t (id, new_policy, ord)
+                left join lateral (  -- a primary-key probe a lead, never a scan of crm_leads
+                    select l0.id, l0.sla_policy_id, l0.assigned_agent_id, l0.%1$I
+                    from public.crm_leads as l0 where l0.id = t.id limit 1
+                ) as l on true
+                inner join public.crm_sla_policies as p
+                    on coalesce(l.sla_policy_id, t.new_policy) = p.id and p.owner_key = %1$L
+                cross join lateral (
+                    select case
+                        when l.id is not null then l.%1$I
+                        when ($3 ->> 'id')::uuid = t.id
+                            then (pg_catalog.jsonb_populate_record(null::public.crm_leads, $3)).%1$I
+                    end as v
+                ) as k
+                left join lateral (
+                    select x.assigned_agent_id as owner_id
+                    from public.crm_leads as x
+                    where x.%1$I = k.v and x.id <> t.id and x.assigned_agent_id is not null
+                    order by x.created_at desc, x.id desc
+                    limit 1
+                ) as o on true
+                where l.assigned_agent_id is null and k.v is not null
+                $q$,
+                v_column
+            ) using p_leads, p_new_policies, v_new loop
+                return next;
+            end loop;
+        exception when others then
+            raise warning 'ownership routing skipped owner_key %: %', v_column, sqlerrm
+                using hint = 'crm-sla status says what is wrong with the policies'' owner_key.';
+        end;
+    end loop;
+end
+$_$;
+
+COMMENT ON FUNCTION public.crm_sla_owner_keys(p_leads uuid[], p_new_policies uuid[]) IS 'Internal: each unowned lead''s owner_key value and the current owner of the most recent other lead with it (ownership routing)';
+
 CREATE FUNCTION public.crm_sla_policies_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
-    AS $$
+    AS $_$
 declare
     v_longest constant interval := interval '1 year';
     v_match_bytes constant integer := 8192;
+    v_key_problem text;
 begin
     -- An update checks what it changes, so an old row written before these checks can still be
     -- deactivated or renamed (old is NULL for an INSERT: every value counts as changed).
@@ -1770,11 +1922,28 @@ begin
                 hint = 'Name the lead columns to match, e.g. {"source": "web"}; {} matches every '
                 || 'lead.';
     end if;
+    if new.owner_key is distinct from old.owner_key then
+        v_key_problem := public.crm_sla_owner_key_problem(new.owner_key);
+    end if;
+    if v_key_problem is not null then
+        raise exception 'SLA policy "%": owner_key % is not a column leads can share',
+            new.name, new.owner_key
+            using errcode = 'SL010',
+                detail = v_key_problem || '.',
+                hint = 'Name a column of public.crm_leads that the CRM writes and = compares, e.g. '
+                || 'email' || case when pg_catalog.strpos(v_key_problem, 'has no column') > 0
+                    then pg_catalog.format(
+                        '; to key on %1$I, add it first: alter table public.crm_leads add column '
+                        || '%1$I text;', new.owner_key
+                    )
+                    else '.'
+                end;
+    end if;
     return new;
 end
-$$;
+$_$;
 
-COMMENT ON FUNCTION public.crm_sla_policies_check() IS 'Trigger: refuses an SLA policy with a window outside (0, 1 year], a negative max_reassignments or a match that is not a JSON object of at most 8 kB (SL010)';
+COMMENT ON FUNCTION public.crm_sla_policies_check() IS 'Trigger: refuses an SLA policy with a window outside (0, 1 year], a negative max_reassignments, a match that is not a JSON object of at most 8 kB or an owner_key that is not a usable crm_leads column (SL010)';
 
 CREATE FUNCTION public.crm_sla_policies_in_use() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -2181,6 +2350,11 @@ declare
     v_all double precision;  -- the total weight of v_agents
     v_j integer;
     v_reasons text[];
+    l_owner_key text[];  -- '<owner_key column> <value>' of an unowned lead with one
+    l_key_owner integer[];  -- the current owner of the most recent other lead with that value
+    l_prev integer[];  -- the batch's previous lead with the same key
+    l_pick integer[];  -- the key's owner once the lead is routed
+    v_pref integer;  -- the key's owner (0: none)
 begin
     select
         array_agg(p.agent_id order by p.agent_id),
@@ -2244,6 +2418,20 @@ begin
         return;
     end if;
 
+    select
+        array_agg(k.key_label order by t.ord),
+        array_agg(pg_catalog.array_position(v_ids, k.owner_id) order by t.ord),
+        array_agg(k.prev order by t.ord),
+        array_agg(null::integer order by t.ord)
+    into l_owner_key, l_key_owner, l_prev, l_pick
+    from pg_catalog.generate_series(1, cardinality(l_ids)) as t (ord)
+    left join (
+        select
+            o.ord, o.key_label, o.owner_id,
+            pg_catalog.lag(o.ord) over (partition by o.key_label order by o.ord) as prev
+        from public.crm_sla_owner_keys(l_ids, p_new_policies) as o
+    ) as k on t.ord = k.ord;
+
     if p_explain then
         -- Why each agent can or cannot take the first lead now, in the rules' order.
         v_reasons := array_fill(null::text, array[cardinality(v_ids)]);
@@ -2258,8 +2446,9 @@ begin
                     then 'not in team ' || l_team[1]
             end;
         end loop;
-        -- The order the router would pick in: never-held first, then the most credit after
-        -- this round's earning, the least recently routed, the id.
+        -- The order the router would pick in: the key's owner, never-held first, then the most
+        -- credit after this round's earning, the least recently routed, the id.
+        v_pref := coalesce(l_key_owner[1], 0);
         return query
         select
             l_ids[1],
@@ -2267,6 +2456,7 @@ begin
             l_escalate[1],
             v_reasons[x.j] is null,
             coalesce(v_reasons[x.j], case
+                when x.j = v_pref then 'owner of ' || l_owner_key[1]
                 when strpos(l_held[1], v_key[x.j]) = 0 then 'eligible'
                 else 'eligible, but held this lead before'
             end),
@@ -2274,6 +2464,7 @@ begin
                 row_number() over (
                     partition by v_reasons[x.j] is null
                     order by
+                        x.j = v_pref desc,
                         strpos(l_held[1], v_key[x.j]) = 0 desc,
                         v_cur[x.j] + v_w[x.j] desc, v_seq[x.j], v_ids[x.j]
                 )
@@ -2306,7 +2497,12 @@ begin
     for v_k in 1 .. cardinality(l_ids) loop
         v_owner := coalesce(pg_catalog.array_position(v_ids, l_owner[v_k]), 0);
         v_best := null;
-        if not l_escalate[v_k] and l_members[v_k] is null and l_fresh[v_k] then
+        v_pref := coalesce(l_pick[l_prev[v_k]], l_key_owner[v_k], 0);
+        if v_pref > 0 and v_pref = any(v_agents) and v_pref <> v_owner
+            and coalesce(strpos(l_members[v_k], v_key[v_pref]) > 0, true) then
+            v_best := v_pref;  -- ownership routing: no round of weighted fair order, no credit
+            v_total := 0;
+        elsif not l_escalate[v_k] and l_members[v_k] is null and l_fresh[v_k] then
             -- The common case: no team, nobody but the owner ever held it. One round of smooth
             -- weighted round robin: every candidate earns its weight, the one with the most
             -- credit is picked; the owner is no candidate (earns nothing).
@@ -2375,6 +2571,9 @@ begin
                 v_agents := pg_catalog.array_remove(v_agents, v_best);
                 v_all := v_all - v_w[v_best];
             end if;
+        end if;
+        if l_owner_key[v_k] is not null then
+            l_pick[v_k] := coalesce(v_best, l_pick[l_prev[v_k]]);
         end if;
         lead_id := l_ids[v_k];
         agent_id := v_ids[v_best];
@@ -3750,6 +3949,7 @@ CREATE TABLE public.crm_sla_policies (
     calendar_id uuid,
     team_id uuid,
     is_active boolean DEFAULT true NOT NULL,
+    owner_key text,
     CONSTRAINT crm_sla_policies_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric)))
 );
 
@@ -3762,6 +3962,8 @@ COMMENT ON COLUMN public.crm_sla_policies.warn_at IS 'Share of a window after wh
 COMMENT ON COLUMN public.crm_sla_policies.calendar_id IS 'Windows count only this calendar''s open time; NULL: around the clock';
 
 COMMENT ON COLUMN public.crm_sla_policies.team_id IS 'Leads of this policy are routed only to this team''s members; NULL: to anyone';
+
+COMMENT ON COLUMN public.crm_sla_policies.owner_key IS 'The name of a crm_leads column (NULL: none): an unowned lead of this policy with a value there goes first to the current owner of the most recent other lead with the same value, when that agent is eligible';
 
 CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
  WITH clock AS (
@@ -4273,7 +4475,7 @@ COMMENT ON TRIGGER crm_sla_holidays_900_replan ON public.crm_sla_holidays IS 'Re
 
 CREATE TRIGGER crm_sla_policies_050_check BEFORE INSERT OR UPDATE ON public.crm_sla_policies FOR EACH ROW EXECUTE FUNCTION public.crm_sla_policies_check();
 
-COMMENT ON TRIGGER crm_sla_policies_050_check ON public.crm_sla_policies IS 'Refuses a policy whose windows, max_reassignments or match are out of bounds (SL010)';
+COMMENT ON TRIGGER crm_sla_policies_050_check ON public.crm_sla_policies IS 'Refuses a policy whose windows, max_reassignments, match or owner_key are out of bounds (SL010)';
 
 CREATE TRIGGER crm_sla_policies_100_in_use BEFORE DELETE ON public.crm_sla_policies FOR EACH ROW EXECUTE FUNCTION public.crm_sla_policies_in_use();
 
@@ -4691,6 +4893,12 @@ GRANT ALL ON FUNCTION public.crm_sla_match_keys(p_match jsonb) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_owner_key_advice() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_owner_key_problem(p_column text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_owner_keys(p_leads uuid[], p_new_policies uuid[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_policies_check() FROM PUBLIC;
 

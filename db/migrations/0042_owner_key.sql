@@ -1,6 +1,6 @@
 -- Ownership routing: a policy may name a crm_leads column (owner_key) whose value ties a lead to
 -- the owner of the most recent other lead with the same value (an account, a company domain).
--- depends: 0035_hardening
+-- depends: 0041_availability
 
 alter table public.crm_sla_policies
 add column if not exists owner_key text;
