@@ -204,6 +204,35 @@ def test_owner_off_shift_or_not_accepting_or_outside_the_team(world):
     assert world.row(world.lead(email="acme@example.com"))["assigned_agent_id"] == ann
 
 
+def test_an_absent_owner_is_passed_over_and_explain_says_so(world):
+    """Absences are a routing rule like the others: while the account's owner is out of office,
+    its account's new leads (single-row and bulk) go in fair order, explain ranks it absent, and
+    when it is back the account comes back to it."""
+    ann, bob = world.agents("Ann", "Bob")
+    key_policy(world)
+    world.lead(bob, email="acme@example.com")
+    world.db.execute(
+        "insert into public.crm_sla_agent_absences (agent_id, starts_at, ends_at) "
+        "values (%s, public.sla_now() - interval '1 minute', public.sla_now() + interval '1 day')",
+        (bob,))
+    lead = world.lead(email="acme@example.com")
+    assert world.row(lead)["assigned_agent_id"] == ann
+    bulk(world, 4, ["beta@example.com"])
+    world.lead(bob, email="gamma@example.com")  # given by hand: the owner of gamma now
+    bulk(world, 3, ["gamma@example.com"])
+    owners = owners_by_email(world)
+    assert bob not in owners["beta@example.com"] and owners["gamma@example.com"][bob] == 1
+    explain = world.db.execute(
+        "select agent_id, rank, reason from public.crm_sla_explain_routing(%s)",
+        (world.lead(ann, email="gamma@example.com"),)).fetchall()
+    assert any(r["agent_id"] == bob and r["reason"].startswith("absent until")
+               for r in explain), explain
+    world.travel("1 day 1 minute")
+    assert world.row(world.lead(email="gamma@example.com"))["assigned_agent_id"] == ann
+    world.lead(bob, email="delta@example.com")
+    assert world.row(world.lead(email="delta@example.com"))["assigned_agent_id"] == bob
+
+
 # -- the overflow queue and explain ----------------------------------------------------------
 
 def test_overflow_queue_routes_to_the_owner_and_explain_says_why(world):
