@@ -1,0 +1,2 @@
+-- Undo 9012.
+drop index if exists public.idx_crm_leads_sla_step_due;
