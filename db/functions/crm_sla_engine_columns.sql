@@ -13,7 +13,7 @@ as $$
         'claim_sla_breached', 'contact_sla_breached', 'sla_breached',
         'reassignment_count', 'previous_agent_id', 'reassignment_reason', 'reassigned_at',
         'sla_escalated_at', 'sla_policy_id', 'sla_timer_window', 'sla_timer_calendar_id',
-        'sla_waiting_since', 'sla_warn_at', 'sla_warned_at'
+        'sla_waiting_since', 'sla_warn_at', 'sla_warned_at', 'sla_step_at', 'sla_step_done'
     ]::text[]
 $$;
 

@@ -1,6 +1,7 @@
 -- The SLA clock reading a new lead's timers start from, with the timers of a lead that matches no
 -- policy: '<claim start> <claim deadline> <contact deadline> <claim window> <contact window>
--- <calendar id or -> <claim warning or -> <contact warning or ->' (-: no warning), instants in
+-- <calendar id or -> <claim warning or -> <contact warning or -> <claim step or -> <contact step
+-- or ->' (-: none; the steps are the ladder's first), instants in
 -- microseconds since 1970-01-01 UTC and windows in microseconds (exact, and cheap to turn back).
 -- Called by crm_leads_050_intake_clock once an INSERT statement, and by the intake trigger for each
 -- lead an API session (agent, admin) inserts.
@@ -33,6 +34,12 @@ begin
         )) * 1000000)::bigint::text, '-'),
         coalesce((extract(epoch from public.crm_sla_warn_instant(
             null, v_calendar, v_now, v_contact
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_step_instant(
+            null, 'claim_window', v_calendar, v_now, v_claim, null
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_step_instant(
+            null, 'contact_window', v_calendar, v_now, v_contact, null
         )) * 1000000)::bigint::text, '-')
     );
 end

@@ -29,7 +29,16 @@ begin
                 l.sla_timer_calendar_id,
                 case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
                 l.sla_timer_window
-            ) end as warn_at
+            ) end as warn_at,
+            -- Its next ladder step likewise (the steps this run took stay taken).
+            case when l.sla_step_at is not null then public.crm_sla_step_instant(
+                l.sla_policy_id,
+                case when l.lead_claimed then 'contact_window' else 'claim_window' end,
+                l.sla_timer_calendar_id,
+                case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
+                l.sla_timer_window,
+                l.sla_step_done
+            ) end as step_at
         from public.crm_leads as l
         where
             l.sla_timer_calendar_id = any(p_calendar_ids)
@@ -52,16 +61,18 @@ begin
             = case when l.lead_claimed then l.claim_window_expires_at else d.expires_at end,
             contact_timer_expires_at
             = case when l.lead_claimed then d.expires_at else l.contact_timer_expires_at end,
-            sla_warn_at = d.warn_at
+            sla_warn_at = d.warn_at,
+            sla_step_at = d.step_at
         from due as d
         where
             l.id = d.id
-            and (d.expires_at, d.warn_at) is distinct from (
+            and (d.expires_at, d.warn_at, d.step_at) is distinct from (
                 case
                     when l.lead_claimed then l.contact_timer_expires_at
                     else l.claim_timer_expires_at
                 end,
-                l.sla_warn_at
+                l.sla_warn_at,
+                l.sla_step_at
             )
         returning l.id
     )

@@ -32,6 +32,8 @@ declare
     v_escalated integer := 0;
     v_remaining bigint := 0;
     v_warned integer := 0;
+    v_steps integer := 0;
+    v_flagged_ids uuid[] := '{}'::uuid[];
     v_flagged uuid[];  -- stuck leads announced (no_eligible_agent) by this pass
     v_flagged_owners uuid[];
     v_flagged_stages text[];
@@ -63,11 +65,15 @@ begin
         and (
             select min(l.sla_warn_at) from public.crm_leads as l
             where l.sla_warn_at <= v_now and l.sla_warn_at is not null and l.sla_warned_at is null
+        ) is null
+        and (
+            select min(l.sla_step_at) from public.crm_leads as l
+            where l.sla_step_at <= v_now and l.sla_step_at is not null
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
             'no_eligible_agent', 0, 'warned', 0, 'remaining', 0, 'skipped_locked', 0,
-            'at', v_now
+            'steps', 0, 'flagged', 0, 'at', v_now
         );
     end if;
 
@@ -81,6 +87,7 @@ begin
 
     -- 1b. Up to one batch of warnings due (after the routing lock, like every router).
     v_warned := public.crm_sla_emit_warnings(v_now, v_batch);
+    v_steps := public.crm_sla_emit_steps(v_now, v_batch);  -- the ladder's steps due
 
     -- 2. Lock the leads this pass works on, skipping rows another session holds: those are
     --    counted (skipped_locked), never done, and never fill the batch. First up to one batch
@@ -211,9 +218,20 @@ begin
         return jsonb_build_object(
             'routed', v_routed, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
             'no_eligible_agent', 0, 'warned', v_warned,
-            'remaining', (v_warned >= v_batch)::integer, 'skipped_locked', v_skipped,
-            'at', v_now
+            'remaining', (v_warned >= v_batch or v_steps >= v_batch)::integer,
+            'skipped_locked', v_skipped, 'steps', v_steps, 'flagged', 0, 'at', v_now
         );
+    end if;
+
+    -- 2b. Leads whose policy flags breaches stay with their owner (crm_sla_flag_breaches).
+    v_flagged_ids := public.crm_sla_flag_breaches(v_ids, v_stages, v_now);
+    if cardinality(v_flagged_ids) > 0 then
+        select
+            coalesce(array_agg(t.id order by t.ord), '{}'),
+            coalesce(array_agg(t.stage order by t.ord), '{}')
+        into v_ids, v_stages
+        from unnest(v_ids, v_stages) with ordinality as t (id, stage, ord)
+        where not t.id = any(v_flagged_ids);
     end if;
 
     -- 3. Each lead's next owner, oldest due first: the router skips the owner, prefers agents
@@ -233,7 +251,7 @@ begin
         )
     into v_to, v_escalate, v_stuck_ids, v_stuck_stages, v_escalated, v_unclaimed, v_no_contact
     from unnest(v_ids, v_stages) with ordinality as t (id, stage, ord)
-    inner join public.crm_sla_route(v_ids, v_now) as r on t.id = r.lead_id;
+    inner join public.crm_sla_route_ladder(v_ids, v_now) as r on t.id = r.lead_id;
 
     -- 4. Write the reassignments (lead rows, audit rows, events) in one statement.
     if cardinality(v_to) > 0 then
@@ -319,8 +337,10 @@ begin
         'escalated', v_escalated,
         'no_eligible_agent', cardinality(v_stuck_ids),
         'warned', v_warned,
-        'remaining', v_remaining + (v_warned >= v_batch)::integer,
+        'remaining', v_remaining + (v_warned >= v_batch or v_steps >= v_batch)::integer,
         'skipped_locked', v_skipped,
+        'steps', v_steps,
+        'flagged', cardinality(v_flagged_ids),
         'at', v_now
     );
 end

@@ -121,6 +121,9 @@ begin
     new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
     new.sla_warn_at := timestamptz 'epoch'
         + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
+    new.sla_step_at := timestamptz 'epoch'  -- the ladder's first step (crm_leads_250_ladder)
+        + nullif(pg_catalog.split_part(v_plan, ' ', 9), '-')::bigint * interval '1 microsecond';
+    new.sla_step_done := null;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
@@ -131,6 +134,8 @@ begin
         := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
         new.sla_warn_at := timestamptz 'epoch'
             + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
+        new.sla_step_at := timestamptz 'epoch'
+            + nullif(pg_catalog.split_part(v_plan, ' ', 10), '-')::bigint * interval '1 microsecond';
     end if;
     return new;
 end

@@ -33,6 +33,7 @@ begin
         new.sla_timer_window := null;
         new.sla_timer_calendar_id := null;
         new.sla_warn_at := null;
+        new.sla_step_at := null;
     end if;
     return new;
 end

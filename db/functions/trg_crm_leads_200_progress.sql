@@ -34,7 +34,8 @@ begin
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
             new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
-            new.sla_timer_calendar_id, new.sla_waiting_since, new.sla_warn_at, new.sla_warned_at
+            new.sla_timer_calendar_id, new.sla_waiting_since, new.sla_warn_at, new.sla_warned_at,
+            new.sla_step_at, new.sla_step_done
         ) is distinct from (
             old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
@@ -42,7 +43,8 @@ begin
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
             old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
-            old.sla_timer_calendar_id, old.sla_waiting_since, old.sla_warn_at, old.sla_warned_at
+            old.sla_timer_calendar_id, old.sla_waiting_since, old.sla_warn_at, old.sla_warned_at,
+            old.sla_step_at, old.sla_step_done
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n

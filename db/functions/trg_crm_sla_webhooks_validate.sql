@@ -12,7 +12,9 @@ declare
     v_known constant text[] := array[
         'assigned', 'reassigned', 'escalated', 'warning', 'no_eligible_agent', 'claimed',
         'contacted',
-        'agent_paused'
+        'agent_paused',
+        'step',
+        'breached'
     ];
     v_secret_hint constant text
         := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes> '

@@ -1,0 +1,73 @@
+-- The monitor's breach routing with the ladder's rules on top of the router (crm_sla_route): a
+-- lead that escalates (moved max_reassignments times) goes to the first active agent in its
+-- owner's manager chain, and to an admin (the router's pick) only when the chain has none; a
+-- lead whose policy says on_breach 'manager' goes to the first agent in the owner's chain who is
+-- eligible now (active, accepting leads, on shift, under its cap, counted down as the batch goes;
+-- team rules do not apply above the team), and as 'reassign' (the router's pick) when none is.
+-- Same rows as crm_sla_route. Called by process_sla_timers() (routing lock and row locks held).
+create or replace function public.crm_sla_route_ladder(p_leads uuid[], p_at timestamptz)
+returns table (
+    lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer
+)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    v_row record;
+    v_pick uuid;
+    v_pool_ids uuid[];  -- who may take a lead now, with the room left under its cap
+    v_room bigint[];
+    v_at integer;
+begin
+    for v_row in
+        select r.*, l.assigned_agent_id as owner, coalesce(p.on_breach, 'reassign') as on_breach
+        from public.crm_sla_route(p_leads, p_at) as r
+        inner join unnest(p_leads) with ordinality as t (id, ord) on r.lead_id = t.id
+        left join public.crm_leads as l on r.lead_id = l.id
+        left join public.crm_sla_policies as p on l.sla_policy_id = p.id
+        order by t.ord
+    loop
+        v_pick := null;
+        if v_row.escalate then
+            select c.agent_id into v_pick
+            from public.crm_sla_manager_chain(v_row.owner) as c
+            order by c.level
+            limit 1;
+        elsif v_row.on_breach = 'manager' and v_row.owner is not null then
+            if v_pool_ids is null then
+                select
+                    coalesce(array_agg(p.agent_id), '{}'),
+                    coalesce(array_agg(p.max_open_leads - p.open_leads), '{}')
+                into v_pool_ids, v_room
+                from public.crm_sla_routing_pool(p_at) as p
+                where p.reason is null;
+            end if;
+            select c.agent_id into v_pick
+            from public.crm_sla_manager_chain(v_row.owner) as c
+            where c.agent_id = any(v_pool_ids)
+                and coalesce(v_room[pg_catalog.array_position(v_pool_ids, c.agent_id)], 1) > 0
+            order by c.level
+            limit 1;
+            if v_pick is not null then
+                v_at := pg_catalog.array_position(v_pool_ids, v_pick);
+                v_room[v_at] := v_room[v_at] - 1;
+            end if;
+        end if;
+        lead_id := v_row.lead_id;
+        agent_id := coalesce(v_pick, v_row.agent_id);
+        escalate := v_row.escalate;
+        eligible := agent_id is not null;
+        reason := case when agent_id is null then v_row.reason end;
+        rank := case when agent_id is not null then 1 end;
+        return next;
+    end loop;
+end
+$$;
+
+comment on function public.crm_sla_route_ladder(uuid[], timestamptz) is
+'Internal: breach routing with the ladder (escalation and on_breach ''manager'' up the manager '
+'chain) over crm_sla_route';
+
+revoke execute on function public.crm_sla_route_ladder(uuid[], timestamptz)
+from public, anon, authenticated, service_role;
