@@ -72,6 +72,8 @@ ENGINE_COLUMNS = {
     "sla_waiting_since": "now()",
     "sla_warn_at": "now()",
     "sla_warned_at": "now()",
+    "sla_step_at": "now()",
+    "sla_step_done": "0.5",
     "created_at": "now() - interval '1 year'",  # the statistics count received leads by it
 }  # with "set id" below: every column of crm_sla_engine_columns(), a test holds it to the list
 ONLY_SERVICE = _like(anon=DENIED, owner=DENIED, previous=DENIED, stranger=DENIED, admin=DENIED,

@@ -92,6 +92,7 @@ CHANGE = {
     "uuid": "gen_random_uuid()",
     "boolean": "not coalesce({c}, false)",
     "integer": "coalesce({c}, 0) + 1",
+    "numeric": "coalesce({c}, 0) + 0.5",
     "text": "coalesce({c}, '') || 'x'",
     "interval": "coalesce({c}, interval '0') + interval '1 hour'",
     "timestamp with time zone": "coalesce({c}, now()) - interval '1 hour'",
