@@ -231,7 +231,7 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     from harness import webhooks
 
     return webhooks.cli(database_url(quiet=True), args.action, args.target, args.events,
-                        args.secret)
+                        args.secret, args.format)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -357,8 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     wh.add_argument("target", nargs="?", metavar="URL|ID", help="the URL to add, the id to remove")
     wh.add_argument("--events", metavar="a,b",
                     help="only these events (assigned, reassigned, escalated, warning, "
-                    "no_eligible_agent, claimed, contacted); default: all")
+                    "no_eligible_agent, claimed, contacted, step, breached); default: all")
     wh.add_argument("--secret", help="the signing secret, whsec_<base64> (default: generated)")
+    wh.add_argument("--format", choices=["standard", "slack"], default="standard",
+                    help="the body: standard (the event's JSON) or slack ({\"text\": one "
+                    "sentence}, for a Slack incoming webhook)")
     wh.set_defaults(func=cmd_webhooks)
 
     bench = sub.add_parser("bench",

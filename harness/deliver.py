@@ -34,7 +34,7 @@ import httpx
 import psycopg
 from standardwebhooks import Webhook
 
-from harness import outbound
+from harness import outbound, slack
 from harness.errors import HarnessError
 from harness.target import connect, describe_db_error
 
@@ -71,7 +71,24 @@ from due, public.crm_sla_webhooks as h, public.crm_sla_outbox as o, public.crm_s
 where d.webhook_id = due.webhook_id and d.outbox_id = due.outbox_id
     and h.id = d.webhook_id and o.id = d.outbox_id
 returning d.webhook_id, d.outbox_id, d.attempts, h.url, h.secret, o.payload,
-    public.crm_sla_webhook_url_problem(h.url) as url_problem, s.webhook_allow_private
+    public.crm_sla_webhook_url_problem(h.url) as url_problem, s.webhook_allow_private, h.format,
+    -- The names a Slack sentence uses (read only for Slack webhooks).
+    case when h.format = 'slack' then (
+        select jsonb_build_object(
+            'lead', l.full_name, 'source', l.source,
+            'agent', (select a.full_name from public.crm_agents as a where a.id = o.agent_id),
+            'from_agent', (
+                select a.full_name from public.crm_agents as a
+                where a.id::text = o.payload ->> 'from_agent_id'
+            ),
+            'owner', (
+                select a.full_name from public.crm_agents as a
+                where a.id::text = o.payload ->> 'owner_id'
+            )
+        )
+        from (select) as one
+        left join public.crm_leads as l on o.lead_id = l.id
+    ) end as names
 """
 
 # The outcome of each attempt (counted when claimed): delivered, or the next attempt after the
@@ -144,6 +161,8 @@ class Claimed:
     payload: dict
     url_problem: str | None
     allow_private: bool
+    format: str = "standard"
+    names: dict | None = None  # slack: the lead's and agents' names (harness.slack.Names)
 
 
 @dataclass
@@ -243,8 +262,11 @@ def send(client: httpx.Client, backend: outbound.Backend, row: Claimed,
         return failure(row, f"URL refused: {row.url_problem}")
     backend.use(outbound.Budget(time.monotonic() + DEADLINE_SECONDS, row.allow_private,
                                 stopping))
+    payload = row.payload
+    if row.format == "slack":  # {"text": one sentence}, signed all the same
+        payload = {"text": slack.sentence(row.payload, slack.Names(**(row.names or {})))}
     body, headers = signed_request(row.secret, message_id(row.webhook_id, row.outbox_id),
-                                   row.payload)
+                                   payload)
     with client.stream("POST", row.url, content=body, headers=headers) as answer:
         return outcome(row, answer, read_answer(answer))
 

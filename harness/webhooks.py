@@ -28,12 +28,14 @@ def _events(text: str | None) -> list[str] | None:
     return names
 
 
-def add(url: str, target: str, events: str | None = None, secret: str | None = None) -> dict:
+def add(url: str, target: str, events: str | None = None, secret: str | None = None,
+        fmt: str = "standard") -> dict:
     with connect(url, row_factory=dict_row) as conn:
         try:
             return conn.execute(
-                "insert into public.crm_sla_webhooks (url, events, secret) values (%s, %s, %s) "
-                "returning id, url, events, secret", (target, _events(events), secret)
+                "insert into public.crm_sla_webhooks (url, events, secret, format) "
+                "values (%s, %s, %s, %s) returning id, url, events, secret, format",
+                (target, _events(events), secret, fmt),
             ).fetchone()
         except psycopg.Error as exc:
             raise HarnessError(f"webhook refused: {describe_db_error(exc)}") from None
@@ -79,16 +81,17 @@ def _active(row: dict) -> str:
 
 
 def cli(url: str, action: str, target: str | None, events: str | None,
-        secret: str | None) -> int:
+        secret: str | None, fmt: str = "standard") -> int:
     if action == "add":
         if not target:
             raise HarnessError("webhooks add needs the URL, e.g. crm-sla webhooks add "
                                "https://example.com/hooks/sla")
-        hook = add(url, target, events, secret)
+        hook = add(url, target, events, secret, fmt)
         print(f"id      {hook['id']}")
         print(f"secret  {hook['secret']}")
         print(f"url     {hook['url']}")
         print(f"events  {', '.join(hook['events']) if hook['events'] else 'all'}")
+        print(f"format  {hook['format']}")
         print("Verify deliveries with the secret (docs/events.md); it is not shown again by list.")
     elif action == "list":
         rows = listing(url)

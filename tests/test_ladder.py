@@ -301,3 +301,42 @@ def test_escalation_without_a_chain_goes_to_an_admin_as_before(world):
 def test_an_unknown_on_breach_is_refused(world):
     with pytest.raises(psycopg.errors.CheckViolation):
         policy(world, "Web", on_breach="shout")
+
+
+# -- Slack ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def receiver(world):
+    from tests.receiver import Receiver
+    world.settings(webhook_allow_private=True)  # the receiver listens on 127.0.0.1
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def test_a_slack_webhook_gets_one_signed_sentence_per_event(world, receiver):
+    from tests.test_webhooks import add_webhook, deliver_once
+    ann, ben, boss = world.agent("Ann Lee"), world.agent("Bob Ray"), world.agent("Cleo Boss")
+    manage(world, ann, boss)
+    world.db.execute("update public.crm_agents set accepting_leads = false where id = %s",
+                     (boss,))
+    pol = policy(world, "Web", {"source": "web"}, warn_at=None)
+    step(world, pol, "tell_manager", 0.8, "manager")
+    hook = add_webhook(world, receiver, "--format", "slack")
+    assert world.scalar("select format from public.crm_sla_webhooks where id = %s",
+                        (hook,)) == "slack"
+    lead = world.lead(ann, source="web", full_name="Dana <Reyes>")
+    at_instant(world, world.row(lead)["sla_step_at"])
+    at_instant(world, world.row(lead)["claim_timer_expires_at"])
+    deliver_once(world)
+    texts = [r.payload for r in receiver.received]
+    assert all(set(t) == {"text"} for t in texts) and all(r.signature_ok
+                                                          for r in receiver.received)
+    assert sorted(t["text"] for t in texts) == sorted([
+        "Lead Dana &lt;Reyes&gt; (web) was assigned to Ann Lee; 5 min to claim it.",
+        "Lead Dana &lt;Reyes&gt; (web) has 1 min left to be claimed by Ann Lee "
+        "(step tell_manager, for Cleo Boss).",
+        "Lead Dana &lt;Reyes&gt; (web) moved from Ann Lee to Bob Ray: not claimed in time.",
+    ])  # posted in parallel: any order
+    assert ben
+

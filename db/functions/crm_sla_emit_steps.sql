@@ -106,6 +106,7 @@ begin
     taken as (
         select
             s.id, s.name, s.notify, s.step_at, d.stage, d.expires_at,
+            d.assigned_agent_id as owner_id,
             case
                 when s.notify = 'owner' then d.assigned_agent_id
                 else (
@@ -127,7 +128,7 @@ begin
         array_agg(t.expires_at order by t.step_at, t.id, t.name),
         array_agg(p_now order by t.step_at, t.id, t.name),
         array_agg(jsonb_build_object(
-            'step', t.name, 'notify', t.notify, 'step_at', t.step_at
+            'step', t.name, 'notify', t.notify, 'step_at', t.step_at, 'owner_id', t.owner_id
         ) order by t.step_at, t.id, t.name)
     ),
     (select count(*) from marked)
