@@ -1,8 +1,9 @@
 -- The timers a new lead of policy p_policy_id starts at p_now: '<policy id> <claim deadline>
 -- <contact deadline> <claim window> <contact window> <calendar id or -> <claim warning or ->
--- <contact warning or -> <claim step or -> <contact step or ->', in microseconds (since 1970-01-01 UTC for instants), as
--- crm_sla_intake_clock has the defaults. Called by the intake trigger once a statement for each
--- policy its leads match (once a lead for API sessions).
+-- <contact warning or -> <claim step or -> <contact step or ->' (the ladder's first steps), in
+-- microseconds (since 1970-01-01 UTC for instants), as crm_sla_intake_clock has the defaults.
+-- Called by the intake trigger once a statement for each policy its leads match (once a lead for
+-- API sessions).
 create or replace function public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamptz)
 returns text
 language sql

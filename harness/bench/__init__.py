@@ -20,7 +20,8 @@ hits both alike:
    `crm-sla deliver` running;
 8. `absences`: routed intake with 100 absences on the books against none;
 9. `ownership`: unowned leads under a policy whose owner_key is an indexed column, against the
-   same policy without owner_key.
+   same policy without owner_key;
+10. `ladder`: the idle pass at the largest size with three ladder steps planned, against none.
 
 It prints one table and writes the figures as JSON to bench-results/ (git-ignored). Timings are
 never asserted anywhere: `make test` runs `--quick` once only to keep this package working.
@@ -45,6 +46,7 @@ from harness.bench import (
     claims,
     idle,
     intake,
+    ladder,
     ownership,
     policies,
     webhooks,
@@ -56,7 +58,7 @@ from harness.target import describe_db_error, redact
 
 __all__ = ["FULL", "QUICK", "RESULTS_DIR", "Row", "render", "run"]
 
-WORKLOADS = (intake, idle, backlog, claims, policies, absences, ownership)
+WORKLOADS = (intake, idle, backlog, claims, policies, absences, ownership, ladder)
 WITH_LATENCY = (breach, webhooks)
 
 

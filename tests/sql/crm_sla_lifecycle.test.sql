@@ -315,13 +315,15 @@ reset role;
 select from set_config('request.jwt.claims', '', true);
 select from public.sla_clock_travel('4 minutes 59 seconds');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned' - 'steps' - 'flagged',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned'
+    - 'steps' - 'flagged',
     '{"unclaimed": 0, "no_contact": 0, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'claim window not yet expired: the monitor leaves the lead alone'
 );
 select from public.sla_clock_travel('1 second');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned' - 'steps' - 'flagged',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned'
+    - 'steps' - 'flagged',
     '{"unclaimed": 1, "no_contact": 0, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'claim window expired: the monitor reassigns the unclaimed lead'
 );
@@ -388,7 +390,8 @@ select from set_config('request.jwt.claims', '', true);
 -- the transaction's sla_now(): a minute more makes sure its contact window has run out.
 select from public.sla_clock_travel('6 minutes');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned' - 'steps' - 'flagged',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned'
+    - 'steps' - 'flagged',
     '{"unclaimed": 0, "no_contact": 1, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'contact window expired: the monitor reassigns the lead'
 );

@@ -100,7 +100,8 @@ select
 from generate_series(1, 9) as n;
 select from public.sla_clock_travel('5 minutes');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned' - 'steps' - 'flagged',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned'
+    - 'steps' - 'flagged',
     '{"unclaimed": 9, "no_contact": 0, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'round robin: the monitor reassigns all nine expired leads in one pass'
 );
@@ -181,7 +182,8 @@ select set_eq(
 update public.crm_sla_settings set max_reassignments = 2;
 select from public.sla_clock_travel('5 minutes');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned' - 'steps' - 'flagged',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned'
+    - 'steps' - 'flagged',
     '{"unclaimed": 0, "no_contact": 0, "escalated": 1, "no_eligible_agent": 0}'::jsonb,
     'after max_reassignments the next breach escalates the lead'
 );
@@ -211,7 +213,8 @@ select results_eq(
 );
 select from public.sla_clock_travel('1 hour');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned' - 'steps' - 'flagged',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned'
+    - 'steps' - 'flagged',
     '{"unclaimed": 0, "no_contact": 0, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'an escalated lead is left alone by the monitor'
 );
@@ -235,7 +238,8 @@ insert into public.crm_leads (id, assigned_agent_id) values
 ('1ead0000-0000-4000-8000-000000000030', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
 select from public.sla_clock_travel('5 minutes');
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned' - 'steps' - 'flagged',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned'
+    - 'steps' - 'flagged',
     '{"unclaimed": 0, "no_contact": 0, "escalated": 0, "no_eligible_agent": 1}'::jsonb,
     'nobody eligible: the monitor reports it'
 );
@@ -258,7 +262,8 @@ select is_empty(
 update public.crm_agents set accepting_leads = true
 where id = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
 select is(
-    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned' - 'steps' - 'flagged',
+    public.process_sla_timers() - 'at' - 'remaining' - 'skipped_locked' - 'routed' - 'warned'
+    - 'steps' - 'flagged',
     '{"unclaimed": 1, "no_contact": 0, "escalated": 0, "no_eligible_agent": 0}'::jsonb,
     'the next run retries the lead once someone is eligible'
 );
