@@ -203,6 +203,21 @@ def test_steps_count_open_time_and_follow_a_calendar_edit(world):
     assert names(world, lead) == ["half"]
 
 
+def test_the_monitor_wakes_for_the_next_step_and_a_routed_lead_plans_its_steps(world):
+    pol = policy(world, "Web", {"source": "web"}, warn_at=None, claim_window="1 hour")
+    step(world, pol, "remind", 0.25)
+    lead = world.lead(None, source="web")  # nobody to take it: it waits, with no timer
+    assert world.row(lead)["sla_step_at"] is None
+    ann = world.agent("Ann")
+    assert world.monitor()["routed"] == 1  # out of the overflow queue: its timer starts
+    row = world.row(lead)
+    assert row["assigned_agent_id"] == ann
+    assert row["sla_step_at"] == row["claim_timer_started_at"] + timedelta(minutes=15)
+    assert world.scalar("select public.crm_sla_next_due(public.sla_now())") == row["sla_step_at"]
+    world.db.execute("select public.complete_first_action(%s)", (lead,))
+    assert world.row(lead)["sla_step_at"] is None  # no timer runs: no step left
+
+
 def test_a_manager_reads_the_step_events_addressed_to_it_and_the_rep_does_not(world):
     rep, boss = world.agents("Rep", "Boss")
     manage(world, rep, boss)

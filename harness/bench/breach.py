@@ -1,5 +1,6 @@
-"""6. Breach and warning latency (`--latency`, a few minutes): expiries spread over three
-minutes under the real pg_cron schedule, each lead warning 3 s before its expiry."""
+"""6. Breach, warning and ladder step latency (`--latency`, a few minutes): expiries spread over
+three minutes under the real pg_cron schedule, each lead warning 3 s and taking a ladder step 2 s
+before its expiry."""
 
 from __future__ import annotations
 
@@ -24,13 +25,21 @@ SPREAD = """
             then l.claim_window_expires_at else x.due end,
         contact_timer_expires_at = case when l.lead_claimed then x.due end,
         sla_warn_at = x.due - interval '3 seconds',
-        sla_warned_at = null
+        sla_warned_at = null,
+        sla_step_at = x.due - interval '2 seconds',
+        sla_step_done = null
     from (
         select id, clock_timestamp() + interval '5 seconds'
             + (row_number() over (order by id) - 1) * %s * interval '1 second' as due
         from public.crm_leads
     ) as x
     where l.id = x.id
+"""
+# The ladder step each of those leads takes (leads without a policy: policy_id NULL).
+STEPS = """
+    insert into public.crm_sla_policy_steps (policy_id, stage, at, notify, name)
+    values (null, 'claim_window', 0.5, 'owner', 'bench'),
+        (null, 'contact_window', 0.5, 'owner', 'bench')
 """
 LIMIT_S = 0.5  # p95 of the breaches and warnings acted on after their instant
 
@@ -69,6 +78,7 @@ def measure(lab: Lab) -> list[Row]:
             lab.report(f"latency: waiting for pg_cron to start `{command}` (up to a minute)")
             wait_for_first_run(cron, jobid)
         lab.insert_leads(s.latency_leads, claimed_every=2)
+        lab.db.execute(STEPS)
         lab.db.execute(SPREAD, (s.latency_spread / s.latency_leads,))
         expiry = dict(lab.db.execute(
             "select id, case when lead_claimed then contact_timer_expires_at "
@@ -83,7 +93,11 @@ def measure(lab: Lab) -> list[Row]:
         warned = dict(lab.db.execute(
             "select lead_id, min((payload ->> 'at')::timestamptz) from public.crm_sla_outbox "
             "where event = 'warning' group by lead_id").fetchall())
+        stepped = dict(lab.db.execute(
+            "select lead_id, min((payload ->> 'at')::timestamptz) from public.crm_sla_outbox "
+            "where event = 'step' group by lead_id").fetchall())
     finally:
+        lab.db.execute("delete from public.crm_sla_policy_steps")
         schedule.unschedule_monitor(lab.url)
         with contextlib.closing(connect(with_database(lab.url, info.cron_database))) as cron:
             cron.execute("delete from cron.job_run_details where jobid = %s", (jobid,))
@@ -102,4 +116,13 @@ def measure(lab: Lab) -> list[Row]:
         rows.append(latency_row("warning_latency", "6 warning latency (pg_cron)", warn_waits,
                                 f"{len(warn_waits)} leads over {s.latency_spread:.0f} s",
                                 LIMIT_S, {"leads": len(warn_waits)}))
+    step_waits = [(stepped[i] - expiry[i] + timedelta(seconds=2)).total_seconds()
+                  for i in expiry if i in stepped]
+    if not step_waits:
+        rows.append(Row("step_latency", "6 ladder step latency (pg_cron)", "no step taken",
+                        target=f"p95 <= {LIMIT_S:g} s", met=False))
+    else:
+        rows.append(latency_row("step_latency", "6 ladder step latency (pg_cron)", step_waits,
+                                f"{len(step_waits)} of {len(expiry)} leads", LIMIT_S,
+                                {"leads": len(step_waits)}))
     return rows
