@@ -14,8 +14,9 @@ hits both alike:
    hand-written statement doing the same writes (the floor); then a large backlog, batch by batch;
 4. `claims`: `claim_lead()` against a plain UPDATE of lead_claimed, both as the service role;
 5. `policies`: business-hours arithmetic with many holidays, and intake under a policy;
-6. `breach` (`--latency`, a few minutes): breach and warning latency, expiries spread over
-   three minutes under the real pg_cron schedule, each lead warning 3 s before its expiry;
+6. `breach` (`--latency`, a few minutes): breach, warning and ladder step latency, expiries
+   spread over three minutes under the real pg_cron schedule, each lead warning 3 s and taking a
+   step 2 s before its expiry;
 7. `webhooks` (`--latency`): events from commit to receipt by a local HTTP endpoint, with
    `crm-sla deliver` running;
 8. `absences`: routed intake with 100 absences on the books against none;
