@@ -32,7 +32,10 @@ begin
     plans as materialized (
         select
             q.policy_id, t.expires_at, t.timer_window, t.calendar_id,
-            public.crm_sla_warn_instant(q.policy_id, t.calendar_id, p_at, t.timer_window) as warn_at
+            public.crm_sla_warn_instant(q.policy_id, t.calendar_id, p_at, t.timer_window) as warn_at,
+            public.crm_sla_step_instant(
+                q.policy_id, 'claim_window', t.calendar_id, p_at, t.timer_window, null
+            ) as step_at  -- the ladder's first step
         from (
             select distinct l.sla_policy_id as policy_id
             from public.crm_leads as l
@@ -63,6 +66,8 @@ begin
             sla_timer_calendar_id = pl.calendar_id,
             sla_warn_at = case when not m.escalate then pl.warn_at end,  -- a new timer run
             sla_warned_at = null,
+            sla_step_at = case when not m.escalate then pl.step_at end,
+            sla_step_done = null,
             contact_timer_started_at = null,
             contact_timer_expires_at = null,
             claim_sla_breached = coalesce(l.claim_sla_breached, false) or m.stage = 'claim_window',

@@ -134,6 +134,7 @@ begin
     (select count(*) from marked)
     into v_events, v_count
     from taken as t;  -- the update runs regardless: data-modifying CTEs always complete
+    raise debug 'ladder: % step event(s) for % lead(s)', coalesce(v_events, 0), v_count;
     return v_count;
 end
 $$;

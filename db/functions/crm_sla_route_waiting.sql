@@ -63,7 +63,10 @@ begin
         select
             q.policy_id, pl.expires_at, pl.timer_window, pl.calendar_id,
             public.crm_sla_warn_instant(q.policy_id, pl.calendar_id, p_at, pl.timer_window)
-            as warn_at
+            as warn_at,
+            public.crm_sla_step_instant(
+                q.policy_id, 'claim_window', pl.calendar_id, p_at, pl.timer_window, null
+            ) as step_at  -- the ladder's first step
         from (select distinct p.sla_policy_id as policy_id from picks as p) as q
         cross join lateral public.crm_sla_timer_plan(q.policy_id, 'claim', p_at) as pl
     ),
@@ -78,7 +81,9 @@ begin
             sla_timer_window = pl.timer_window,
             sla_timer_calendar_id = pl.calendar_id,
             sla_warn_at = pl.warn_at,
-            sla_warned_at = null
+            sla_warned_at = null,
+            sla_step_at = pl.step_at,
+            sla_step_done = null
         from picks as p, plans as pl
         where
             l.id = p.lead_id and l.assigned_agent_id is null

@@ -281,7 +281,8 @@ begin
                 = coalesce(l.contact_sla_breached, false) or t.stage = 'contact_window',
                 sla_breached = true,
                 sla_waiting_since = v_now,
-                sla_warn_at = null  -- its breach came first: no warning for this run
+                sla_warn_at = null,  -- its breach came first: no warning for this run
+                sla_step_at = null
             from unnest(v_stuck_ids, v_stuck_stages) as t (id, stage)
             where l.id = t.id and l.sla_waiting_since is null
             returning

@@ -121,7 +121,7 @@ begin
     new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
     new.sla_warn_at := timestamptz 'epoch'
         + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
-    new.sla_step_at := timestamptz 'epoch'  -- the ladder's first step (crm_leads_250_ladder)
+    new.sla_step_at := timestamptz 'epoch'  -- the ladder's first step (crm_sla_emit_steps)
         + nullif(pg_catalog.split_part(v_plan, ' ', 9), '-')::bigint * interval '1 microsecond';
     new.sla_step_done := null;
     if new.lead_claimed or new.first_action_completed then

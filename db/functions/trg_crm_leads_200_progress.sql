@@ -80,6 +80,10 @@ begin
             new.sla_policy_id, v_plan.calendar_id, v_now, v_plan.timer_window
         );
         new.sla_warned_at := null;
+        new.sla_step_at := public.crm_sla_step_instant(  -- the ladder's first step
+            new.sla_policy_id, 'contact_window', v_plan.calendar_id, v_now, v_plan.timer_window, null
+        );
+        new.sla_step_done := null;
     end if;
 
     if new.first_action_completed and not old.first_action_completed then
@@ -90,6 +94,7 @@ begin
             new.sla_breached := true;
         end if;
         new.sla_warn_at := null;  -- no timer runs: nothing left to warn about
+        new.sla_step_at := null;
     end if;
     return new;
 end
