@@ -45,7 +45,8 @@ def listing(url: str) -> list[dict]:
     with connect(url, row_factory=dict_row) as conn:
         return conn.execute(
             """
-            select h.id, h.url, h.events, h.is_active, h.deactivated_reason, h.created_at,
+            select h.id, h.url, h.events, h.format, h.is_active, h.deactivated_reason,
+                h.created_at,
                 count(*) filter (where d.status = 'pending') as pending,
                 count(*) filter (where d.status = 'delivered') as delivered,
                 count(*) filter (where d.status = 'dead') as dead
@@ -99,9 +100,9 @@ def cli(url: str, action: str, target: str | None, events: str | None,
             print("no webhooks: add one with crm-sla webhooks add URL")
             return 0
         print(table(
-            ["id", "url", "events", "active", "pending", "delivered", "dead"],
+            ["id", "url", "events", "format", "active", "pending", "delivered", "dead"],
             [[str(r["id"]), without_credentials(r["url"]),
-              ",".join(r["events"]) if r["events"] else "all", _active(r),
+              ",".join(r["events"]) if r["events"] else "all", r["format"], _active(r),
               r["pending"], r["delivered"], r["dead"]]
              for r in rows],
         ))

@@ -340,6 +340,9 @@ def test_a_slack_webhook_gets_one_signed_sentence_per_event(world, receiver):
     hook = add_webhook(world, receiver, "--format", "slack")
     assert world.scalar("select format from public.crm_sla_webhooks where id = %s",
                         (hook,)) == "slack"
+    from tests.cli import crm_sla
+    listed = crm_sla("webhooks", "list", url=world.url).stdout
+    assert hook in listed and "slack" in listed
     lead = world.lead(ann, source="web", full_name="Dana <Reyes>")
     at_instant(world, world.row(lead)["sla_step_at"])
     at_instant(world, world.row(lead)["claim_timer_expires_at"])
