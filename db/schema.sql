@@ -45,7 +45,9 @@ CREATE TABLE public.crm_leads (
     sla_timer_calendar_id uuid,
     sla_waiting_since timestamp with time zone,
     sla_warn_at timestamp with time zone,
-    sla_warned_at timestamp with time zone
+    sla_warned_at timestamp with time zone,
+    sla_step_at timestamp with time zone,
+    sla_step_done numeric
 );
 
 COMMENT ON TABLE public.crm_leads IS 'Sales leads; each has an owner who must claim it, then contact it (crm-sla baseline)';
@@ -87,6 +89,10 @@ COMMENT ON COLUMN public.crm_leads.sla_waiting_since IS 'When the monitor found 
 COMMENT ON COLUMN public.crm_leads.sla_warn_at IS 'When the running timer warns (warn_at of its window in its calendar''s open time); NULL: no warning for it (engine-owned)';
 
 COMMENT ON COLUMN public.crm_leads.sla_warned_at IS 'When the running timer''s warning event was written; NULL: not yet (engine-owned)';
+
+COMMENT ON COLUMN public.crm_leads.sla_step_at IS 'When the running timer''s next ladder step falls due (engine-owned); NULL: none left';
+
+COMMENT ON COLUMN public.crm_leads.sla_step_done IS 'The `at` of the last ladder step taken in this timer run (engine-owned); NULL: none yet';
 
 CREATE FUNCTION public.claim_lead(p_lead_id uuid) RETURNS public.crm_leads
     LANGUAGE plpgsql SECURITY DEFINER
@@ -427,6 +433,9 @@ begin
     new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
     new.sla_warn_at := timestamptz 'epoch'
         + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
+    new.sla_step_at := timestamptz 'epoch'  -- the ladder's first step (crm_sla_emit_steps)
+        + nullif(pg_catalog.split_part(v_plan, ' ', 9), '-')::bigint * interval '1 microsecond';
+    new.sla_step_done := null;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
@@ -437,6 +446,8 @@ begin
         := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
         new.sla_warn_at := timestamptz 'epoch'
             + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
+        new.sla_step_at := timestamptz 'epoch'
+            + nullif(pg_catalog.split_part(v_plan, ' ', 10), '-')::bigint * interval '1 microsecond';
     end if;
     return new;
 end
@@ -513,7 +524,8 @@ begin
             new.claim_sla_breached, new.contact_sla_breached, new.sla_breached,
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
             new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
-            new.sla_timer_calendar_id, new.sla_waiting_since, new.sla_warn_at, new.sla_warned_at
+            new.sla_timer_calendar_id, new.sla_waiting_since, new.sla_warn_at, new.sla_warned_at,
+            new.sla_step_at, new.sla_step_done
         ) is distinct from (
             old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
@@ -521,7 +533,8 @@ begin
             old.claim_sla_breached, old.contact_sla_breached, old.sla_breached,
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
             old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
-            old.sla_timer_calendar_id, old.sla_waiting_since, old.sla_warn_at, old.sla_warned_at
+            old.sla_timer_calendar_id, old.sla_waiting_since, old.sla_warn_at, old.sla_warned_at,
+            old.sla_step_at, old.sla_step_done
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n
@@ -557,6 +570,10 @@ begin
             new.sla_policy_id, v_plan.calendar_id, v_now, v_plan.timer_window
         );
         new.sla_warned_at := null;
+        new.sla_step_at := public.crm_sla_step_instant(  -- the ladder's first step
+            new.sla_policy_id, 'contact_window', v_plan.calendar_id, v_now, v_plan.timer_window, null
+        );
+        new.sla_step_done := null;
     end if;
 
     if new.first_action_completed and not old.first_action_completed then
@@ -567,6 +584,7 @@ begin
             new.sla_breached := true;
         end if;
         new.sla_warn_at := null;  -- no timer runs: nothing left to warn about
+        new.sla_step_at := null;
     end if;
     return new;
 end
@@ -601,6 +619,7 @@ begin
         new.sla_timer_window := null;
         new.sla_timer_calendar_id := null;
         new.sla_warn_at := null;
+        new.sla_step_at := null;
     end if;
     return new;
 end
@@ -683,6 +702,24 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_agent_absences_check() IS 'Trigger: refuses an absence that does not end after it starts, or past 100 pending ones (SL010)';
 
+CREATE FUNCTION public.crm_sla_agent_routing_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    if new.manager_id = new.agent_id then
+        raise exception 'agent % cannot be its own manager', new.agent_id
+            using errcode = 'SL010',
+                detail = 'manager_id names the agent the ladder goes up to from this one.',
+                hint = 'Set manager_id to another agent (or admin), or NULL to use the manager of '
+                || 'the agent''s first team.';
+    end if;
+    return new;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_agent_routing_check() IS 'Trigger: refuses an agent that is its own manager (SL010)';
+
 CREATE FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -701,7 +738,10 @@ begin
     plans as materialized (
         select
             q.policy_id, t.expires_at, t.timer_window, t.calendar_id,
-            public.crm_sla_warn_instant(q.policy_id, t.calendar_id, p_at, t.timer_window) as warn_at
+            public.crm_sla_warn_instant(q.policy_id, t.calendar_id, p_at, t.timer_window) as warn_at,
+            public.crm_sla_step_instant(
+                q.policy_id, 'claim_window', t.calendar_id, p_at, t.timer_window, null
+            ) as step_at  -- the ladder's first step
         from (
             select distinct l.sla_policy_id as policy_id
             from public.crm_leads as l
@@ -732,6 +772,8 @@ begin
             sla_timer_calendar_id = pl.calendar_id,
             sla_warn_at = case when not m.escalate then pl.warn_at end,  -- a new timer run
             sla_warned_at = null,
+            sla_step_at = case when not m.escalate then pl.step_at end,
+            sla_step_done = null,
             contact_timer_started_at = null,
             contact_timer_expires_at = null,
             claim_sla_breached = coalesce(l.claim_sla_breached, false) or m.stage = 'claim_window',
@@ -1289,6 +1331,138 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) IS 'Internal: writes SLA events to the outbox (and webhook deliveries) and announces them on crm_sla';
 
+CREATE FUNCTION public.crm_sla_emit_steps(p_now timestamp with time zone, p_limit integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_count integer;
+    v_events integer;
+begin
+    with due as materialized (
+        select
+            l.id,
+            l.assigned_agent_id,
+            l.sla_policy_id,
+            l.sla_timer_calendar_id,
+            l.sla_timer_window,
+            l.sla_step_at,
+            l.sla_step_done,
+            case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
+            case
+                when l.lead_claimed then l.contact_timer_expires_at else l.claim_timer_expires_at
+            end as expires_at,
+            coalesce(
+                l.assigned_agent_id is not null
+                and l.sla_escalated_at is null
+                and l.sla_waiting_since is null
+                and not l.first_action_completed
+                and case
+                    when l.lead_claimed then l.contact_timer_expires_at
+                    else l.claim_timer_expires_at
+                end is not null,
+                false
+            ) as running
+        from public.crm_leads as l
+        where
+            l.id = any(array(
+                select c.id from public.crm_leads as c
+                where c.sla_step_at <= p_now and c.sla_step_at is not null
+                order by c.sla_step_at
+                limit p_limit
+            ))
+            and l.sla_step_at <= p_now
+            -- An expired timer is the breach's (no lock, no write here).
+            and not coalesce(
+                l.sla_escalated_at is null
+                and not l.first_action_completed
+                and l.assigned_agent_id is not null
+                and p_now >= case
+                    when l.lead_claimed then l.contact_timer_expires_at
+                    else l.claim_timer_expires_at
+                end,
+                false
+            )
+        for update of l skip locked
+    ),
+
+    -- Each step still to take in the lead's timer run and the instant it falls due: the first at
+    -- the planned instant, the others that much more open time after it.
+    steps as materialized (
+        select
+            d.id, s.name, s.notify, s.at,
+            case
+                when s.at = f.first_at then d.sla_step_at
+                else public.crm_sla_deadline(
+                    d.sla_timer_calendar_id, d.sla_step_at,
+                    d.sla_timer_window * (s.at - f.first_at)::double precision
+                )
+            end as step_at
+        from due as d
+        inner join public.crm_sla_policy_steps as s
+            on s.policy_id is not distinct from d.sla_policy_id and s.stage = d.stage
+            and s.at > coalesce(d.sla_step_done, 0)
+        cross join lateral (
+            select min(x.at) as first_at from public.crm_sla_policy_steps as x
+            where x.policy_id is not distinct from d.sla_policy_id and x.stage = d.stage
+                and x.at > coalesce(d.sla_step_done, 0)
+        ) as f
+        where d.running
+    ),
+
+    marked as (
+        update public.crm_leads as l
+        set
+            sla_step_done = coalesce(
+                (select max(s.at) from steps as s where s.id = d.id and s.step_at <= p_now),
+                l.sla_step_done
+            ),
+            sla_step_at = (
+                select min(s.step_at) from steps as s where s.id = d.id and s.step_at > p_now
+            )
+        from due as d
+        where l.id = d.id
+        returning l.id
+    ),
+
+    taken as (
+        select
+            s.id, s.name, s.notify, s.step_at, d.stage, d.expires_at,
+            d.assigned_agent_id as owner_id,
+            case
+                when s.notify = 'owner' then d.assigned_agent_id
+                else (
+                    select c.agent_id from public.crm_sla_manager_chain(d.assigned_agent_id) as c
+                    order by c.level
+                    limit 1
+                )
+            end as agent_id
+        from steps as s
+        inner join due as d on s.id = d.id
+        where s.step_at <= p_now
+    )
+
+    select public.crm_sla_emit(
+        array_agg('step'::text order by t.step_at, t.id, t.name),
+        array_agg(t.id order by t.step_at, t.id, t.name),
+        array_agg(t.agent_id order by t.step_at, t.id, t.name),
+        array_agg(t.stage order by t.step_at, t.id, t.name),
+        array_agg(t.expires_at order by t.step_at, t.id, t.name),
+        array_agg(p_now order by t.step_at, t.id, t.name),
+        array_agg(jsonb_build_object(
+            'step', t.name, 'notify', t.notify, 'step_at', t.step_at, 'owner_id', t.owner_id
+        ) order by t.step_at, t.id, t.name)
+    ),
+    (select count(*) from marked)
+    into v_events, v_count
+    from taken as t;  -- the update runs regardless: data-modifying CTEs always complete
+    raise debug 'ladder: % step event(s) for % lead(s)', coalesce(v_events, 0), v_count;
+    return v_count;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_emit_steps(p_now timestamp with time zone, p_limit integer) IS 'Internal: writes the step events of the ladder steps due and plans each lead''s next step';
+
 CREATE FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone, p_limit integer) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -1378,7 +1552,7 @@ CREATE FUNCTION public.crm_sla_engine_columns() RETURNS text[]
         'claim_sla_breached', 'contact_sla_breached', 'sla_breached',
         'reassignment_count', 'previous_agent_id', 'reassignment_reason', 'reassigned_at',
         'sla_escalated_at', 'sla_policy_id', 'sla_timer_window', 'sla_timer_calendar_id',
-        'sla_waiting_since', 'sla_warn_at', 'sla_warned_at'
+        'sla_waiting_since', 'sla_warn_at', 'sla_warned_at', 'sla_step_at', 'sla_step_done'
     ]::text[]
 $$;
 
@@ -1454,6 +1628,68 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) IS 'Why a lead would go to whom now: each agent, eligible or why not, and the router''s rank';
+
+CREATE FUNCTION public.crm_sla_flag_breaches(p_lead_ids uuid[], p_stages text[], p_at timestamp with time zone) RETURNS uuid[]
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_ids uuid[];
+    v_owners uuid[];
+    v_stages text[];
+    v_expiries timestamptz[];
+begin
+    with chosen as (
+        select
+            l.id, t.stage, l.assigned_agent_id,
+            case
+                when t.stage = 'claim_window' then l.claim_timer_expires_at
+                else l.contact_timer_expires_at
+            end as expires_at
+        from unnest(p_lead_ids, p_stages) as t (id, stage)
+        inner join public.crm_leads as l on t.id = l.id
+        inner join public.crm_sla_policies as p on l.sla_policy_id = p.id
+        where p.on_breach = 'flag'
+    ),
+
+    flagged as (
+        update public.crm_leads as l
+        set
+            claim_sla_breached = coalesce(l.claim_sla_breached, false) or c.stage = 'claim_window',
+            contact_sla_breached
+            = coalesce(l.contact_sla_breached, false) or c.stage = 'contact_window',
+            sla_breached = true,
+            claim_timer_expires_at
+            = case when c.stage = 'claim_window' then null else l.claim_timer_expires_at end,
+            contact_timer_expires_at
+            = case when c.stage = 'contact_window' then null else l.contact_timer_expires_at end,
+            sla_waiting_since = null,
+            sla_warn_at = null,
+            sla_step_at = null
+        from chosen as c
+        where l.id = c.id
+        returning l.id
+    )
+
+    select
+        array_agg(c.id order by c.expires_at, c.id),
+        array_agg(c.assigned_agent_id order by c.expires_at, c.id),
+        array_agg(c.stage order by c.expires_at, c.id),
+        array_agg(c.expires_at order by c.expires_at, c.id)
+    into v_ids, v_owners, v_stages, v_expiries
+    from chosen as c
+    inner join flagged as f on c.id = f.id;
+    perform public.crm_sla_emit(
+        array_fill('breached'::text, array[coalesce(cardinality(v_ids), 0)]),
+        v_ids, v_owners, v_stages, v_expiries,
+        array_fill(p_at, array[coalesce(cardinality(v_ids), 0)]),
+        array_fill(jsonb_build_object('action', 'flag'), array[coalesce(cardinality(v_ids), 0)])
+    );
+    return coalesce(v_ids, '{}');
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_flag_breaches(p_lead_ids uuid[], p_stages text[], p_at timestamp with time zone) IS 'Internal: on_breach ''flag'': sets the breach flags and writes a breached event, without moving the lead';
 
 CREATE FUNCTION public.crm_sla_hand_over_absent(p_batch integer, p_at timestamp with time zone) RETURNS integer
     LANGUAGE plpgsql
@@ -1593,6 +1829,12 @@ begin
         )) * 1000000)::bigint::text, '-'),
         coalesce((extract(epoch from public.crm_sla_warn_instant(
             null, v_calendar, v_now, v_contact
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_step_instant(
+            null, 'claim_window', v_calendar, v_now, v_claim, null
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_step_instant(
+            null, 'contact_window', v_calendar, v_now, v_contact, null
         )) * 1000000)::bigint::text, '-')
     );
 end
@@ -1669,6 +1911,12 @@ CREATE FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp wit
         )) * 1000000)::bigint::text, '-'),
         coalesce((extract(epoch from public.crm_sla_warn_instant(
             p.id, p.calendar_id, p_now, p.contact_window
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_step_instant(
+            p.id, 'claim_window', p.calendar_id, p_now, p.claim_window, null
+        )) * 1000000)::bigint::text, '-'),
+        coalesce((extract(epoch from public.crm_sla_step_instant(
+            p.id, 'contact_window', p.calendar_id, p_now, p.contact_window, null
         )) * 1000000)::bigint::text, '-')
     )
     from public.crm_sla_policies as p
@@ -1684,6 +1932,56 @@ CREATE FUNCTION public.crm_sla_lock_key(p_name text) RETURNS bigint
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_lock_key(p_name text) IS 'Internal: the advisory lock key of one of the engine''s locks (migrate, monitor)';
+
+CREATE FUNCTION public.crm_sla_manager_chain(p_agent_id uuid) RETURNS TABLE(agent_id uuid, level integer)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+    return query
+    with recursive up (agent_id, depth, path) as (
+        select n.manager_id, 1, array[p_agent_id, n.manager_id]
+        from public.crm_sla_manager_of(p_agent_id) as n (manager_id)
+        where n.manager_id is not null and n.manager_id <> p_agent_id
+        union all
+        select n.manager_id, u.depth + 1, u.path || n.manager_id
+        from up as u
+        cross join lateral public.crm_sla_manager_of(u.agent_id) as n (manager_id)
+        where n.manager_id is not null and not n.manager_id = any(u.path)
+    )
+
+    select u.agent_id, (row_number() over (order by u.depth))::integer
+    from up as u
+    inner join public.crm_agents as a on u.agent_id = a.id
+    where a.is_active
+    order by u.depth;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_manager_chain(p_agent_id uuid) IS 'An agent''s manager chain, nearest first (level 1): its manager, else its first team''s, then upward; inactive agents skipped, cycles cut';
+
+CREATE FUNCTION public.crm_sla_manager_of(p_agent_id uuid) RETURNS uuid
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select coalesce(
+        (
+            select r.manager_id from public.crm_sla_agent_routing as r
+            where r.agent_id = p_agent_id
+        ),
+        (
+            select t.manager_id
+            from public.crm_sla_team_members as m
+            inner join public.crm_sla_teams as t on m.team_id = t.id
+            where m.agent_id = p_agent_id and t.manager_id is not null
+                and t.manager_id <> p_agent_id
+            order by t.name
+            limit 1
+        )
+    )
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_manager_of(p_agent_id uuid) IS 'Internal: an agent''s manager (its own, else its first team''s by name), or NULL';
 
 CREATE FUNCTION public.crm_sla_match_keys(p_match jsonb) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1720,6 +2018,10 @@ CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURN
             select min(l.sla_warn_at) from public.crm_leads as l
             where l.sla_warn_at > p_after
                 and l.sla_warn_at is not null and l.sla_warned_at is null
+        ),
+        (
+            select min(l.sla_step_at) from public.crm_leads as l
+            where l.sla_step_at > p_after and l.sla_step_at is not null
         )
     )
 $$;
@@ -2144,6 +2446,41 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_policy_for(p_index jsonb, p_row jsonb) IS 'Internal: a new lead''s policy among many active ones, one index probe a key set (intake)';
 
+CREATE FUNCTION public.crm_sla_policy_steps_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    if new.stage is null or new.stage not in ('claim_window', 'contact_window') then
+        raise exception 'ladder step "%": stage % does not exist', new.name, coalesce(new.stage, 'NULL')
+            using errcode = 'SL010',
+                hint = 'A step belongs to the claim_window or the contact_window timer.';
+    end if;
+    if new.at is null or new.at <= 0 or new.at >= 1 then
+        raise exception 'ladder step "%": at % is not a share of the window', new.name,
+            coalesce(new.at::text, 'NULL')
+            using errcode = 'SL010',
+                hint = 'Give a number between 0 and 1 (exclusive): 0.5 is half the window, in '
+                || 'the policy''s open time.';
+    end if;
+    if new.notify is null or new.notify not in ('owner', 'manager') then
+        raise exception 'ladder step "%": notify % is unknown', new.name,
+            coalesce(new.notify, 'NULL')
+            using errcode = 'SL010',
+                hint = 'notify is owner (the lead''s owner) or manager (the first active agent in '
+                || 'the owner''s manager chain).';
+    end if;
+    if new.name is null or pg_catalog.length(new.name) not between 1 and 200 then
+        raise exception 'a ladder step needs a name of 1 to 200 characters'
+            using errcode = 'SL010',
+                hint = 'The name is payload.step of its events, e.g. ''remind_rep''.';
+    end if;
+    return new;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_policy_steps_check() IS 'Trigger: refuses a ladder step with an unknown stage or notify, at outside (0, 1) or no name (SL010)';
+
 CREATE FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) RETURNS public.crm_leads
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -2244,7 +2581,16 @@ begin
                 l.sla_timer_calendar_id,
                 case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
                 l.sla_timer_window
-            ) end as warn_at
+            ) end as warn_at,
+            -- Its next ladder step likewise (the steps this run took stay taken).
+            case when l.sla_step_at is not null then public.crm_sla_step_instant(
+                l.sla_policy_id,
+                case when l.lead_claimed then 'contact_window' else 'claim_window' end,
+                l.sla_timer_calendar_id,
+                case when l.lead_claimed then l.contact_timer_started_at else l.claim_timer_started_at end,
+                l.sla_timer_window,
+                l.sla_step_done
+            ) end as step_at
         from public.crm_leads as l
         where
             l.sla_timer_calendar_id = any(p_calendar_ids)
@@ -2267,16 +2613,18 @@ begin
             = case when l.lead_claimed then l.claim_window_expires_at else d.expires_at end,
             contact_timer_expires_at
             = case when l.lead_claimed then d.expires_at else l.contact_timer_expires_at end,
-            sla_warn_at = d.warn_at
+            sla_warn_at = d.warn_at,
+            sla_step_at = d.step_at
         from due as d
         where
             l.id = d.id
-            and (d.expires_at, d.warn_at) is distinct from (
+            and (d.expires_at, d.warn_at, d.step_at) is distinct from (
                 case
                     when l.lead_claimed then l.contact_timer_expires_at
                     else l.claim_timer_expires_at
                 end,
-                l.sla_warn_at
+                l.sla_warn_at,
+                l.sla_step_at
             )
         returning l.id
     )
@@ -2306,6 +2654,64 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) IS 'Internal: routes (or explains the routing of) leads that are written; see crm_sla_route_leads';
+
+CREATE FUNCTION public.crm_sla_route_ladder(p_leads uuid[], p_at timestamp with time zone) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_row record;
+    v_pick uuid;
+    v_pool_ids uuid[];  -- who may take a lead now, with the room left under its cap
+    v_room bigint[];
+    v_at integer;
+begin
+    for v_row in
+        select r.*, l.assigned_agent_id as owner, coalesce(p.on_breach, 'reassign') as on_breach
+        from public.crm_sla_route(p_leads, p_at) as r
+        inner join unnest(p_leads) with ordinality as t (id, ord) on r.lead_id = t.id
+        left join public.crm_leads as l on r.lead_id = l.id
+        left join public.crm_sla_policies as p on l.sla_policy_id = p.id
+        order by t.ord
+    loop
+        v_pick := null;
+        if v_row.escalate then
+            select c.agent_id into v_pick
+            from public.crm_sla_manager_chain(v_row.owner) as c
+            order by c.level
+            limit 1;
+        elsif v_row.on_breach = 'manager' and v_row.owner is not null then
+            if v_pool_ids is null then
+                select
+                    coalesce(array_agg(p.agent_id), '{}'),
+                    coalesce(array_agg(p.max_open_leads - p.open_leads), '{}')
+                into v_pool_ids, v_room
+                from public.crm_sla_routing_pool(p_at) as p
+                where p.reason is null;
+            end if;
+            select c.agent_id into v_pick
+            from public.crm_sla_manager_chain(v_row.owner) as c
+            where c.agent_id = any(v_pool_ids)
+                and coalesce(v_room[pg_catalog.array_position(v_pool_ids, c.agent_id)], 1) > 0
+            order by c.level
+            limit 1;
+            if v_pick is not null then
+                v_at := pg_catalog.array_position(v_pool_ids, v_pick);
+                v_room[v_at] := v_room[v_at] - 1;
+            end if;
+        end if;
+        lead_id := v_row.lead_id;
+        agent_id := coalesce(v_pick, v_row.agent_id);
+        escalate := v_row.escalate;
+        eligible := agent_id is not null;
+        reason := case when agent_id is null then v_row.reason end;
+        rank := case when agent_id is not null then 1 end;
+        return next;
+    end loop;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_route_ladder(p_leads uuid[], p_at timestamp with time zone) IS 'Internal: breach routing with the ladder (escalation and on_breach ''manager'' up the manager chain) over crm_sla_route';
 
 CREATE FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
     LANGUAGE plpgsql
@@ -2685,7 +3091,10 @@ begin
         select
             q.policy_id, pl.expires_at, pl.timer_window, pl.calendar_id,
             public.crm_sla_warn_instant(q.policy_id, pl.calendar_id, p_at, pl.timer_window)
-            as warn_at
+            as warn_at,
+            public.crm_sla_step_instant(
+                q.policy_id, 'claim_window', pl.calendar_id, p_at, pl.timer_window, null
+            ) as step_at  -- the ladder's first step
         from (select distinct p.sla_policy_id as policy_id from picks as p) as q
         cross join lateral public.crm_sla_timer_plan(q.policy_id, 'claim', p_at) as pl
     ),
@@ -2700,7 +3109,9 @@ begin
             sla_timer_window = pl.timer_window,
             sla_timer_calendar_id = pl.calendar_id,
             sla_warn_at = pl.warn_at,
-            sla_warned_at = null
+            sla_warned_at = null,
+            sla_step_at = pl.step_at,
+            sla_step_done = null
         from picks as p, plans as pl
         where
             l.id = p.lead_id and l.assigned_agent_id is null
@@ -2876,6 +3287,26 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) IS 'Breaches and reassignments per bucket of a period; an agent sees those it lost or received';
+
+CREATE FUNCTION public.crm_sla_step_instant(p_policy_id uuid, p_stage text, p_calendar_id uuid, p_start timestamp with time zone, p_window interval, p_done numeric) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+    v_at numeric;
+begin
+    select min(s.at) into v_at
+    from public.crm_sla_policy_steps as s
+    where s.policy_id is not distinct from p_policy_id and s.stage = p_stage
+        and s.at > coalesce(p_done, 0);
+    if v_at is null or p_window is null or p_start is null then
+        return null;
+    end if;
+    return public.crm_sla_deadline(p_calendar_id, p_start, p_window * v_at::double precision);
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_step_instant(p_policy_id uuid, p_stage text, p_calendar_id uuid, p_start timestamp with time zone, p_window interval, p_done numeric) IS 'Internal: when a timer takes its next ladder step (its share of the window in open time), or NULL';
 
 CREATE FUNCTION public.crm_sla_system_actor() RETURNS uuid
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -3066,7 +3497,9 @@ declare
     v_known constant text[] := array[
         'assigned', 'reassigned', 'escalated', 'warning', 'no_eligible_agent', 'claimed',
         'contacted',
-        'agent_paused'
+        'agent_paused',
+        'step',
+        'breached'
     ];
     v_secret_hint constant text
         := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes> '
@@ -3229,6 +3662,8 @@ declare
     v_escalated integer := 0;
     v_remaining bigint := 0;
     v_warned integer := 0;
+    v_steps integer := 0;
+    v_flagged_ids uuid[] := '{}'::uuid[];
     v_flagged uuid[];  -- stuck leads announced (no_eligible_agent) by this pass
     v_flagged_owners uuid[];
     v_flagged_stages text[];
@@ -3260,11 +3695,15 @@ begin
         and (
             select min(l.sla_warn_at) from public.crm_leads as l
             where l.sla_warn_at <= v_now and l.sla_warn_at is not null and l.sla_warned_at is null
+        ) is null
+        and (
+            select min(l.sla_step_at) from public.crm_leads as l
+            where l.sla_step_at <= v_now and l.sla_step_at is not null
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
             'no_eligible_agent', 0, 'warned', 0, 'remaining', 0, 'skipped_locked', 0,
-            'at', v_now
+            'steps', 0, 'flagged', 0, 'at', v_now
         );
     end if;
 
@@ -3278,6 +3717,7 @@ begin
 
     -- 1b. Up to one batch of warnings due (after the routing lock, like every router).
     v_warned := public.crm_sla_emit_warnings(v_now, v_batch);
+    v_steps := public.crm_sla_emit_steps(v_now, v_batch);  -- the ladder's steps due
 
     -- 2. Lock the leads this pass works on, skipping rows another session holds: those are
     --    counted (skipped_locked), never done, and never fill the batch. First up to one batch
@@ -3408,9 +3848,20 @@ begin
         return jsonb_build_object(
             'routed', v_routed, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
             'no_eligible_agent', 0, 'warned', v_warned,
-            'remaining', (v_warned >= v_batch)::integer, 'skipped_locked', v_skipped,
-            'at', v_now
+            'remaining', (v_warned >= v_batch or v_steps >= v_batch)::integer,
+            'skipped_locked', v_skipped, 'steps', v_steps, 'flagged', 0, 'at', v_now
         );
+    end if;
+
+    -- 2b. Leads whose policy flags breaches stay with their owner (crm_sla_flag_breaches).
+    v_flagged_ids := public.crm_sla_flag_breaches(v_ids, v_stages, v_now);
+    if cardinality(v_flagged_ids) > 0 then
+        select
+            coalesce(array_agg(t.id order by t.ord), '{}'),
+            coalesce(array_agg(t.stage order by t.ord), '{}')
+        into v_ids, v_stages
+        from unnest(v_ids, v_stages) with ordinality as t (id, stage, ord)
+        where not t.id = any(v_flagged_ids);
     end if;
 
     -- 3. Each lead's next owner, oldest due first: the router skips the owner, prefers agents
@@ -3430,7 +3881,7 @@ begin
         )
     into v_to, v_escalate, v_stuck_ids, v_stuck_stages, v_escalated, v_unclaimed, v_no_contact
     from unnest(v_ids, v_stages) with ordinality as t (id, stage, ord)
-    inner join public.crm_sla_route(v_ids, v_now) as r on t.id = r.lead_id;
+    inner join public.crm_sla_route_ladder(v_ids, v_now) as r on t.id = r.lead_id;
 
     -- 4. Write the reassignments (lead rows, audit rows, events) in one statement.
     if cardinality(v_to) > 0 then
@@ -3460,7 +3911,8 @@ begin
                 = coalesce(l.contact_sla_breached, false) or t.stage = 'contact_window',
                 sla_breached = true,
                 sla_waiting_since = v_now,
-                sla_warn_at = null  -- its breach came first: no warning for this run
+                sla_warn_at = null,  -- its breach came first: no warning for this run
+                sla_step_at = null
             from unnest(v_stuck_ids, v_stuck_stages) as t (id, stage)
             where l.id = t.id and l.sla_waiting_since is null
             returning
@@ -3516,8 +3968,10 @@ begin
         'escalated', v_escalated,
         'no_eligible_agent', cardinality(v_stuck_ids),
         'warned', v_warned,
-        'remaining', v_remaining + (v_warned >= v_batch)::integer,
+        'remaining', v_remaining + (v_warned >= v_batch or v_steps >= v_batch)::integer,
         'skipped_locked', v_skipped,
+        'steps', v_steps,
+        'flagged', cardinality(v_flagged_ids),
         'at', v_now
     );
 end
@@ -3950,6 +4404,8 @@ CREATE TABLE public.crm_sla_policies (
     team_id uuid,
     is_active boolean DEFAULT true NOT NULL,
     owner_key text,
+    on_breach text DEFAULT 'reassign'::text NOT NULL,
+    CONSTRAINT crm_sla_policies_on_breach_check CHECK ((on_breach = ANY (ARRAY['reassign'::text, 'manager'::text, 'flag'::text]))),
     CONSTRAINT crm_sla_policies_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric)))
 );
 
@@ -3964,6 +4420,8 @@ COMMENT ON COLUMN public.crm_sla_policies.calendar_id IS 'Windows count only thi
 COMMENT ON COLUMN public.crm_sla_policies.team_id IS 'Leads of this policy are routed only to this team''s members; NULL: to anyone';
 
 COMMENT ON COLUMN public.crm_sla_policies.owner_key IS 'The name of a crm_leads column (NULL: none): an unowned lead of this policy with a value there goes first to the current owner of the most recent other lead with the same value, when that agent is eligible';
+
+COMMENT ON COLUMN public.crm_sla_policies.on_breach IS 'On a breach: reassign (to the next eligible agent), manager (to the first eligible agent in the owner''s manager chain, else as reassign) or flag (breach flags and a breached event, no move)';
 
 CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
  WITH clock AS (
@@ -4081,6 +4539,7 @@ CREATE TABLE public.crm_sla_agent_routing (
     weight numeric DEFAULT 1 NOT NULL,
     max_open_leads integer,
     calendar_id uuid,
+    manager_id uuid,
     CONSTRAINT crm_sla_agent_routing_max_open_leads_check CHECK ((max_open_leads > 0)),
     CONSTRAINT crm_sla_agent_routing_weight_check CHECK ((weight > (0)::numeric))
 );
@@ -4092,6 +4551,8 @@ COMMENT ON COLUMN public.crm_sla_agent_routing.weight IS 'Share of the leads rel
 COMMENT ON COLUMN public.crm_sla_agent_routing.max_open_leads IS 'Most open leads (owned, not contacted, not escalated) the agent holds; NULL: no cap';
 
 COMMENT ON COLUMN public.crm_sla_agent_routing.calendar_id IS 'The agent''s shift: routed to only while this calendar is open; NULL: always';
+
+COMMENT ON COLUMN public.crm_sla_agent_routing.manager_id IS 'The agent''s manager (first in its manager chain); NULL: its first team''s manager, if any';
 
 CREATE TABLE public.crm_sla_agent_state (
     agent_id uuid NOT NULL,
@@ -4186,6 +4647,30 @@ ALTER TABLE public.crm_sla_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     CACHE 1
 );
 
+CREATE TABLE public.crm_sla_policy_steps (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    policy_id uuid,
+    stage text NOT NULL,
+    at numeric NOT NULL,
+    notify text NOT NULL,
+    name text NOT NULL,
+    CONSTRAINT crm_sla_policy_steps_at_check CHECK (((at > (0)::numeric) AND (at < (1)::numeric))),
+    CONSTRAINT crm_sla_policy_steps_notify_check CHECK ((notify = ANY (ARRAY['owner'::text, 'manager'::text]))),
+    CONSTRAINT crm_sla_policy_steps_stage_check CHECK ((stage = ANY (ARRAY['claim_window'::text, 'contact_window'::text])))
+);
+
+COMMENT ON TABLE public.crm_sla_policy_steps IS 'The SLA ladder: at share `at` of a running timer''s window (open time) a `step` event for the owner or its manager, once per timer run';
+
+COMMENT ON COLUMN public.crm_sla_policy_steps.policy_id IS 'The policy whose timers take this step; NULL: the steps of leads without a policy';
+
+COMMENT ON COLUMN public.crm_sla_policy_steps.stage IS 'The timer it belongs to: claim_window or contact_window';
+
+COMMENT ON COLUMN public.crm_sla_policy_steps.at IS 'Share of the window (0 < at < 1, open time) after which the step is taken';
+
+COMMENT ON COLUMN public.crm_sla_policy_steps.notify IS 'Who the step event is for: owner, or manager (the first active agent in the owner''s chain)';
+
+COMMENT ON COLUMN public.crm_sla_policy_steps.name IS 'The step''s name, payload.step of its events (unique per policy and stage)';
+
 CREATE TABLE public.crm_sla_routing_lock (
     id boolean DEFAULT true NOT NULL,
     CONSTRAINT crm_sla_routing_lock_id_check CHECK (id)
@@ -4247,10 +4732,13 @@ COMMENT ON TABLE public.crm_sla_team_members IS 'Which agents belong to which te
 
 CREATE TABLE public.crm_sla_teams (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    name text NOT NULL
+    name text NOT NULL,
+    manager_id uuid
 );
 
 COMMENT ON TABLE public.crm_sla_teams IS 'Teams: a policy that names one routes its leads only to the team''s members';
+
+COMMENT ON COLUMN public.crm_sla_teams.manager_id IS 'The team''s manager: the manager of members without one of their own (first team by name)';
 
 CREATE TABLE public.crm_sla_webhook_deliveries (
     webhook_id uuid NOT NULL,
@@ -4276,7 +4764,9 @@ CREATE TABLE public.crm_sla_webhooks (
     events text[],
     is_active boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    deactivated_reason text
+    deactivated_reason text,
+    format text DEFAULT 'standard'::text NOT NULL,
+    CONSTRAINT crm_sla_webhooks_format_check CHECK ((format = ANY (ARRAY['standard'::text, 'slack'::text])))
 );
 
 COMMENT ON TABLE public.crm_sla_webhooks IS 'HTTP endpoints that receive the events written after they were created, signed as Standard Webhooks says; admins and the service role only';
@@ -4288,6 +4778,8 @@ COMMENT ON COLUMN public.crm_sla_webhooks.secret IS 'The signing secret, whsec_<
 COMMENT ON COLUMN public.crm_sla_webhooks.events IS 'The events it receives; NULL: every event';
 
 COMMENT ON COLUMN public.crm_sla_webhooks.deactivated_reason IS 'Why crm-sla deliver set is_active to false (an endpoint answered 410 Gone), and when; NULL otherwise';
+
+COMMENT ON COLUMN public.crm_sla_webhooks.format IS 'Body sent: standard (the event''s JSON payload) or slack ({"text": one sentence})';
 
 ALTER TABLE ONLY public.crm_agents
     ADD CONSTRAINT crm_agents_email_key UNIQUE (email);
@@ -4340,6 +4832,12 @@ ALTER TABLE ONLY public.crm_sla_policies
 ALTER TABLE ONLY public.crm_sla_policies
     ADD CONSTRAINT crm_sla_policies_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.crm_sla_policy_steps
+    ADD CONSTRAINT crm_sla_policy_steps_name_key UNIQUE NULLS NOT DISTINCT (policy_id, stage, name);
+
+ALTER TABLE ONLY public.crm_sla_policy_steps
+    ADD CONSTRAINT crm_sla_policy_steps_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.crm_sla_routing_lock
     ADD CONSTRAINT crm_sla_routing_lock_pkey PRIMARY KEY (id);
 
@@ -4389,9 +4887,13 @@ CREATE INDEX idx_crm_leads_claim_timer_expires ON public.crm_leads USING btree (
 
 CREATE INDEX idx_crm_leads_contact_timer_expires ON public.crm_leads USING btree (contact_timer_expires_at) WHERE ((contact_timer_expires_at IS NOT NULL) AND (first_action_completed = false));
 
+CREATE INDEX idx_crm_leads_sla_step_due ON public.crm_leads USING btree (sla_step_at) WHERE (sla_step_at IS NOT NULL);
+
 CREATE INDEX idx_crm_leads_sla_warn_due ON public.crm_leads USING btree (sla_warn_at) WHERE ((sla_warn_at IS NOT NULL) AND (sla_warned_at IS NULL));
 
 CREATE INDEX idx_crm_sla_calendar_hours_calendar ON public.crm_sla_calendar_hours USING btree (calendar_id, weekday);
+
+CREATE INDEX idx_crm_sla_policy_steps_policy ON public.crm_sla_policy_steps USING btree (policy_id, stage, at);
 
 CREATE INDEX idx_crm_sla_team_members_agent ON public.crm_sla_team_members USING btree (agent_id);
 
@@ -4449,6 +4951,10 @@ CREATE TRIGGER crm_sla_agent_absences_100_check BEFORE INSERT OR UPDATE ON publi
 
 COMMENT ON TRIGGER crm_sla_agent_absences_100_check ON public.crm_sla_agent_absences IS 'Refuses an absence that does not end after it starts, or past 100 pending ones (SL010)';
 
+CREATE TRIGGER crm_sla_agent_routing_100_check BEFORE INSERT OR UPDATE OF manager_id, agent_id ON public.crm_sla_agent_routing FOR EACH ROW EXECUTE FUNCTION public.crm_sla_agent_routing_check();
+
+COMMENT ON TRIGGER crm_sla_agent_routing_100_check ON public.crm_sla_agent_routing IS 'Refuses an agent that is its own manager (SL010)';
+
 CREATE TRIGGER crm_sla_calendar_hours_100_check BEFORE INSERT OR DELETE OR UPDATE ON public.crm_sla_calendar_hours FOR EACH ROW EXECUTE FUNCTION public.crm_sla_calendar_hours_check();
 
 COMMENT ON TRIGGER crm_sla_calendar_hours_100_check ON public.crm_sla_calendar_hours IS 'Refuses bad open hours (SL010); notes the calendar for re-planning';
@@ -4480,6 +4986,10 @@ COMMENT ON TRIGGER crm_sla_policies_050_check ON public.crm_sla_policies IS 'Ref
 CREATE TRIGGER crm_sla_policies_100_in_use BEFORE DELETE ON public.crm_sla_policies FOR EACH ROW EXECUTE FUNCTION public.crm_sla_policies_in_use();
 
 COMMENT ON TRIGGER crm_sla_policies_100_in_use ON public.crm_sla_policies IS 'Refuses to delete a policy that leads follow (SL010): deactivate it instead';
+
+CREATE TRIGGER crm_sla_policy_steps_100_check BEFORE INSERT OR UPDATE ON public.crm_sla_policy_steps FOR EACH ROW EXECUTE FUNCTION public.crm_sla_policy_steps_check();
+
+COMMENT ON TRIGGER crm_sla_policy_steps_100_check ON public.crm_sla_policy_steps IS 'Refuses a ladder step with an unknown stage or notify, at outside (0, 1) or no name (SL010)';
 
 CREATE TRIGGER crm_sla_webhooks_100_validate BEFORE INSERT OR UPDATE ON public.crm_sla_webhooks FOR EACH ROW EXECUTE FUNCTION public.crm_sla_webhooks_validate();
 
@@ -4521,6 +5031,9 @@ ALTER TABLE ONLY public.crm_sla_agent_routing
 ALTER TABLE ONLY public.crm_sla_agent_routing
     ADD CONSTRAINT crm_sla_agent_routing_calendar_id_fkey FOREIGN KEY (calendar_id) REFERENCES public.crm_sla_calendars(id);
 
+ALTER TABLE ONLY public.crm_sla_agent_routing
+    ADD CONSTRAINT crm_sla_agent_routing_manager_id_fkey FOREIGN KEY (manager_id) REFERENCES public.crm_agents(id) ON DELETE SET NULL;
+
 ALTER TABLE ONLY public.crm_sla_agent_state
     ADD CONSTRAINT crm_sla_agent_state_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.crm_agents(id) ON DELETE CASCADE;
 
@@ -4536,6 +5049,9 @@ ALTER TABLE ONLY public.crm_sla_policies
 ALTER TABLE ONLY public.crm_sla_policies
     ADD CONSTRAINT crm_sla_policies_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.crm_sla_teams(id);
 
+ALTER TABLE ONLY public.crm_sla_policy_steps
+    ADD CONSTRAINT crm_sla_policy_steps_policy_id_fkey FOREIGN KEY (policy_id) REFERENCES public.crm_sla_policies(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.crm_sla_settings
     ADD CONSTRAINT crm_sla_settings_calendar_id_fkey FOREIGN KEY (calendar_id) REFERENCES public.crm_sla_calendars(id);
 
@@ -4544,6 +5060,9 @@ ALTER TABLE ONLY public.crm_sla_team_members
 
 ALTER TABLE ONLY public.crm_sla_team_members
     ADD CONSTRAINT crm_sla_team_members_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.crm_sla_teams(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.crm_sla_teams
+    ADD CONSTRAINT crm_sla_teams_manager_id_fkey FOREIGN KEY (manager_id) REFERENCES public.crm_agents(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.crm_sla_webhook_deliveries
     ADD CONSTRAINT crm_sla_webhook_deliveries_outbox_id_fkey FOREIGN KEY (outbox_id) REFERENCES public.crm_sla_outbox(id) ON DELETE CASCADE;
@@ -4588,6 +5107,10 @@ COMMENT ON POLICY "Admins manage crm_sla_holidays" ON public.crm_sla_holidays IS
 CREATE POLICY "Admins manage crm_sla_policies" ON public.crm_sla_policies TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
 
 COMMENT ON POLICY "Admins manage crm_sla_policies" ON public.crm_sla_policies IS 'Admins read and write every row';
+
+CREATE POLICY "Admins manage crm_sla_policy_steps" ON public.crm_sla_policy_steps TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
+
+COMMENT ON POLICY "Admins manage crm_sla_policy_steps" ON public.crm_sla_policy_steps IS 'Admins read and write every row';
 
 CREATE POLICY "Admins manage crm_sla_team_members" ON public.crm_sla_team_members TO authenticated USING (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin)) WITH CHECK (( SELECT public.is_admin(( SELECT auth.uid() AS uid)) AS is_admin));
 
@@ -4673,6 +5196,10 @@ CREATE POLICY "Service role manages crm_sla_policies" ON public.crm_sla_policies
 
 COMMENT ON POLICY "Service role manages crm_sla_policies" ON public.crm_sla_policies IS 'The service role (back office, intake) reads and writes every row';
 
+CREATE POLICY "Service role manages crm_sla_policy_steps" ON public.crm_sla_policy_steps TO service_role USING (true) WITH CHECK (true);
+
+COMMENT ON POLICY "Service role manages crm_sla_policy_steps" ON public.crm_sla_policy_steps IS 'The service role (back office, intake) reads and writes every row';
+
 CREATE POLICY "Service role manages crm_sla_team_members" ON public.crm_sla_team_members TO service_role USING (true) WITH CHECK (true);
 
 COMMENT ON POLICY "Service role manages crm_sla_team_members" ON public.crm_sla_team_members IS 'The service role (back office, intake) reads and writes every row';
@@ -4719,6 +5246,10 @@ CREATE POLICY "Signed-in users read policies" ON public.crm_sla_policies FOR SEL
 
 COMMENT ON POLICY "Signed-in users read policies" ON public.crm_sla_policies IS 'Agents and admins read SLA policies (a card shows its policy''s name)';
 
+CREATE POLICY "Signed-in users read policy steps" ON public.crm_sla_policy_steps FOR SELECT TO authenticated USING (true);
+
+COMMENT ON POLICY "Signed-in users read policy steps" ON public.crm_sla_policy_steps IS 'Agents and admins read the ladder steps (as they read policies)';
+
 CREATE POLICY "Signed-in users read team members" ON public.crm_sla_team_members FOR SELECT TO authenticated USING (true);
 
 COMMENT ON POLICY "Signed-in users read team members" ON public.crm_sla_team_members IS 'Agents and admins read who is in which team';
@@ -4758,6 +5289,8 @@ ALTER TABLE public.crm_sla_monitor_pause ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.crm_sla_outbox ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_policies ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.crm_sla_policy_steps ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.crm_sla_routing_lock ENABLE ROW LEVEL SECURITY;
 
@@ -4818,6 +5351,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_absences_at(p_at timestamp with time zone)
 
 REVOKE ALL ON FUNCTION public.crm_sla_agent_absences_check() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_agent_routing_check() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_apply_reassignments(p_lead_ids uuid[], p_to_agents uuid[], p_stages text[], p_escalate boolean[], p_by uuid, p_notes text, p_at timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_auto_pause(p_leads uuid[], p_at timestamp with time zone) FROM PUBLIC;
@@ -4858,6 +5393,8 @@ GRANT ALL ON FUNCTION public.crm_sla_deadline(p_calendar_id uuid, p_start timest
 
 REVOKE ALL ON FUNCTION public.crm_sla_emit(p_events text[], p_lead_ids uuid[], p_agent_ids uuid[], p_stages text[], p_expires_at timestamp with time zone[], p_at timestamp with time zone[], p_extra jsonb[]) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_emit_steps(p_now timestamp with time zone, p_limit integer) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone, p_limit integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_engine_columns() FROM PUBLIC;
@@ -4867,6 +5404,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid,
 REVOKE ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_flag_breaches(p_lead_ids uuid[], p_stages text[], p_at timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_hand_over_absent(p_batch integer, p_at timestamp with time zone) FROM PUBLIC;
 
@@ -4886,6 +5425,12 @@ GRANT ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timesta
 
 REVOKE ALL ON FUNCTION public.crm_sla_lock_key(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_manager_chain(p_agent_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_manager_chain(p_agent_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_manager_chain(p_agent_id uuid) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_manager_of(p_agent_id uuid) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_match_keys(p_match jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_match_keys(p_match jsonb) TO authenticated;
@@ -4910,6 +5455,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_policy_for(p_index jsonb, p_row jsonb) FRO
 GRANT ALL ON FUNCTION public.crm_sla_policy_for(p_index jsonb, p_row jsonb) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_policy_for(p_index jsonb, p_row jsonb) TO service_role;
 
+REVOKE ALL ON FUNCTION public.crm_sla_policy_steps_check() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_progress_lead(p_lead_id uuid, p_action text) FROM PUBLIC;
 
 REVOKE ALL ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) FROM PUBLIC;
@@ -4917,6 +5464,8 @@ REVOKE ALL ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) FROM PUB
 REVOKE ALL ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_route_ladder(p_leads uuid[], p_at timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) FROM PUBLIC;
 
@@ -4935,6 +5484,10 @@ REVOKE ALL ON FUNCTION public.crm_sla_stats_scope(p_from timestamp with time zon
 REVOKE ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_stats_timeline(p_from timestamp with time zone, p_to timestamp with time zone, p_buckets integer) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_step_instant(p_policy_id uuid, p_stage text, p_calendar_id uuid, p_start timestamp with time zone, p_window interval, p_done numeric) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_step_instant(p_policy_id uuid, p_stage text, p_calendar_id uuid, p_start timestamp with time zone, p_window interval, p_done numeric) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_step_instant(p_policy_id uuid, p_stage text, p_calendar_id uuid, p_start timestamp with time zone, p_window interval, p_done numeric) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_system_actor() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_system_actor() TO service_role;
@@ -5035,6 +5588,9 @@ GRANT SELECT,UPDATE ON TABLE public.crm_sla_monitor_pause TO service_role;
 GRANT SELECT ON TABLE public.crm_sla_outbox TO authenticated;
 GRANT SELECT ON TABLE public.crm_sla_outbox TO service_role;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policy_steps TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.crm_sla_policy_steps TO service_role;
+
 GRANT SELECT ON TABLE public.crm_sla_settings TO authenticated;
 GRANT SELECT,UPDATE ON TABLE public.crm_sla_settings TO service_role;
 
@@ -5067,3 +5623,6 @@ GRANT SELECT(created_at) ON TABLE public.crm_sla_webhooks TO service_role;
 
 GRANT SELECT(deactivated_reason) ON TABLE public.crm_sla_webhooks TO authenticated;
 GRANT SELECT(deactivated_reason) ON TABLE public.crm_sla_webhooks TO service_role;
+
+GRANT SELECT(format) ON TABLE public.crm_sla_webhooks TO authenticated;
+GRANT SELECT(format) ON TABLE public.crm_sla_webhooks TO service_role;

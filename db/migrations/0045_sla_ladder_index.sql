@@ -1,7 +1,7 @@
 -- The monitor's ladder steps due, read off the first entries whatever the table size (apart from
--- 9011, so that no ALTER TABLE's lock on crm_leads is held while the index is built). Safe to
+-- 0044, so that no ALTER TABLE's lock on crm_leads is held while the index is built). Safe to
 -- run twice.
--- depends: 9011_sla_ladder
+-- depends: 0044_sla_ladder
 
 create index if not exists idx_crm_leads_sla_step_due
 on public.crm_leads (sla_step_at)

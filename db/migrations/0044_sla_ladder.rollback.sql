@@ -1,4 +1,4 @@
--- Undo 9011: the ladder's columns, table and constraints go.
+-- Undo 0044: the ladder's columns, table and constraints go.
 alter table public.crm_leads
 drop column if exists sla_step_done,
 drop column if exists sla_step_at;

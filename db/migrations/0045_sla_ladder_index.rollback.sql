@@ -1,2 +1,2 @@
--- Undo 9012.
+-- Undo 0045.
 drop index if exists public.idx_crm_leads_sla_step_due;

@@ -2,7 +2,7 @@
 -- steps (reminders at a share of a window), what a policy does on a breach, Slack-formatted
 -- webhooks, and the two engine-owned columns that plan a lead's next step. Nullable columns and
 -- constant defaults only: no rewrite of crm_leads. Safe to run twice.
--- depends: 0035_hardening
+-- depends: 0043_ownership_routing
 
 alter table public.crm_sla_agent_routing
 add column if not exists manager_id uuid references public.crm_agents (id) on delete set null;
@@ -109,7 +109,7 @@ comment on column public.crm_sla_webhooks.format is
 
 grant select (format) on public.crm_sla_webhooks to authenticated, service_role;
 
--- The lead's next ladder step (engine-owned): one instant, on a partial index (9012), shifted
+-- The lead's next ladder step (engine-owned): one instant, on a partial index (0045), shifted
 -- like sla_warn_at; and the share of the window the steps taken in this timer run reached.
 alter table public.crm_leads
 add column if not exists sla_step_at timestamptz,
