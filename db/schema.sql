@@ -1558,6 +1558,22 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_engine_columns() IS 'The columns of crm_leads only the engine writes: an UPDATE of one by an API role raises SL009';
 
+CREATE FUNCTION public.crm_sla_escalation_target(p_owner uuid, p_admin uuid) RETURNS uuid
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select coalesce(
+        (
+            select c.agent_id from public.crm_sla_manager_chain(p_owner) as c
+            order by c.level
+            limit 1
+        ),
+        p_admin
+    )
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_escalation_target(p_owner uuid, p_admin uuid) IS 'Internal: an escalating lead''s next owner: its last owner''s first active manager, else the admin';
+
 CREATE FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
@@ -1742,11 +1758,19 @@ begin
     end if;
 
     select
-        array_agg(r.lead_id order by t.ord), array_agg(r.agent_id order by t.ord),
+        array_agg(r.lead_id order by t.ord),
+        array_agg(
+            case
+                when r.escalate then public.crm_sla_escalation_target(l.assigned_agent_id, r.agent_id)
+                else r.agent_id
+            end
+            order by t.ord
+        ),
         array_agg(r.escalate order by t.ord)
     into v_ids, v_to, v_escalate
     from public.crm_sla_route(v_ids, p_at) as r
     inner join unnest(v_ids) with ordinality as t (id, ord) on r.lead_id = t.id
+    inner join public.crm_leads as l on r.lead_id = l.id
     where r.agent_id is not null;
     if v_ids is null then
         return 0;
@@ -2676,10 +2700,7 @@ begin
     loop
         v_pick := null;
         if v_row.escalate then
-            select c.agent_id into v_pick
-            from public.crm_sla_manager_chain(v_row.owner) as c
-            order by c.level
-            limit 1;
+            v_pick := public.crm_sla_escalation_target(v_row.owner, v_row.agent_id);
         elsif v_row.on_breach = 'manager' and v_row.owner is not null then
             if v_pool_ids is null then
                 select
@@ -3615,6 +3636,11 @@ begin
                 hint = 'Keep it and claim it, or ask an admin (crm_sla_explain_routing shows why).';
     end if;
 
+    if v_route.escalate then
+        v_route.agent_id := public.crm_sla_escalation_target(
+            v_lead.assigned_agent_id, v_route.agent_id
+        );
+    end if;
     perform public.crm_sla_apply_reassignments(
         array[p_lead_id], array[v_route.agent_id], array['declined'], array[v_route.escalate],
         v_lead.assigned_agent_id, p_reason, v_now
@@ -5398,6 +5424,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_emit_steps(p_now timestamp with time zone,
 REVOKE ALL ON FUNCTION public.crm_sla_emit_warnings(p_now timestamp with time zone, p_limit integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_engine_columns() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_escalation_target(p_owner uuid, p_admin uuid) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid, p_lead_id uuid, p_action text) FROM PUBLIC;
 

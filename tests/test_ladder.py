@@ -301,6 +301,35 @@ def test_escalation_goes_to_the_last_owners_manager_first(world):
     assert [e["event"] for e in events(world, lead)][-1] == "escalated"
 
 
+def test_a_decline_or_an_absence_that_escalates_goes_up_the_chain_too(world):
+    """Declines and absence hand-overs count toward max_reassignments; when one of them is the
+    move that escalates, the lead goes to the last owner's first active manager, as a breach's
+    would, not to an admin."""
+    ann, ben = world.agents("Ann", "Ben")
+    boss = world.agent("Boss")
+    world.agent("Admin", role="admin")
+    manage(world, ann, boss)
+    manage(world, ben, boss)
+    world.db.execute("update public.crm_agents set accepting_leads = false where id = %s",
+                     (boss,))
+    policy(world, "Web", {"source": "web"}, max_reassignments=1)
+    declined = world.lead(ann, source="web")
+    at_instant(world, world.row(declined)["claim_timer_expires_at"])  # to Ben: one move
+    with world.as_agent(ben) as conn:
+        conn.execute("select public.decline_lead(%s, 'not my territory')", (declined,))
+    row = world.row(declined)
+    assert row["assigned_agent_id"] == boss and row["sla_escalated_at"] is not None
+    away = world.lead(ann, source="web")
+    at_instant(world, world.row(away)["claim_timer_expires_at"])  # to Ben
+    world.db.execute(
+        "insert into public.crm_sla_agent_absences (agent_id, starts_at, ends_at) "
+        "values (%s, public.sla_now(), public.sla_now() + interval '1 day')", (ben,))
+    world.monitor()  # the hand-over escalates
+    row = world.row(away)
+    assert row["assigned_agent_id"] == boss and row["sla_escalated_at"] is not None
+    assert [r["reason"] for r in world.audit(away)] == ["unclaimed", "unavailable"]
+
+
 def test_escalation_without_a_chain_goes_to_an_admin_as_before(world):
     ann, ben = world.agents("Ann", "Ben")
     admin = world.agent("Admin", role="admin")

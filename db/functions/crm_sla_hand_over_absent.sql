@@ -56,11 +56,19 @@ begin
     end if;
 
     select
-        array_agg(r.lead_id order by t.ord), array_agg(r.agent_id order by t.ord),
+        array_agg(r.lead_id order by t.ord),
+        array_agg(
+            case
+                when r.escalate then public.crm_sla_escalation_target(l.assigned_agent_id, r.agent_id)
+                else r.agent_id
+            end
+            order by t.ord
+        ),
         array_agg(r.escalate order by t.ord)
     into v_ids, v_to, v_escalate
     from public.crm_sla_route(v_ids, p_at) as r
     inner join unnest(v_ids) with ordinality as t (id, ord) on r.lead_id = t.id
+    inner join public.crm_leads as l on r.lead_id = l.id
     where r.agent_id is not null;
     if v_ids is null then
         return 0;

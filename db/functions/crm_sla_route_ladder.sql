@@ -30,10 +30,7 @@ begin
     loop
         v_pick := null;
         if v_row.escalate then
-            select c.agent_id into v_pick
-            from public.crm_sla_manager_chain(v_row.owner) as c
-            order by c.level
-            limit 1;
+            v_pick := public.crm_sla_escalation_target(v_row.owner, v_row.agent_id);
         elsif v_row.on_breach = 'manager' and v_row.owner is not null then
             if v_pool_ids is null then
                 select

@@ -62,6 +62,11 @@ begin
                 hint = 'Keep it and claim it, or ask an admin (crm_sla_explain_routing shows why).';
     end if;
 
+    if v_route.escalate then
+        v_route.agent_id := public.crm_sla_escalation_target(
+            v_lead.assigned_agent_id, v_route.agent_id
+        );
+    end if;
     perform public.crm_sla_apply_reassignments(
         array[p_lead_id], array[v_route.agent_id], array['declined'], array[v_route.escalate],
         v_lead.assigned_agent_id, p_reason, v_now
