@@ -1,7 +1,7 @@
 -- The earliest SLA-clock instant after p_after at which a running timer falls due (a claim or
--- contact deadline of a lead the monitor still moves, a warning instant not yet warned, or a
--- ladder step), or
--- NULL when none runs: four reads of the first entry of partial indexes, whatever the table
+-- contact deadline of a lead the monitor still moves, a warning instant not yet warned, a
+-- ladder step, or the end of a snooze), or
+-- NULL when none runs: five reads of the first entry of partial indexes, whatever the table
 -- size. Called by run_sla_monitor() (pg_cron, or the service role) to sleep until then.
 create or replace function public.crm_sla_next_due(p_after timestamptz)
 returns timestamptz
@@ -31,6 +31,10 @@ as $$
         (
             select min(l.sla_step_at) from public.crm_leads as l
             where l.sla_step_at > p_after and l.sla_step_at is not null
+        ),
+        (
+            select min(l.sla_snoozed_until) from public.crm_leads as l
+            where l.sla_snoozed_until > p_after and l.sla_snoozed_until is not null
         )
     )
 $$;

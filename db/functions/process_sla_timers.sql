@@ -69,6 +69,10 @@ begin
         and (
             select min(l.sla_step_at) from public.crm_leads as l
             where l.sla_step_at <= v_now and l.sla_step_at is not null
+        ) is null
+        and (
+            select min(l.sla_snoozed_until) from public.crm_leads as l
+            where l.sla_snoozed_until <= v_now and l.sla_snoozed_until is not null
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
@@ -84,6 +88,9 @@ begin
     -- 1. The overflow queue (leads nobody could take when they arrived), oldest first: a first
     --    assignment, no audit row; the claim timer starts now.
     v_routed := public.crm_sla_route_waiting(v_batch, v_now);
+
+    -- 1a. Snoozes that ended: their timers resume (stop the clock), before anything falls due.
+    perform public.crm_sla_resume_snoozed(v_now, v_batch);
 
     -- 1b. Up to one batch of warnings due (after the routing lock, like every router).
     v_warned := public.crm_sla_emit_warnings(v_now, v_batch);

@@ -35,7 +35,9 @@ begin
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
             new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
             new.sla_timer_calendar_id, new.sla_waiting_since, new.sla_warn_at, new.sla_warned_at,
-            new.sla_step_at, new.sla_step_done
+            new.sla_step_at, new.sla_step_done,
+            new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_total,
+            new.sla_snoozed_until
         ) is distinct from (
             old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
@@ -44,7 +46,9 @@ begin
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
             old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
             old.sla_timer_calendar_id, old.sla_waiting_since, old.sla_warn_at, old.sla_warned_at,
-            old.sla_step_at, old.sla_step_done
+            old.sla_step_at, old.sla_step_done,
+            old.sla_paused_at, old.sla_paused_left, old.sla_paused_warn_left, old.sla_paused_total,
+            old.sla_snoozed_until
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n

@@ -1,5 +1,5 @@
--- Logs each claim and first action (who, when, how long it took, late or not) for the per-agent
--- statistics. Fires after an UPDATE on crm_leads that claims a lead or records its first action.
+-- Logs each claim and first action (who, when, how long it took less the time its timer was
+-- paused, late or not) for the per-agent statistics. Fires after an UPDATE on crm_leads that claims a lead or records its first action.
 create or replace function public.crm_leads_sla_events()
 returns trigger
 language plpgsql
@@ -11,7 +11,9 @@ begin
         insert into public.crm_lead_sla_events (lead_id, agent_id, event, at, elapsed, late)
         values (
             new.id, new.assigned_agent_id, 'claimed', new.contact_timer_started_at,
-            new.contact_timer_started_at - new.claim_timer_started_at,
+            new.contact_timer_started_at - new.claim_timer_started_at - public.crm_sla_paused_for(
+                old.sla_paused_total, old.sla_paused_at, new.contact_timer_started_at
+            ),
             coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false)
         );
     end if;
@@ -19,7 +21,9 @@ begin
         insert into public.crm_lead_sla_events (lead_id, agent_id, event, at, elapsed, late)
         select
             new.id, new.assigned_agent_id, 'contacted', t.now,
-            t.now - new.contact_timer_started_at,
+            greatest(t.now - new.contact_timer_started_at - public.crm_sla_paused_for(
+                old.sla_paused_total, old.sla_paused_at, t.now
+            ), interval '0'),
             -- As the progress trigger judged it (its flag), read a moment earlier; only when an
             -- earlier owner had already set the flag does this reading decide.
             case

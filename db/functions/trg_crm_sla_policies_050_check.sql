@@ -1,7 +1,8 @@
 -- Checks an SLA policy before it is written (windows 0 < window <= 1 year, max_reassignments >= 0,
--- match a JSON object of at most 8 kB, owner_key a crm_leads column: SL010 otherwise, with nothing
--- written), so that no policy row can stop intake, the monitor or the views. Fires before INSERT
--- or UPDATE of each row of crm_sla_policies.
+-- Checks an SLA policy before it is written (windows 0 < window <= 1 year, max_reassignments >= 0,
+-- match a JSON object of at most 8 kB, pause_when NULL or one, owner_key a crm_leads column:
+-- SL010 otherwise, with nothing written), so that no policy row can stop intake, the monitor or
+-- the views. Fires before INSERT or UPDATE of each row of crm_sla_policies.
 create or replace function public.crm_sla_policies_check()
 returns trigger
 language plpgsql
@@ -68,14 +69,29 @@ begin
                     else '.'
                 end;
     end if;
+    if new.pause_when is distinct from old.pause_when
+        and (
+            pg_catalog.jsonb_typeof(new.pause_when) <> 'object'
+            or pg_catalog.octet_length(new.pause_when::text) > v_match_bytes
+        ) then
+        raise exception 'SLA policy "%": pause_when must be a JSON object of at most % bytes',
+            new.name, v_match_bytes
+            using errcode = 'SL010',
+                detail = pg_catalog.format(
+                    'pause_when is a %s of %s bytes.', pg_catalog.jsonb_typeof(new.pause_when),
+                    pg_catalog.octet_length(new.pause_when::text)
+                ),
+                hint = 'Name the lead columns whose values stop the clock, e.g. {"status": '
+                || '"waiting on customer"}; NULL never pauses.';
+    end if;
     return new;
 end
 $$;
 
 comment on function public.crm_sla_policies_check() is
 'Trigger: refuses an SLA policy with a window outside (0, 1 year], a negative '
-'max_reassignments, a match that is not a JSON object of at most 8 kB or an owner_key that is '
-'not a usable crm_leads column (SL010)';
+'max_reassignments, a match or pause_when that is not a JSON object of at most 8 kB or an '
+'owner_key that is not a usable crm_leads column (SL010)';
 
 revoke execute on function public.crm_sla_policies_check()
 from public, anon, authenticated, service_role;
@@ -87,4 +103,5 @@ before insert or update on public.crm_sla_policies
 for each row execute function public.crm_sla_policies_check();
 
 comment on trigger crm_sla_policies_050_check on public.crm_sla_policies is
-'Refuses a policy whose windows, max_reassignments, match or owner_key are out of bounds (SL010)';
+'Refuses a policy whose windows, max_reassignments, match, pause_when or owner_key are out of '
+'bounds (SL010)';

@@ -14,7 +14,9 @@ declare
         'contacted',
         'agent_paused',
         'step',
-        'breached'
+        'breached',
+        'paused',
+        'resumed'
     ];
     v_secret_hint constant text
         := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes> '
