@@ -80,6 +80,19 @@ def _locked_overdue(conn) -> int:
     return row["held"]
 
 
+def _paused_figures(conn) -> dict:
+    """Running timers stopped by their policy's pause_when (status) or by a snooze, where the
+    engine can pause them (version 3 and later)."""
+    if conn.execute("select to_regprocedure('public.crm_sla_snooze(uuid, timestamptz, text)') "
+                    "is null as old").fetchone()["old"]:
+        return {}
+    row = conn.execute(
+        "select count(*) filter (where sla_snoozed_until is null) as status, "
+        "count(*) filter (where sla_snoozed_until is not null) as snoozed "
+        "from public.crm_leads where sla_paused_at is not null").fetchone()
+    return {"paused_timers": {"status": row["status"], "snoozed": row["snoozed"]}}
+
+
 def _lead_figures(conn) -> dict:
     stages = conn.execute(
         "select stage, count(*) as leads, count(*) filter (where timer_expires_at < sla_now) "
@@ -118,6 +131,7 @@ def _lead_figures(conn) -> dict:
         "locked_overdue": _locked_overdue(conn),
         "paused_agents": _paused_agents(conn),
         **_policy_figures(conn),
+        **_paused_figures(conn),
     }
 
 
@@ -318,6 +332,10 @@ def render(report: dict) -> str:
     if leads["locked_overdue"]:
         lines.append(f"locked       {leads['locked_overdue']} overdue lead(s) held by another "
                      "session's row lock: the monitor skips them (skipped_locked) until released")
+    paused = leads.get("paused_timers")
+    if paused is not None:
+        lines.append(f"paused       {paused['status'] + paused['snoozed']} timer(s): "
+                     f"{paused['status']} by status, {paused['snoozed']} snoozed")
     lines.append(f"escalated    {leads['escalated']} with an admin")
     queue = leads["overflow_queue"]
     lines.append(f"overflow     {queue['leads']} waiting for an owner (nobody eligible yet)"

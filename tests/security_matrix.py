@@ -74,6 +74,11 @@ ENGINE_COLUMNS = {
     "sla_warned_at": "now()",
     "sla_step_at": "now()",
     "sla_step_done": "0.5",
+    "sla_paused_at": "now()",
+    "sla_paused_left": "interval '1 hour'",
+    "sla_paused_warn_left": "interval '1 hour'",
+    "sla_paused_total": "interval '1 hour'",
+    "sla_snoozed_until": "now() + interval '1 day'",
     "created_at": "now() - interval '1 year'",  # the statistics count received leads by it
 }  # with "set id" below: every column of crm_sla_engine_columns(), a test holds it to the list
 ONLY_SERVICE = _like(anon=DENIED, owner=DENIED, previous=DENIED, stranger=DENIED, admin=DENIED,
@@ -175,6 +180,14 @@ MATRIX: tuple[Cell, ...] = (
     row("functions", "decline_lead(lead, reason)", "select public.decline_lead({lead}, 'busy')",
         anon=DENIED, owner="allowed", previous="refused SL002", stranger="refused SL002",
         admin="refused SL002", service="allowed", trusted="allowed"),
+    # Snoozing: admins and the service role; an owner only where its policy allows (this lead's
+    # has no policy), and another agent's lead is not yours.
+    row("functions", "crm_sla_snooze(lead, in an hour, note)",
+        "select public.crm_sla_snooze({lead}, public.sla_now() + interval '1 hour', 'back at 3')",
+        anon=DENIED, owner="refused SL006", previous="refused SL002", stranger="refused SL002",
+        admin="allowed", service="allowed", trusted="allowed"),
+    row("functions", "crm_sla_resume_snoozed(now, 10)",
+        "select public.crm_sla_resume_snoozed(now(), 10)", **ENGINE_ONLY),
     row("functions", "process_sla_timers()", "select public.process_sla_timers()",
         **ONLY_SERVICE),
     row("functions", "sla_clock_travel('1 minute')", "select public.sla_clock_travel('1 minute')",

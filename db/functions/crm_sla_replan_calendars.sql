@@ -43,6 +43,9 @@ begin
         where
             l.sla_timer_calendar_id = any(p_calendar_ids)
             and l.sla_timer_window is not null
+            -- A timer that was paused keeps the deadline its resume gave it (its start no longer
+            -- tells it); a paused one has none to re-plan (it resumes in the calendar as it is).
+            and l.sla_paused_total is null
             and (
                 (l.lead_claimed = false and l.claim_timer_expires_at is not null)
                 or (

@@ -21,9 +21,14 @@ declare
     v_expires timestamptz;
     v_resume timestamptz;
     v_hold boolean;
+    v_match boolean;  -- the row contains its policy's pause_when
     v_running boolean;
     v_reason text;
     v_event text;
+    v_start constant timestamptz := case
+        when new.lead_claimed then new.contact_timer_started_at else new.claim_timer_started_at
+    end;
+    v_fresh boolean := tg_op = 'INSERT';  -- a timer run started by this statement
 begin
     if tg_op = 'INSERT' then
         -- Engine-owned: a new lead starts unpaused whatever the client sent.
@@ -32,15 +37,18 @@ begin
         new.sla_paused_warn_left := null;
         new.sla_paused_total := null;
         new.sla_snoozed_until := null;
-    elsif case when new.lead_claimed then new.contact_timer_started_at
-        else new.claim_timer_started_at end
-        is distinct from case when old.lead_claimed then old.contact_timer_started_at
-            else old.claim_timer_started_at end then
-        new.sla_paused_total := null;  -- a new timer run (a claim, a reassignment)
+    elsif v_start is distinct from (
+        case when old.lead_claimed then old.contact_timer_started_at
+            else old.claim_timer_started_at end
+    ) then
+        v_fresh := true;  -- a claim, a reassignment
+        new.sla_paused_total := null;
     end if;
 
+    -- The common case first, reading no clock: nothing holds a timer that runs.
     select p.pause_when into v_when from public.crm_sla_policies as p where p.id = new.sla_policy_id;
-    if v_when is null and new.sla_paused_at is null and new.sla_snoozed_until is null then
+    v_match := coalesce(pg_catalog.to_jsonb(new) @> v_when, false);
+    if not v_match and new.sla_paused_at is null and new.sla_snoozed_until is null then
         return new;
     end if;
 
@@ -53,8 +61,7 @@ begin
     if not v_running then
         new.sla_snoozed_until := null;  -- a snooze is of a running timer
     end if;
-    v_hold := coalesce(new.sla_snoozed_until > v_now, false)
-        or coalesce(pg_catalog.to_jsonb(new) @> v_when, false);
+    v_hold := v_match or coalesce(new.sla_snoozed_until > v_now, false);
     v_reason := case when new.sla_snoozed_until > v_now then 'snoozed' else 'status' end;
 
     if new.sla_paused_at is not null then
@@ -100,7 +107,11 @@ begin
 
     if new.sla_paused_at is null and v_event is null and v_running and v_hold
         and v_expires > v_now then
-        -- Pause: keep the open time left before each instant of the timer, then clear them.
+        -- Pause: keep the open time left before each instant of the timer, then clear them. A
+        -- timer this statement started is paused from its start: its whole window is left.
+        if v_fresh and v_start is not null then
+            v_now := least(v_now, v_start);
+        end if;
         new.sla_paused_at := v_now;
         new.sla_paused_left := public.crm_sla_pause_left(new.sla_timer_calendar_id, v_now, v_expires);
         new.sla_paused_warn_left := case when new.sla_warned_at is null then
@@ -127,7 +138,7 @@ begin
             array[pg_catalog.jsonb_build_object(
                 'reason', v_reason,
                 'until', new.sla_snoozed_until,
-                'left_seconds', pg_catalog.extract(epoch from new.sla_paused_left),
+                'left_seconds', extract(epoch from new.sla_paused_left),
                 'note', case when new.sla_snoozed_until is distinct from old.sla_snoozed_until
                     then nullif(pg_catalog.current_setting('crm_sla.snooze_note', true), '') end
             )]

@@ -22,7 +22,9 @@ hits both alike:
 8. `absences`: routed intake with 100 absences on the books against none;
 9. `ownership`: unowned leads under a policy whose owner_key is an indexed column, against the
    same policy without owner_key;
-10. `ladder`: the idle pass at the largest size with three ladder steps planned, against none.
+10. `ladder`: the idle pass at the largest size with three ladder steps planned, against none;
+11. `pause`: an UPDATE of a non-SLA column of leads whose policy has `pause_when`, against the
+    same UPDATE without it.
 
 It prints one table and writes the figures as JSON to bench-results/ (git-ignored). Timings are
 never asserted anywhere: `make test` runs `--quick` once only to keep this package working.
@@ -49,6 +51,7 @@ from harness.bench import (
     intake,
     ladder,
     ownership,
+    pause,
     policies,
     webhooks,
 )
@@ -59,7 +62,7 @@ from harness.target import describe_db_error, redact
 
 __all__ = ["FULL", "QUICK", "RESULTS_DIR", "Row", "render", "run"]
 
-WORKLOADS = (intake, idle, backlog, claims, policies, absences, ownership, ladder)
+WORKLOADS = (intake, idle, backlog, claims, policies, absences, ownership, ladder, pause)
 WITH_LATENCY = (breach, webhooks)
 
 
