@@ -26,10 +26,11 @@ WORKLOADS = [
     "intake_absences",
     "intake_owner_key",
     "ladder_idle",
+    "pause_non_sla_update",
 ]
 WITH_BASELINE = ["intake_owner_given", "intake_round_robin", "intake_outbox_cost",
                  f"idle_{bench.QUICK.idle[-1]}", "backlog", "claims", "intake_absences",
-                 "ladder_idle"]
+                 "ladder_idle", "pause_non_sla_update"]
 
 
 def test_quick_bench_prints_and_saves_every_workload_in_a_scratch_database(server, tmp_path):

@@ -6,7 +6,8 @@ where the policy allows); the lead card, `crm-sla status` and the statistics sho
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -48,8 +49,9 @@ def sqlstate(call) -> str:
 
 # -- configuration --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad", ['"waiting"', "[1, 2]", "null", '{"x": "%s"}' % ("y" * 9000)])
-def test_pause_when_must_be_a_json_object_of_at_most_8_kb(world, bad):
+@pytest.mark.parametrize("bad", ['"waiting"', "[1, 2]", "null", '{"x": "%s"}' % ("y" * 9000),
+                                 '{"created_at": "soon"}'])
+def test_pause_when_must_be_a_json_object_of_at_most_8_kb_whose_values_fit(world, bad):
     assert sqlstate(lambda: world.db.execute(
         "insert into public.crm_sla_policies (name, pause_when) values ('Bad', %s::jsonb)",
         (bad,))) == "SL010"
@@ -145,7 +147,7 @@ def test_a_lead_that_arrives_waiting_starts_paused(world):
     row = world.row(lead)
     assert row["sla_paused_at"] is not None and row["claim_timer_expires_at"] is None
     assert abs(row["sla_paused_left"] - timedelta(minutes=10)) < NEAR
-    assert kinds(world, lead) == ["paused", "assigned"]
+    assert kinds(world, lead) == ["assigned", "paused"]
 
 
 def test_paused_and_resumed_several_times_the_paused_time_never_counts(world):
@@ -430,3 +432,65 @@ def test_editing_the_calendar_keeps_pauses_and_never_counts_paused_time(world):
     assert world.row(resumed)["claim_timer_expires_at"] == deadline
     row = world.row(paused)
     assert row["sla_paused_at"] is not None and row["claim_timer_expires_at"] is None
+
+
+def test_the_worked_example_a_lead_waiting_on_the_customer_over_a_weekend(world):
+    """docs/policies.md#stop-the-clock, row by row (Berlin office hours, Monday to Friday 9-5)."""
+    ana = world.agent("Ana")
+    berlin = ZoneInfo("Europe/Berlin")
+
+    def at(text):
+        return datetime.fromisoformat(text).replace(tzinfo=berlin)
+
+    cal = world.scalar("insert into public.crm_sla_calendars (name, time_zone) values "
+                       "('Sales office', 'Europe/Berlin') returning id")
+    world.db.execute("insert into public.crm_sla_calendar_hours (calendar_id, weekday, opens, "
+                     "closes) select %s, d, '09:00', '17:00' from generate_series(1, 5) as d",
+                     (cal,))
+    world.db.execute("alter table public.crm_leads add column status text")
+    policy(world, "Partner", {"source": "partner"}, claim_window="30 minutes",
+           contact_window="4 hours", calendar_id=cal, owner_may_snooze=True,
+           pause_when=psycopg.types.json.Jsonb({"status": "waiting on customer"}))
+    travel_to(world, at("2026-12-11 14:50"))
+    lead = world.lead(ana, source="partner")
+    travel_to(world, at("2026-12-11 15:00"))
+    with world.as_agent(ana) as conn:
+        conn.execute("select public.claim_lead(%s)", (lead,))
+        assert abs(world.row(lead)["contact_timer_expires_at"] - at("2026-12-14 11:00")) < NEAR
+        travel_to(world, at("2026-12-11 15:30"))
+        set_status(world, lead, "waiting on customer", conn)
+        row = world.row(lead)
+        assert abs(row["sla_paused_left"] - timedelta(hours=3, minutes=30)) < NEAR
+        assert row["contact_timer_expires_at"] is None
+        travel_to(world, at("2026-12-13 12:00"))
+        world.monitor()
+        shown = card(world, lead)
+        assert (shown["timer_paused"], shown["paused_reason"]) == (True, "status")
+        assert abs(float(shown["seconds_left"]) - 12600) < 1
+        travel_to(world, at("2026-12-14 10:00"))
+        set_status(world, lead, "replied", conn)
+        assert abs(world.row(lead)["contact_timer_expires_at"] - at("2026-12-14 13:30")) < NEAR
+        travel_to(world, at("2026-12-14 11:20"))
+        conn.execute("select public.complete_first_action(%s)", (lead,))
+    row = world.row(lead)
+    assert row["assigned_agent_id"] == ana and not row["contact_sla_breached"]
+    contact = world.db.execute("select elapsed, late from public.crm_lead_sla_events where "
+                               "lead_id = %s and event = 'contacted'", (lead,)).fetchone()
+    assert abs(contact["elapsed"] - timedelta(hours=1, minutes=50)) < NEAR
+    assert contact["late"] is False
+    assert kinds(world, lead) == ["assigned", "claimed", "paused", "resumed", "contacted"]
+
+
+def test_webhooks_may_ask_for_paused_and_resumed_and_receive_them(world):
+    hook = world.scalar("insert into public.crm_sla_webhooks (url, events) values "
+                        "('https://example.com/hook', array['paused', 'resumed']) returning id")
+    ana = world.agent("Ana")
+    lead = world.lead(ana)
+    with world.as_service() as conn:
+        conn.execute("select public.crm_sla_snooze(%s, public.sla_now() + interval '1 hour')",
+                     (lead,))
+        conn.execute("select public.crm_sla_snooze(%s, null)", (lead,))
+    sent = world.db.execute(
+        "select o.event from public.crm_sla_webhook_deliveries as d join public.crm_sla_outbox "
+        "as o on o.id = d.outbox_id where d.webhook_id = %s order by o.id", (hook,)).fetchall()
+    assert [r["event"] for r in sent] == ["paused", "resumed"]

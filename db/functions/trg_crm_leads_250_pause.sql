@@ -1,12 +1,15 @@
 -- Stop the clock: while a lead's row contains its policy's pause_when, or a snooze
 -- (crm_sla_snooze) has not ended, its running timer is paused, and it resumes when neither holds.
--- Fires before every INSERT or UPDATE of a lead that has a policy or a pause (after the intake and
--- progress triggers, so a timer started by this statement is seen, and starts paused).
+-- Fires before every UPDATE of a lead that has a policy or a pause (after the progress trigger, so
+-- a timer started by this statement is seen, and starts paused); new leads are looked at once a
+-- statement by crm_leads_420_pause_intake, and an INSERT that sends pause columns (the engine's)
+-- gets them cleared here.
 --
 -- A paused timer has no instants (they are off the monitor's partial indexes, so it is neither
 -- due nor warned): pausing keeps the open time left before each one (crm_sla_pause_left), and
 -- resuming puts each one that much open time after the resume instant (crm_sla_deadline). A
--- further per-lead instant adds a line to each of the two lists marked below. A timer whose
+-- further per-lead instant (a ladder step's) adds a line to each of the two lists marked
+-- "instants" below, and a column for its open time left. A timer whose
 -- deadline has come cannot be paused any more (the breach stands). The time a timer spends paused
 -- is kept for the statistics (sla_paused_total, the current pause excepted).
 create or replace function public.crm_leads_pause()
@@ -22,13 +25,14 @@ declare
     v_resume timestamptz;
     v_hold boolean;
     v_match boolean;  -- the row contains its policy's pause_when
+    v_other boolean;  -- pause_when has a value other than a string, a boolean or null
     v_running boolean;
     v_reason text;
     v_event text;
     v_start constant timestamptz := case
         when new.lead_claimed then new.contact_timer_started_at else new.claim_timer_started_at
     end;
-    v_fresh boolean := tg_op = 'INSERT';  -- a timer run started by this statement
+    v_fresh boolean := false;  -- a timer run started by this statement
 begin
     if tg_op = 'INSERT' then
         -- Engine-owned: a new lead starts unpaused whatever the client sent.
@@ -37,7 +41,9 @@ begin
         new.sla_paused_warn_left := null;
         new.sla_paused_total := null;
         new.sla_snoozed_until := null;
-    elsif v_start is distinct from (
+        return new;
+    end if;
+    if v_start is distinct from (
         case when old.lead_claimed then old.contact_timer_started_at
             else old.claim_timer_started_at end
     ) then
@@ -45,9 +51,26 @@ begin
         new.sla_paused_total := null;
     end if;
 
-    -- The common case first, reading no clock: nothing holds a timer that runs.
-    select p.pause_when into v_when from public.crm_sla_policies as p where p.id = new.sla_policy_id;
-    v_match := coalesce(pg_catalog.to_jsonb(new) @> v_when, false);
+    -- The common case first, reading no clock: nothing holds a timer that runs. The row turned
+    -- into jsonb costs about 15 us, so a condition of strings, booleans and nulls (the usual
+    -- {"status": "waiting on customer"}) is first tried on the row itself: written over it with
+    -- jsonb_populate_record, the row stays the same (byte for byte) whenever to_jsonb(row)
+    -- contains it (the policy check made sure its values fit their columns); only then is the
+    -- contract's test made.
+    select
+        p.pause_when,
+        pg_catalog.jsonb_path_exists(
+            p.pause_when, '$.* ? (@.type() != "string" && @.type() != "boolean" && @.type() != "null")'
+        )
+    into v_when, v_other
+    from public.crm_sla_policies as p
+    where p.id = new.sla_policy_id;
+    v_match := false;
+    if v_when is not null and (
+        v_other or new operator(pg_catalog.*=) pg_catalog.jsonb_populate_record(new, v_when)
+    ) then
+        v_match := coalesce(pg_catalog.to_jsonb(new) @> v_when, false);
+    end if;
     if not v_match and new.sla_paused_at is null and new.sla_snoozed_until is null then
         return new;
     end if;
@@ -81,7 +104,7 @@ begin
                         then greatest(old.sla_snoozed_until, new.sla_paused_at)
                     else v_now
                 end;
-                -- The instants of the timer, each the open time it had left after v_resume.
+                -- Instants (resume): each the open time it had left after v_resume.
                 v_expires := public.crm_sla_deadline(
                     new.sla_timer_calendar_id, v_resume, new.sla_paused_left
                 );
@@ -113,6 +136,7 @@ begin
             v_now := least(v_now, v_start);
         end if;
         new.sla_paused_at := v_now;
+        -- Instants (pause): the open time left before each, from v_now.
         new.sla_paused_left := public.crm_sla_pause_left(new.sla_timer_calendar_id, v_now, v_expires);
         new.sla_paused_warn_left := case when new.sla_warned_at is null then
             public.crm_sla_pause_left(new.sla_timer_calendar_id, v_now, new.sla_warn_at)
@@ -158,7 +182,7 @@ from public, anon, authenticated, service_role;
 drop trigger if exists crm_leads_250_pause on public.crm_leads;
 
 create trigger crm_leads_250_pause
-before insert or update on public.crm_leads
+before update on public.crm_leads
 for each row
 when (
     new.sla_policy_id is not null
@@ -171,3 +195,19 @@ execute function public.crm_leads_pause();
 
 comment on trigger crm_leads_250_pause on public.crm_leads is
 'Pauses and resumes the running timer (pause_when, snoozes): paused and resumed events';
+
+drop trigger if exists crm_leads_250_pause_sent on public.crm_leads;
+
+create trigger crm_leads_250_pause_sent
+before insert on public.crm_leads
+for each row
+when (
+    pg_catalog.num_nonnulls(
+        new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_total,
+        new.sla_snoozed_until
+    ) > 0
+)
+execute function public.crm_leads_pause();
+
+comment on trigger crm_leads_250_pause_sent on public.crm_leads is
+'Clears the pause columns an INSERT sent: they are the engine''s';

@@ -1,5 +1,6 @@
 -- Logs each claim and first action (who, when, how long it took less the time its timer was
--- paused, late or not) for the per-agent statistics. Fires after an UPDATE on crm_leads that claims a lead or records its first action.
+-- paused, late or not) for the per-agent statistics. Fires after an UPDATE on crm_leads that
+-- claims a lead or records its first action.
 create or replace function public.crm_leads_sla_events()
 returns trigger
 language plpgsql

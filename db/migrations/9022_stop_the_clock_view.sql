@@ -74,7 +74,7 @@ select
     k.sla_escalated_at,
     k.created_at,
     c.now as sla_now,
-    coalesce(t.seconds_left, extract(epoch from k.sla_paused_left))::numeric(12, 3) as seconds_left,
+    w.seconds_left::numeric(12, 3) as seconds_left,
     p.name as policy_name,
     t.resumes_at as timer_resumes_at,
     coalesce(k.claim_sla_breached, false) as claim_sla_breached,
@@ -96,9 +96,14 @@ from cards as k
 cross join clock as c
 left join public.crm_agents as a on k.assigned_agent_id = a.id
 left join public.crm_sla_policies as p on k.sla_policy_id = p.id
-cross join lateral public.crm_sla_timer_left(
-    k.sla_timer_calendar_id, c.now, k.timer_expires_at
-) as t;
+cross join
+    lateral public.crm_sla_timer_left(
+        k.sla_timer_calendar_id, c.now, k.timer_expires_at
+    ) as t
+-- A paused timer has no deadline: it shows the open time it keeps.
+cross join lateral (
+    values (coalesce(t.seconds_left, extract(epoch from k.sla_paused_left)))
+) as w (seconds_left);
 
 comment on view public.crm_lead_sla_timers is
 'One row per lead for a lead card: stage (claim, contact, done, escalated), its SLA policy, the '

@@ -23,8 +23,8 @@ hits both alike:
 9. `ownership`: unowned leads under a policy whose owner_key is an indexed column, against the
    same policy without owner_key;
 10. `ladder`: the idle pass at the largest size with three ladder steps planned, against none;
-11. `pause`: an UPDATE of a non-SLA column of leads whose policy has `pause_when`, against the
-    same UPDATE without it.
+11. `pause`: a non-SLA UPDATE of leads on a policy with `pause_when` against the same UPDATE of
+    leads on a policy without one (stop the clock).
 
 It prints one table and writes the figures as JSON to bench-results/ (git-ignored). Timings are
 never asserted anywhere: `make test` runs `--quick` once only to keep this package working.

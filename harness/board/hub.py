@@ -41,7 +41,8 @@ select t.lead_id, t.lead_name, t.assigned_agent_id, t.stage, t.timer_started_at,
     t.timer_expires_at, t.sla_breached, t.claim_sla_breached, t.contact_sla_breached,
     t.reassignment_count, t.reassignment_reason, t.reassigned_at, t.previous_agent_id,
     t.sla_escalated_at, t.created_at, t.timer_resumes_at, t.seconds_left, t.policy_name,
-    t.timer_warn_at, t.timer_warned, p.team_id, {WAITING} as waiting
+    t.timer_warn_at, t.timer_warned, p.team_id, {WAITING} as waiting, t.paused_reason,
+    t.resumes_at
 from public.crm_lead_sla_timers as t
 left join public.crm_leads as l on t.lead_id = l.id
 left join public.crm_sla_policies as p on t.policy_name = p.name
@@ -124,6 +125,10 @@ def card(row: dict[str, Any]) -> dict[str, Any]:
         "warn_ms": _ms(row["timer_warn_at"]),
         "warned": bool(row["timer_warned"]),
         "waiting": bool(row["waiting"]),
+        # Stop the clock: why the timer is paused (closed, status, snoozed) and, for a
+        # snooze, until when.
+        "paused_reason": row["paused_reason"],
+        "snoozed_until_ms": _ms(row["resumes_at"]) if row["paused_reason"] == "snoozed" else None,
     }
 
 

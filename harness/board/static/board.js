@@ -369,6 +369,23 @@
       if (keyOf(c) === QUEUE) waiting += 1;
       const countdown = el.querySelector(".countdown");
       const note = el.querySelector(".paused-note");
+      if (c.expires_ms === null && (c.paused_reason === "status" || c.paused_reason === "snoozed")) {
+        // The clock is stopped (the lead waits on the customer, or is snoozed): no deadline
+        // runs; the card shows the open time it keeps, why, and until when for a snooze.
+        el.dataset.paused = "true";
+        el.dataset.warned = "false";
+        el.classList.add("paused");
+        el.classList.remove("soon", "overdue", "warned");
+        el.querySelector(".warned-badge").hidden = true;
+        countdown.textContent = c.left_ms === null ? "paused" : mmss(c.left_ms);
+        countdown.title = "open time left; the clock is stopped";
+        note.hidden = false;
+        note.textContent = c.paused_reason === "snoozed"
+          ? `snoozed, resumes ${resumesAt(c.snoozed_until_ms, slaNow)}`
+          : "paused: its status stops the clock";
+        note.title = c.snoozed_until_ms ? `Resumes ${FULL_FORMAT.format(new Date(c.snoozed_until_ms))}` : "";
+        continue;
+      }
       const paused = c.expires_ms !== null && c.resumes_ms !== null && c.resumes_ms !== undefined &&
         slaNow < c.resumes_ms;
       // Warned: the engine sent its warning, or the window passed its warning point here.
