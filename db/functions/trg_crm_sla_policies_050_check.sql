@@ -11,6 +11,9 @@ as $$
 declare
     v_longest constant interval := interval '1 year';
     v_match_bytes constant integer := 8192;
+    v_column text;
+    v_value jsonb;
+    v_hint text;
 begin
     -- An update checks what it changes, so an old row written before these checks can still be
     -- deactivated or renamed (old is NULL for an INSERT: every value counts as changed).
@@ -36,36 +39,29 @@ begin
                 hint = 'The number of automatic reassignments before a breach escalates to an '
                 || 'admin, e.g. 3; 0 escalates at the first breach.';
     end if;
-    if new.match is distinct from old.match
-        and (
-            new.match is null or pg_catalog.jsonb_typeof(new.match) <> 'object'
-            or pg_catalog.octet_length(new.match::text) > v_match_bytes
-        ) then
-        raise exception 'SLA policy "%": match must be a JSON object of at most % bytes',
-            new.name, v_match_bytes
-            using errcode = 'SL010',
-                detail = pg_catalog.format(
-                    'match is a %s of %s bytes.', pg_catalog.jsonb_typeof(new.match),
-                    pg_catalog.octet_length(new.match::text)
-                ),
-                hint = 'Name the lead columns to match, e.g. {"source": "web"}; {} matches every '
-                || 'lead.';
-    end if;
-    if new.pause_when is distinct from old.pause_when
-        and (
-            pg_catalog.jsonb_typeof(new.pause_when) <> 'object'
-            or pg_catalog.octet_length(new.pause_when::text) > v_match_bytes
-        ) then
-        raise exception 'SLA policy "%": pause_when must be a JSON object of at most % bytes',
-            new.name, v_match_bytes
-            using errcode = 'SL010',
-                detail = pg_catalog.format(
-                    'pause_when is a %s of %s bytes.', pg_catalog.jsonb_typeof(new.pause_when),
-                    pg_catalog.octet_length(new.pause_when::text)
-                ),
-                hint = 'Name the lead columns whose values stop the clock, e.g. {"status": '
-                || '"waiting on customer"}; NULL never pauses.';
-    end if;
+    -- match and pause_when: one rule, a JSON object of at most 8 kB (pause_when may be NULL).
+    for v_column, v_value, v_hint in
+        select c.column_name, c.value, c.hint from (values
+            ('match', new.match, new.match is distinct from old.match,
+                'Name the lead columns to match, e.g. {"source": "web"}; {} matches every lead.'),
+            ('pause_when', new.pause_when, new.pause_when is distinct from old.pause_when,
+                'Name the lead columns whose values stop the clock, e.g. {"status": "waiting on '
+                || 'customer"}; NULL never pauses.')
+        ) as c (column_name, value, changed, hint)
+        where c.changed and (c.value is not null or c.column_name = 'match')
+    loop
+        if v_value is null or pg_catalog.jsonb_typeof(v_value) <> 'object'
+            or pg_catalog.octet_length(v_value::text) > v_match_bytes then
+            raise exception 'SLA policy "%": % must be a JSON object of at most % bytes',
+                new.name, v_column, v_match_bytes
+                using errcode = 'SL010',
+                    detail = pg_catalog.format(
+                        '%s is a %s of %s bytes.', v_column, pg_catalog.jsonb_typeof(v_value),
+                        pg_catalog.octet_length(v_value::text)
+                    ),
+                    hint = v_hint;
+        end if;
+    end loop;
     if new.pause_when is distinct from old.pause_when and new.pause_when is not null then
         -- Each value must fit its column (the pause trigger writes them over a lead's row to
         -- test the condition cheaply): {"created_at": "soon"} would fail every UPDATE.
