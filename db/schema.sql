@@ -47,7 +47,13 @@ CREATE TABLE public.crm_leads (
     sla_warn_at timestamp with time zone,
     sla_warned_at timestamp with time zone,
     sla_step_at timestamp with time zone,
-    sla_step_done numeric
+    sla_step_done numeric,
+    sla_paused_at timestamp with time zone,
+    sla_paused_left interval,
+    sla_paused_warn_left interval,
+    sla_paused_step_left interval,
+    sla_paused_total interval,
+    sla_snoozed_until timestamp with time zone
 );
 
 COMMENT ON TABLE public.crm_leads IS 'Sales leads; each has an owner who must claim it, then contact it (crm-sla baseline)';
@@ -93,6 +99,18 @@ COMMENT ON COLUMN public.crm_leads.sla_warned_at IS 'When the running timer''s w
 COMMENT ON COLUMN public.crm_leads.sla_step_at IS 'When the running timer''s next ladder step falls due (engine-owned); NULL: none left';
 
 COMMENT ON COLUMN public.crm_leads.sla_step_done IS 'The `at` of the last ladder step taken in this timer run (engine-owned); NULL: none yet';
+
+COMMENT ON COLUMN public.crm_leads.sla_paused_at IS 'When the running timer was paused (pause_when matched, or a snooze); NULL: it runs (engine-owned)';
+
+COMMENT ON COLUMN public.crm_leads.sla_paused_left IS 'Open time that was left on the paused timer''s deadline: it falls due that long after it resumes (engine-owned)';
+
+COMMENT ON COLUMN public.crm_leads.sla_paused_warn_left IS 'Open time that was left before the paused timer''s warning; NULL: no warning pending (engine-owned)';
+
+COMMENT ON COLUMN public.crm_leads.sla_paused_step_left IS 'Open time that was left before the paused timer''s next ladder step; NULL: no step pending (engine-owned)';
+
+COMMENT ON COLUMN public.crm_leads.sla_paused_total IS 'Time the running timer spent paused before its current pause: statistics leave it out (engine-owned)';
+
+COMMENT ON COLUMN public.crm_leads.sla_snoozed_until IS 'The snooze (crm_sla_snooze) of the running timer ends at this instant of the SLA clock; the monitor resumes it then (engine-owned)';
 
 CREATE FUNCTION public.claim_lead(p_lead_id uuid) RETURNS public.crm_leads
     LANGUAGE plpgsql SECURITY DEFINER
@@ -496,6 +514,201 @@ $$;
 
 COMMENT ON FUNCTION public.crm_leads_intake_done() IS 'Trigger: routes an INSERT statement''s unowned leads (and older waiting ones); clears its clock';
 
+CREATE FUNCTION public.crm_leads_pause() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+    v_now timestamptz;
+    v_when jsonb;
+    v_expires timestamptz;
+    v_resume timestamptz;
+    v_hold boolean;
+    v_match boolean;  -- the row contains its policy's pause_when
+    v_other boolean;  -- pause_when has a value other than a string, a boolean or null
+    v_running boolean;
+    v_reason text;
+    v_event text;
+    v_start constant timestamptz := case
+        when new.lead_claimed then new.contact_timer_started_at else new.claim_timer_started_at
+    end;
+    v_fresh boolean := false;  -- a timer run started by this statement
+begin
+    if tg_op = 'INSERT' then
+        -- Engine-owned: a new lead starts unpaused whatever the client sent.
+        new.sla_paused_at := null;
+        new.sla_paused_left := null;
+        new.sla_paused_warn_left := null;
+        new.sla_paused_step_left := null;
+        new.sla_paused_total := null;
+        new.sla_snoozed_until := null;
+        return new;
+    end if;
+    if v_start is distinct from (
+        case when old.lead_claimed then old.contact_timer_started_at
+            else old.claim_timer_started_at end
+    ) then
+        v_fresh := true;  -- a claim, a reassignment
+        new.sla_paused_total := null;
+    end if;
+
+    -- The common case first, reading no clock: nothing holds a timer that runs. The row turned
+    -- into jsonb costs about 15 us, so a condition of strings, booleans and nulls (the usual
+    -- {"status": "waiting on customer"}) is first tried on the row itself: written over it with
+    -- jsonb_populate_record, the row stays the same (byte for byte) whenever to_jsonb(row)
+    -- contains it (the policy check made sure its values fit their columns); only then is the
+    -- contract's test made.
+    select
+        p.pause_when,
+        pg_catalog.jsonb_path_exists(
+            p.pause_when, '$.* ? (@.type() != "string" && @.type() != "boolean" && @.type() != "null")'
+        )
+    into v_when, v_other
+    from public.crm_sla_policies as p
+    where p.id = new.sla_policy_id;
+    v_match := false;
+    if v_when is not null and (
+        v_other or new operator(pg_catalog.*=) pg_catalog.jsonb_populate_record(new, v_when)
+    ) then
+        v_match := coalesce(pg_catalog.to_jsonb(new) @> v_when, false);
+    end if;
+    if not v_match and new.sla_paused_at is null and new.sla_snoozed_until is null then
+        return new;
+    end if;
+
+    v_now := public.crm_sla_clock_now();
+    v_running := new.assigned_agent_id is not null and new.sla_escalated_at is null
+        and not new.first_action_completed and new.sla_waiting_since is null;
+    v_expires := case
+        when new.lead_claimed then new.contact_timer_expires_at else new.claim_timer_expires_at
+    end;
+    if not v_running then
+        new.sla_snoozed_until := null;  -- a snooze is of a running timer
+    end if;
+    v_hold := v_match or coalesce(new.sla_snoozed_until > v_now, false);
+    v_reason := case when new.sla_snoozed_until > v_now then 'snoozed' else 'status' end;
+
+    if new.sla_paused_at is not null then
+        if v_running and v_hold and v_expires is null then
+            -- Still paused; a new snooze says so (with its end).
+            if new.sla_snoozed_until is distinct from old.sla_snoozed_until
+                and new.sla_snoozed_until is not null then
+                v_event := 'paused';
+            end if;
+        else
+            -- The pause ends: its timer resumes, a new timer replaced it (claim, reassignment:
+            -- it may start paused below), or no timer runs any more.
+            if v_running and v_expires is null then
+                -- Resumed when the snooze ended (the monitor comes a moment later), else now.
+                v_resume := case
+                    when old.sla_snoozed_until <= v_now and new.sla_snoozed_until is null
+                        then greatest(old.sla_snoozed_until, new.sla_paused_at)
+                    else v_now
+                end;
+                -- Instants (resume): each the open time it had left after v_resume.
+                v_expires := public.crm_sla_deadline(
+                    new.sla_timer_calendar_id, v_resume, new.sla_paused_left
+                );
+                if new.sla_paused_warn_left is not null then
+                    new.sla_warn_at := public.crm_sla_deadline(
+                        new.sla_timer_calendar_id, v_resume, new.sla_paused_warn_left
+                    );
+                end if;
+                if new.sla_paused_step_left is not null then
+                    new.sla_step_at := public.crm_sla_deadline(
+                        new.sla_timer_calendar_id, v_resume, new.sla_paused_step_left
+                    );
+                end if;
+                if new.lead_claimed then
+                    new.contact_timer_expires_at := v_expires;
+                else
+                    new.claim_timer_expires_at := v_expires;
+                    new.claim_window_expires_at := v_expires;
+                end if;
+                new.sla_paused_total
+                    := coalesce(new.sla_paused_total, interval '0') + (v_resume - new.sla_paused_at);
+                v_event := 'resumed';
+                v_reason := case when old.sla_snoozed_until is not null then 'snoozed' else 'status' end;
+            end if;
+            new.sla_paused_at := null;
+            new.sla_paused_left := null;
+            new.sla_paused_warn_left := null;
+            new.sla_paused_step_left := null;
+        end if;
+    end if;
+
+    if new.sla_paused_at is null and v_event is null and v_running and v_hold
+        and v_expires > v_now then
+        -- Pause: keep the open time left before each instant of the timer, then clear them. A
+        -- timer this statement started is paused from its start: its whole window is left.
+        if v_fresh and v_start is not null then
+            v_now := least(v_now, v_start);
+        end if;
+        new.sla_paused_at := v_now;
+        -- Instants (pause): the open time left before each, from v_now.
+        new.sla_paused_left := public.crm_sla_pause_left(new.sla_timer_calendar_id, v_now, v_expires);
+        new.sla_paused_warn_left := case when new.sla_warned_at is null then
+            public.crm_sla_pause_left(new.sla_timer_calendar_id, v_now, new.sla_warn_at)
+        end;
+        if new.sla_paused_warn_left is not null then
+            new.sla_warn_at := null;
+        end if;
+        new.sla_paused_step_left
+            := public.crm_sla_pause_left(new.sla_timer_calendar_id, v_now, new.sla_step_at);
+        if new.sla_paused_step_left is not null then
+            new.sla_step_at := null;  -- the ladder's next step (crm_sla_emit_steps)
+        end if;
+        if new.lead_claimed then
+            new.contact_timer_expires_at := null;
+        else
+            new.claim_timer_expires_at := null;
+            new.claim_window_expires_at := null;
+        end if;
+        v_expires := null;
+        v_event := 'paused';
+    end if;
+
+    if v_event is not null then
+        perform public.crm_sla_emit(
+            array[v_event], array[new.id], array[new.assigned_agent_id],
+            array[case when new.lead_claimed then 'contact_window' else 'claim_window' end],
+            array[v_expires], array[v_now],
+            array[pg_catalog.jsonb_build_object(
+                'reason', v_reason,
+                'until', new.sla_snoozed_until,
+                'left_seconds', extract(epoch from new.sla_paused_left),
+                'note', case when new.sla_snoozed_until is distinct from old.sla_snoozed_until
+                    then nullif(pg_catalog.current_setting('crm_sla.snooze_note', true), '') end
+            )]
+        );
+    end if;
+    return new;
+end
+$_$;
+
+COMMENT ON FUNCTION public.crm_leads_pause() IS 'Trigger: pauses a lead''s running timer while pause_when matches or a snooze runs, resumes it with the open time it had left, and writes paused / resumed events';
+
+CREATE FUNCTION public.crm_leads_pause_intake() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+    if exists (select from public.crm_sla_policies as p where p.pause_when is not null) then
+        update public.crm_leads as l
+        set sla_paused_at = null  -- the pause trigger decides
+        from new_leads as n
+        inner join public.crm_sla_policies as p on n.sla_policy_id = p.id
+        where l.id = n.id
+            and n.assigned_agent_id is not null
+            and p.pause_when is not null
+            and pg_catalog.to_jsonb(n) @> p.pause_when;
+    end if;
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_leads_pause_intake() IS 'Trigger: new leads that arrive matching their policy''s pause_when start paused';
+
 CREATE FUNCTION public.crm_leads_progress() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -525,7 +738,10 @@ begin
             new.reassignment_count, new.previous_agent_id, new.reassignment_reason,
             new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
             new.sla_timer_calendar_id, new.sla_waiting_since, new.sla_warn_at, new.sla_warned_at,
-            new.sla_step_at, new.sla_step_done
+            new.sla_step_at, new.sla_step_done,
+            new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_step_left,
+            new.sla_paused_total,
+            new.sla_snoozed_until
         ) is distinct from (
             old.id, old.created_at,
             old.claim_timer_started_at, old.claim_timer_expires_at, old.claim_window_expires_at,
@@ -534,7 +750,10 @@ begin
             old.reassignment_count, old.previous_agent_id, old.reassignment_reason,
             old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
             old.sla_timer_calendar_id, old.sla_waiting_since, old.sla_warn_at, old.sla_warned_at,
-            old.sla_step_at, old.sla_step_done
+            old.sla_step_at, old.sla_step_done,
+            old.sla_paused_at, old.sla_paused_left, old.sla_paused_warn_left, old.sla_paused_step_left,
+            old.sla_paused_total,
+            old.sla_snoozed_until
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed
             from jsonb_each(to_jsonb(new)) as n
@@ -636,7 +855,9 @@ begin
         insert into public.crm_lead_sla_events (lead_id, agent_id, event, at, elapsed, late)
         values (
             new.id, new.assigned_agent_id, 'claimed', new.contact_timer_started_at,
-            new.contact_timer_started_at - new.claim_timer_started_at,
+            new.contact_timer_started_at - new.claim_timer_started_at - public.crm_sla_paused_for(
+                old.sla_paused_total, old.sla_paused_at, new.contact_timer_started_at
+            ),
             coalesce(new.contact_timer_started_at >= new.claim_timer_expires_at, false)
         );
     end if;
@@ -644,7 +865,9 @@ begin
         insert into public.crm_lead_sla_events (lead_id, agent_id, event, at, elapsed, late)
         select
             new.id, new.assigned_agent_id, 'contacted', t.now,
-            t.now - new.contact_timer_started_at,
+            greatest(t.now - new.contact_timer_started_at - public.crm_sla_paused_for(
+                old.sla_paused_total, old.sla_paused_at, t.now
+            ), interval '0'),
             -- As the progress trigger judged it (its flag), read a moment earlier; only when an
             -- earlier owner had already set the flag does this reading decide.
             case
@@ -1552,7 +1775,9 @@ CREATE FUNCTION public.crm_sla_engine_columns() RETURNS text[]
         'claim_sla_breached', 'contact_sla_breached', 'sla_breached',
         'reassignment_count', 'previous_agent_id', 'reassignment_reason', 'reassigned_at',
         'sla_escalated_at', 'sla_policy_id', 'sla_timer_window', 'sla_timer_calendar_id',
-        'sla_waiting_since', 'sla_warn_at', 'sla_warned_at', 'sla_step_at', 'sla_step_done'
+        'sla_waiting_since', 'sla_warn_at', 'sla_warned_at', 'sla_step_at', 'sla_step_done',
+        'sla_paused_at', 'sla_paused_left', 'sla_paused_warn_left', 'sla_paused_step_left', 'sla_paused_total',
+        'sla_snoozed_until'
     ]::text[]
 $$;
 
@@ -2046,6 +2271,10 @@ CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURN
         (
             select min(l.sla_step_at) from public.crm_leads as l
             where l.sla_step_at > p_after and l.sla_step_at is not null
+        ),
+        (
+            select min(l.sla_snoozed_until) from public.crm_leads as l
+            where l.sla_snoozed_until > p_after and l.sla_snoozed_until is not null
         )
     )
 $$;
@@ -2200,6 +2429,27 @@ $_$;
 
 COMMENT ON FUNCTION public.crm_sla_owner_keys(p_leads uuid[], p_new_policies uuid[]) IS 'Internal: each unowned lead''s owner_key value and the current owner of the most recent other lead with it (ownership routing)';
 
+CREATE FUNCTION public.crm_sla_pause_left(p_calendar_id uuid, p_at timestamp with time zone, p_instant timestamp with time zone) RETURNS interval
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select greatest(t.seconds_left, 0) * interval '1 second'
+    from public.crm_sla_timer_left(p_calendar_id, p_at, p_instant) as t
+    where p_instant is not null
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_pause_left(p_calendar_id uuid, p_at timestamp with time zone, p_instant timestamp with time zone) IS 'Internal: open time left from an instant to a paused timer''s deadline or warning (at least 0)';
+
+CREATE FUNCTION public.crm_sla_paused_for(p_total interval, p_paused_at timestamp with time zone, p_at timestamp with time zone) RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+    select coalesce(p_total, interval '0') + coalesce(greatest(p_at - p_paused_at, interval '0'),
+        interval '0')
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_paused_for(p_total interval, p_paused_at timestamp with time zone, p_at timestamp with time zone) IS 'Internal: time a timer run spent paused up to an instant (left out of the statistics)';
+
 CREATE FUNCTION public.crm_sla_policies_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -2207,6 +2457,9 @@ CREATE FUNCTION public.crm_sla_policies_check() RETURNS trigger
 declare
     v_longest constant interval := interval '1 year';
     v_match_bytes constant integer := 8192;
+    v_column text;
+    v_value jsonb;
+    v_hint text;
     v_key_problem text;
 begin
     -- An update checks what it changes, so an old row written before these checks can still be
@@ -2233,20 +2486,42 @@ begin
                 hint = 'The number of automatic reassignments before a breach escalates to an '
                 || 'admin, e.g. 3; 0 escalates at the first breach.';
     end if;
-    if new.match is distinct from old.match
-        and (
-            new.match is null or pg_catalog.jsonb_typeof(new.match) <> 'object'
-            or pg_catalog.octet_length(new.match::text) > v_match_bytes
-        ) then
-        raise exception 'SLA policy "%": match must be a JSON object of at most % bytes',
-            new.name, v_match_bytes
-            using errcode = 'SL010',
-                detail = pg_catalog.format(
-                    'match is a %s of %s bytes.', pg_catalog.jsonb_typeof(new.match),
-                    pg_catalog.octet_length(new.match::text)
-                ),
-                hint = 'Name the lead columns to match, e.g. {"source": "web"}; {} matches every '
-                || 'lead.';
+    -- match and pause_when: one rule, a JSON object of at most 8 kB (pause_when may be NULL).
+    for v_column, v_value, v_hint in
+        select c.column_name, c.value, c.hint from (values
+            ('match', new.match, new.match is distinct from old.match,
+                'Name the lead columns to match, e.g. {"source": "web"}; {} matches every lead.'),
+            ('pause_when', new.pause_when, new.pause_when is distinct from old.pause_when,
+                'Name the lead columns whose values stop the clock, e.g. {"status": "waiting on '
+                || 'customer"}; NULL never pauses.')
+        ) as c (column_name, value, changed, hint)
+        where c.changed and (c.value is not null or c.column_name = 'match')
+    loop
+        if v_value is null or pg_catalog.jsonb_typeof(v_value) <> 'object'
+            or pg_catalog.octet_length(v_value::text) > v_match_bytes then
+            raise exception 'SLA policy "%": % must be a JSON object of at most % bytes',
+                new.name, v_column, v_match_bytes
+                using errcode = 'SL010',
+                    detail = pg_catalog.format(
+                        '%s is a %s of %s bytes.', v_column, pg_catalog.jsonb_typeof(v_value),
+                        pg_catalog.octet_length(v_value::text)
+                    ),
+                    hint = v_hint;
+        end if;
+    end loop;
+    if new.pause_when is distinct from old.pause_when and new.pause_when is not null then
+        -- Each value must fit its column (the pause trigger writes them over a lead's row to
+        -- test the condition cheaply): {"created_at": "soon"} would fail every UPDATE.
+        begin
+            perform pg_catalog.jsonb_populate_record(null::public.crm_leads, new.pause_when);
+        exception when others then
+            raise exception 'SLA policy "%": a value of pause_when does not fit its column',
+                new.name
+                using errcode = 'SL010',
+                    detail = sqlerrm,
+                    hint = 'Give each crm_leads column a value of its type, e.g. {"status": '
+                    || '"waiting on customer"} for a text column.';
+        end;
     end if;
     if new.owner_key is distinct from old.owner_key then
         v_key_problem := public.crm_sla_owner_key_problem(new.owner_key);
@@ -2269,7 +2544,7 @@ begin
 end
 $_$;
 
-COMMENT ON FUNCTION public.crm_sla_policies_check() IS 'Trigger: refuses an SLA policy with a window outside (0, 1 year], a negative max_reassignments, a match that is not a JSON object of at most 8 kB or an owner_key that is not a usable crm_leads column (SL010)';
+COMMENT ON FUNCTION public.crm_sla_policies_check() IS 'Trigger: refuses an SLA policy with a window outside (0, 1 year], a negative max_reassignments, a match or pause_when that is not a JSON object of at most 8 kB or an owner_key that is not a usable crm_leads column (SL010)';
 
 CREATE FUNCTION public.crm_sla_policies_in_use() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -2287,6 +2562,25 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_policies_in_use() IS 'Trigger: refuses to delete an SLA policy that leads follow (SL010)';
+
+CREATE FUNCTION public.crm_sla_policies_pause() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+    update public.crm_leads as l
+    set sla_paused_at = l.sla_paused_at  -- the pause trigger decides
+    where l.sla_policy_id = new.id
+        and not l.first_action_completed and l.sla_escalated_at is null
+        and (
+            l.sla_paused_at is not null
+            or coalesce(pg_catalog.to_jsonb(l) @> new.pause_when, false)
+        );
+    return null;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_policies_pause() IS 'Trigger: re-evaluates the open leads of a policy whose pause_when changed (pause or resume)';
 
 CREATE FUNCTION public.crm_sla_policy_findings() RETURNS TABLE(table_name text, policy_name text, command text, roles text, effect text, fix text)
     LANGUAGE sql STABLE
@@ -2619,6 +2913,9 @@ begin
         where
             l.sla_timer_calendar_id = any(p_calendar_ids)
             and l.sla_timer_window is not null
+            -- A timer that was paused keeps the deadline its resume gave it (its start no longer
+            -- tells it); a paused one has none to re-plan (it resumes in the calendar as it is).
+            and l.sla_paused_total is null
             and (
                 (l.lead_claimed = false and l.claim_timer_expires_at is not null)
                 or (
@@ -2665,6 +2962,36 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) IS 'Internal: recomputes the deadlines of the running timers that follow these calendars';
+
+CREATE FUNCTION public.crm_sla_resume_snoozed(p_now timestamp with time zone, p_limit integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+    v_count integer;
+begin
+    with due as (
+        select l.id from public.crm_leads as l
+        where l.sla_snoozed_until <= p_now and l.sla_snoozed_until is not null
+        order by l.sla_snoozed_until
+        limit p_limit
+        for update of l skip locked
+    ),
+
+    ended as (
+        update public.crm_leads as l
+        set sla_snoozed_until = null
+        from due as d
+        where l.id = d.id
+        returning l.id
+    )
+
+    select count(*) into v_count from ended;
+    return v_count;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_resume_snoozed(p_now timestamp with time zone, p_limit integer) IS 'Internal: ends the snoozes due (their timers resume at the snooze''s instant)';
 
 CREATE FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean DEFAULT false) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
     LANGUAGE plpgsql
@@ -3205,6 +3532,83 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) IS 'Internal: agents and admins with weight, cap, open leads, credit, and why they cannot take leads';
 
+CREATE FUNCTION public.crm_sla_snooze(p_lead_id uuid, p_until timestamp with time zone, p_note text DEFAULT NULL::text) RETURNS public.crm_leads
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_caller constant text := public.crm_sla_caller();
+    v_uid constant uuid := auth.uid();
+    v_now constant timestamptz := public.sla_now();
+    v_longest constant interval := interval '30 days';
+    v_lead public.crm_leads;
+    v_owner_may boolean;
+begin
+    if v_caller = 'anon' then
+        raise exception 'a snooze needs a signed-in agent'
+            using errcode = 'SL006',
+                hint = 'Call it with an admin''s or the owning agent''s JWT, or as the service role.';
+    end if;
+    if p_lead_id is null then
+        raise exception 'p_lead_id must not be null'
+            using errcode = 'SL010', hint = 'Pass the id of the lead to snooze.';
+    end if;
+    if p_until <= v_now or p_until > v_now + v_longest then
+        raise exception 'a snooze ends after now and at most % ahead, not at %', v_longest, p_until
+            using errcode = 'SL010',
+                detail = pg_catalog.format('The SLA clock reads %s.', v_now),
+                hint = 'Pass an instant within the next 30 days, or NULL to resume at once.';
+    end if;
+    if pg_catalog.length(p_note) > 2000 then
+        raise exception 'the note is % characters long; at most 2000 are kept',
+            pg_catalog.length(p_note)
+            using errcode = 'SL010', hint = 'Shorten the note.';
+    end if;
+
+    select l.* into v_lead from public.crm_leads as l where l.id = p_lead_id for update;
+    if not found or (
+        v_caller = 'user' and v_lead.assigned_agent_id is distinct from v_uid
+        and not public.is_admin(v_uid)
+    ) then
+        if v_caller = 'user' then
+            raise exception 'lead % is not yours', p_lead_id
+                using errcode = 'SL002', hint = 'Only its owner or an admin may snooze a lead.';
+        end if;
+        raise exception 'lead % does not exist', p_lead_id
+            using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
+    end if;
+    if v_caller = 'user' and not public.is_admin(v_uid) then
+        select p.owner_may_snooze into v_owner_may
+        from public.crm_sla_policies as p where p.id = v_lead.sla_policy_id;
+        if not coalesce(v_owner_may, false) then
+            raise exception 'the policy of lead % does not let its owner snooze it', p_lead_id
+                using errcode = 'SL006',
+                    hint = 'Ask an admin, or set owner_may_snooze on the lead''s SLA policy.';
+        end if;
+    end if;
+    if p_until is not null and (
+        v_lead.assigned_agent_id is null or v_lead.sla_escalated_at is not null
+        or v_lead.first_action_completed or v_lead.sla_waiting_since is not null
+    ) then
+        raise exception 'lead % has no running timer to snooze', p_lead_id
+            using errcode = 'SL010',
+                detail = 'Its first action is recorded, it is escalated, it has no owner yet, or '
+                || 'its window has already run out.',
+                hint = 'Snooze a lead whose claim or contact window is running.';
+    end if;
+
+    -- The note reaches the paused event through the pause trigger, for this statement only.
+    perform pg_catalog.set_config('crm_sla.snooze_note', coalesce(p_note, ''), true);
+    update public.crm_leads as l set sla_snoozed_until = p_until
+    where l.id = p_lead_id
+    returning l.* into v_lead;
+    perform pg_catalog.set_config('crm_sla.snooze_note', '', true);
+    return v_lead;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_snooze(p_lead_id uuid, p_until timestamp with time zone, p_note text) IS 'Pauses a lead''s running timer until p_until (at most 30 days ahead; NULL resumes it): admins, the service role, and owners where the policy has owner_may_snooze';
+
 CREATE FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone, p_time_zone text DEFAULT 'UTC'::text) RETURNS TABLE(weekday smallint, hour smallint, claim_windows bigint, claimed_in_window bigint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -3520,7 +3924,9 @@ declare
         'contacted',
         'agent_paused',
         'step',
-        'breached'
+        'breached',
+        'paused',
+        'resumed'
     ];
     v_secret_hint constant text
         := 'Leave it NULL to have one generated, or pass whsec_<base64 of 24 to 64 random bytes> '
@@ -3725,6 +4131,10 @@ begin
         and (
             select min(l.sla_step_at) from public.crm_leads as l
             where l.sla_step_at <= v_now and l.sla_step_at is not null
+        ) is null
+        and (
+            select min(l.sla_snoozed_until) from public.crm_leads as l
+            where l.sla_snoozed_until <= v_now and l.sla_snoozed_until is not null
         ) is null then
         return jsonb_build_object(
             'routed', 0, 'unclaimed', 0, 'no_contact', 0, 'escalated', 0,
@@ -3740,6 +4150,9 @@ begin
     -- 1. The overflow queue (leads nobody could take when they arrived), oldest first: a first
     --    assignment, no audit row; the claim timer starts now.
     v_routed := public.crm_sla_route_waiting(v_batch, v_now);
+
+    -- 1a. Snoozes that ended: their timers resume (stop the clock), before anything falls due.
+    perform public.crm_sla_resume_snoozed(v_now, v_batch);
 
     -- 1b. Up to one batch of warnings due (after the routing lock, like every router).
     v_warned := public.crm_sla_emit_warnings(v_now, v_batch);
@@ -4431,6 +4844,8 @@ CREATE TABLE public.crm_sla_policies (
     is_active boolean DEFAULT true NOT NULL,
     owner_key text,
     on_breach text DEFAULT 'reassign'::text NOT NULL,
+    pause_when jsonb,
+    owner_may_snooze boolean DEFAULT false NOT NULL,
     CONSTRAINT crm_sla_policies_on_breach_check CHECK ((on_breach = ANY (ARRAY['reassign'::text, 'manager'::text, 'flag'::text]))),
     CONSTRAINT crm_sla_policies_warn_at_check CHECK (((warn_at > (0)::numeric) AND (warn_at < (1)::numeric)))
 );
@@ -4448,6 +4863,10 @@ COMMENT ON COLUMN public.crm_sla_policies.team_id IS 'Leads of this policy are r
 COMMENT ON COLUMN public.crm_sla_policies.owner_key IS 'The name of a crm_leads column (NULL: none): an unowned lead of this policy with a value there goes first to the current owner of the most recent other lead with the same value, when that agent is eligible';
 
 COMMENT ON COLUMN public.crm_sla_policies.on_breach IS 'On a breach: reassign (to the next eligible agent), manager (to the first eligible agent in the owner''s manager chain, else as reassign) or flag (breach flags and a breached event, no move)';
+
+COMMENT ON COLUMN public.crm_sla_policies.pause_when IS 'While a lead''s row contains this JSON object (to_jsonb(lead) @> pause_when) its running timer is paused; NULL: never (at most 8 kB)';
+
+COMMENT ON COLUMN public.crm_sla_policies.owner_may_snooze IS 'True: the owner of a lead of this policy may snooze its timer (crm_sla_snooze); admins and the service role always may';
 
 CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
  WITH clock AS (
@@ -4468,6 +4887,9 @@ CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
             l.sla_timer_calendar_id,
             l.sla_warn_at,
             l.sla_warned_at,
+            l.sla_paused_at,
+            l.sla_paused_left,
+            l.sla_snoozed_until,
             (to_jsonb(l.*) ->> 'full_name'::text) AS lead_name,
                 CASE
                     WHEN l.first_action_completed THEN 'done'::text
@@ -4501,35 +4923,51 @@ CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
     k.sla_escalated_at,
     k.created_at,
     c.now AS sla_now,
-    (t.seconds_left)::numeric(12,3) AS seconds_left,
+    (w.seconds_left)::numeric(12,3) AS seconds_left,
     p.name AS policy_name,
     t.resumes_at AS timer_resumes_at,
     COALESCE(k.claim_sla_breached, false) AS claim_sla_breached,
     COALESCE(k.contact_sla_breached, false) AS contact_sla_breached,
     COALESCE(k.reassignment_count, 0) AS reassignment_count,
-    (t.resumes_at IS NOT NULL) AS timer_paused,
+    ((t.resumes_at IS NOT NULL) OR (k.sla_paused_at IS NOT NULL)) AS timer_paused,
         CASE
             WHEN (k.timer_expires_at IS NOT NULL) THEN k.sla_warn_at
             ELSE NULL::timestamp with time zone
         END AS timer_warn_at,
-    COALESCE(((k.timer_expires_at IS NOT NULL) AND (k.sla_warned_at IS NOT NULL)), false) AS timer_warned
-   FROM ((((cards k
+    COALESCE(((k.timer_expires_at IS NOT NULL) AND (k.sla_warned_at IS NOT NULL)), false) AS timer_warned,
+        CASE
+            WHEN ((k.sla_paused_at IS NOT NULL) AND (k.sla_snoozed_until > c.now)) THEN 'snoozed'::text
+            WHEN (k.sla_paused_at IS NOT NULL) THEN 'status'::text
+            WHEN (t.resumes_at IS NOT NULL) THEN 'closed'::text
+            ELSE NULL::text
+        END AS paused_reason,
+        CASE
+            WHEN ((k.sla_paused_at IS NOT NULL) AND (k.sla_snoozed_until > c.now)) THEN k.sla_snoozed_until
+            WHEN (k.sla_paused_at IS NULL) THEN t.resumes_at
+            ELSE NULL::timestamp with time zone
+        END AS resumes_at
+   FROM (((((cards k
      CROSS JOIN clock c)
      LEFT JOIN public.crm_agents a ON ((k.assigned_agent_id = a.id)))
      LEFT JOIN public.crm_sla_policies p ON ((k.sla_policy_id = p.id)))
-     CROSS JOIN LATERAL public.crm_sla_timer_left(k.sla_timer_calendar_id, c.now, k.timer_expires_at) t(seconds_left, resumes_at));
+     CROSS JOIN LATERAL public.crm_sla_timer_left(k.sla_timer_calendar_id, c.now, k.timer_expires_at) t(seconds_left, resumes_at))
+     CROSS JOIN LATERAL ( VALUES (COALESCE(t.seconds_left, EXTRACT(epoch FROM k.sla_paused_left)))) w(seconds_left));
 
-COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card: stage (claim, contact, done, escalated), its SLA policy, the running timer, seconds left in its calendar''s open time on the SLA clock (negative when overdue), whether it is paused (calendar closed) until timer_resumes_at, and its warning (timer_warn_at, timer_warned). security_invoker: an agent sees only its own leads through it.';
+COMMENT ON VIEW public.crm_lead_sla_timers IS 'One row per lead for a lead card: stage (claim, contact, done, escalated), its SLA policy, the running timer, seconds left in its calendar''s open time on the SLA clock (negative when overdue; while paused, what was left), whether it is paused (paused_reason: closed calendar, status, snoozed) until resumes_at, and its warning (timer_warn_at, timer_warned). security_invoker: an agent sees only its own leads through it.';
 
 COMMENT ON COLUMN public.crm_lead_sla_timers.seconds_left IS 'Open time left on the running timer, in seconds (its calendar''s open time; negative: overdue)';
 
 COMMENT ON COLUMN public.crm_lead_sla_timers.timer_resumes_at IS 'When a paused timer counts again (the calendar''s next opening); NULL when it counts now';
 
-COMMENT ON COLUMN public.crm_lead_sla_timers.timer_paused IS 'True while the running timer''s calendar is closed: the timer does not count now';
+COMMENT ON COLUMN public.crm_lead_sla_timers.timer_paused IS 'True while the running timer does not count: its calendar is closed, its policy''s pause_when matches the lead, or it is snoozed (paused_reason)';
 
 COMMENT ON COLUMN public.crm_lead_sla_timers.timer_warn_at IS 'When the running timer warns (warn_at of its window used, in its calendar''s open time); NULL when it does not (its policy''s warn_at is NULL, or no timer runs)';
 
 COMMENT ON COLUMN public.crm_lead_sla_timers.timer_warned IS 'True once the running timer''s warning event was written (the board turns the card amber)';
+
+COMMENT ON COLUMN public.crm_lead_sla_timers.paused_reason IS 'Why the timer is paused: closed (its calendar''s closed time), status (the policy''s pause_when matches the lead), snoozed (crm_sla_snooze); NULL while it counts';
+
+COMMENT ON COLUMN public.crm_lead_sla_timers.resumes_at IS 'When the paused timer counts again, where known: the snooze''s end, the calendar''s next opening; NULL for a status pause (until the lead changes) and while it counts';
 
 CREATE TABLE public.crm_sla_agent_absences (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -4891,6 +5329,10 @@ CREATE INDEX crm_leads_open_by_agent_idx ON public.crm_leads USING btree (assign
 
 COMMENT ON INDEX public.crm_leads_open_by_agent_idx IS 'Open leads (not contacted, not escalated) by owner: counts them against max_open_leads';
 
+CREATE INDEX crm_leads_snoozed_idx ON public.crm_leads USING btree (sla_snoozed_until) WHERE (sla_snoozed_until IS NOT NULL);
+
+COMMENT ON INDEX public.crm_leads_snoozed_idx IS 'Snoozed leads by the end of their snooze: the monitor resumes them then';
+
 CREATE INDEX crm_leads_unowned_idx ON public.crm_leads USING btree (created_at) WHERE (assigned_agent_id IS NULL);
 
 CREATE INDEX crm_leads_waiting_idx ON public.crm_leads USING btree (sla_waiting_since) WHERE (sla_waiting_since IS NOT NULL);
@@ -4953,6 +5395,14 @@ CREATE TRIGGER crm_leads_200_progress BEFORE UPDATE ON public.crm_leads FOR EACH
 
 COMMENT ON TRIGGER crm_leads_200_progress ON public.crm_leads IS 'Starts the contact timer on claim, sets late flags, guards the engine-owned columns';
 
+CREATE TRIGGER crm_leads_250_pause BEFORE UPDATE ON public.crm_leads FOR EACH ROW WHEN (((new.sla_policy_id IS NOT NULL) OR (num_nonnulls(new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_step_left, new.sla_paused_total, new.sla_snoozed_until) > 0))) EXECUTE FUNCTION public.crm_leads_pause();
+
+COMMENT ON TRIGGER crm_leads_250_pause ON public.crm_leads IS 'Pauses and resumes the running timer (pause_when, snoozes): paused and resumed events';
+
+CREATE TRIGGER crm_leads_250_pause_sent BEFORE INSERT ON public.crm_leads FOR EACH ROW WHEN ((num_nonnulls(new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_step_left, new.sla_paused_total, new.sla_snoozed_until) > 0)) EXECUTE FUNCTION public.crm_leads_pause();
+
+COMMENT ON TRIGGER crm_leads_250_pause_sent ON public.crm_leads IS 'Clears the pause columns an INSERT sent: they are the engine''s';
+
 CREATE TRIGGER crm_leads_300_sla_events AFTER UPDATE OF lead_claimed, first_action_completed ON public.crm_leads FOR EACH ROW WHEN (((new.lead_claimed AND (NOT old.lead_claimed)) OR (new.first_action_completed AND (NOT old.first_action_completed)))) EXECUTE FUNCTION public.crm_leads_sla_events();
 
 COMMENT ON TRIGGER crm_leads_300_sla_events ON public.crm_leads IS 'Logs claims and first actions for the per-agent SLA statistics';
@@ -4968,6 +5418,10 @@ COMMENT ON TRIGGER crm_leads_410_announce_progress ON public.crm_leads IS 'Write
 CREATE TRIGGER crm_leads_420_claim_resets_misses AFTER UPDATE ON public.crm_leads FOR EACH ROW WHEN ((new.lead_claimed AND (NOT old.lead_claimed))) EXECUTE FUNCTION public.crm_leads_claim_resets_misses();
 
 COMMENT ON TRIGGER crm_leads_420_claim_resets_misses ON public.crm_leads IS 'A claim resets the owner''s count of claim windows missed in a row (auto-pause)';
+
+CREATE TRIGGER crm_leads_420_pause_intake AFTER INSERT ON public.crm_leads REFERENCING NEW TABLE AS new_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_pause_intake();
+
+COMMENT ON TRIGGER crm_leads_420_pause_intake ON public.crm_leads IS 'Pauses the new leads whose rows match their policy''s pause_when, once per INSERT statement';
 
 CREATE TRIGGER crm_leads_900_intake_done AFTER INSERT ON public.crm_leads FOR EACH STATEMENT EXECUTE FUNCTION public.crm_leads_intake_done();
 
@@ -5007,11 +5461,15 @@ COMMENT ON TRIGGER crm_sla_holidays_900_replan ON public.crm_sla_holidays IS 'Re
 
 CREATE TRIGGER crm_sla_policies_050_check BEFORE INSERT OR UPDATE ON public.crm_sla_policies FOR EACH ROW EXECUTE FUNCTION public.crm_sla_policies_check();
 
-COMMENT ON TRIGGER crm_sla_policies_050_check ON public.crm_sla_policies IS 'Refuses a policy whose windows, max_reassignments, match or owner_key are out of bounds (SL010)';
+COMMENT ON TRIGGER crm_sla_policies_050_check ON public.crm_sla_policies IS 'Refuses a policy whose windows, max_reassignments, match, pause_when or owner_key are out of bounds (SL010)';
 
 CREATE TRIGGER crm_sla_policies_100_in_use BEFORE DELETE ON public.crm_sla_policies FOR EACH ROW EXECUTE FUNCTION public.crm_sla_policies_in_use();
 
 COMMENT ON TRIGGER crm_sla_policies_100_in_use ON public.crm_sla_policies IS 'Refuses to delete a policy that leads follow (SL010): deactivate it instead';
+
+CREATE TRIGGER crm_sla_policies_900_pause AFTER UPDATE OF pause_when ON public.crm_sla_policies FOR EACH ROW WHEN ((new.pause_when IS DISTINCT FROM old.pause_when)) EXECUTE FUNCTION public.crm_sla_policies_pause();
+
+COMMENT ON TRIGGER crm_sla_policies_900_pause ON public.crm_sla_policies IS 'Pauses or resumes the open leads of a policy whose pause_when changed';
 
 CREATE TRIGGER crm_sla_policy_steps_100_check BEFORE INSERT OR UPDATE ON public.crm_sla_policy_steps FOR EACH ROW EXECUTE FUNCTION public.crm_sla_policy_steps_check();
 
@@ -5367,6 +5825,10 @@ REVOKE ALL ON FUNCTION public.crm_leads_intake_clock() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_leads_intake_done() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_leads_pause() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_leads_pause_intake() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_leads_progress() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_leads_route_first() FROM PUBLIC;
@@ -5473,9 +5935,15 @@ REVOKE ALL ON FUNCTION public.crm_sla_owner_key_problem(p_column text) FROM PUBL
 
 REVOKE ALL ON FUNCTION public.crm_sla_owner_keys(p_leads uuid[], p_new_policies uuid[]) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_pause_left(p_calendar_id uuid, p_at timestamp with time zone, p_instant timestamp with time zone) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_paused_for(p_total interval, p_paused_at timestamp with time zone, p_at timestamp with time zone) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_policies_check() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_policies_in_use() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_policies_pause() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_policy_findings() FROM PUBLIC;
 
@@ -5491,6 +5959,8 @@ REVOKE ALL ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) FROM PUB
 
 REVOKE ALL ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.crm_sla_resume_snoozed(p_now timestamp with time zone, p_limit integer) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_route_ladder(p_leads uuid[], p_at timestamp with time zone) FROM PUBLIC;
@@ -5502,6 +5972,10 @@ REVOKE ALL ON FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id
 REVOKE ALL ON FUNCTION public.crm_sla_route_waiting(p_limit integer, p_at timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_routing_pool(p_at timestamp with time zone) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_snooze(p_lead_id uuid, p_until timestamp with time zone, p_note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_snooze(p_lead_id uuid, p_until timestamp with time zone, p_note text) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_snooze(p_lead_id uuid, p_until timestamp with time zone, p_note text) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_stats_by_hour(p_from timestamp with time zone, p_to timestamp with time zone, p_time_zone text) TO authenticated;

@@ -77,6 +77,7 @@ ENGINE_COLUMNS = {
     "sla_paused_at": "now()",
     "sla_paused_left": "interval '1 hour'",
     "sla_paused_warn_left": "interval '1 hour'",
+    "sla_paused_step_left": "interval '1 hour'",
     "sla_paused_total": "interval '1 hour'",
     "sla_snoozed_until": "now() + interval '1 day'",
     "created_at": "now() - interval '1 year'",  # the statistics count received leads by it

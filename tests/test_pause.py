@@ -494,3 +494,35 @@ def test_webhooks_may_ask_for_paused_and_resumed_and_receive_them(world):
         "select o.event from public.crm_sla_webhook_deliveries as d join public.crm_sla_outbox "
         "as o on o.id = d.outbox_id where d.webhook_id = %s order by o.id", (hook,)).fetchall()
     assert [r["event"] for r in sent] == ["paused", "resumed"]
+
+
+def test_a_paused_timer_takes_no_ladder_step_and_its_steps_move_by_the_paused_time(world):
+    """Stop the clock and the ladder together: a step falls due on open time the timer ran, so a
+    pause holds the next step back (no step event while paused) and resuming puts it the open
+    time it had left after the resume instant; a second step keeps its share of the window."""
+    from tests.test_ladder import at_instant, just_before, names, step
+    ana = world.agent("Ana")
+    waiting = waiting_policy(world)  # a 10-minute claim window
+    step(world, waiting, "nudge", 0.5)
+    step(world, waiting, "last call", 0.9)
+    lead = world.lead(ana)
+    first = world.row(lead)["sla_step_at"]
+    world.travel("2 minutes")
+    set_status(world, lead, "waiting")
+    row = world.row(lead)
+    assert row["sla_step_at"] is None
+    assert abs(row["sla_paused_step_left"] - timedelta(minutes=3)) < NEAR
+    travel_to(world, first + timedelta(minutes=30))  # long past the first step's instant
+    world.monitor()
+    assert names(world, lead) == []
+    set_status(world, lead, "talking")
+    resumed = world.row(lead)
+    assert abs(resumed["sla_step_at"] - (world.now() + timedelta(minutes=3))) < NEAR
+    just_before(world, resumed["sla_step_at"])
+    assert names(world, lead) == []
+    at_instant(world, resumed["sla_step_at"])
+    assert names(world, lead) == ["nudge"]
+    following = world.row(lead)["sla_step_at"]  # 0.9 of the window: 4 minutes of open time on
+    assert abs(following - (resumed["sla_step_at"] + timedelta(minutes=4))) < 2 * NEAR
+    at_instant(world, following)
+    assert names(world, lead) == ["nudge", "last call"]

@@ -14,7 +14,7 @@ as $$
         'reassignment_count', 'previous_agent_id', 'reassignment_reason', 'reassigned_at',
         'sla_escalated_at', 'sla_policy_id', 'sla_timer_window', 'sla_timer_calendar_id',
         'sla_waiting_since', 'sla_warn_at', 'sla_warned_at', 'sla_step_at', 'sla_step_done',
-        'sla_paused_at', 'sla_paused_left', 'sla_paused_warn_left', 'sla_paused_total',
+        'sla_paused_at', 'sla_paused_left', 'sla_paused_warn_left', 'sla_paused_step_left', 'sla_paused_total',
         'sla_snoozed_until'
     ]::text[]
 $$;

@@ -36,7 +36,8 @@ begin
             new.reassigned_at, new.sla_escalated_at, new.sla_policy_id, new.sla_timer_window,
             new.sla_timer_calendar_id, new.sla_waiting_since, new.sla_warn_at, new.sla_warned_at,
             new.sla_step_at, new.sla_step_done,
-            new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_total,
+            new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_step_left,
+            new.sla_paused_total,
             new.sla_snoozed_until
         ) is distinct from (
             old.id, old.created_at,
@@ -47,7 +48,8 @@ begin
             old.reassigned_at, old.sla_escalated_at, old.sla_policy_id, old.sla_timer_window,
             old.sla_timer_calendar_id, old.sla_waiting_since, old.sla_warn_at, old.sla_warned_at,
             old.sla_step_at, old.sla_step_done,
-            old.sla_paused_at, old.sla_paused_left, old.sla_paused_warn_left, old.sla_paused_total,
+            old.sla_paused_at, old.sla_paused_left, old.sla_paused_warn_left, old.sla_paused_step_left,
+            old.sla_paused_total,
             old.sla_snoozed_until
         ) then
             select string_agg(n.key, ', ' order by n.key) into v_changed

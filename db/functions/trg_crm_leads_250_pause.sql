@@ -7,9 +7,9 @@
 --
 -- A paused timer has no instants (they are off the monitor's partial indexes, so it is neither
 -- due nor warned): pausing keeps the open time left before each one (crm_sla_pause_left), and
--- resuming puts each one that much open time after the resume instant (crm_sla_deadline). A
--- further per-lead instant (a ladder step's) adds a line to each of the two lists marked
--- "instants" below, and a column for its open time left. A timer whose
+-- resuming puts each one that much open time after the resume instant (crm_sla_deadline): the
+-- deadline, the warning and the ladder's next step (a further per-lead instant adds a line to
+-- each of the two lists marked "instants" below, and a column for its open time left). A timer whose
 -- deadline has come cannot be paused any more (the breach stands). The time a timer spends paused
 -- is kept for the statistics (sla_paused_total, the current pause excepted).
 create or replace function public.crm_leads_pause()
@@ -39,6 +39,7 @@ begin
         new.sla_paused_at := null;
         new.sla_paused_left := null;
         new.sla_paused_warn_left := null;
+        new.sla_paused_step_left := null;
         new.sla_paused_total := null;
         new.sla_snoozed_until := null;
         return new;
@@ -108,9 +109,16 @@ begin
                 v_expires := public.crm_sla_deadline(
                     new.sla_timer_calendar_id, v_resume, new.sla_paused_left
                 );
-                new.sla_warn_at := coalesce(public.crm_sla_deadline(
-                    new.sla_timer_calendar_id, v_resume, new.sla_paused_warn_left
-                ), new.sla_warn_at);
+                if new.sla_paused_warn_left is not null then
+                    new.sla_warn_at := public.crm_sla_deadline(
+                        new.sla_timer_calendar_id, v_resume, new.sla_paused_warn_left
+                    );
+                end if;
+                if new.sla_paused_step_left is not null then
+                    new.sla_step_at := public.crm_sla_deadline(
+                        new.sla_timer_calendar_id, v_resume, new.sla_paused_step_left
+                    );
+                end if;
                 if new.lead_claimed then
                     new.contact_timer_expires_at := v_expires;
                 else
@@ -125,6 +133,7 @@ begin
             new.sla_paused_at := null;
             new.sla_paused_left := null;
             new.sla_paused_warn_left := null;
+            new.sla_paused_step_left := null;
         end if;
     end if;
 
@@ -143,6 +152,11 @@ begin
         end;
         if new.sla_paused_warn_left is not null then
             new.sla_warn_at := null;
+        end if;
+        new.sla_paused_step_left
+            := public.crm_sla_pause_left(new.sla_timer_calendar_id, v_now, new.sla_step_at);
+        if new.sla_paused_step_left is not null then
+            new.sla_step_at := null;  -- the ladder's next step (crm_sla_emit_steps)
         end if;
         if new.lead_claimed then
             new.contact_timer_expires_at := null;
@@ -187,8 +201,8 @@ for each row
 when (
     new.sla_policy_id is not null
     or pg_catalog.num_nonnulls(
-        new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_total,
-        new.sla_snoozed_until
+        new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_step_left,
+        new.sla_paused_total, new.sla_snoozed_until
     ) > 0
 )
 execute function public.crm_leads_pause();
@@ -203,8 +217,8 @@ before insert on public.crm_leads
 for each row
 when (
     pg_catalog.num_nonnulls(
-        new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_total,
-        new.sla_snoozed_until
+        new.sla_paused_at, new.sla_paused_left, new.sla_paused_warn_left, new.sla_paused_step_left,
+        new.sla_paused_total, new.sla_snoozed_until
     ) > 0
 )
 execute function public.crm_leads_pause();

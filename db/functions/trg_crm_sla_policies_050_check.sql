@@ -1,7 +1,7 @@
 -- Checks an SLA policy before it is written (windows 0 < window <= 1 year, max_reassignments >= 0,
--- match a JSON object of at most 8 kB, pause_when NULL or one whose values fit their columns:
--- SL010 otherwise, with nothing written), so that no policy
--- row can stop intake, the monitor or the views. Fires before INSERT or UPDATE of each row of
+-- match a JSON object of at most 8 kB, pause_when NULL or one whose values fit their columns,
+-- owner_key a crm_leads column: SL010 otherwise, with nothing written), so that no policy row can
+-- stop intake, the monitor or the views. Fires before INSERT or UPDATE of each row of
 -- crm_sla_policies.
 create or replace function public.crm_sla_policies_check()
 returns trigger
@@ -14,6 +14,7 @@ declare
     v_column text;
     v_value jsonb;
     v_hint text;
+    v_key_problem text;
 begin
     -- An update checks what it changes, so an old row written before these checks can still be
     -- deactivated or renamed (old is NULL for an INSERT: every value counts as changed).
@@ -76,13 +77,31 @@ begin
                     || '"waiting on customer"} for a text column.';
         end;
     end if;
+    if new.owner_key is distinct from old.owner_key then
+        v_key_problem := public.crm_sla_owner_key_problem(new.owner_key);
+    end if;
+    if v_key_problem is not null then
+        raise exception 'SLA policy "%": owner_key % is not a column leads can share',
+            new.name, new.owner_key
+            using errcode = 'SL010',
+                detail = v_key_problem || '.',
+                hint = 'Name a column of public.crm_leads that the CRM writes and = compares, e.g. '
+                || 'email' || case when pg_catalog.strpos(v_key_problem, 'has no column') > 0
+                    then pg_catalog.format(
+                        '; to key on %1$I, add it first: alter table public.crm_leads add column '
+                        || '%1$I text;', new.owner_key
+                    )
+                    else '.'
+                end;
+    end if;
     return new;
 end
 $$;
 
 comment on function public.crm_sla_policies_check() is
 'Trigger: refuses an SLA policy with a window outside (0, 1 year], a negative '
-'max_reassignments, or a match or pause_when that is not a JSON object of at most 8 kB (SL010)';
+'max_reassignments, a match or pause_when that is not a JSON object of at most 8 kB or an '
+'owner_key that is not a usable crm_leads column (SL010)';
 
 revoke execute on function public.crm_sla_policies_check()
 from public, anon, authenticated, service_role;
@@ -94,4 +113,5 @@ before insert or update on public.crm_sla_policies
 for each row execute function public.crm_sla_policies_check();
 
 comment on trigger crm_sla_policies_050_check on public.crm_sla_policies is
-'Refuses a policy whose windows, max_reassignments, match or pause_when are out of bounds (SL010)';
+'Refuses a policy whose windows, max_reassignments, match, pause_when or owner_key are out of '
+'bounds (SL010)';

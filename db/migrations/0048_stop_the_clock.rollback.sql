@@ -1,8 +1,9 @@
--- Undoes 9021_stop_the_clock: the pause columns of crm_leads and the policies' pause settings.
+-- Undoes 0048_stop_the_clock: the pause columns of crm_leads and the policies' pause settings.
 
 alter table public.crm_leads
 drop column if exists sla_snoozed_until,
 drop column if exists sla_paused_total,
+drop column if exists sla_paused_step_left,
 drop column if exists sla_paused_warn_left,
 drop column if exists sla_paused_left,
 drop column if exists sla_paused_at;

@@ -1,7 +1,7 @@
 -- Stop the clock (version 3): a policy may pause its leads' timers while the lead's row contains
 -- pause_when, and may let owners snooze their own leads; the lead keeps its pause in engine-owned
 -- columns (nullable, no default: added without rewriting crm_leads). Safe to run twice.
--- depends: 0035_hardening
+-- depends: 0047_escalation_up_the_chain
 
 alter table public.crm_sla_policies
 add column if not exists pause_when jsonb;
@@ -21,6 +21,7 @@ alter table public.crm_leads
 add column if not exists sla_paused_at timestamptz,
 add column if not exists sla_paused_left interval,
 add column if not exists sla_paused_warn_left interval,
+add column if not exists sla_paused_step_left interval,
 add column if not exists sla_paused_total interval,
 add column if not exists sla_snoozed_until timestamptz;
 
@@ -32,6 +33,9 @@ comment on column public.crm_leads.sla_paused_left is
 'resumes (engine-owned)';
 comment on column public.crm_leads.sla_paused_warn_left is
 'Open time that was left before the paused timer''s warning; NULL: no warning pending '
+'(engine-owned)';
+comment on column public.crm_leads.sla_paused_step_left is
+'Open time that was left before the paused timer''s next ladder step; NULL: no step pending '
 '(engine-owned)';
 comment on column public.crm_leads.sla_paused_total is
 'Time the running timer spent paused before its current pause: statistics leave it out '
