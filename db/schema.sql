@@ -1947,7 +1947,8 @@ begin
         inner join public.crm_leads as l on b.agent_id = l.assigned_agent_id
         where b.ends_at > p_at and b.starts_at <= p_at
             and l.lead_claimed = false and l.sla_escalated_at is null
-            and l.claim_timer_expires_at > p_at
+            -- A paused timer has no deadline; it goes too, and starts paused with its next owner.
+            and (l.claim_timer_expires_at > p_at or l.sla_paused_at is not null)
             and (coalesce(l.reassignment_reason, '') <> 'manual' or l.reassigned_at < b.starts_at)
     ) then
         return 0;
@@ -1964,7 +1965,7 @@ begin
             select b.agent_id from public.crm_sla_absences_at(p_at) as b
         ))
             and l.lead_claimed = false and l.sla_escalated_at is null
-            and l.claim_timer_expires_at > p_at
+            and (l.claim_timer_expires_at > p_at or l.sla_paused_at is not null)
             and exists (
                 select from public.crm_sla_agent_absences as b
                 where b.agent_id = l.assigned_agent_id
@@ -1986,7 +1987,8 @@ begin
         array_agg(r.lead_id order by t.ord),
         array_agg(
             case
-                when r.escalate then public.crm_sla_escalation_target(l.assigned_agent_id, r.agent_id)
+                when r.escalate
+                    then public.crm_sla_escalation_target(l.assigned_agent_id, r.agent_id)
                 else r.agent_id
             end
             order by t.ord

@@ -526,3 +526,25 @@ def test_a_paused_timer_takes_no_ladder_step_and_its_steps_move_by_the_paused_ti
     assert abs(following - (resumed["sla_step_at"] + timedelta(minutes=4))) < 2 * NEAR
     at_instant(world, following)
     assert names(world, lead) == ["nudge", "last call"]
+
+
+def test_a_paused_lead_of_an_agent_who_goes_away_moves_and_stays_paused(world):
+    """Availability and stop the clock together: an absence hands over every unclaimed lead of
+    the agent, a paused one too (it has no deadline to wait for), and the new owner's timer
+    starts paused with its whole window, since the lead still waits on the customer."""
+    ana, ben = world.agents("Ana", "Ben")
+    waiting_policy(world)
+    lead = world.lead(ana)
+    world.travel("3 minutes")
+    set_status(world, lead, "waiting")
+    world.db.execute(
+        "insert into public.crm_sla_agent_absences (agent_id, starts_at, ends_at) "
+        "values (%s, public.sla_now(), public.sla_now() + interval '1 week')", (ana,))
+    world.monitor()
+    row = world.row(lead)
+    assert row["assigned_agent_id"] == ben and row["reassignment_reason"] == "unavailable"
+    assert row["sla_paused_at"] is not None and row["claim_timer_expires_at"] is None
+    assert abs(row["sla_paused_left"] - timedelta(minutes=10)) < NEAR
+    set_status(world, lead, "answered")
+    assert abs(world.row(lead)["claim_timer_expires_at"]
+               - (world.now() + timedelta(minutes=10))) < NEAR

@@ -1,7 +1,7 @@
--- Absences under way: hands each absent agent's unclaimed leads (window still running; not those
--- an admin gave it by hand during the absence) to the next eligible agents, reason
--- `unavailable`, stage claim_window, no breach flag; a lead nobody can take stays, tried again
--- next pass (an expired window is the breach pass's).
+-- Absences under way: hands each absent agent's unclaimed leads (window still running, or
+-- paused; not those an admin gave it by hand during the absence) to the next eligible agents,
+-- reason `unavailable`, stage claim_window, no breach flag; a lead nobody can take stays, tried
+-- again next pass (an expired window is the breach pass's).
 -- Called by each monitor pass (process_sla_timers) before its idle test. Returns the leads moved.
 create or replace function public.crm_sla_hand_over_absent(p_batch integer, p_at timestamptz)
 returns integer
@@ -20,7 +20,8 @@ begin
         inner join public.crm_leads as l on b.agent_id = l.assigned_agent_id
         where b.ends_at > p_at and b.starts_at <= p_at
             and l.lead_claimed = false and l.sla_escalated_at is null
-            and l.claim_timer_expires_at > p_at
+            -- A paused timer has no deadline; it goes too, and starts paused with its next owner.
+            and (l.claim_timer_expires_at > p_at or l.sla_paused_at is not null)
             and (coalesce(l.reassignment_reason, '') <> 'manual' or l.reassigned_at < b.starts_at)
     ) then
         return 0;
@@ -37,7 +38,7 @@ begin
             select b.agent_id from public.crm_sla_absences_at(p_at) as b
         ))
             and l.lead_claimed = false and l.sla_escalated_at is null
-            and l.claim_timer_expires_at > p_at
+            and (l.claim_timer_expires_at > p_at or l.sla_paused_at is not null)
             and exists (
                 select from public.crm_sla_agent_absences as b
                 where b.agent_id = l.assigned_agent_id
@@ -59,7 +60,8 @@ begin
         array_agg(r.lead_id order by t.ord),
         array_agg(
             case
-                when r.escalate then public.crm_sla_escalation_target(l.assigned_agent_id, r.agent_id)
+                when r.escalate
+                    then public.crm_sla_escalation_target(l.assigned_agent_id, r.agent_id)
                 else r.agent_id
             end
             order by t.ord

@@ -9,9 +9,9 @@
 -- due nor warned): pausing keeps the open time left before each one (crm_sla_pause_left), and
 -- resuming puts each one that much open time after the resume instant (crm_sla_deadline): the
 -- deadline, the warning and the ladder's next step (a further per-lead instant adds a line to
--- each of the two lists marked "instants" below, and a column for its open time left). A timer whose
--- deadline has come cannot be paused any more (the breach stands). The time a timer spends paused
--- is kept for the statistics (sla_paused_total, the current pause excepted).
+-- each of the two lists marked "instants" below, and a column for its open time left). A timer
+-- whose deadline has come cannot be paused any more (the breach stands). The time a timer spends
+-- paused is kept for the statistics (sla_paused_total, the current pause excepted).
 create or replace function public.crm_leads_pause()
 returns trigger
 language plpgsql
