@@ -29,6 +29,7 @@ DEMO_PARTNER = f"referral@partner.{DEMO_DOMAIN}"  # the e-mail the demo's partne
 DEMO_POLICY = "Demo partners (office hours)"
 DEMO_CALENDAR = "Demo office"
 DEMO_TEAMS = ("Demo partners desk", "Demo inbound desk")  # agents 1 and 3, the others
+ACT_AT, MONITOR_AT = 20, 40  # seconds into each of the story's minutes (see _story_time)
 STANDUP_MINUTES = 2  # the team's stand-up at the end of the story: nobody takes new leads
 NAMES = ["Ana Silva", "Ben Okafor", "Cara Diaz", "Dev Patel", "Eli Novak", "Fay Moreau",
          "Gus Berg", "Hana Ito", "Ivo Costa", "Jo Lindqvist"]
@@ -114,6 +115,18 @@ def _act(conn: psycopg.Connection, agent: uuid.UUID, function: str, lead: uuid.U
         return True
     except psycopg.Error:
         return False  # e.g. reassigned away a moment ago (SL004): the agent moves on
+
+
+def _story_time(conn: psycopg.Connection, t0, minute: int, seconds: int = 0) -> None:
+    """The SLA clock to the story's `minute` plus `seconds`, from its start (not on from now: the
+    real time each step took, more on a busy machine, does not add up). Within a minute new leads
+    come first, the agents act ACT_AT seconds in and the monitor runs MONITOR_AT seconds in, so a
+    deadline (a whole number of minutes after a lead came, plus the milliseconds its INSERT
+    took) always falls before the acts of its minute and is always seen by its monitor pass:
+    the same seed tells the same story on a loaded machine too."""
+    conn.execute("select public.sla_clock_travel(greatest(interval '0', %s::timestamptz "
+                 "+ %s * interval '1 minute' + %s * interval '1 second' - public.sla_now()))",
+                 (t0, minute, seconds))
 
 
 def _offset(t0, when) -> str:
@@ -221,6 +234,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
                 "values (%s, %s, %s, %s, public.sla_now())",
                 (lead_id, f"Lead {made:03d}", DEMO_SOURCE,
                  DEMO_PARTNER if made % 3 == 0 else None))
+        _story_time(conn, t0, minute, ACT_AT)
         claimed = contacted = 0
         open_leads = conn.execute(
             "select id, assigned_agent_id from public.crm_leads "
@@ -243,6 +257,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
                     and "contact" not in stint.done:
                 stint.done.add("contact")
                 contacted += _act(conn, owner, "complete_first_action", lead["id"])
+        _story_time(conn, t0, minute, MONITOR_AT)
         moved = drain(conn)
         on_hold = conn.execute(
             "select count(*) filter (where t.timer_paused) as n from "
@@ -253,10 +268,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
               f"reassigned, {moved['escalated']} escalated"
               + (f", {on_hold} paused (office closed)" if on_hold else ""), flush=True)
         if minute < minutes:
-            # To the story's next minute, not one minute on: the real time each step took
-            # (more on a busy machine) does not add up, so a seed tells the same story.
-            conn.execute("select public.sla_clock_travel(%s::timestamptz + %s * interval "
-                         "'1 minute' - public.sla_now())", (t0, minute + 1))
+            _story_time(conn, t0, minute + 1)
     _report(conn, t0)
     if standup is not None:
         waiting = conn.execute(

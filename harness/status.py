@@ -334,7 +334,7 @@ def render(report: dict) -> str:
                      "session's row lock: the monitor skips them (skipped_locked) until released")
     paused = leads.get("paused_timers")
     if paused is not None:
-        lines.append(f"paused       {paused['status'] + paused['snoozed']} timer(s): "
+        lines.append(f"clock stop   {paused['status'] + paused['snoozed']} timer(s): "
                      f"{paused['status']} by status, {paused['snoozed']} snoozed")
     lines.append(f"escalated    {leads['escalated']} with an admin")
     queue = leads["overflow_queue"]
@@ -344,7 +344,7 @@ def render(report: dict) -> str:
     paused = [p["agent"] + (f" (auto-paused {p['auto_paused_at'][:19].replace('T', ' ')})"
                             if p["auto_paused_at"] else "")
               for p in leads.get("paused_agents") or []]
-    lines.append(f"paused       {len(paused)} agent(s) not accepting leads"
+    lines.append(f"away         {len(paused)} agent(s) not accepting leads"
                  + (": " + ", ".join(paused) if paused else ""))
     deliveries = report.get("deliveries")
     if deliveries is not None:

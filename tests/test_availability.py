@@ -362,7 +362,7 @@ def test_auto_pause_after_consecutive_missed_claims_and_a_claim_resets(world):
     assert world.row(world.lead(full_name="After"))["assigned_agent_id"] == ann
     report = status.collect(world.url)
     assert [p["agent"] for p in report["leads"]["paused_agents"]] == ["Bob"]
-    assert "paused       1 agent(s) not accepting leads: Bob (auto-paused" in status.render(report)
+    assert "away         1 agent(s) not accepting leads: Bob (auto-paused" in status.render(report)
     with world.as_agent(bob) as conn:  # an agent reads its own pause
         assert [r["event"] for r in conn.execute(
             "select event from public.crm_sla_outbox where event = 'agent_paused'")] == [

@@ -301,7 +301,7 @@ def test_the_card_and_status_show_a_status_pause(world, db_url):
     assert abs(float(shown["seconds_left"]) - 360) < 1
     report = status.collect(db_url)["leads"]
     assert report["paused_timers"] == {"status": 1, "snoozed": 0}
-    assert "paused       1 timer(s): 1 by status, 0 snoozed" in status.render(
+    assert "clock stop   1 timer(s): 1 by status, 0 snoozed" in status.render(
         status.collect(db_url))
 
 
