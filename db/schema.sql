@@ -1135,9 +1135,19 @@ begin
         array_fill(null::text, array[cardinality(v_paused)]),
         array_fill(null::timestamptz, array[cardinality(v_paused)]),
         array_fill(p_at, array[cardinality(v_paused)]),
-        array_fill(
-            jsonb_build_object('missed_claims', v_after, 'reason', 'missed claim windows'),
-            array[cardinality(v_paused)]
+        -- For its manager chain: the first active manager, to whom a webhook or a board can
+        -- pass it on (NULL: none).
+        array(
+            select jsonb_build_object(
+                'missed_claims', v_after, 'reason', 'missed claim windows',
+                'manager_id', (
+                    select c.agent_id from public.crm_sla_manager_chain(a.id) as c
+                    order by c.level
+                    limit 1
+                )
+            )
+            from unnest(v_paused) with ordinality as a (id, ord)
+            order by a.ord
         )
     );
     return cardinality(v_paused);

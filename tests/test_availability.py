@@ -358,6 +358,7 @@ def test_auto_pause_after_consecutive_missed_claims_and_a_claim_resets(world):
     [paused] = events(world, "agent_paused")
     assert paused["agent_id"] == bob and paused["lead_id"] is None
     assert paused["payload"]["agent_id"] == str(bob)
+    assert paused["payload"]["manager_id"] is None  # no manager chain here (tests/test_ladder.py)
     # Bob now receives nothing; status lists him.
     assert world.row(world.lead(full_name="After"))["assigned_agent_id"] == ann
     report = status.collect(world.url)

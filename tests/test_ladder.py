@@ -330,6 +330,24 @@ def test_a_decline_or_an_absence_that_escalates_goes_up_the_chain_too(world):
     assert [r["reason"] for r in world.audit(away)] == ["unclaimed", "unavailable"]
 
 
+def test_an_auto_paused_agent_is_named_for_its_manager(world):
+    """auto_pause_after: the agent_paused event names the agent (agent_id) and, for its manager
+    chain, the first active manager (payload.manager_id), past an inactive one."""
+    world.settings(auto_pause_after=1)
+    ann, ben = world.agents("Ann", "Ben")
+    lead_of_team, boss = world.agent("Lead"), world.agent("Boss")
+    manage(world, ben, lead_of_team)
+    manage(world, lead_of_team, boss)
+    world.db.execute("update public.crm_agents set is_active = false where id = %s",
+                     (lead_of_team,))
+    lead = world.lead(ben)
+    at_instant(world, world.row(lead)["claim_timer_expires_at"])
+    [paused] = [e for e in world.db.execute(
+        "select agent_id, payload from public.crm_sla_outbox where event = 'agent_paused'")]
+    assert paused["agent_id"] == ben and paused["payload"]["manager_id"] == str(boss)
+    assert ann
+
+
 def test_escalation_without_a_chain_goes_to_an_admin_as_before(world):
     ann, ben = world.agents("Ann", "Ben")
     admin = world.agent("Admin", role="admin")
