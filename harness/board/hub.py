@@ -5,7 +5,12 @@ reassignment, an escalation, a warning, a lead nobody could take, a claim, a fir
 leads) is queued, and a single refresher task re-reads just the leads named in the events (all of
 them for an INSERT or after a reconnect) through the `crm_lead_sla_timers` view, as the board's
 identity, and pushes the difference to every page over Server-Sent Events. The pages never query
-the database: a thousand open tabs cost one LISTEN connection and one query per change. """
+the database: a thousand open tabs cost one LISTEN connection and one query per change.
+
+Besides the cards: the absences not yet over (read with the SLA clock, every few seconds, since
+an absence sends no event: the page says `out until ...` while one is under way), which cards a
+ladder `step` event just reached (the page flashes them), and the board's own notifications, the
+step events addressed to the agent it reads as (the bell of a manager's board). """
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -34,6 +40,9 @@ CLOCK_POLL_SECONDS = 2.0  # sla_clock_travel() sends no event: look at the clock
 RESYNC_SECONDS = 30.0  # and re-read everything this often (leads deleted, agents renamed)
 HEARTBEAT_SECONDS = 15.0
 SUBSCRIBER_BACKLOG = 500  # a page that falls this far behind is dropped (it reconnects)
+NOTIFICATIONS_KEPT = 20  # the bell lists this many of the board's latest notifications
+ABSENCES_READ = 2000  # absences not yet over, read at most (an agent has at most 100 pending)
+NOTES_SHOWN = 300  # characters of a reassignment's notes on a card (at most 2000 are stored)
 
 # The open leads' cards; the team of a lead's policy; whether it waits in the overflow queue.
 CARDS_SQL = f"""
@@ -42,11 +51,37 @@ select t.lead_id, t.lead_name, t.assigned_agent_id, t.stage, t.timer_started_at,
     t.reassignment_count, t.reassignment_reason, t.reassigned_at, t.previous_agent_id,
     t.sla_escalated_at, t.created_at, t.timer_resumes_at, t.seconds_left, t.policy_name,
     t.timer_warn_at, t.timer_warned, p.team_id, {WAITING} as waiting, t.paused_reason,
-    t.resumes_at
+    t.resumes_at,
+    -- The last move's notes (a decline's reason), as far as the reader's row-level security
+    -- shows the audit row (an agent sees the rows that gave it the lead).
+    case when t.reassignment_count > 0 then (
+        select left(r.notes, {NOTES_SHOWN}) from public.crm_lead_reassignments as r
+        where r.lead_id = t.lead_id order by r.created_at desc limit 1
+    ) end as reassignment_notes
 from public.crm_lead_sla_timers as t
 left join public.crm_leads as l on t.lead_id = l.id
 left join public.crm_sla_policies as p on t.policy_name = p.name
 where t.stage <> 'done'
+"""
+# Absences not over yet: the page marks an agent out while the SLA clock is inside one (as far as
+# the reader's row-level security shows them: an agent sees its own).
+ABSENCES_SQL = f"""
+select b.agent_id::text as agent_id, b.starts_at, b.ends_at
+from public.crm_sla_agent_absences as b
+where b.ends_at > public.sla_now()
+order by b.starts_at, b.agent_id, b.ends_at
+limit {ABSENCES_READ}
+"""
+# The board's own notifications: step events addressed to the agent it reads as (the outbox's
+# row-level security lets an agent read the events addressed to it). By id as they are
+# announced; the latest ones at start and after a lost LISTEN connection.
+NOTIFICATION_COLUMNS = """
+select o.id, o.lead_id::text as lead_id, o.created_at,
+    o.payload ->> 'step' as step, o.payload ->> 'notify' as notify,
+    o.payload ->> 'stage' as stage, o.payload ->> 'owner_id' as owner_id,
+    o.payload ->> 'at' as at, o.payload ->> 'expires_at' as expires_at
+from public.crm_sla_outbox as o
+where o.event = 'step' and o.agent_id = %s
 """
 CLOCK_SQL = """
 select
@@ -94,6 +129,15 @@ def _ms(value) -> int | None:
     return None if value is None else round(value.timestamp() * 1000)
 
 
+def _iso_ms(text: str | None) -> int | None:
+    """An ISO timestamp from an event's payload as epoch milliseconds (None when absent or not
+    one: payloads are read, not trusted)."""
+    try:
+        return _ms(datetime.fromisoformat(text)) if text else None
+    except (TypeError, ValueError):
+        return None
+
+
 def card(row: dict[str, Any]) -> dict[str, Any]:
     """A view row as the page wants it: ids as text, times as epoch milliseconds."""
     lead_id = str(row["lead_id"])
@@ -110,6 +154,7 @@ def card(row: dict[str, Any]) -> dict[str, Any]:
         "contact_breached": bool(row["contact_sla_breached"]),
         "reassignments": row["reassignment_count"],
         "reason": row["reassignment_reason"],
+        "notes": row["reassignment_notes"],
         "reassigned_ms": _ms(row["reassigned_at"]),
         "previous_owner": str(row["previous_agent_id"]) if row["previous_agent_id"] else None,
         "escalated_ms": _ms(row["sla_escalated_at"]),
@@ -151,6 +196,9 @@ class Hub:
         # added since the last full read) re-reads the agents, so its column has its name.
         self._seen_agents: set[str] = set()
         self.teams: list[dict[str, Any]] = []
+        self.absences: list[dict[str, Any]] = []
+        self.notifications: list[dict[str, Any]] = []  # newest first, NOTIFICATIONS_KEPT at most
+        self._notifications_stale = identity.agent_id is not None  # read the latest ones
         self.skew_ms = 0.0  # database clock minus this process's clock
         self.travel_ms = 0.0  # sla_now() minus now(): how far the SLA clock was moved
         self.listening = False
@@ -188,6 +236,8 @@ class Hub:
             "identity": self.identity.as_json(),
             "agents": self.agents,
             "teams": self.teams,
+            "absences": self.absences,
+            "notifications": self.notifications,
             "cards": sorted(self.cards.values(), key=_urgency),
             "sla_now_ms": self.sla_now_ms(),
             "travel_ms": round(self.travel_ms),
@@ -230,6 +280,8 @@ class Hub:
                     await conn.execute(f"listen {CHANNEL}")
                     if not self.listening:
                         self.listening = True
+                        # Notifications announced while nobody listened: read them again.
+                        self._notifications_stale = self.identity.agent_id is not None
                         self.events.put_nowait((FULL, time.time() * 1000))  # what we missed
                     backoff = 0.5
                     async for note in conn.notifies():
@@ -268,6 +320,8 @@ class Hub:
 
     async def _handle(self, batch: list[tuple[str, float | None]]) -> None:
         ids: set[str] = set()
+        steps: list[dict[str, Any]] = []  # step events: the page flashes the owner's card
+        mine: list[int] = []  # the outbox ids of step events addressed to the board's agent
         full = clock_only = False
         received = [t for _, t in batch if t is not None]
         for payload, _ in batch:
@@ -280,6 +334,12 @@ class Hub:
             try:
                 note = json.loads(payload)
                 lead_id, agent_id = note.get("lead_id"), note.get("agent_id")
+                if note.get("event") == "step" and lead_id:
+                    steps.append({"lead_id": str(lead_id),
+                                  "agent_id": str(agent_id) if agent_id else None})
+                    if agent_id and str(agent_id) == str(self.identity.agent_id) \
+                            and isinstance(note.get("outbox_id"), int):
+                        mine.append(note["outbox_id"])
             except (ValueError, AttributeError):
                 lead_id = agent_id = None
             if agent_id and str(agent_id) not in self._seen_agents:
@@ -296,14 +356,23 @@ class Hub:
             patch = await self._refresh_ids(sorted(ids))
         elif clock_only:
             before = self.travel_ms
-            await self._read_clock_only()
-            if abs(self.travel_ms - before) > 250:
+            patch = await self._read_clock_only()
+            if "absences" in patch:
+                self._broadcast(patch)
+            elif abs(self.travel_ms - before) > 250:
                 self._broadcast({"type": "clock"})
             return
         else:
             return
         self.refreshes += 1
-        if patch["upsert"] or patch["remove"] or "agents" in patch or "teams" in patch:
+        if steps:
+            patch["steps"] = steps
+        if mine:
+            fresh = await self._read_notifications(mine)
+            if fresh:
+                patch["notifications"] = fresh
+        if patch["upsert"] or patch["remove"] or {"agents", "teams", "absences", "steps",
+                                                  "notifications"} & patch.keys():
             if trace:
                 patch["trace"] = trace
             self._broadcast(patch)
@@ -315,9 +384,51 @@ class Hub:
         self.skew_ms = float(row["db_ms"]) - (t0 + t1) / 2
         self.travel_ms = float(row["travel_ms"])
 
-    async def _read_clock_only(self) -> None:
+    async def _read_clock_only(self) -> dict[str, Any]:
+        """The SLA clock, and the absences (which send no event); a patch when they changed."""
         async with as_identity(self.pool, self.identity) as conn:
             await self._read_clock(conn)
+            patch = {"type": "patch", "upsert": [], "remove": []}
+            await self._read_absences(conn, patch)
+        return patch
+
+    async def _read_absences(self, conn, patch: dict[str, Any]) -> None:
+        rows = await (await conn.execute(ABSENCES_SQL)).fetchall()
+        absences = [{"agent_id": r["agent_id"], "starts_ms": _ms(r["starts_at"]),
+                     "ends_ms": _ms(r["ends_at"])} for r in rows]
+        if absences != self.absences:
+            self.absences = absences
+            patch["absences"] = absences
+
+    async def _read_notifications(self, outbox_ids: list[int] | None) -> list[dict[str, Any]]:
+        """The board's step notifications with these outbox ids (None: the latest ones), as its
+        agent; keeps the newest NOTIFICATIONS_KEPT and returns those not seen before."""
+        sql = NOTIFICATION_COLUMNS + (" and o.id = any(%s)" if outbox_ids is not None else "") \
+            + f" order by o.id desc limit {NOTIFICATIONS_KEPT}"
+        params = (self.identity.agent_id,) + ((outbox_ids,) if outbox_ids is not None else ())
+        async with as_identity(self.pool, self.identity) as conn:
+            rows = await (await conn.execute(sql, params)).fetchall()
+        known = {n["id"] for n in self.notifications}
+        fresh = [self._notification(r) for r in rows if r["id"] not in known]
+        self.notifications = sorted([*fresh, *self.notifications], key=lambda n: -n["id"])[
+            :NOTIFICATIONS_KEPT]
+        return fresh
+
+    def _notification(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A step event as the bell lists it; the lead's name when the board shows its card (an
+        agent's row-level security hides its reports' leads: then the lead's id)."""
+        lead = self.cards.get(row["lead_id"] or "")
+        return {
+            "id": row["id"],
+            "lead_id": row["lead_id"],
+            "lead_name": lead["name"] if lead else None,
+            "step": (row["step"] or "step")[:200],
+            "notify": row["notify"],
+            "stage": row["stage"],
+            "owner_id": row["owner_id"],
+            "at_ms": _ms(row["created_at"]) if row["at"] is None else _iso_ms(row["at"]),
+            "expires_ms": _iso_ms(row["expires_at"]),
+        }
 
     async def _refresh_all(self) -> dict[str, Any]:
         async with as_identity(self.pool, self.identity) as conn:
@@ -329,8 +440,14 @@ class Hub:
                 "where a.role <> 'system' order by a.role = 'admin', a.full_name, a.id"
             )).fetchall()
             teams = await (await conn.execute(TEAMS_SQL)).fetchall()
-        fresh = {c["id"]: c for c in map(card, rows)}
-        patch = self._apply(fresh, set(self.cards) | set(fresh))
+            fresh = {c["id"]: c for c in map(card, rows)}
+            patch = self._apply(fresh, set(self.cards) | set(fresh))
+            await self._read_absences(conn, patch)
+        if self._notifications_stale:
+            self._notifications_stale = False
+            fresh_notes = await self._read_notifications(None)
+            if fresh_notes:
+                patch["notifications"] = fresh_notes
         self._seen_agents |= {a["id"] for a in agents}
         if agents != self.agents:
             self.agents = agents

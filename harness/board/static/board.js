@@ -9,6 +9,7 @@
     board: $("board"), who: $("who"), totals: $("totals"), clock: $("clock"), link: $("link"),
     linkText: $("link-text"), notice: $("notice"), noticeText: $("notice-text"), empty: $("empty"),
     template: $("card-template"), team: $("team"), teamFilter: $("team-filter"),
+    bell: $("bell"), bellButton: $("bell-button"), bellCount: $("bell-count"), bellList: $("bell-list"),
   };
   const state = {
     identity: null,        // {agent_id, name, role}
@@ -16,11 +17,16 @@
     teams: [],             // [{id, name, members: [agent id]}]
     team: null,            // the team shown (?team=<name or id>), or null for everyone
     cards: new Map(),      // lead id -> card data from the server
+    absences: [],          // [{agent_id, starts_ms, ends_ms}] not over yet, on the SLA clock
+    notifications: [],     // the board's own step notifications, newest first
+    unread: 0,             // notifications that arrived since the bell was last opened
     offsetMs: 0,           // SLA clock minus this browser's clock
     travelMs: 0,           // SLA clock minus the database's wall clock
     log: [],               // what happened when, for tests and latency measurements
   };
   const REASONS = { unclaimed: "unclaimed", no_contact: "no contact", manual: "manual" };
+  const STAGES = { claim_window: "claim window", contact_window: "contact window" };
+  const NOTIFICATIONS_KEPT = 20;
   const DONE = { claim: "Claimed", contact: "First contact recorded for", decline: "Declined" };
   const REFUSED = { claim: "Claim", contact: "Contacted", decline: "Decline" };
   const QUEUE = "queue"; // the column of leads waiting for an eligible agent
@@ -76,6 +82,11 @@
     els.who.textContent = who;
     document.title = (msg.identity.agent_id ? msg.identity.name + " · " : "") + "Lead board · crm-sla";
     state.cards = new Map(msg.cards.map((c) => [c.id, c]));
+    state.absences = msg.absences || [];
+    // The bell: shown on an agent's board; what was there before this page opened is read.
+    els.bell.hidden = !msg.identity.agent_id;
+    state.notifications = [];
+    addNotifications(msg.notifications || [], false);
     render();
     state.log.push({ kind: "snapshot", at: now(), cards: msg.cards.length });
   }
@@ -115,6 +126,13 @@
       place(c, true);
     }
     finish(touched);
+    if (msg.absences) {
+      state.absences = msg.absences;
+      state.log.push({ kind: "absences", count: msg.absences.length, at: now() });
+      tick();
+    }
+    for (const s of msg.steps || []) stepped(s);
+    if (msg.notifications) addNotifications(msg.notifications, true);
     // The next frame is when the change is on screen.
     requestAnimationFrame(() => state.log.push({ kind: "painted", at: now(), received }));
   }
@@ -195,7 +213,10 @@
     count.className = "count";
     const role = document.createElement("span");
     role.className = "role";
-    head.append(name, count, role);
+    const out = document.createElement("span");
+    out.className = "out";
+    out.hidden = true;
+    head.append(name, count, role, out);
     const list = document.createElement("div");
     list.className = "cards";
     col.append(head, list);
@@ -223,6 +244,34 @@
       col.querySelector(".role").textContent = "overflow queue";
       label.title = "Leads nobody eligible could take: no owner yet, or a window that ran out " +
         "while nobody could take them over";
+    }
+  }
+
+  // An agent inside an absence at the SLA clock's instant: until when (the end of its latest
+  // absence under way, as routing reads it), or null. Routing gives it no new lead meanwhile.
+  function outUntil(agentId, slaNow) {
+    let until = null;
+    for (const b of state.absences) {
+      if (b.agent_id === agentId && b.starts_ms <= slaNow && slaNow < b.ends_ms) {
+        until = until === null ? b.ends_ms : Math.max(until, b.ends_ms);
+      }
+    }
+    return until;
+  }
+
+  function paintOut(slaNow) {
+    for (const [id, col] of columns()) {
+      const until = id === QUEUE ? null : outUntil(id, slaNow);
+      const out = col.querySelector(".out");
+      const was = col.dataset.out === "true";
+      col.dataset.out = String(until !== null);
+      col.classList.toggle("out", until !== null);
+      out.hidden = until === null;
+      if (until !== null) {
+        out.textContent = `out until ${resumesAt(until, slaNow)}`;
+        out.title = `Absent until ${FULL_FORMAT.format(new Date(until))}: gets no new leads`;
+      }
+      if (was !== (until !== null)) state.log.push({ kind: "out", agent: id, out: until !== null, at: now() });
     }
   }
 
@@ -313,7 +362,7 @@
     moves.hidden = !c.reassignments;
     if (c.reassignments) {
       const from = c.previous_owner && state.agents.get(c.previous_owner);
-      const reason = REASONS[c.reason] || c.reason || "";
+      const reason = (REASONS[c.reason] || c.reason || "") + (c.notes ? `: ${c.notes}` : "");
       const what = Object.assign(document.createElement("span"), { textContent: `↻ ${c.reassignments} · ${reason}` });
       const who = Object.assign(document.createElement("span"), { textContent: from ? `· from ${from.name}` : "" });
       moves.replaceChildren(what, " ", who);
@@ -426,6 +475,7 @@
       el.classList.toggle("soon", !late && left < 60000);
       if (late) overdue += 1;
     }
+    paintOut(slaNow);
     els.totals.textContent = `${shown} open · ${overdue} overdue · ${breached} breached` +
       (warned ? ` · ${warned} warned` : "") + ` · ${waiting} waiting`;
     const t = new Date(slaNow);
@@ -434,6 +484,64 @@
     els.clock.replaceChildren("SLA clock ", Object.assign(document.createElement("b"), { textContent: hms + " UTC" }),
       Math.abs(state.travelMs) >= 1000 ? ` (${state.travelMs > 0 ? "+" : "-"}${mmss(Math.abs(state.travelMs))} from the wall clock)` : "");
   }
+
+  // ---- ladder steps and the bell ----------------------------------------------------------
+  // A step for the lead's owner flashes its card (a manager's step is the manager's, on its bell).
+  function stepped(s) {
+    const c = state.cards.get(s.lead_id);
+    const el = cardEl(s.lead_id);
+    if (!c || !el || !s.agent_id || s.agent_id !== c.owner) return;
+    el.classList.remove("stepped");
+    void el.offsetWidth; // restart the flash
+    el.classList.add("stepped");
+    state.log.push({ kind: "step", lead: s.lead_id, agent: s.agent_id, at: now() });
+  }
+
+  function addNotifications(list, live) {
+    const known = new Set(state.notifications.map((n) => n.id));
+    const fresh = list.filter((n) => !known.has(n.id));
+    state.notifications = [...fresh, ...state.notifications].sort((a, b) => b.id - a.id)
+      .slice(0, NOTIFICATIONS_KEPT);
+    if (live && fresh.length) {
+      state.unread += fresh.length;
+      els.bell.classList.remove("ring");
+      void els.bell.offsetWidth;
+      els.bell.classList.add("ring");
+      for (const n of fresh) state.log.push({ kind: "notification", lead: n.lead_id, step: n.step, at: now() });
+    }
+    paintBell();
+  }
+
+  function paintBell() {
+    const n = state.unread;
+    els.bellCount.textContent = String(n);
+    els.bellCount.hidden = n === 0;
+    els.bellButton.setAttribute("aria-label", `Notifications: ${n} new of ${state.notifications.length}`);
+    const items = state.notifications.map((n) => {
+      const li = document.createElement("li");
+      const what = Object.assign(document.createElement("b"), { textContent: n.step });
+      const lead = n.lead_name || (n.lead_id ? "Lead " + n.lead_id.slice(0, 8) : "a lead");
+      const owner = n.owner_id && state.agents.get(n.owner_id);
+      const when = n.at_ms ? resumesAt(n.at_ms, Date.now() + state.offsetMs) : "";
+      li.append(what, ` · ${lead}` + (STAGES[n.stage] ? ` · ${STAGES[n.stage]}` : "") +
+        (owner ? ` · owner ${owner.name}` : "") + (when ? ` · ${when}` : ""));
+      li.dataset.leadId = n.lead_id || "";
+      li.title = n.notify === "manager" ? "A ladder step for you as the owner's manager" : "A ladder step for you";
+      return li;
+    });
+    if (items.length === 0) items.push(Object.assign(document.createElement("li"), { className: "none", textContent: "No notifications yet." }));
+    els.bellList.replaceChildren(...items);
+  }
+
+  els.bellButton.addEventListener("click", () => {
+    const open = els.bellList.hidden;
+    els.bellList.hidden = !open;
+    els.bellButton.setAttribute("aria-expanded", String(open));
+    if (open) {
+      state.unread = 0;
+      paintBell();
+    }
+  });
 
   // ---- acting as the agent ----------------------------------------------------------------
   async function act(leadId, button) {
