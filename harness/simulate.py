@@ -5,7 +5,14 @@ an SLA policy on office hours that close halfway through the story, so its timer
 first and third agents (a prompt one and, with the default habits, the absent one) are its
 team, the partners desk, so some of its leads sit paused. For the story's last minutes the
 whole team stops taking new leads (a stand-up), so new leads and missed ones wait in the
-overflow queue. The same --seed tells the same story."""
+overflow queue. The same --seed tells the same story.
+
+Version 3's workflow, each with a line at its minute: a team lead manages both desks (the
+manager chain); the other leads follow a policy with a ladder (a reminder to the owner at half
+the claim window, the team lead near its end) and route an account's leads to its owner
+(owner_key on the e-mail: Northwind's second lead goes to the rep who has its first); a rep
+declines a lead with a reason; a third of the way in, the rep holding the most unclaimed leads
+goes on vacation (an absence), and the monitor hands those leads over."""
 
 from __future__ import annotations
 
@@ -29,7 +36,13 @@ DEMO_PARTNER = f"referral@partner.{DEMO_DOMAIN}"  # the e-mail the demo's partne
 DEMO_POLICY = "Demo partners (office hours)"
 DEMO_CALENDAR = "Demo office"
 DEMO_TEAMS = ("Demo partners desk", "Demo inbound desk")  # agents 1 and 3, the others
-ACT_AT, MONITOR_AT = 20, 40  # seconds into each of the story's minutes (see _story_time)
+DEMO_LADDER = "Demo web leads (ladder)"  # the other story leads: steps and owner_key
+DEMO_TEAM_LEAD = "Lena Park"  # manages both desks; takes no leads herself
+# The ladder's steps, as fractions of the claim window: off the minute marks the story moves the
+# clock by, so each is taken at one minute whatever the machine's speed.
+REMINDER_AT, MANAGER_AT = 0.5, 0.75
+DECLINE_REASON = "outside my territory"
+ACCOUNT = ("Northwind Traders", f"ops@northwind.{DEMO_DOMAIN}")  # the account with two leads
 STANDUP_MINUTES = 2  # the team's stand-up at the end of the story: nobody takes new leads
 NAMES = ["Ana Silva", "Ben Okafor", "Cara Diaz", "Dev Patel", "Eli Novak", "Fay Moreau",
          "Gus Berg", "Hana Ito", "Ivo Costa", "Jo Lindqvist"]
@@ -73,7 +86,8 @@ def _plan(rng: random.Random, habit: str) -> tuple[int | None, int | None]:
 def _clean_previous_demo(conn: psycopg.Connection) -> None:
     demo_history.clean(conn)
     conn.execute("delete from public.crm_leads where source = %s", (DEMO_SOURCE,))
-    conn.execute("delete from public.crm_sla_policies where name = %s", (DEMO_POLICY,))
+    conn.execute("delete from public.crm_sla_policies where name = any(%s)",
+                 ([DEMO_POLICY, DEMO_LADDER],))
     conn.execute("delete from public.crm_sla_calendars where name = %s", (DEMO_CALENDAR,))
     conn.execute("delete from public.crm_sla_teams where name = any(%s)", (list(DEMO_TEAMS),))
     conn.execute(
@@ -104,6 +118,33 @@ def _team(conn: psycopg.Connection, rng: random.Random, size: int, seed: int) ->
     return team
 
 
+def _team_lead(conn: psycopg.Connection, seed: int) -> uuid.UUID:
+    """The reps' team lead: an agent who takes no leads but manages both desks (so she is the
+    first step up every rep's manager chain)."""
+    lead_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://{DEMO_DOMAIN}/{seed}/team-lead")
+    conn.execute(
+        "insert into public.crm_agents (id, full_name, email, role, accepting_leads) "
+        "values (%s, %s, %s, 'agent', false)", (lead_id, DEMO_TEAM_LEAD, f"lead@{DEMO_DOMAIN}"))
+    conn.execute("update public.crm_sla_teams set manager_id = %s where name = any(%s)",
+                 (lead_id, list(DEMO_TEAMS)))
+    return lead_id
+
+
+def _ladder_policy(conn: psycopg.Connection) -> None:
+    """The other story leads' policy: 5 minutes to claim and 5 to contact (the defaults), a
+    reminder to the owner at half the claim window and the team lead near its end, and an
+    account's next lead to the owner of its latest (owner_key on the e-mail)."""
+    policy = conn.execute(
+        "insert into public.crm_sla_policies (name, priority, match, owner_key) "
+        "values (%s, 20, %s, 'email') returning id",
+        (DEMO_LADDER, json.dumps({"source": DEMO_SOURCE}))).fetchone()["id"]
+    conn.execute(
+        "insert into public.crm_sla_policy_steps (policy_id, stage, at, notify, name) values "
+        "(%s, 'claim_window', %s, 'owner', 'reminder'), "
+        "(%s, 'claim_window', %s, 'manager', 'team lead nudge')",
+        (policy, REMINDER_AT, policy, MANAGER_AT))
+
+
 def _act(conn: psycopg.Connection, agent: uuid.UUID, function: str, lead: uuid.UUID) -> bool:
     """Call claim_lead / complete_first_action as the agent would, with its JWT claims."""
     claims = json.dumps({"sub": str(agent), "role": "authenticated"})
@@ -117,16 +158,19 @@ def _act(conn: psycopg.Connection, agent: uuid.UUID, function: str, lead: uuid.U
         return False  # e.g. reassigned away a moment ago (SL004): the agent moves on
 
 
-def _story_time(conn: psycopg.Connection, t0, minute: int, seconds: int = 0) -> None:
-    """The SLA clock to the story's `minute` plus `seconds`, from its start (not on from now: the
-    real time each step took, more on a busy machine, does not add up). Within a minute new leads
-    come first, the agents act ACT_AT seconds in and the monitor runs MONITOR_AT seconds in, so a
-    deadline (a whole number of minutes after a lead came, plus the milliseconds its INSERT
-    took) always falls before the acts of its minute and is always seen by its monitor pass:
-    the same seed tells the same story on a loaded machine too."""
-    conn.execute("select public.sla_clock_travel(greatest(interval '0', %s::timestamptz "
-                 "+ %s * interval '1 minute' + %s * interval '1 second' - public.sla_now()))",
-                 (t0, minute, seconds))
+def _decline(conn: psycopg.Connection, agent: uuid.UUID, lead: uuid.UUID,
+             reason: str) -> str | None:
+    """decline_lead as the owning agent would call it; the refusal's SQLSTATE and message, or
+    None when the lead went to someone else."""
+    claims = json.dumps({"sub": str(agent), "role": "authenticated"})
+    try:
+        with conn.transaction():
+            conn.execute("set local role authenticated")
+            conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+            conn.execute("select public.decline_lead(%s, %s)", (lead, reason))
+        return None
+    except psycopg.Error as exc:
+        return f"{exc.diag.sqlstate} {exc.diag.message_primary}"
 
 
 def _offset(t0, when) -> str:
@@ -215,15 +259,31 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
           f"to claim, 5 to contact, counted only while the office is open (it closes "
           f"at minute {max(minutes // 2, 1)}); its team: "
           f"{' and '.join(a.name for a in [team[0], *team[2:3]])}", flush=True)
+    manager = _team_lead(conn, seed)
+    print(f"manager chain: {DEMO_TEAM_LEAD} leads both desks (crm_sla_teams.manager_id), so "
+          "she is the first step up every rep's chain: manager steps and escalations go to her; "
+          f"her board with its bell: crm-sla board --as-agent {manager}", flush=True)
+    _ladder_policy(conn)
+    print(f"policy: the other leads follow {DEMO_LADDER}: 5 minutes to claim, 5 to contact; "
+          f"a ladder step reminds the owner at {REMINDER_AT:.0%} of the claim window and nudges "
+          f"the team lead at {MANAGER_AT:.0%}; owner_key email sends an account's next lead to "
+          "the rep who has its latest", flush=True)
     standup = minutes - STANDUP_MINUTES if minutes > 2 * STANDUP_MINUTES else None
+    # Version 3's moments, each at its minute (before the stand-up, whatever the length).
+    account_first, decline_at = 1, max(minutes // 4, 2)
+    vacation_at, account_again = max(minutes // 3, 3), max(minutes // 2, 4)
     stints: dict[uuid.UUID, Stint] = {}
     made = 0
+    away: set[uuid.UUID] = set()
+    first_step: set[str] = set()  # the ladder's steps already told
     for minute in range(minutes + 1):
         if minute == standup:
             conn.execute("update public.crm_agents set accepting_leads = false "
-                         "where email like %s", (f"%@{DEMO_DOMAIN}",))
+                         "where email like %s", (f"agent%@{DEMO_DOMAIN}",))
             print(f"  minute {minute:>3}: the team's stand-up: nobody takes new leads, so new "
                   "leads and missed ones wait in the overflow queue", flush=True)
+        if minute == vacation_at:
+            away.add(_vacation(conn, minute, by_id, seed))
         new = sum(1 for _ in range(20) if rng.random() < leads_per_minute / 20)
         for _ in range(new):
             made += 1
@@ -234,7 +294,10 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
                 "values (%s, %s, %s, %s, public.sla_now())",
                 (lead_id, f"Lead {made:03d}", DEMO_SOURCE,
                  DEMO_PARTNER if made % 3 == 0 else None))
-        _story_time(conn, t0, minute, ACT_AT)
+        if minute in (account_first, account_again):
+            _account_lead(conn, minute, seed, by_id, second=minute == account_again)
+        if minute == decline_at:
+            _decline_one(conn, minute, by_id, away)
         claimed = contacted = 0
         open_leads = conn.execute(
             "select id, assigned_agent_id from public.crm_leads "
@@ -243,7 +306,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
         for lead in open_leads:
             owner = lead["assigned_agent_id"]
             stint = stints.get(lead["id"])
-            if owner not in by_id:
+            if owner not in by_id or owner in away:
                 continue
             if stint is None or stint.owner != owner:
                 stint = Stint(owner, minute, *_plan(rng, by_id[owner].habit))
@@ -257,8 +320,10 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
                     and "contact" not in stint.done:
                 stint.done.add("contact")
                 contacted += _act(conn, owner, "complete_first_action", lead["id"])
-        _story_time(conn, t0, minute, MONITOR_AT)
+        mark = conn.execute("select coalesce(max(id), 0) as n from public.crm_sla_outbox"
+                            ).fetchone()["n"]
         moved = drain(conn)
+        _tell_new_moves(conn, minute, mark, by_id, first_step)
         on_hold = conn.execute(
             "select count(*) filter (where t.timer_paused) as n from "
             "public.crm_lead_sla_timers as t join public.crm_leads as l on l.id = t.lead_id "
@@ -266,9 +331,13 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
         print(f"  minute {minute:>3}/{minutes}: {new} new, {claimed} claimed, "
               f"{contacted} contacted, {moved['unclaimed'] + moved['no_contact']} "
               f"reassigned, {moved['escalated']} escalated"
+              + (f", {moved['steps']} ladder step(s)" if moved.get("steps") else "")
               + (f", {on_hold} paused (office closed)" if on_hold else ""), flush=True)
         if minute < minutes:
-            _story_time(conn, t0, minute + 1)
+            # To the story's next minute, not one minute on: the real time each step took
+            # (more on a busy machine) does not add up, so a seed tells the same story.
+            conn.execute("select public.sla_clock_travel(%s::timestamptz + %s * interval "
+                         "'1 minute' - public.sla_now())", (t0, minute + 1))
     _report(conn, t0)
     if standup is not None:
         waiting = conn.execute(
@@ -277,7 +346,110 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
             (DEMO_SOURCE,)).fetchone()["n"]
         print(f"\nThe team is still in its stand-up, so {waiting} lead(s) wait in the overflow "
               "queue; `update public.crm_agents set accepting_leads = true where email like "
-              f"'%@{DEMO_DOMAIN}'` ends it (the monitor then routes them).")
+              f"'agent%@{DEMO_DOMAIN}'` ends it (the monitor then routes them).")
+
+
+def _name(conn: psycopg.Connection, agent: uuid.UUID | None) -> str:
+    if agent is None:
+        return "nobody"
+    row = conn.execute("select full_name from public.crm_agents where id = %s",
+                       (agent,)).fetchone()
+    return row["full_name"] if row else str(agent)
+
+
+def _account_lead(conn: psycopg.Connection, minute: int, seed: int, by_id: dict,
+                  second: bool) -> None:
+    """Northwind's leads: the first is routed as any other; the second goes to the rep who has
+    the first (owner_key email), when that rep can take it."""
+    name, email = ACCOUNT
+    lead_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://{DEMO_DOMAIN}/{seed}/account/{second}")
+    owner = conn.execute(
+        "insert into public.crm_leads (id, full_name, source, email, created_at) "
+        "values (%s, %s, %s, %s, public.sla_now()) returning assigned_agent_id",
+        (lead_id, name + (" (again)" if second else ""), DEMO_SOURCE, email)
+    ).fetchone()["assigned_agent_id"]
+    if not second:
+        print(f"  minute {minute:>3}: {name} ({email}) sends its first lead: routed as any "
+              f"other, to {_name(conn, owner)}", flush=True)
+        return
+    holder = conn.execute(
+        "select assigned_agent_id from public.crm_leads where email = %s and id <> %s "
+        "order by created_at desc limit 1", (email, lead_id)).fetchone()["assigned_agent_id"]
+    how = ("the account's owner, who has its first lead (owner_key email)" if owner == holder
+           else f"as {_name(conn, holder)}, who has its first lead, cannot take it now")
+    print(f"  minute {minute:>3}: {name} writes again: its second lead goes to "
+          f"{_name(conn, owner)}, {how}", flush=True)
+
+
+def _decline_one(conn: psycopg.Connection, minute: int, by_id: dict, away: set) -> None:
+    """A rep hands back an unclaimed lead it has just received, with a reason."""
+    row = conn.execute(
+        "select l.id, l.full_name, l.assigned_agent_id from public.crm_leads as l "
+        "where l.source = %s and not l.lead_claimed and l.sla_escalated_at is null "
+        "and l.sla_waiting_since is null and l.assigned_agent_id = any(%s) "
+        "and l.email is distinct from %s order by l.created_at desc, l.full_name limit 1",
+        (DEMO_SOURCE, [a for a in by_id if a not in away], ACCOUNT[1])).fetchone()
+    if row is None:
+        print(f"  minute {minute:>3}: nobody has an unclaimed lead to decline", flush=True)
+        return
+    who = by_id[row["assigned_agent_id"]].name
+    refused = _decline(conn, row["assigned_agent_id"], row["id"], DECLINE_REASON)
+    if refused:
+        print(f"  minute {minute:>3}: {who} tries to decline {row['full_name']}: refused "
+              f"({refused})", flush=True)
+        return
+    to = conn.execute("select assigned_agent_id from public.crm_leads where id = %s",
+                      (row["id"],)).fetchone()["assigned_agent_id"]
+    print(f"  minute {minute:>3}: {who} declines {row['full_name']} (\"{DECLINE_REASON}\"): "
+          f"it goes to {_name(conn, to)} at once, the reason in its audit row", flush=True)
+
+
+def _vacation(conn: psycopg.Connection, minute: int, by_id: dict, seed: int) -> uuid.UUID:
+    """The rep holding the most unclaimed leads (not Northwind's owner) goes on vacation until
+    three days later at 09:00 UTC: an absence starting now, so the monitor's next pass hands
+    its unclaimed leads to others (reason unavailable)."""
+    owners = conn.execute(
+        "select l.assigned_agent_id as id, count(*) filter (where not l.lead_claimed) as n "
+        "from public.crm_leads as l where l.source = %s and not l.first_action_completed "
+        "and l.assigned_agent_id = any(%s) group by 1", (DEMO_SOURCE, list(by_id))).fetchall()
+    account = conn.execute("select assigned_agent_id from public.crm_leads where email = %s",
+                           (ACCOUNT[1],)).fetchone()
+    unclaimed = {r["id"]: r["n"] for r in owners}
+    choice = max((a for a in by_id if not account or a != account["assigned_agent_id"]),
+                 key=lambda a: (unclaimed.get(a, 0), by_id[a].name))
+    until = conn.execute(
+        "insert into public.crm_sla_agent_absences (id, agent_id, starts_at, ends_at, reason) "
+        "values (%s, %s, public.sla_now(), date_trunc('day', public.sla_now()) "
+        "+ interval '3 days 9 hours', 'vacation') returning ends_at",
+        (uuid.uuid5(uuid.NAMESPACE_URL, f"https://{DEMO_DOMAIN}/{seed}/vacation"), choice)
+    ).fetchone()["ends_at"]
+    print(f"  minute {minute:>3}: {by_id[choice].name} goes on vacation until "
+          f"{until:%a %d %b %H:%M} UTC (an absence): no new leads meanwhile, and the "
+          f"monitor hands over {unclaimed.get(choice, 0)} unclaimed lead(s) (reason "
+          "unavailable)", flush=True)
+    return choice
+
+
+def _tell_new_moves(conn: psycopg.Connection, minute: int, after: int, by_id: dict,
+                    told: set[str]) -> None:
+    """The first time each ladder step is taken, a line saying to whom."""
+    steps = conn.execute(
+        "select o.payload ->> 'step' as step, o.agent_id, l.full_name, l.assigned_agent_id "
+        "from public.crm_sla_outbox as o join public.crm_leads as l on l.id = o.lead_id "
+        "where o.id > %s and o.event = 'step' and l.source = %s order by o.id",
+        (after, DEMO_SOURCE)).fetchall()
+    for s in steps:
+        if s["step"] in told:
+            continue
+        told.add(s["step"])
+        if s["step"] == "reminder":
+            what = (f"{s['full_name']} is halfway through its claim window: a reminder to "
+                    f"its owner, {_name(conn, s['agent_id'])} (the card flashes)")
+        else:
+            what = (f"{s['full_name']} nears the end of its claim window with "
+                    f"{_name(conn, s['assigned_agent_id'])}: the team lead "
+                    f"{_name(conn, s['agent_id'])} is notified (her board's bell)")
+        print(f"  minute {minute:>3}: ladder step \"{s['step']}\": {what}", flush=True)
 
 
 def _report(conn: psycopg.Connection, t0) -> None:

@@ -262,8 +262,19 @@ def test_demo_is_deterministic_with_a_seed_and_shows_the_story(world):
     assert re.search(r"\+\d\d:\d\d\s+Lead \d{3}\s+\S+ \S+\s+\S+ \S+\s+unclaimed", first)
     other = run_demo(world.url, seed=4)
     assert other != first
-    # Re-running replaced the previous demo instead of piling up agents.
-    assert world.scalar("select count(*) from public.crm_agents where role = 'agent'") == 4
+    # Re-running replaced the previous demo instead of piling up agents (four reps and their
+    # team lead).
+    assert world.scalar("select count(*) from public.crm_agents where role = 'agent'") == 5
+    # Version 3's workflow, a line each at its minute.
+    for moment in (r"minute +\d+: Northwind Traders writes again: its second lead goes to",
+                   r"minute +\d+: \S+ \S+ declines Lead \d{3} \(\"outside my territory\"\)",
+                   r"minute +\d+: \S+ \S+ goes on vacation until",
+                   r"minute +\d+: ladder step \"reminder\"",
+                   r"minute +\d+: ladder step \"team lead nudge\".*Lena Park is notified",
+                   r"manager chain: Lena Park leads both desks"):
+        assert re.search(moment, first), moment
+    assert re.search(r"\+\d\d:\d\d\s+Lead \d{3}\s+\S+ \S+\s+\S+ \S+\s+declined", first)
+    assert re.search(r"\+\d\d:\d\d\s+.+\s+unavailable\s+claim_window", first)
 
 
 def test_status_command_prints_the_summary_and_json(db_url):
