@@ -249,7 +249,7 @@ def test_a_card_whose_calendar_is_closed_shows_it_paused_until_it_opens(world, b
     opening_later(world, "Everything, later")
     lead = world.lead(ann)
     page = open_page(boards())
-    expect(card(page, lead).locator(".paused-note")).to_contain_text("paused, resumes ")
+    expect(card(page, lead).locator(".paused-note")).to_contain_text("closed until ")
     world.travel("2 hours 1 minute")  # open now: it counts down, without any event
     wait_for_countdown(page, lead, 180, 300)
     expect(card(page, lead)).not_to_have_class(re.compile("paused"))

@@ -64,7 +64,7 @@ def test_a_paused_card_says_when_it_resumes_in_the_viewers_zone(world, boards, b
     # What a person sees: when it resumes, in the viewer's zone, and the open time left.
     local = resumes.astimezone(ZoneInfo(VIEWER_ZONE))
     expect(paused.locator(".paused-note")).to_have_text(
-        f"paused, resumes {local:%a %H:%M}")
+        f"closed until {local:%a %H:%M}")
     expect(paused.locator(".countdown")).to_have_text("03:00")
     expect(paused.locator(".policy")).to_have_text("policy: Partners, office hours")
     page.wait_for_timeout(1500)
@@ -203,7 +203,7 @@ def test_the_demo_shows_a_paused_lead_the_queue_and_its_stats(world, db_url, boa
     expect(page.locator("#link")).to_have_class("link live", timeout=WAIT_MS)
     expect(queue(page).locator(".card").first).to_be_visible()
     expect(page.locator('.card[data-paused="true"]').first.locator(".paused-note")).to_contain_text(
-        "paused, resumes ")
+        "closed until ")
     expect(page.locator(".card .policy:visible").first).to_have_text(f"policy: {DEMO_POLICY}")
     expect(page.locator("#team option")).to_have_count(3)  # all, and the demo's two desks
     if {"timer_warn_at", "timer_warned"} <= view_columns(world):

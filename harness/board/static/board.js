@@ -364,6 +364,7 @@
       const from = c.previous_owner && state.agents.get(c.previous_owner);
       const reason = (REASONS[c.reason] || c.reason || "") + (c.notes ? `: ${c.notes}` : "");
       const what = Object.assign(document.createElement("span"), { textContent: `↻ ${c.reassignments} · ${reason}` });
+      what.className = c.notes ? "why" : "";
       const who = Object.assign(document.createElement("span"), { textContent: from ? `· from ${from.name}` : "" });
       moves.replaceChildren(what, " ", who);
       moves.title = `Reassigned ${c.reassignments} time(s); last: ${reason}` +
@@ -422,6 +423,7 @@
         // The clock is stopped (the lead waits on the customer, or is snoozed): no deadline
         // runs; the card shows the open time it keeps, why, and until when for a snooze.
         el.dataset.paused = "true";
+        el.dataset.pausedReason = c.paused_reason;
         el.dataset.warned = "false";
         el.classList.add("paused");
         el.classList.remove("soon", "overdue", "warned");
@@ -429,10 +431,12 @@
         countdown.textContent = c.left_ms === null ? "paused" : mmss(c.left_ms);
         countdown.title = "open time left; the clock is stopped";
         note.hidden = false;
-        note.textContent = c.paused_reason === "snoozed"
-          ? `snoozed, resumes ${resumesAt(c.snoozed_until_ms, slaNow)}`
-          : "paused: its status stops the clock";
-        note.title = c.snoozed_until_ms ? `Resumes ${FULL_FORMAT.format(new Date(c.snoozed_until_ms))}` : "";
+        const snoozed = c.paused_reason === "snoozed";
+        note.textContent = !snoozed ? "waiting on customer"
+          : c.snoozed_until_ms ? `snoozed until ${resumesAt(c.snoozed_until_ms, slaNow)}` : "snoozed";
+        note.title = snoozed && c.snoozed_until_ms
+          ? `Snoozed: the clock starts again ${FULL_FORMAT.format(new Date(c.snoozed_until_ms))}`
+          : "Its status stops the clock (the policy's pause_when) until it changes";
         continue;
       }
       const paused = c.expires_ms !== null && c.resumes_ms !== null && c.resumes_ms !== undefined &&
@@ -441,6 +445,7 @@
       const warnedNow = c.expires_ms !== null && (c.warned ||
         (c.warn_ms !== null && c.warn_ms !== undefined && !paused && slaNow >= c.warn_ms));
       el.dataset.paused = String(paused);
+      el.dataset.pausedReason = paused ? "closed" : "";
       el.dataset.warned = String(warnedNow);
       note.hidden = !paused;
       el.classList.toggle("paused", paused);
@@ -464,8 +469,8 @@
         countdown.textContent = left === null ? "paused" : mmss(left);
         countdown.title = "open time left; paused while the calendar is closed";
         const when = resumesAt(c.resumes_ms, slaNow);
-        note.textContent = `paused, resumes ${when}`;
-        note.title = `Resumes ${FULL_FORMAT.format(new Date(c.resumes_ms))}`;
+        note.textContent = `closed until ${when}`;
+        note.title = `Its calendar is closed: the clock starts again ${FULL_FORMAT.format(new Date(c.resumes_ms))}`;
         el.classList.remove("soon", "overdue");
         continue;
       }
