@@ -11,8 +11,9 @@ Version 3's workflow, each with a line at its minute: a team lead manages both d
 manager chain); the other leads follow a policy with a ladder (a reminder to the owner at half
 the claim window, the team lead near its end) and route an account's leads to its owner
 (owner_key on the e-mail: Northwind's second lead goes to the rep who has its first); a rep
-declines a lead with a reason; a third of the way in, the rep holding the most unclaimed leads
-goes on vacation (an absence), and the monitor hands those leads over."""
+declines a lead with a reason; halfway through, the rep holding the most unclaimed leads goes on
+vacation (an absence), and the monitor hands those leads over; a rep sets a lead to 'waiting on
+customer', which stops its clock (pause_when)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ DEMO_TEAM_LEAD = "Lena Park"  # manages both desks; takes no leads herself
 # clock by, so each is taken at one minute whatever the machine's speed.
 REMINDER_AT, MANAGER_AT = 0.5, 0.75
 DECLINE_REASON = "outside my territory"
+WAITING_STATUS = "waiting on customer"  # the ladder policy's pause_when: {"status": this}
 ACCOUNT = ("Northwind Traders", f"ops@northwind.{DEMO_DOMAIN}")  # the account with two leads
 STANDUP_MINUTES = 2  # the team's stand-up at the end of the story: nobody takes new leads
 NAMES = ["Ana Silva", "Ben Okafor", "Cara Diaz", "Dev Patel", "Eli Novak", "Fay Moreau",
@@ -132,12 +134,19 @@ def _team_lead(conn: psycopg.Connection, seed: int) -> uuid.UUID:
 
 def _ladder_policy(conn: psycopg.Connection) -> None:
     """The other story leads' policy: 5 minutes to claim and 5 to contact (the defaults), a
-    reminder to the owner at half the claim window and the team lead near its end, and an
-    account's next lead to the owner of its latest (owner_key on the e-mail)."""
+    reminder to the owner at half the claim window and the team lead near its end, an account's
+    next lead to the owner of its latest (owner_key on the e-mail), and the clock stopped while
+    a lead waits on the customer (pause_when on a `status` column: the demo adds one to a
+    crm_leads that has none, as a CRM would have)."""
+    if conn.execute("select count(*) as n from pg_catalog.pg_attribute where attrelid = "
+                    "'public.crm_leads'::regclass and attname = 'status' and attnum > 0 "
+                    "and not attisdropped").fetchone()["n"] == 0:
+        conn.execute("alter table public.crm_leads add column status text")
     policy = conn.execute(
-        "insert into public.crm_sla_policies (name, priority, match, owner_key) "
-        "values (%s, 20, %s, 'email') returning id",
-        (DEMO_LADDER, json.dumps({"source": DEMO_SOURCE}))).fetchone()["id"]
+        "insert into public.crm_sla_policies (name, priority, match, owner_key, pause_when) "
+        "values (%s, 20, %s, 'email', %s) returning id",
+        (DEMO_LADDER, json.dumps({"source": DEMO_SOURCE}),
+         json.dumps({"status": WAITING_STATUS}))).fetchone()["id"]
     conn.execute(
         "insert into public.crm_sla_policy_steps (policy_id, stage, at, notify, name) values "
         "(%s, 'claim_window', %s, 'owner', 'reminder'), "
@@ -145,32 +154,24 @@ def _ladder_policy(conn: psycopg.Connection) -> None:
         (policy, REMINDER_AT, policy, MANAGER_AT))
 
 
-def _act(conn: psycopg.Connection, agent: uuid.UUID, function: str, lead: uuid.UUID) -> bool:
-    """Call claim_lead / complete_first_action as the agent would, with its JWT claims."""
+def _as_agent(conn: psycopg.Connection, agent: uuid.UUID, sql: str, params: tuple) -> str | None:
+    """Runs `sql` as the agent's client would, with its JWT claims; the refusal's SQLSTATE and
+    message, or None when it went through."""
     claims = json.dumps({"sub": str(agent), "role": "authenticated"})
     try:
         with conn.transaction():
             conn.execute("set local role authenticated")
             conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
-            conn.execute(f"select public.{function}(%s)", (lead,))
-        return True
-    except psycopg.Error:
-        return False  # e.g. reassigned away a moment ago (SL004): the agent moves on
-
-
-def _decline(conn: psycopg.Connection, agent: uuid.UUID, lead: uuid.UUID,
-             reason: str) -> str | None:
-    """decline_lead as the owning agent would call it; the refusal's SQLSTATE and message, or
-    None when the lead went to someone else."""
-    claims = json.dumps({"sub": str(agent), "role": "authenticated"})
-    try:
-        with conn.transaction():
-            conn.execute("set local role authenticated")
-            conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
-            conn.execute("select public.decline_lead(%s, %s)", (lead, reason))
+            conn.execute(sql, params)
         return None
     except psycopg.Error as exc:
         return f"{exc.diag.sqlstate} {exc.diag.message_primary}"
+
+
+def _act(conn: psycopg.Connection, agent: uuid.UUID, function: str, lead: uuid.UUID) -> bool:
+    """Call claim_lead / complete_first_action as the agent would, with its JWT claims."""
+    # A refusal is e.g. a lead reassigned away a moment ago (SL004): the agent moves on.
+    return _as_agent(conn, agent, f"select public.{function}(%s)", (lead,)) is None
 
 
 def _offset(t0, when) -> str:
@@ -267,11 +268,13 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
     print(f"policy: the other leads follow {DEMO_LADDER}: 5 minutes to claim, 5 to contact; "
           f"a ladder step reminds the owner at {REMINDER_AT:.0%} of the claim window and nudges "
           f"the team lead at {MANAGER_AT:.0%}; owner_key email sends an account's next lead to "
-          "the rep who has its latest", flush=True)
+          f"the rep who has its latest; status '{WAITING_STATUS}' stops the clock (pause_when)",
+          flush=True)
     standup = minutes - STANDUP_MINUTES if minutes > 2 * STANDUP_MINUTES else None
     # Version 3's moments, each at its minute (before the stand-up, whatever the length).
-    account_first, decline_at = 1, max(minutes // 4, 2)
-    vacation_at, account_again = max(minutes // 3, 3), max(minutes // 2, 4)
+    account_first, decline_at = 1, max(minutes * 2 // 3, 2)
+    account_again, vacation_at = max(minutes // 3, 3), max(minutes // 2, 4)
+    waiting_at = vacation_at + 1
     stints: dict[uuid.UUID, Stint] = {}
     made = 0
     away: set[uuid.UUID] = set()
@@ -298,11 +301,13 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
             _account_lead(conn, minute, seed, by_id, second=minute == account_again)
         if minute == decline_at:
             _decline_one(conn, minute, by_id, away)
+        if minute == waiting_at:
+            _wait_on_customer(conn, minute, by_id, away)
         claimed = contacted = 0
         open_leads = conn.execute(
             "select id, assigned_agent_id from public.crm_leads "
             "where source = %s and not first_action_completed and sla_escalated_at is null "
-            "order by full_name", (DEMO_SOURCE,)).fetchall()
+            "and sla_paused_at is null order by full_name", (DEMO_SOURCE,)).fetchall()
         for lead in open_leads:
             owner = lead["assigned_agent_id"]
             stint = stints.get(lead["id"])
@@ -325,14 +330,17 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
         moved = drain(conn)
         _tell_new_moves(conn, minute, mark, by_id, first_step)
         on_hold = conn.execute(
-            "select count(*) filter (where t.timer_paused) as n from "
+            "select count(*) filter (where t.paused_reason = 'closed') as closed, "
+            "count(*) filter (where t.paused_reason = 'status') as status from "
             "public.crm_lead_sla_timers as t join public.crm_leads as l on l.id = t.lead_id "
-            "where l.source = %s", (DEMO_SOURCE,)).fetchone()["n"]
+            "where l.source = %s", (DEMO_SOURCE,)).fetchone()
         print(f"  minute {minute:>3}/{minutes}: {new} new, {claimed} claimed, "
               f"{contacted} contacted, {moved['unclaimed'] + moved['no_contact']} "
               f"reassigned, {moved['escalated']} escalated"
               + (f", {moved['steps']} ladder step(s)" if moved.get("steps") else "")
-              + (f", {on_hold} paused (office closed)" if on_hold else ""), flush=True)
+              + (f", {on_hold['closed']} paused (office closed)" if on_hold["closed"] else "")
+              + (f", {on_hold['status']} {WAITING_STATUS}" if on_hold["status"] else ""),
+              flush=True)
         if minute < minutes:
             # To the story's next minute, not one minute on: the real time each step took
             # (more on a busy machine) does not add up, so a seed tells the same story.
@@ -393,7 +401,8 @@ def _decline_one(conn: psycopg.Connection, minute: int, by_id: dict, away: set) 
         print(f"  minute {minute:>3}: nobody has an unclaimed lead to decline", flush=True)
         return
     who = by_id[row["assigned_agent_id"]].name
-    refused = _decline(conn, row["assigned_agent_id"], row["id"], DECLINE_REASON)
+    refused = _as_agent(conn, row["assigned_agent_id"], "select public.decline_lead(%s, %s)",
+                        (row["id"], DECLINE_REASON))
     if refused:
         print(f"  minute {minute:>3}: {who} tries to decline {row['full_name']}: refused "
               f"({refused})", flush=True)
@@ -402,6 +411,31 @@ def _decline_one(conn: psycopg.Connection, minute: int, by_id: dict, away: set) 
                       (row["id"],)).fetchone()["assigned_agent_id"]
     print(f"  minute {minute:>3}: {who} declines {row['full_name']} (\"{DECLINE_REASON}\"): "
           f"it goes to {_name(conn, to)} at once, the reason in its audit row", flush=True)
+
+
+def _wait_on_customer(conn: psycopg.Connection, minute: int, by_id: dict, away: set) -> None:
+    """A rep reaches a customer who asks to be called back: the rep sets the lead's status, and
+    the policy's pause_when stops its clock until the status changes."""
+    row = conn.execute(
+        "select l.id, l.full_name, l.assigned_agent_id, l.lead_claimed from public.crm_leads as l "
+        "join public.crm_sla_policies as p on p.id = l.sla_policy_id and p.name = %s "
+        "where l.source = %s and not l.first_action_completed and l.sla_escalated_at is null "
+        "and l.sla_waiting_since is null and l.assigned_agent_id = any(%s) "
+        "order by l.lead_claimed desc, coalesce(l.contact_timer_expires_at, "
+        "l.claim_timer_expires_at) desc, l.full_name limit 1",
+        (DEMO_LADDER, DEMO_SOURCE, [a for a in by_id if a not in away])).fetchone()
+    if row is None:
+        print(f"  minute {minute:>3}: no lead to wait on its customer", flush=True)
+        return
+    who = by_id[row["assigned_agent_id"]].name
+    refused = _as_agent(conn, row["assigned_agent_id"],
+                        "update public.crm_leads set status = %s where id = %s",
+                        (WAITING_STATUS, row["id"]))
+    stage = "contact" if row["lead_claimed"] else "claim"
+    print(f"  minute {minute:>3}: {who} sets {row['full_name']} to '{WAITING_STATUS}' "
+          + (f"(refused: {refused})" if refused else
+             f"(the customer asked to be called back): its {stage} clock stops, the open time "
+             "left kept until the status changes"), flush=True)
 
 
 def _vacation(conn: psycopg.Connection, minute: int, by_id: dict, seed: int) -> uuid.UUID:
@@ -425,8 +459,8 @@ def _vacation(conn: psycopg.Connection, minute: int, by_id: dict, seed: int) -> 
     ).fetchone()["ends_at"]
     print(f"  minute {minute:>3}: {by_id[choice].name} goes on vacation until "
           f"{until:%a %d %b %H:%M} UTC (an absence): no new leads meanwhile, and the "
-          f"monitor hands over {unclaimed.get(choice, 0)} unclaimed lead(s) (reason "
-          "unavailable)", flush=True)
+          f"monitor's next pass hands the {unclaimed.get(choice, 0)} unclaimed lead(s) to others "
+          "(reason unavailable; unclaimed where the window ran out as well)", flush=True)
     return choice
 
 
