@@ -39,12 +39,18 @@ DEMO_CALENDAR = "Demo office"
 DEMO_TEAMS = ("Demo partners desk", "Demo inbound desk")  # agents 1 and 3, the others
 DEMO_LADDER = "Demo web leads (ladder)"  # the other story leads: steps and owner_key
 DEMO_TEAM_LEAD = "Lena Park"  # manages both desks; takes no leads herself
-# The ladder's steps, as fractions of the claim window: off the minute marks the story moves the
-# clock by, so each is taken at one minute whatever the machine's speed.
+# The ladder's steps, as fractions of the claim window (2:15 and 3:22 of 4:30: off the instants
+# the story moves the clock to, see below).
 REMINDER_AT, MANAGER_AT = 0.5, 0.75
 DECLINE_REASON = "outside my territory"
 WAITING_STATUS = "waiting on customer"  # the ladder policy's pause_when: {"status": this}
 ACCOUNT = ("Northwind Traders", f"ops@northwind.{DEMO_DOMAIN}")  # the account with two leads
+# Each story minute has three instants: at :00 leads arrive (and the minute's moments happen),
+# at :20 agents act, at :40 the monitor runs. Claim windows end between them (2:30 for partner
+# leads, 4:30 for the others; their steps too), never on one: whatever the machine's speed, a
+# claim or a breach falls on the same side of its deadline, so a seed tells one story.
+ACT_AT, MONITOR_AT = 20, 40  # seconds past the story's minute
+PARTNER_CLAIM, LADDER_CLAIM = "2 minutes 30 seconds", "4 minutes 30 seconds"
 STANDUP_MINUTES = 2  # the team's stand-up at the end of the story: nobody takes new leads
 NAMES = ["Ana Silva", "Ben Okafor", "Cara Diaz", "Dev Patel", "Eli Novak", "Fay Moreau",
          "Gus Berg", "Hana Ito", "Ivo Costa", "Jo Lindqvist"]
@@ -133,7 +139,7 @@ def _team_lead(conn: psycopg.Connection, seed: int) -> uuid.UUID:
 
 
 def _ladder_policy(conn: psycopg.Connection) -> None:
-    """The other story leads' policy: 5 minutes to claim and 5 to contact (the defaults), a
+    """The other story leads' policy: 4½ minutes to claim and 5 to contact, a
     reminder to the owner at half the claim window and the team lead near its end, an account's
     next lead to the owner of its latest (owner_key on the e-mail), and the clock stopped while
     a lead waits on the customer (pause_when on a `status` column: the demo adds one to a
@@ -143,10 +149,11 @@ def _ladder_policy(conn: psycopg.Connection) -> None:
                     "and not attisdropped").fetchone()["n"] == 0:
         conn.execute("alter table public.crm_leads add column status text")
     policy = conn.execute(
-        "insert into public.crm_sla_policies (name, priority, match, owner_key, pause_when) "
-        "values (%s, 20, %s, 'email', %s) returning id",
-        (DEMO_LADDER, json.dumps({"source": DEMO_SOURCE}),
-         json.dumps({"status": WAITING_STATUS}))).fetchone()["id"]
+        "insert into public.crm_sla_policies (name, priority, match, owner_key, pause_when, "
+        "claim_window, contact_window) values (%s, 20, %s, 'email', %s, %s, '5 minutes') "
+        "returning id",
+        (DEMO_LADDER, json.dumps({"source": DEMO_SOURCE}), json.dumps({"status": WAITING_STATUS}),
+         LADDER_CLAIM)).fetchone()["id"]
     conn.execute(
         "insert into public.crm_sla_policy_steps (policy_id, stage, at, notify, name) values "
         "(%s, 'claim_window', %s, 'owner', 'reminder'), "
@@ -221,9 +228,10 @@ def _desks(conn: psycopg.Connection, team: list[Agent]) -> uuid.UUID:
     return ids[0]
 
 
-def _office_policy(conn: psycopg.Connection, minutes: int, team_id: uuid.UUID) -> None:
-    """The demo's partner policy: 3 minutes to claim and 5 to contact, in office hours that open
-    as the story starts and close halfway through it (every day, UTC)."""
+def _office_policy(conn: psycopg.Connection, t0, minutes: int, team_id: uuid.UUID) -> None:
+    """The demo's partner policy: 2½ minutes to claim and 5 to contact, in office hours that open
+    as the story starts (t0, to the microsecond) and close at its middle minute (every day,
+    UTC)."""
     cal = conn.execute(
         "insert into public.crm_sla_calendars (name, time_zone) values (%s, 'UTC') returning id",
         (DEMO_CALENDAR,)).fetchone()["id"]
@@ -231,13 +239,15 @@ def _office_policy(conn: psycopg.Connection, minutes: int, team_id: uuid.UUID) -
         "insert into public.crm_sla_calendar_hours (calendar_id, weekday, opens, closes) "
         "select %s, d, o.t::time, (o.t + %s * interval '1 minute')::time "
         "from generate_series(0, 6) as d, "
-        "(select date_trunc('minute', public.sla_now() at time zone 'UTC') as t) as o",
-        (cal, max(minutes // 2, 1)))
+        "(select %s::timestamptz at time zone 'UTC' as t) as o",
+        (cal, max(minutes // 2, 1), t0))
     conn.execute(
+        # Warned at 70 % (1:45), not 80 % (2:00, on the minute's mark where the monitor runs).
         "insert into public.crm_sla_policies (name, priority, match, claim_window, "
-        "contact_window, max_reassignments, calendar_id, team_id) values (%s, 10, %s, "
-        "'3 minutes', '5 minutes', 2, %s, %s)",
-        (DEMO_POLICY, json.dumps({"source": DEMO_SOURCE, "email": DEMO_PARTNER}), cal, team_id))
+        "contact_window, max_reassignments, calendar_id, team_id, warn_at) values (%s, 10, %s, "
+        "%s, '5 minutes', 2, %s, %s, 0.7)",
+        (DEMO_POLICY, json.dumps({"source": DEMO_SOURCE, "email": DEMO_PARTNER}), PARTNER_CLAIM,
+         cal, team_id))
 
 
 def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, minutes: int,
@@ -255,8 +265,8 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
         done = demo_history.seed(conn, random.Random(seed), team, _act, history_weeks)
         print(f"history: {done['leads']} leads, {done['actions']} claims and contacts", flush=True)
         t0 = conn.execute("select public.sla_now() as t").fetchone()["t"]
-    _office_policy(conn, minutes, _desks(conn, team))
-    print(f"policy: every third lead is a partner referral: {DEMO_POLICY}, 3 minutes "
+    _office_policy(conn, t0, minutes, _desks(conn, team))
+    print(f"policy: every third lead is a partner referral: {DEMO_POLICY}, 2½ minutes "
           f"to claim, 5 to contact, counted only while the office is open (it closes "
           f"at minute {max(minutes // 2, 1)}); its team: "
           f"{' and '.join(a.name for a in [team[0], *team[2:3]])}", flush=True)
@@ -265,14 +275,14 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
           "she is the first step up every rep's chain: manager steps and escalations go to her; "
           f"her board with its bell: crm-sla board --as-agent {manager}", flush=True)
     _ladder_policy(conn)
-    print(f"policy: the other leads follow {DEMO_LADDER}: 5 minutes to claim, 5 to contact; "
+    print(f"policy: the other leads follow {DEMO_LADDER}: 4½ minutes to claim, 5 to contact; "
           f"a ladder step reminds the owner at {REMINDER_AT:.0%} of the claim window and nudges "
           f"the team lead at {MANAGER_AT:.0%}; owner_key email sends an account's next lead to "
           f"the rep who has its latest; status '{WAITING_STATUS}' stops the clock (pause_when)",
           flush=True)
     standup = minutes - STANDUP_MINUTES if minutes > 2 * STANDUP_MINUTES else None
     # Version 3's moments, each at its minute (before the stand-up, whatever the length).
-    account_first, decline_at = 1, max(minutes * 2 // 3, 2)
+    account_first, decline_at = 1, max(minutes - STANDUP_MINUTES - 1, 2)
     account_again, vacation_at = max(minutes // 3, 3), max(minutes // 2, 4)
     waiting_at = vacation_at + 1
     stints: dict[uuid.UUID, Stint] = {}
@@ -303,6 +313,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
             _decline_one(conn, minute, by_id, away)
         if minute == waiting_at:
             _wait_on_customer(conn, minute, by_id, away)
+        _story_clock(conn, t0, minute, ACT_AT)
         claimed = contacted = 0
         open_leads = conn.execute(
             "select id, assigned_agent_id from public.crm_leads "
@@ -325,6 +336,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
                     and "contact" not in stint.done:
                 stint.done.add("contact")
                 contacted += _act(conn, owner, "complete_first_action", lead["id"])
+        _story_clock(conn, t0, minute, MONITOR_AT)
         mark = conn.execute("select coalesce(max(id), 0) as n from public.crm_sla_outbox"
                             ).fetchone()["n"]
         moved = drain(conn)
@@ -342,10 +354,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
               + (f", {on_hold['status']} {WAITING_STATUS}" if on_hold["status"] else ""),
               flush=True)
         if minute < minutes:
-            # To the story's next minute, not one minute on: the real time each step took
-            # (more on a busy machine) does not add up, so a seed tells the same story.
-            conn.execute("select public.sla_clock_travel(%s::timestamptz + %s * interval "
-                         "'1 minute' - public.sla_now())", (t0, minute + 1))
+            _story_clock(conn, t0, minute + 1, 0)
     _report(conn, t0)
     if standup is not None:
         waiting = conn.execute(
@@ -355,6 +364,13 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
         print(f"\nThe team is still in its stand-up, so {waiting} lead(s) wait in the overflow "
               "queue; `update public.crm_agents set accepting_leads = true where email like "
               f"'agent%@{DEMO_DOMAIN}'` ends it (the monitor then routes them).")
+
+
+def _story_clock(conn: psycopg.Connection, t0, minute: int, second: int) -> None:
+    """Moves the SLA clock to the story's minute and second, not a minute on: the real time
+    each step took (more on a busy machine) does not add up, so a seed tells the same story."""
+    conn.execute("select public.sla_clock_travel(%s::timestamptz + %s * interval '1 minute' "
+                 "+ %s * interval '1 second' - public.sla_now())", (t0, minute, second))
 
 
 def _name(conn: psycopg.Connection, agent: uuid.UUID | None) -> str:
@@ -390,13 +406,15 @@ def _account_lead(conn: psycopg.Connection, minute: int, seed: int, by_id: dict,
 
 
 def _decline_one(conn: psycopg.Connection, minute: int, by_id: dict, away: set) -> None:
-    """A rep hands back an unclaimed lead it has just received, with a reason."""
+    """A rep hands back an unclaimed lead it has just received, with a reason (a lead of the
+    ladder policy, which any rep may take: the partners desk may have nobody else)."""
     row = conn.execute(
         "select l.id, l.full_name, l.assigned_agent_id from public.crm_leads as l "
+        "join public.crm_sla_policies as p on p.id = l.sla_policy_id and p.name = %s "
         "where l.source = %s and not l.lead_claimed and l.sla_escalated_at is null "
         "and l.sla_waiting_since is null and l.assigned_agent_id = any(%s) "
         "and l.email is distinct from %s order by l.created_at desc, l.full_name limit 1",
-        (DEMO_SOURCE, [a for a in by_id if a not in away], ACCOUNT[1])).fetchone()
+        (DEMO_LADDER, DEMO_SOURCE, [a for a in by_id if a not in away], ACCOUNT[1])).fetchone()
     if row is None:
         print(f"  minute {minute:>3}: nobody has an unclaimed lead to decline", flush=True)
         return
@@ -439,17 +457,17 @@ def _wait_on_customer(conn: psycopg.Connection, minute: int, by_id: dict, away: 
 
 
 def _vacation(conn: psycopg.Connection, minute: int, by_id: dict, seed: int) -> uuid.UUID:
-    """The rep holding the most unclaimed leads (not Northwind's owner) goes on vacation until
+    """The rep holding the most unclaimed leads (not one of Northwind's) goes on vacation until
     three days later at 09:00 UTC: an absence starting now, so the monitor's next pass hands
     its unclaimed leads to others (reason unavailable)."""
     owners = conn.execute(
         "select l.assigned_agent_id as id, count(*) filter (where not l.lead_claimed) as n "
         "from public.crm_leads as l where l.source = %s and not l.first_action_completed "
         "and l.assigned_agent_id = any(%s) group by 1", (DEMO_SOURCE, list(by_id))).fetchall()
-    account = conn.execute("select assigned_agent_id from public.crm_leads where email = %s",
-                           (ACCOUNT[1],)).fetchone()
+    account = {r["assigned_agent_id"] for r in conn.execute(
+        "select assigned_agent_id from public.crm_leads where email = %s", (ACCOUNT[1],))}
     unclaimed = {r["id"]: r["n"] for r in owners}
-    choice = max((a for a in by_id if not account or a != account["assigned_agent_id"]),
+    choice = max([a for a in by_id if a not in account] or list(by_id),
                  key=lambda a: (unclaimed.get(a, 0), by_id[a].name))
     until = conn.execute(
         "insert into public.crm_sla_agent_absences (id, agent_id, starts_at, ends_at, reason) "

@@ -202,9 +202,10 @@ def test_the_demo_shows_a_paused_lead_the_queue_and_its_stats(world, db_url, boa
     page.goto(board.page_url)
     expect(page.locator("#link")).to_have_class("link live", timeout=WAIT_MS)
     expect(queue(page).locator(".card").first).to_be_visible()
-    expect(page.locator('.card[data-paused="true"]').first.locator(".paused-note")).to_contain_text(
-        "closed until ")
-    expect(page.locator(".card .policy:visible").first).to_have_text(f"policy: {DEMO_POLICY}")
+    expect(page.locator('.card[data-paused-reason="closed"]').first.locator(".paused-note")
+           ).to_contain_text("closed until ")
+    expect(page.locator(".card .policy:visible", has_text=DEMO_POLICY).first).to_have_text(
+        f"policy: {DEMO_POLICY}")
     expect(page.locator("#team option")).to_have_count(3)  # all, and the demo's two desks
     if {"timer_warn_at", "timer_warned"} <= view_columns(world):
         page.wait_for_timeout(500)
