@@ -14,7 +14,6 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
-
 from playwright.sync_api import expect
 
 from harness.simulate import DEMO_TEAM_LEAD, simulate
@@ -104,7 +103,8 @@ def test_an_agents_own_board_says_when_it_is_out(world, boards, open_page):  # n
                      "values (%s, public.sla_now(), public.sla_now() + interval '1 day')", (bob,))
     page = open_page(boards(ann))
     expect(column(page, ann)).to_have_attribute("data-out", "true", timeout=WAIT_MS)
-    expect(column(page, ann).locator(".out")).to_have_text(re.compile(r"^out until \w{3} \d\d:\d\d$"))
+    expect(column(page, ann).locator(".out")).to_have_text(
+        re.compile(r"^out until \w{3} \d\d:\d\d$"))
     assert [a["agent_id"] for a in page.evaluate("window.board.state.absences")] == [str(ann)]
 
 
