@@ -313,7 +313,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
             _decline_one(conn, minute, by_id, away)
         if minute == waiting_at:
             _wait_on_customer(conn, minute, by_id, away)
-        _story_clock(conn, t0, minute, ACT_AT)
+        _story_time(conn, t0, minute, ACT_AT)
         claimed = contacted = 0
         open_leads = conn.execute(
             "select id, assigned_agent_id from public.crm_leads "
@@ -336,7 +336,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
                     and "contact" not in stint.done:
                 stint.done.add("contact")
                 contacted += _act(conn, owner, "complete_first_action", lead["id"])
-        _story_clock(conn, t0, minute, MONITOR_AT)
+        _story_time(conn, t0, minute, MONITOR_AT)
         mark = conn.execute("select coalesce(max(id), 0) as n from public.crm_sla_outbox"
                             ).fetchone()["n"]
         moved = drain(conn)
@@ -354,7 +354,7 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
               + (f", {on_hold['status']} {WAITING_STATUS}" if on_hold["status"] else ""),
               flush=True)
         if minute < minutes:
-            _story_clock(conn, t0, minute + 1, 0)
+            _story_time(conn, t0, minute + 1)
     _report(conn, t0)
     if standup is not None:
         waiting = conn.execute(
@@ -366,11 +366,15 @@ def _play(conn: psycopg.Connection, rng: random.Random, seed: int, agents: int, 
               f"'agent%@{DEMO_DOMAIN}'` ends it (the monitor then routes them).")
 
 
-def _story_clock(conn: psycopg.Connection, t0, minute: int, second: int) -> None:
-    """Moves the SLA clock to the story's minute and second, not a minute on: the real time
-    each step took (more on a busy machine) does not add up, so a seed tells the same story."""
-    conn.execute("select public.sla_clock_travel(%s::timestamptz + %s * interval '1 minute' "
-                 "+ %s * interval '1 second' - public.sla_now())", (t0, minute, second))
+def _story_time(conn: psycopg.Connection, t0, minute: int, seconds: int = 0) -> None:
+    """The SLA clock to the story's `minute` plus `seconds`, from its start (not on from now: the
+    real time each step took, more on a busy machine, does not add up). Within a minute new leads
+    come first, the agents act ACT_AT seconds in and the monitor runs MONITOR_AT seconds in; the
+    story's windows and steps end between those instants (see ACT_AT), so the same seed tells the
+    same story on a loaded machine too."""
+    conn.execute("select public.sla_clock_travel(greatest(interval '0', %s::timestamptz "
+                 "+ %s * interval '1 minute' + %s * interval '1 second' - public.sla_now()))",
+                 (t0, minute, seconds))
 
 
 def _name(conn: psycopg.Connection, agent: uuid.UUID | None) -> str:
