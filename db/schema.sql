@@ -3030,7 +3030,9 @@ declare
     v_at integer;
 begin
     for v_row in
-        select r.*, l.assigned_agent_id as owner, coalesce(p.on_breach, 'reassign') as on_breach
+        select
+            r.*, l.assigned_agent_id as owner, coalesce(p.on_breach, 'reassign') as on_breach,
+            p.team_id
         from public.crm_sla_route(p_leads, p_at) as r
         inner join unnest(p_leads) with ordinality as t (id, ord) on r.lead_id = t.id
         left join public.crm_leads as l on r.lead_id = l.id
@@ -3053,6 +3055,12 @@ begin
             from public.crm_sla_manager_chain(v_row.owner) as c
             where c.agent_id = any(v_pool_ids)
                 and coalesce(v_room[pg_catalog.array_position(v_pool_ids, c.agent_id)], 1) > 0
+                and (
+                    v_row.team_id is null or exists (
+                        select from public.crm_sla_team_members as m
+                        where m.team_id = v_row.team_id and m.agent_id = c.agent_id
+                    )
+                )
             order by c.level
             limit 1;
             if v_pick is not null then

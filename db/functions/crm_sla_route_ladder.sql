@@ -2,8 +2,9 @@
 -- lead that escalates (moved max_reassignments times) goes to the first active agent in its
 -- owner's manager chain, and to an admin (the router's pick) only when the chain has none; a
 -- lead whose policy says on_breach 'manager' goes to the first agent in the owner's chain who is
--- eligible now (active, accepting leads, on shift, under its cap, counted down as the batch goes;
--- team rules do not apply above the team), and as 'reassign' (the router's pick) when none is.
+-- eligible now as routing has it (active, accepting leads, on shift, not absent, under its cap,
+-- counted down as the batch goes, and in the policy's team when it names one), and as
+-- 'reassign' (the router's pick) when none is.
 -- Same rows as crm_sla_route. Called by process_sla_timers() (routing lock and row locks held).
 create or replace function public.crm_sla_route_ladder(p_leads uuid[], p_at timestamptz)
 returns table (
@@ -21,7 +22,9 @@ declare
     v_at integer;
 begin
     for v_row in
-        select r.*, l.assigned_agent_id as owner, coalesce(p.on_breach, 'reassign') as on_breach
+        select
+            r.*, l.assigned_agent_id as owner, coalesce(p.on_breach, 'reassign') as on_breach,
+            p.team_id
         from public.crm_sla_route(p_leads, p_at) as r
         inner join unnest(p_leads) with ordinality as t (id, ord) on r.lead_id = t.id
         left join public.crm_leads as l on r.lead_id = l.id
@@ -44,6 +47,12 @@ begin
             from public.crm_sla_manager_chain(v_row.owner) as c
             where c.agent_id = any(v_pool_ids)
                 and coalesce(v_room[pg_catalog.array_position(v_pool_ids, c.agent_id)], 1) > 0
+                and (
+                    v_row.team_id is null or exists (
+                        select from public.crm_sla_team_members as m
+                        where m.team_id = v_row.team_id and m.agent_id = c.agent_id
+                    )
+                )
             order by c.level
             limit 1;
             if v_pick is not null then
