@@ -9,7 +9,7 @@ import contextlib
 import json
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -140,11 +140,11 @@ def timers(world, lead) -> dict:
 
 def travel_to_monday(world, hour=10, minute=0) -> datetime:
     """Move the SLA clock to the next Monday (at least a day ahead) at hour:minute UTC."""
-    now = world.now().astimezone(timezone.utc)
+    now = world.now().astimezone(UTC)
     day = now.date() + timedelta(days=1)
     while day.weekday() != 0:
         day += timedelta(days=1)
-    target = datetime(day.year, day.month, day.day, hour, minute, tzinfo=timezone.utc)
+    target = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
     return world.travel(target - now)
 
 
@@ -468,7 +468,7 @@ def test_on_breach_manager_without_eligible_manager_reassigns(world):
 
 
 def test_on_breach_flag_keeps_the_owner_and_emits_breached_once_per_run(world):
-    a, b = world.agent("A"), world.agent("B")
+    a, _b = world.agent("A"), world.agent("B")
     policy(world, on_breach="flag")
     lead = world.lead(a)
     world.travel("6 minutes")
@@ -534,7 +534,7 @@ def test_escalation_skips_inactive_managers(world):
 
 def test_escalation_without_chain_goes_to_an_admin(world):
     boss = world.agent("Boss", role="admin")
-    a, b = world.agent("A"), world.agent("B")
+    a, _b = world.agent("A"), world.agent("B")
     policy(world, max_reassignments=1)
     lead = world.lead(a)
     world.travel("6 minutes")
@@ -693,10 +693,9 @@ def test_no_pause_when_null(world):
 def test_an_agent_cannot_set_sla_paused_at(world):
     a = world.agent("A")
     lead = world.lead(a)
-    with world.as_agent(a) as conn:
-        with contextlib.suppress(psycopg.Error):
-            conn.execute("update public.crm_leads set sla_paused_at = now() where id = %s",
-                         (lead,))
+    with world.as_agent(a) as conn, contextlib.suppress(psycopg.Error):
+        conn.execute("update public.crm_leads set sla_paused_at = now() where id = %s",
+                     (lead,))
     assert world.row(lead)["sla_paused_at"] is None
 
 
@@ -806,7 +805,7 @@ def test_timers_view_closed_time(world):
     lead = world.lead(a)
     t = timers(world, lead)
     assert t["timer_paused"] is True and t["paused_reason"] == "closed"
-    assert t["resumes_at"] is not None and t["resumes_at"].astimezone(timezone.utc).hour == 11
+    assert t["resumes_at"] is not None and t["resumes_at"].astimezone(UTC).hour == 11
 
 
 def test_timers_view_running(world):
@@ -896,10 +895,9 @@ def test_absences_rls(world):
         conn.execute("delete from public.crm_sla_agent_absences where id in (%s, %s)",
                      (theirs, new))
     assert world.scalar("select count(*) from public.crm_sla_agent_absences") == 0
-    with world.as_anon() as conn:
-        with contextlib.suppress(psycopg.Error):
-            assert conn.execute("select count(*) as n from public.crm_sla_agent_absences"
-                                ).fetchone()["n"] == 0
+    with world.as_anon() as conn, contextlib.suppress(psycopg.Error):
+        assert conn.execute("select count(*) as n from public.crm_sla_agent_absences"
+                            ).fetchone()["n"] == 0
 
 
 def test_absence_hands_over_unclaimed_leads_at_the_next_pass(world):
@@ -962,7 +960,7 @@ def test_decline_lead_routes_at_once(world):
 
 
 def test_decline_without_reason(world):
-    a, b = world.agent("A"), world.agent("B")
+    a, _b = world.agent("A"), world.agent("B")
     lead = world.lead(a)
     with world.as_agent(a) as conn:
         conn.execute("select public.decline_lead(%s)", (lead,))
@@ -1107,7 +1105,7 @@ def test_owner_key_routes_to_the_owner_of_the_account(world):
 
 
 def test_owner_key_uses_the_most_recent_other_lead(world):
-    a, b, c = world.agent("A"), world.agent("B"), world.agent("C")
+    a, b, _c = world.agent("A"), world.agent("B"), world.agent("C")
     _company(world)
     world.lead(b, company="Acme")
     world.lead(a, company="Acme")
@@ -1115,7 +1113,7 @@ def test_owner_key_uses_the_most_recent_other_lead(world):
 
 
 def test_owner_key_uses_the_current_owner(world):
-    a, b, c = world.agent("A"), world.agent("B"), world.agent("C")
+    a, b, _c = world.agent("A"), world.agent("B"), world.agent("C")
     _company(world)
     first = world.lead(a, company="Acme")
     world.db.execute("select public.reassign_lead(%s, %s)", (first, b))
@@ -1309,10 +1307,9 @@ def test_an_agent_cannot_clear_sla_paused_at(world):
     a = world.agent("A")
     _status_policy(world)
     lead = world.lead(a, status="waiting")
-    with world.as_agent(a) as conn:
-        with contextlib.suppress(psycopg.Error):
-            conn.execute("update public.crm_leads set sla_paused_at = null where id = %s",
-                         (lead,))
+    with world.as_agent(a) as conn, contextlib.suppress(psycopg.Error):
+        conn.execute("update public.crm_leads set sla_paused_at = null where id = %s",
+                     (lead,))
     assert world.row(lead)["sla_paused_at"] is not None
 
 
@@ -1427,7 +1424,7 @@ def test_resume_deadline_counts_the_open_time_left(world):
 
 
 def test_owner_key_uses_the_most_recent_lead_whatever_its_stage(world):
-    a, b = world.agent("A"), world.agent("B")
+    a, _b = world.agent("A"), world.agent("B")
     _company(world)
     done = world.lead(a, company="Acme")
     world.db.execute("update public.crm_leads set lead_claimed = true, "
@@ -1560,7 +1557,7 @@ def test_paused_time_never_counts_in_contact_statistics(world):
 
 
 def test_owner_key_in_bulk_intake(world):
-    a, b = world.agent("A"), world.agent("B")
+    a, _b = world.agent("A"), world.agent("B")
     _company(world)
     world.lead(a, company="Acme")
     world.db.execute("insert into public.crm_leads (full_name, company) "
@@ -1697,7 +1694,7 @@ def test_slack_webhook_for_a_managerless_step_and_agent_paused(world):
                          "values (%s, %s, %s, 'slack')",
                          (receiver.url, secret, ["step", "agent_paused"]))
         step(world, None, "claim_window", 0.5, "manager", "tell boss")
-        a, b = world.agent("Annabel"), world.agent("Bertram")
+        a, _b = world.agent("Annabel"), world.agent("Bertram")
         world.lead(a, full_name="Zebulon Quark")
         world.travel("6 minutes")
         world.monitor()
@@ -1836,7 +1833,7 @@ def test_decline_and_hand_over_route_within_the_policy_team(world):
 @pytest.mark.parametrize("on_breach,paused", [("manager", True), ("flag", False)])
 def test_auto_pause_counts_moves_to_the_manager_not_flags(world, on_breach, paused):
     world.settings(auto_pause_after=1)
-    a, b, m = world.agent("A"), world.agent("B"), world.agent("M")
+    a, _b, m = world.agent("A"), world.agent("B"), world.agent("M")
     manager_of(world, a, m)
     policy(world, on_breach=on_breach)
     lead = world.lead(a)
