@@ -17,6 +17,9 @@ CHECKS = [
     "every webhook event received exactly once (receiver-side ids)",
     "no deadlock or serialization failure in any session",
     "lag did not grow from the first third to the last",
+    "no lead routed to an agent during its absence",
+    "every decline has exactly one audit row",
+    "every ladder step once per timer run",
 ]
 
 
@@ -36,6 +39,8 @@ def test_a_short_soak_loses_nothing_and_reports_every_figure(server, tmp_path):
     load = report["load"]
     assert load["leads"] > 300 and load["bulk_inserts"] >= 1 and load["claims"] > 0
     assert report["breach_lag"]["n"] > 0 and report["webhook_lag"]["n"] > 0
+    # Version 3's workflow was in the mix: declines, absences, ladder steps.
+    assert load["declines"] > 0 and load["absences"] > 0 and report["step_lag"]["n"] > 0
     assert report["monitor_pass"]["n"] > 0
     assert set(report["rss_bytes"]) == {"deliver", "board"}
     assert all(set(v) == {"start", "end"} for v in report["rss_bytes"].values())

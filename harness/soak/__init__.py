@@ -7,11 +7,13 @@ generator's threads do not delay what it times):
 
 - intake at `--rate` leads a second as the service role: single INSERTs, and every 15 s the last
   3 s of leads as one bulk INSERT; most unowned (routed), some with an owner given; sources that
-  pick different SLA policies (one counting a business-hours calendar's open time, one routed to a
-  team only, the settings' defaults for the rest);
-- `--agents` simulated agents (plus one admin) that hear of their leads on `crm_sla` and claim and
-  contact them after a share of the window their habit gives (prompt, steady, slow: often too
-  late, away: now and then not accepting leads and not answering), with routing weights and caps;
+  pick different SLA policies (a ladder of steps to the owner and its manager; a business-hours
+  calendar's open time with breaches going to the manager; a team only; accounts routed to their
+  owner by email, breaches flagged; the settings' defaults for the rest);
+- `--agents` simulated agents (plus one admin), the first few managing the others, that hear of
+  their leads on `crm_sla` and claim (or decline) and contact them after a share of the window
+  their habit gives (prompt, steady, slow: often too late, away: now and then not accepting leads
+  and not answering), with routing weights and caps, now and then booking an absence;
 - an admin reassigning a lead by hand every few seconds.
 
 The monitor starts in the soak's own session (`call run_sla_monitor()`) only until pg_cron's first
@@ -28,7 +30,8 @@ observer received them (a notification arrives when its transaction commits):
 - the overflow queue (open leads without an owner) over time, dead tuples and table sizes at the
   start and the end, the resident memory of `crm-sla deliver` and the board, errors by SQLSTATE.
 
-The end checks raise (exit 2) when they fail; the goals are measured and printed, never asserted.
+The end checks (harness.soak.analysis and, for the workflow of version 3, harness.soak.workflow)
+raise (exit 2) when they fail; the goals are measured and printed, never asserted.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ import psycopg
 from harness import schedule
 from harness.bench.common import RESULTS_DIR, machine, scratch_database, versions
 from harness.errors import HarnessError
+from harness.soak import workflow
 from harness.soak.analysis import analyse, checks
 from harness.soak.load import Soak
 from harness.soak.observer import observe
@@ -179,7 +183,7 @@ def _run(url: str, plan: Plan, header: dict, logs: Path, report) -> dict:
             deliver_log = (logs / "deliver.log").read_text()
             result_checks = checks(
                 db, soak, seen, lags, webhook, elapsed,
-                [m for s, m, _ in runs if s == "failed"], deliver_log)
+                [m for s, m, _ in runs if s == "failed"], deliver_log) + workflow.checks(db, soak)
     return assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, runs,
                     ended, elapsed)
 

@@ -12,7 +12,7 @@ import psycopg
 
 from harness.bench.common import percentile
 from harness.soak.load import Soak
-from harness.soak.plan import BREACH_EVENTS, NOT_ALLOWED, TIMER_EVENTS
+from harness.soak.plan import BREACH_EVENTS, BREACH_REASONS, NOT_ALLOWED, TIMER_EVENTS
 
 
 def percentiles(values: list[float]) -> dict:
@@ -56,6 +56,7 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
     breach: list[tuple[float, float]] = []
     worst: list[dict] = []
     warning: list[tuple[float, float]] = []
+    step: list[tuple[float, float]] = []
     passes: dict[str, float] = {}
     missing = 0
     for oid, payload in db.execute(
@@ -65,16 +66,21 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
         if got is None:
             missing += 1
             continue
-        by_monitor = kind in ("escalated", "warning", "no_eligible_agent") or (
-            kind == "reassigned" and payload.get("reason") != "manual")
+        moved = kind in ("reassigned", "escalated")
+        # A breach acted on (not a decline, a hand-over or a move by hand), and what the monitor
+        # wrote (breaches, warnings, steps, absences' hand-overs).
+        breach_event = kind in BREACH_EVENTS and (
+            not moved or payload.get("reason") in BREACH_REASONS)
+        by_monitor = breach_event or kind in ("warning", "step") or (
+            moved and payload.get("reason") == "unavailable")
         at = datetime.fromisoformat(payload["at"])
         if by_monitor:
             key = payload["at"]
             passes[key] = min(passes.get(key, got), got)
-        if by_monitor and kind in BREACH_EVENTS and lead in timer and lead in handled:
+        if breach_event and lead in timer and lead in handled:
             # Flagged at its breach (no eligible agent), moved now: not a lag of the monitor's.
             deferred.append(got - timer[lead][1].timestamp())
-        elif by_monitor and kind in BREACH_EVENTS and lead in timer:
+        elif breach_event and lead in timer:
             expiry = timer[lead][1].timestamp()
             if expiry <= at.timestamp() + 0.001:  # its timer ended (not a queue lead's first)
                 handled.add(lead)
@@ -85,6 +91,9 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
                               "expired": timer[lead][1].isoformat(), "at": payload["at"],
                               "t_s": round(expiry - t0_wall, 1)})
                 worst = sorted(worst, key=lambda w: -w["lag_s"])[:20]
+        if kind == "step":  # from the instant it was due (payload.step_at)
+            instant = datetime.fromisoformat(payload["step_at"]).timestamp()
+            step.append((instant - t0_wall, got - instant))
         if kind == "warning" and lead in timer and warn_at.get(lead) is not None:
             start, expiry = timer[lead]
             instant = start.timestamp() + warn_at[lead] * (expiry - start).total_seconds()
@@ -100,6 +109,7 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
     hook = [(receipt[o] - t0_wall, at - receipt[o]) for o, at in arrivals if o in receipt]
     return {
         "breach": breach, "worst_breaches": worst, "deferred": deferred, "warning": warning,
+        "step": step,
         "webhook": hook,
         "pass_times": pass_times,
         "unreceived_notifications": missing, "arrivals": arrivals,

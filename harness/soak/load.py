@@ -1,7 +1,7 @@
-"""The load: intake as the service role, simulated agents who hear of their leads and claim and
-contact them (or not) as their habit says, an admin reassigning by hand, agents going away and
-coming back, a sampler of the overflow queue, caps and dead tuples, and a manager's tab on the
-board. Everything it sees goes into its Findings."""
+"""The load: intake as the service role, simulated agents who hear of their leads and claim,
+decline and contact them (or not) as their habit says, an admin reassigning by hand, agents going
+away and coming back and booking absences of their own, a sampler of the overflow queue, caps and
+dead tuples, and a manager's tab on the board. Everything it sees goes into its Findings."""
 
 from __future__ import annotations
 
@@ -25,7 +25,17 @@ import psycopg
 
 from harness.errors import HarnessError
 from harness.paths import REPO_ROOT
-from harness.soak.plan import HABITS, NOT_ALLOWED, SOURCES, TABLES, Plan
+from harness.soak.plan import (
+    ACCOUNTS,
+    DECLINE_SHARE,
+    HABITS,
+    MANAGERS,
+    NOT_ALLOWED,
+    SOURCES,
+    STEPS,
+    TABLES,
+    Plan,
+)
 from harness.target import connect
 
 
@@ -36,6 +46,11 @@ class Agent:
     delays: tuple[float, float]
     cap: int | None
     away: bool = False
+    absent: tuple[float, float] = (0.0, 0.0)  # the latest absence booked: [starts, ends), epoch s
+
+    def out(self) -> bool:
+        """Away, or inside its absence: it does nothing."""
+        return self.away or self.absent[0] <= time.time() < self.absent[1]
 
 
 @dataclass
@@ -59,6 +74,11 @@ class Findings:
     contacts: int = 0
     manual: int = 0
     away_flips: int = 0
+    absences: int = 0
+    declines: int = 0
+    declines_refused: int = 0
+    # note -> (lead, decliner) of every decline_lead call that returned: one audit row each
+    declined: dict[str, tuple[str, str]] = field(default_factory=dict)
     skipped: int = 0
     board_messages: int = 0
     board_reconnects: int = 0
@@ -119,43 +139,60 @@ class Soak:
         habits += ["prompt"] * (p.agents - len(habits))
         rng.shuffle(habits)
         delays = {h: d for h, _, d in HABITS}
+        # The first MANAGERS agents manage the others (the ladder's manager chain); they take
+        # leads too.
+        managers = ids[:MANAGERS]
         for i, (agent, habit) in enumerate(zip(ids, habits, strict=False)):
             cap = (4 + i % 5) if i % 3 == 0 else None
             self.agents[agent] = Agent(agent, habit, delays[habit], cap)
             db.execute("insert into public.crm_sla_agent_routing "
-                       "(agent_id, weight, max_open_leads) values (%s, %s, %s)",
-                       (agent, 1 + i % 3, cap))
+                       "(agent_id, weight, max_open_leads, manager_id) values (%s, %s, %s, %s)",
+                       (agent, 1 + i % 3, cap, None if i < MANAGERS else managers[i % MANAGERS]))
         cal = db.execute(
             "insert into public.crm_sla_calendars (name, time_zone) "
             "values ('Around the clock (New York)', 'America/New_York') returning id").fetchone()[0]
         db.execute("insert into public.crm_sla_calendar_hours "
                    "(calendar_id, weekday, opens, closes) "
                    "select %s, d, '00:00', '24:00' from generate_series(0, 6) as d", (cal,))
-        team = db.execute("insert into public.crm_sla_teams (name) values ('Enterprise') "
-                          "returning id").fetchone()[0]
+        team = db.execute("insert into public.crm_sla_teams (name, manager_id) "
+                          "values ('Enterprise', %s) returning id", (managers[0],)).fetchone()[0]
         # The team is the capped agents: its leads wait in the overflow queue when all of them
         # are at their cap (or away).
         capped = [a.id for a in self.agents.values() if a.cap is not None]
         db.execute("insert into public.crm_sla_team_members (team_id, agent_id) "
                    "select %s, unnest(%s::uuid[])", (team, capped))
         cw, tw = p.claim_window, p.contact_window
+        # name, priority, match, claim and contact windows, warn_at, calendar, team, on_breach,
+        # owner_key
         policies = [
-            ("Web", 10, {"source": "web"}, cw, tw, 0.5, None, None),
-            ("Partner (calendar)", 20, {"source": "partner"}, cw * 1.25, tw, 0.6, cal, None),
+            ("Web (ladder)", 10, {"source": "web"}, cw, tw, 0.5, None, None, "reassign", None),
+            ("Partner (calendar, to the manager)", 20, {"source": "partner"}, cw * 1.25, tw, 0.6,
+             cal, None, "manager", None),
             ("Enterprise (team)", 30, {"source": "enterprise"}, cw * 1.5, tw * 1.5, 0.5, None,
-             team),
+             team, "reassign", None),
+            ("Accounts (owner, flag)", 40, {"source": "account"}, cw, tw, 0.5, None, None, "flag",
+             "email"),
         ]
-        for name, prio, match, c, t, warn, calendar, team_id in policies:
+        for name, prio, match, c, t, warn, calendar, team_id, on_breach, key in policies:
             db.execute(
                 "insert into public.crm_sla_policies (name, priority, match, claim_window, "
-                "contact_window, max_reassignments, warn_at, calendar_id, team_id) "
-                "values (%s, %s, %s, %s, %s, 3, %s, %s, %s)",
+                "contact_window, max_reassignments, warn_at, calendar_id, team_id, on_breach, "
+                "owner_key) values (%s, %s, %s, %s, %s, 3, %s, %s, %s, %s, %s)",
                 (name, prio, json.dumps(match), f"{c} seconds", f"{t} seconds", warn, calendar,
-                 team_id))
+                 team_id, on_breach, key))
+        db.execute(
+            "insert into public.crm_sla_policy_steps (policy_id, stage, at, notify, name) "
+            "select p.id, s.stage, s.at, s.notify, s.name from public.crm_sla_policies as p "
+            "cross join unnest(%s::text[], %s::numeric[], %s::text[], %s::text[]) "
+            "as s (stage, at, notify, name) where p.name = 'Web (ladder)'",
+            [list(c) for c in zip(*STEPS, strict=True)])
+        # Ownership routing looks the key up: the CRM indexes it (crm_sla_owner_key_advice).
+        db.execute("create index if not exists soak_crm_leads_email on public.crm_leads (email)")
         db.execute("vacuum analyze")
         return {"claim_window_s": cw, "contact_window_s": tw,
                 "policies": [n for n, *_ in policies] + ["settings' defaults (phone)"],
                 "capped_agents": sum(a.cap is not None for a in self.agents.values()),
+                "managers": MANAGERS, "steps": [list(s) for s in STEPS],
                 "habits": dict(Counter(a.habit for a in self.agents.values()))}
 
     # -- the table's state ----------------------------------------------------------------------
@@ -180,8 +217,11 @@ class Soak:
         sources = [s for s, _ in SOURCES]
         weights = [w for _, w in SOURCES]
         owners = [a.id for a in self.agents.values() if a.cap is None]
-        insert = ("insert into public.crm_leads (assigned_agent_id, full_name, email, source) "
-                  "select * from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[])")
+        # phone 'given' marks a lead inserted with its owner (not routed: the absence check
+        # leaves its first owner out); `account` leads share ACCOUNTS emails (ownership routing).
+        insert = ("insert into public.crm_leads (assigned_agent_id, full_name, email, source, "
+                  "phone) select o, n, e, s, case when o is not null then 'given' end "
+                  "from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[]) as t (o, n, e, s)")
         n = 0
         tokens = 0.0
         last = time.monotonic()
@@ -194,10 +234,13 @@ class Soak:
                 if (now - self.started) % 15 < 12:
                     take = int(tokens)
                     bulk = take > p.rate * 2
+                    picked = rng.choices(sources, weights, k=take)
                     rows = ([rng.choice(owners) if rng.random() < 0.25 else None
                              for _ in range(take)], [f"Lead {n + i}" for i in range(take)],
-                            [f"lead{n + i}@soak.example" for i in range(take)],
-                            rng.choices(sources, weights, k=take))
+                            [f"account{rng.randrange(ACCOUNTS)}@soak.example"
+                             if source == "account" else f"lead{n + i}@soak.example"
+                             for i, source in enumerate(picked)],
+                            picked)
                     try:
                         if bulk:
                             conn.execute(insert, rows)
@@ -228,10 +271,12 @@ class Soak:
                         events = [r[0] for r in reader.execute(
                             "select payload from public.crm_sla_outbox where id between %s and %s "
                             "order by id", (body["first_outbox_id"], body["last_outbox_id"]))]
-                    else:  # a notification names its event; the payload is in the outbox
+                    elif "outbox_id" in body:  # it names its event; the payload is in the outbox
                         events = [r[0] for r in reader.execute(
                             "select payload from public.crm_sla_outbox where id = %s",
                             (body["outbox_id"],))]
+                    else:  # {"event": "inserted"}: leads wait in the queue (for the board)
+                        continue
                     for event in events:
                         self.heard(event)
 
@@ -241,8 +286,8 @@ class Soak:
             return
         with self.lock:
             lead = self.leads.setdefault(lead_id, Lead())
-            if kind in ("warning", "no_eligible_agent"):
-                return  # the owner keeps what it was doing
+            if kind not in ("assigned", "reassigned", "claimed", "contacted", "escalated"):
+                return  # warning, step, breached, ...: the owner keeps what it was doing
             lead.version += 1
             if kind in ("assigned", "reassigned", "claimed"):
                 lead.owner = agent
@@ -259,7 +304,9 @@ class Soak:
                                           agent, lead.version))
 
     def act(self) -> None:
-        """An agent's hands: claims and first contacts when they fall due."""
+        """An agent's hands: claims (a few declined instead, each with a note of its own) and
+        first contacts when they fall due."""
+        rng = random.Random(self.plan.seed + threading.get_ident())
         with contextlib.closing(self.session("authenticated")) as conn:
             while not self.stop.is_set():
                 with self.lock:
@@ -269,11 +316,14 @@ class Soak:
                         heapq.heappop(self.actions)
                         _, _, action, lead_id, agent, version = due
                         lead = self.leads[lead_id]
-                        if lead.version != version or self.agents[agent].away:
+                        if lead.version != version or self.agents[agent].out():
                             self.found.skipped += 1
                             due = None
                 if due is None:
                     time.sleep(0.02)
+                    continue
+                if action == "claim" and rng.random() < DECLINE_SHARE:
+                    self.decline(conn, lead_id, agent)
                     continue
                 fn = "claim_lead" if action == "claim" else "complete_first_action"
                 try:
@@ -289,15 +339,39 @@ class Soak:
                         else:
                             self.found.contacts += 1
 
+    def decline(self, conn: psycopg.Connection, lead_id: str, agent: str) -> None:
+        """The owner hands the lead back (decline_lead) with a note no other decline has, so that
+        the end check finds its one audit row. SL007 (nobody else eligible now) is a refusal."""
+        with self.lock:
+            self.seq += 1
+            note = f"soak decline {self.seq}"
+        try:
+            conn.execute("select set_config('request.jwt.claims', %s, false)",
+                         (json.dumps({"role": "authenticated", "sub": agent}),))
+            conn.execute("select public.decline_lead(%s, %s)", (lead_id, note))
+        except psycopg.Error as exc:
+            self.error(exc, "decline")
+            with self.lock:
+                self.found.declines_refused += 1
+        else:
+            with self.lock:
+                self.found.declines += 1
+                self.found.declined[note] = (lead_id, agent)
+
     def manage(self) -> None:
         """The admin: a hand reassignment every 2 s (to an agent without a cap), and agents of
-        the `away` habit going away and coming back."""
+        the `away` habit going away and coming back; now and then an agent books an absence of
+        its own (out of office, starting a few seconds later)."""
         uncapped = [a.id for a in self.agents.values() if a.cap is None]
         flippers = [a for a in self.agents.values() if a.habit == "away"]
-        with contextlib.closing(self.session("authenticated", self.admin)) as conn:
+        every = max(2, round(120 / self.plan.agents))  # 40 agents: an absence every 3 s
+        with contextlib.closing(self.session("authenticated", self.admin)) as conn, \
+                contextlib.closing(self.session("authenticated")) as own:
             tick = 0
             while not self.stop.wait(1.0):
                 tick += 1
+                if tick % every == 0:
+                    self.book_absence(own)
                 if tick % 2 == 0:
                     with self.lock:
                         open_ = [k for k, v in list(self.leads.items())[-500:]
@@ -323,6 +397,33 @@ class Soak:
                                 self.error(exc, "away")
                             with self.lock:
                                 self.found.away_flips += 1
+
+    def book_absence(self, conn: psycopg.Connection) -> None:
+        """An agent not out already books an absence as itself (row-level security: its own
+        rows): from 2-4 s from now, for 6-15 s. Its unclaimed leads are handed over when it
+        starts, and the router passes it over until it ends."""
+        now = time.time()
+        free = [a for a in self.agents.values() if not a.out() and a.absent[1] < now]
+        if not free:
+            return
+        agent = self.rng.choice(free)
+        lead_in, length = self.rng.uniform(2, 4), self.rng.uniform(6, 15)
+        try:
+            conn.execute("select set_config('request.jwt.claims', %s, false)",
+                         (json.dumps({"role": "authenticated", "sub": agent.id}),))
+            starts, ends = conn.execute(
+                "insert into public.crm_sla_agent_absences (agent_id, starts_at, ends_at, reason) "
+                "values (%s, public.sla_now() + %s * interval '1 second', "
+                "public.sla_now() + %s * interval '1 second', 'soak: out of office') "
+                "returning extract(epoch from starts_at)::float8, "
+                "extract(epoch from ends_at)::float8",
+                (agent.id, lead_in, lead_in + length)).fetchone()
+        except psycopg.Error as exc:
+            self.error(exc, "absence")
+            return
+        agent.absent = (starts, ends)
+        with self.lock:
+            self.found.absences += 1
 
     def db_flip(self, agent: Agent) -> None:
         with contextlib.closing(connect(self.url)) as conn:

@@ -7,9 +7,19 @@ from dataclasses import dataclass
 
 TABLES = ("crm_leads", "crm_lead_reassignments", "crm_sla_outbox", "crm_sla_webhook_deliveries",
           "crm_sla_agent_state")
-BREACH_EVENTS = ("reassigned", "escalated", "no_eligible_agent")
+BREACH_EVENTS = ("reassigned", "escalated", "no_eligible_agent", "breached")
+BREACH_REASONS = ("unclaimed", "no_contact")
 TIMER_EVENTS = ("assigned", "reassigned", "claimed")
-SOURCES = (("web", 0.45), ("partner", 0.20), ("enterprise", 0.08), ("phone", 0.27))
+# Events that start a new timer run (a step is taken once per run).
+RUN_EVENTS = ("assigned", "reassigned", "escalated", "claimed")
+SOURCES = (("web", 0.40), ("partner", 0.18), ("enterprise", 0.08), ("account", 0.12),
+           ("phone", 0.22))
+# The ladder of the Web policy: (stage, at, notify, name).
+STEPS = (("claim_window", 0.3, "owner", "nudge"), ("claim_window", 0.6, "manager", "tell manager"),
+         ("contact_window", 0.5, "owner", "call now"))
+ACCOUNTS = 60  # distinct emails of the `account` source (owner_key = email)
+DECLINE_SHARE = 0.06  # of the claims an agent is about to make, declined instead
+MANAGERS = 4  # the first agents manage the others (crm_sla_agent_routing.manager_id)
 HABITS = (("prompt", 0.45, (0.05, 0.5)), ("steady", 0.25, (0.3, 0.9)),
           ("slow", 0.15, (0.6, 1.5)), ("away", 0.15, (0.2, 0.8)))
 NOT_ALLOWED = ("40P01", "40001")  # deadlock, serialization failure

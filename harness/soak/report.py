@@ -15,6 +15,7 @@ def assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, 
     f = soak.found
     breach = percentiles([v for _, v in lags["breach"]])
     warning = percentiles([v for _, v in lags["warning"]])
+    step = percentiles([v for _, v in lags["step"]])
     hook = percentiles([v for _, v in lags["webhook"]])
     passes = percentiles(lags["pass_times"])
     growth = {k: grew(lags[k], elapsed) for k in ("breach", "webhook")}
@@ -28,6 +29,7 @@ def assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, 
         ("breach lag p99 <= 1 s", breach.get("p99_s"), goals.breach_p99_s),
         ("webhook lag p99 <= 2 s", hook.get("p99_s"), goals.webhook_p99_s),
         ("monitor pass p99 <= 50 ms", passes.get("p99_s"), goals.pass_p99_s),
+        ("step lag p99 <= 1 s", step.get("p99_s"), goals.breach_p99_s),
     ]
     goal_list = [{"goal": g, "met": None if v is None else v <= limit, "value_s": v}
                  for g, v, limit in goal_rows]
@@ -43,9 +45,12 @@ def assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, 
         "load": {"leads": f.inserted, "single_inserts": f.singles, "bulk_inserts": f.bulks,
                  "claims": f.claims, "contacts": f.contacts, "by_hand": f.manual,
                  "away_flips": f.away_flips, "actions_skipped": f.skipped,
+                 "absences": f.absences, "declines": f.declines,
+                 "declines_refused": f.declines_refused,
                  "board_updates": f.board_messages, "board_reconnects": f.board_reconnects},
         "breach_lag": breach, "worst_breaches": lags["worst_breaches"],
         "flagged_then_moved": percentiles(lags["deferred"]), "warning_lag": warning,
+        "step_lag": step,
         "webhook_lag": hook,
         "monitor_pass": {**passes, "how": "commit (notification arrival) minus the pass's "
                          "transaction start, passes that wrote events"},
@@ -78,8 +83,11 @@ def render(r: dict) -> str:
                  f"{ld['board_updates']:,} board updates read "
                  f"({ld.get('board_reconnects', 0)} reconnects)"),
         ("breach lag", lag(r["breach_lag"])),
+        ("workflow", f"{ld['declines']:,} declines ({ld['declines_refused']} refused), "
+                     f"{ld['absences']} absences booked"),
         ("warning lag", lag(r["warning_lag"]) if r["warning_lag"]["n"]
          else "no warning events from this engine"),
+        ("step lag", lag(r["step_lag"])),
         ("flagged, moved later", lag(r["flagged_then_moved"]) + " (breach to the move, once "
          "an agent was eligible)" if r["flagged_then_moved"].get("n") else "none"),
         ("webhook lag", lag(r["webhook_lag"])),
