@@ -2,8 +2,9 @@
 CSV (for a weekly email or a spreadsheet). The board's /stats page reads the same `figures()`.
 
 Every number comes from the database's own statistics functions (crm_agent_sla_stats,
-crm_sla_team_stats, crm_sla_stats_by_hour, crm_sla_stats_timeline), so row-level security
-decides who sees what: an agent's connection gets only its own numbers.
+crm_sla_team_stats, crm_sla_stats_by_hour, crm_sla_stats_timeline, and for the workflow of
+version 3 crm_sla_workflow_stats and crm_sla_step_stats), which decide who sees what: an agent's
+connection gets only its own numbers.
 """
 
 from __future__ import annotations
@@ -41,6 +42,22 @@ TEAM_COLUMNS = (
     ("breach_rate", "breach rate"),
     ("median_seconds_to_claim", "median claim s"),
     ("median_seconds_to_contact", "median contact s"),
+)
+WORKFLOW_COLUMNS = (
+    ("full_name", "agent"),
+    ("declined", "declined"),
+    ("handed_over", "handed over (absent)"),
+    ("breaches_reassigned", "breaches reassigned"),
+    ("breaches_to_manager", "breaches to manager"),
+    ("breaches_flagged", "breaches flagged"),
+)
+STEP_COLUMNS = (
+    ("policy_name", "policy"),
+    ("stage", "stage"),
+    ("step", "step"),
+    ("notify", "notify"),
+    ("sent", "sent"),
+    ("to_nobody", "no manager to tell"),
 )
 PERIODS = {"24h": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 _RELATIVE = re.compile(r"^(\d+)([hd])$")
@@ -88,6 +105,8 @@ QUERIES = {
     "teams": "select * from public.crm_sla_team_stats(%(from)s, %(to)s)",
     "claims_by_hour": "select * from public.crm_sla_stats_by_hour(%(from)s, %(to)s, %(tz)s)",
     "timeline": "select * from public.crm_sla_stats_timeline(%(from)s, %(to)s, %(buckets)s)",
+    "workflow": "select * from public.crm_sla_workflow_stats(%(from)s, %(to)s)",
+    "steps": "select * from public.crm_sla_step_stats(%(from)s, %(to)s)",
 }
 
 
@@ -134,21 +153,41 @@ def _plain(row: dict) -> dict:
     return out
 
 
+def totals(data: dict) -> dict:
+    """The period's workflow in a few numbers: breaches by how they were handled, steps sent,
+    declines and absence hand-overs (of the agents the caller sees)."""
+    flow = data["workflow"]
+    return {"reassigned": sum(r["breaches_reassigned"] for r in flow),
+            "to_manager": sum(r["breaches_to_manager"] for r in flow),
+            "flagged": sum(r["breaches_flagged"] for r in flow),
+            "steps": sum(r["sent"] for r in data["steps"]),
+            "declined": sum(r["declined"] for r in flow),
+            "handed_over": sum(r["handed_over"] for r in flow)}
+
+
+def _table(columns, rows: list[dict]) -> str:
+    return render([h for _k, h in columns], [[r[k] for k, _h in columns] for r in rows])
+
+
 def as_text(data: dict) -> str:
     parts = [f"SLA report from {data['from']} to {data['to']}", ""]
     if data["teams"]:
-        parts += ["per team", render([h for _k, h in TEAM_COLUMNS],
-                                     [[r[k] for k, _h in TEAM_COLUMNS] for r in data["teams"]]),
-                  ""]
-    parts += ["per agent", render([h for _k, h in AGENT_COLUMNS],
-                                  [[r[k] for k, _h in AGENT_COLUMNS] for r in data["agents"]])]
+        parts += ["per team", _table(TEAM_COLUMNS, data["teams"]), ""]
+    parts += ["per agent", _table(AGENT_COLUMNS, data["agents"]), "",
+              "workflow per agent", _table(WORKFLOW_COLUMNS, data["workflow"])]
+    if data["steps"]:
+        parts += ["", "ladder steps sent", _table(STEP_COLUMNS, data["steps"])]
     windows = sum(r["claim_windows"] for r in data["claims_by_hour"])
     in_time = sum(r["claimed_in_window"] for r in data["claims_by_hour"])
     breaches = sum(r["breaches"] for r in data["timeline"])
     moves = sum(r["reassignments"] for r in data["timeline"])
     share = f"{in_time / windows:.0%}" if windows else "-"
+    t = totals(data)
     parts += ["", f"claimed in time: {in_time} of {windows} claim windows ({share}); "
-              f"breaches: {breaches}; reassignments: {moves}"]
+              f"breaches: {breaches}; reassignments: {moves}",
+              f"breaches handled: {t['reassigned']} reassigned, {t['to_manager']} to a manager, "
+              f"{t['flagged']} flagged; steps sent: {t['steps']}; declines: {t['declined']}; "
+              f"absence hand-overs: {t['handed_over']}"]
     return "\n".join(parts) + "\n"
 
 
@@ -165,14 +204,17 @@ def csv_cell(value):
 
 
 def as_csv(data: dict) -> str:
-    """One row per team and per agent, with a `scope` column: what a spreadsheet wants. Names
-    (written by admins, or by agents for their own row) never run as formulas."""
+    """One row per team and per agent, with a `scope` column: what a spreadsheet wants (an
+    agent's row has its workflow numbers too; the ladder's steps are in the JSON). Names (written
+    by admins, or by agents for their own row) never run as formulas."""
     out = io.StringIO()
     writer = csv.writer(out)
-    keys = [k for k, _h in AGENT_COLUMNS if k != "full_name"]
+    keys = [k for k, _h in AGENT_COLUMNS + WORKFLOW_COLUMNS if k != "full_name"]
     writer.writerow(["scope", "name", *keys, "from", "to"])
+    flow = {r["agent_id"]: r for r in data["workflow"]}
+    agents = [{**row, **flow.get(row["agent_id"], {})} for row in data["agents"]]
     for scope, name_key, rows in (("team", "team_name", data["teams"]),
-                                  ("agent", "full_name", data["agents"])):
+                                  ("agent", "full_name", agents)):
         for row in rows:
             writer.writerow([csv_cell(v) for v in (
                 scope, row[name_key], *[row.get(k, "") for k in keys], data["from"],

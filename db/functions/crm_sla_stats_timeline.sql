@@ -1,5 +1,6 @@
--- For the managers' chart: breaches (missed windows) and reassignments in equal buckets of a
--- period. Admins and the service role count every agent's, an agent only those it lost or got.
+-- For the managers' chart: breaches (missed windows, moved or flagged in place) and reassignments
+-- in equal buckets of a period. Admins and the service role count every agent's, an agent only
+-- those it lost, got or was flagged for.
 create or replace function public.crm_sla_stats_timeline(
     p_from timestamptz default null,
     p_to timestamptz default null,
@@ -27,15 +28,29 @@ begin
     end if;
     v_step := (v_to - v_from) / p_buckets;
     return query
+    with marks as (
+        select r.created_at as at, r.reason in ('unclaimed', 'no_contact') as breach, true as moved
+        from public.crm_lead_reassignments as r
+        where r.created_at >= v_from and r.created_at < v_to
+            and (v_everyone or v_me in (r.from_agent_id, r.to_agent_id))
+        union all
+        -- on_breach 'flag': a breach that moved nothing
+        select (o.payload ->> 'at')::timestamptz, true, false
+        from public.crm_sla_outbox as o
+        where o.event = 'breached'
+            and (o.payload ->> 'at')::timestamptz >= v_from
+            and (o.payload ->> 'at')::timestamptz < v_to
+            and (v_everyone or o.agent_id = v_me)
+    )
+
     select
         v_from + v_step * b.n,
-        count(r.id) filter (where r.reason in ('unclaimed', 'no_contact')),
-        count(r.id)
+        count(m.at) filter (where m.breach),
+        count(m.at) filter (where m.moved)
     from pg_catalog.generate_series(0, p_buckets - 1) as b (n)
-    left join public.crm_lead_reassignments as r
-        on r.created_at >= v_from + v_step * b.n
-        and r.created_at < v_from + v_step * (b.n + 1)
-        and (v_everyone or v_me in (r.from_agent_id, r.to_agent_id))
+    left join marks as m
+        on m.at >= v_from + v_step * b.n
+        and m.at < v_from + v_step * (b.n + 1)
     group by b.n
     order by b.n;
 end

@@ -11,7 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from harness.report import AGENT_COLUMNS, PERIODS, TEAM_COLUMNS
+from harness.report import (
+    AGENT_COLUMNS,
+    PERIODS,
+    STEP_COLUMNS,
+    TEAM_COLUMNS,
+    WORKFLOW_COLUMNS,
+    totals,
+)
 
 DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 CELL_W, CELL_H, LEFT, TOP = 38, 26, 44, 22
@@ -171,6 +178,7 @@ def render_page(data: dict, period: str, viewer: str) -> str:
         + f">{label}</a>"
         for key, label in (("24h", "Last 24 hours"), ("7d", "7 days"), ("30d", "30 days")))
     share = f"{in_time / windows:.0%}" if windows else "–"
+    flow = totals(data)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>SLA statistics – crm-sla</title>
@@ -196,6 +204,10 @@ if (!new URLSearchParams(location.search).has("tz")) {{
 <div class="tile" data-figure="breaches">Breaches<b>{breaches}</b>missed windows</div>
 <div class="tile" data-figure="reassignments">Reassignments<b>{moves}</b>
 breaches and manual moves</div>
+<div class="tile" data-figure="breaches-handled">Breaches handled<b>{flow['reassigned']} /
+{flow['to_manager']} / {flow['flagged']}</b>reassigned / to a manager / flagged</div>
+<div class="tile" data-figure="steps">Ladder steps<b>{flow['steps']}</b>
+{flow['declined']} declined, {flow['handed_over']} handed over</div>
 </div>
 <h2>Claimed in time by hour of the week</h2>
 {heatmap(data['claims_by_hour'], data['time_zone'])}
@@ -203,6 +215,8 @@ breaches and manual moves</div>
 {timeline_chart(data['timeline'], span_days)}
 {_table('Per team', TEAM_COLUMNS, data['teams'], 'No teams (or none visible to you).')}
 {_table('Per agent', AGENT_COLUMNS, data['agents'], 'No agents.')}
+{_table('Workflow by agent', WORKFLOW_COLUMNS, data['workflow'], 'No agents.')}
+{_table('Ladder steps sent', STEP_COLUMNS, data['steps'], 'No ladder step in this period.')}
 </body></html>
 """
 
