@@ -6,7 +6,11 @@ and are not asserted: the machine running the tests may be busy with anything.""
 from __future__ import annotations
 
 import json
+import re
+from types import SimpleNamespace
 
+from harness.soak import workflow
+from harness.soak.load import Findings
 from harness.testing import connect
 from tests.cli import crm_sla
 
@@ -59,3 +63,63 @@ def test_a_short_soak_loses_nothing_and_reports_every_figure(server, tmp_path):
         jobs = conn.execute("select jobname from cron.job where jobname like %s",
                             (f"%{report['scratch_database']}",)).fetchall()
     assert left == [] and jobs == []
+
+
+def test_the_workflow_checks_catch_what_they_are_for(world):
+    """The soak's end checks of version 3 fail on the faults they look for: a lead routed to an
+    agent inside its absence, a decline without its audit row (or one never made), a step sent
+    twice in a timer run or missing from a run that reached its deadline."""
+    ann, bob = world.agents("Ann", "Bob")
+    manager = world.agent("Dee")
+    world.db.execute("insert into public.crm_sla_agent_routing (agent_id, manager_id) "
+                     "values (%s, %s), (%s, %s)", (ann, manager, bob, manager))
+    ladder = world.scalar("insert into public.crm_sla_policies (name, match) "
+                          "values ('Ladder', '{\"source\": \"web\"}') returning id")
+    world.db.execute("insert into public.crm_sla_policy_steps (policy_id, stage, at, notify, "
+                     "name) values (%s, 'claim_window', 0.5, 'owner', 'nudge')", (ladder,))
+    routed = world.lead(None, source="web")
+    owner = world.row(routed)["assigned_agent_id"]
+    assert workflow.absences(world.db)[1] is False  # nothing to catch: no absence at all
+    # Booked (backdated) over the instant the lead was routed to its owner: caught. (It ends at
+    # once, so that no lead is handed over below.)
+    world.db.execute(
+        "insert into public.crm_sla_agent_absences (agent_id, starts_at, ends_at) "
+        "values (%s, public.sla_now() - interval '1 minute', "
+        "public.sla_now() + interval '1 second')",
+        (owner,))
+    name, passed, detail = workflow.absences(world.db)
+    assert passed is False and "1 to the absent agent" in detail, detail
+
+    # A decline the soak made has its row; one it says it made and the engine has not, fails.
+    other = world.lead(ann)
+    with world.as_agent(ann) as conn:
+        conn.execute("select public.decline_lead(%s, 'soak decline 1')", (other,))
+    soak = SimpleNamespace(found=Findings(declined={"soak decline 1": (str(other), str(ann))}))
+    assert workflow.declines(world.db, soak)[1] is True
+    soak.found.declined["soak decline 2"] = (str(other), str(bob))
+    assert "1 without a row" in workflow.declines(world.db, soak)[2]
+    del soak.found.declined["soak decline 1"]
+    assert "1 rows without a decline" in workflow.declines(world.db, soak)[2]
+
+    # The step taken in time passes; a monitor first seeing the lead after its deadline takes
+    # no step (the breach comes first): a run that reached its deadline without it fails.
+    late = world.lead(ann, source="web")
+    world.travel("3 minutes")
+    world.monitor()
+    assert workflow.steps(world.db)[1] is True
+    world.travel("3 minutes")
+    world.monitor()  # both leads' deadlines passed: moved
+    world.travel("6 minutes")
+    world.monitor()  # their next owners' runs ran out with no pass between
+    name, passed, detail = workflow.steps(world.db)
+    assert passed is False and int(re.search(r"(\d+) missing", detail)[1]) >= 1, (detail, late)
+    assert "0 taken twice" in detail
+    # A step written twice in one timer run (forged here through the engine's event writer).
+    fresh = world.lead(bob, source="web")
+    world.db.execute(
+        "select public.crm_sla_emit(array['step', 'step'], array[%s, %s]::uuid[], "
+        "array[%s, %s]::uuid[], array['claim_window', 'claim_window'], "
+        "array[null, null]::timestamptz[], array[public.sla_now(), public.sla_now()], "
+        "array['{\"step\": \"nudge\"}', '{\"step\": \"nudge\"}']::jsonb[])",
+        (fresh, fresh, bob, bob))
+    assert "1 taken twice" in workflow.steps(world.db)[2]

@@ -7,11 +7,17 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from harness.soak.load import Soak
 from harness.soak.plan import BREACH_REASONS, RUN_EVENTS
 
 Check = tuple[str, bool | None, str]
+
+
+def _query(db: psycopg.Connection, sql: str) -> psycopg.Cursor:
+    """Rows as tuples, whatever the connection's row factory."""
+    return db.cursor(row_factory=tuple_row).execute(sql)
 
 
 # The engine's routing decisions to an agent inside one of its absences: an `assigned` of a routed
@@ -34,8 +40,8 @@ ROUTED_TO_ABSENT = """
 
 def absences(db: psycopg.Connection) -> Check:
     """No lead routed to an agent while `sla_now()` was inside one of its absences."""
-    bad = db.execute(ROUTED_TO_ABSENT).fetchall()
-    booked, handed, routed, exposed = db.execute(
+    bad = _query(db, ROUTED_TO_ABSENT).fetchall()
+    booked, handed, routed, exposed = _query(db,
         """
         select
             (select count(*) from public.crm_sla_agent_absences),
@@ -60,7 +66,7 @@ def absences(db: psycopg.Connection) -> Check:
 def declines(db: psycopg.Connection, soak: Soak) -> Check:
     """Each decline_lead call that returned wrote exactly one audit row (reason declined, from
     and by the decliner, notes = the call's note), and no declined row is without its call."""
-    rows = db.execute(
+    rows = _query(db,
         "select notes, lead_id::text, from_agent_id::text, reassigned_by::text "
         "from public.crm_lead_reassignments where reason = 'declined'").fetchall()
     calls = soak.found.declined
@@ -82,10 +88,10 @@ def steps(db: psycopg.Connection) -> Check:
     `reassigned`, `escalated` or `claimed`), and a run that reached its deadline (its first breach
     event) had every step of its stage sent before it."""
     ladder: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for policy, stage, name in db.execute(
+    for policy, stage, name in _query(db,
             "select policy_id::text, stage, name from public.crm_sla_policy_steps"):
         ladder[(policy, stage)].add(name)
-    policy_of = dict(db.execute(
+    policy_of = dict(_query(db,
         "select id::text, sla_policy_id::text from public.crm_leads "
         "where sla_policy_id is not null"))
     run: dict[str, int] = defaultdict(int)
@@ -94,7 +100,7 @@ def steps(db: psycopg.Connection) -> Check:
     breached: set[tuple[str, int]] = set()
     missing = 0
     n = 0
-    for event, lead, payload in db.execute(
+    for event, lead, payload in _query(db,
             "select event, lead_id::text, payload from public.crm_sla_outbox "
             "where lead_id is not null order by id"):
         key = (lead, run[lead])
