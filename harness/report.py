@@ -50,6 +50,9 @@ WORKFLOW_COLUMNS = (
     ("breaches_reassigned", "breaches reassigned"),
     ("breaches_to_manager", "breaches to manager"),
     ("breaches_flagged", "breaches flagged"),
+    ("pauses", "pauses"),
+    ("snoozes", "snoozes"),
+    ("paused_seconds", "paused s"),
 )
 STEP_COLUMNS = (
     ("policy_name", "policy"),
@@ -155,14 +158,16 @@ def _plain(row: dict) -> dict:
 
 def totals(data: dict) -> dict:
     """The period's workflow in a few numbers: breaches by how they were handled, steps sent,
-    declines and absence hand-overs (of the agents the caller sees)."""
+    declines, absence hand-overs, pauses and snoozes (of the agents the caller sees)."""
     flow = data["workflow"]
     return {"reassigned": sum(r["breaches_reassigned"] for r in flow),
             "to_manager": sum(r["breaches_to_manager"] for r in flow),
             "flagged": sum(r["breaches_flagged"] for r in flow),
             "steps": sum(r["sent"] for r in data["steps"]),
             "declined": sum(r["declined"] for r in flow),
-            "handed_over": sum(r["handed_over"] for r in flow)}
+            "handed_over": sum(r["handed_over"] for r in flow),
+            "pauses": sum(r["pauses"] for r in flow),
+            "snoozes": sum(r["snoozes"] for r in flow)}
 
 
 def _table(columns, rows: list[dict]) -> str:
@@ -187,7 +192,8 @@ def as_text(data: dict) -> str:
               f"breaches: {breaches}; reassignments: {moves}",
               f"breaches handled: {t['reassigned']} reassigned, {t['to_manager']} to a manager, "
               f"{t['flagged']} flagged; steps sent: {t['steps']}; declines: {t['declined']}; "
-              f"absence hand-overs: {t['handed_over']}"]
+              f"absence hand-overs: {t['handed_over']}; pauses: {t['pauses']}; "
+              f"snoozes: {t['snoozes']}"]
     return "\n".join(parts) + "\n"
 
 

@@ -176,3 +176,54 @@ def test_stats_page_shows_the_workflow(world, scenario):
     ladder = page[page.index("<caption>Ladder steps sent</caption>"):]
     assert re.search(r'<th scope="row">Ladder</th><td>claim_window</td><td>tell manager</td>'
                      r"<td>manager</td><td>1</td><td>0</td>", ladder)
+
+
+def test_pauses_per_agent_and_response_times_without_the_paused_time(world):
+    """Ann claims her lead after a minute, waits an hour on the customer (status `waiting`,
+    the policy's pause_when), then contacts two minutes later: 60 s to claim, 180 s to contact.
+    Bob snoozes his lead for 30 minutes and claims it a minute after the monitor resumed it: 60 s
+    to claim. Each pause is counted for its agent with how long it lasted."""
+    ann, bob = world.agents("Ann", "Bob")
+    start = world.now()
+    world.db.execute("alter table public.crm_leads add column if not exists status text")
+    policy(world, "Waiting", {}, owner_may_snooze=True, claim_window="10 minutes",
+           contact_window="10 minutes",
+           pause_when=psycopg.types.json.Jsonb({"status": "waiting"}))
+    waiting, snoozed = world.lead(ann), world.lead(bob)
+    with world.as_agent(bob) as conn:
+        conn.execute("select public.crm_sla_snooze(%s, public.sla_now() + interval '30 minutes', "
+                     "'call me back')", (snoozed,))
+    world.travel("1 minute")
+    with world.as_agent(ann) as conn:
+        conn.execute("select public.claim_lead(%s)", (waiting,))
+    world.travel("1 minute")
+    world.db.execute("update public.crm_leads set status = 'waiting' where id = %s", (waiting,))
+    world.travel("29 minutes")
+    world.monitor()  # Bob's snooze ends
+    with world.as_agent(bob) as conn:
+        conn.execute("select public.claim_lead(%s)", (snoozed,))
+    world.travel("31 minutes")
+    world.db.execute("update public.crm_leads set status = 'replied' where id = %s", (waiting,))
+    world.travel("2 minutes")
+    with world.as_agent(ann) as conn:
+        conn.execute("select public.complete_first_action(%s)", (waiting,))
+    period = {"from": start, "to": world.now() + timedelta(seconds=1)}
+
+    rows = workflow(world.db, period)
+    assert (rows["Ann"]["pauses"], rows["Ann"]["snoozes"]) == (1, 0)
+    assert (rows["Bob"]["pauses"], rows["Bob"]["snoozes"]) == (0, 1)
+    assert 3595 <= rows["Ann"]["paused_seconds"] <= 3605  # the hour waiting on the customer
+    assert 1795 <= rows["Bob"]["paused_seconds"] <= 1805  # to the snooze's end
+    times = {r["full_name"]: (r["median_seconds_to_claim"], r["median_seconds_to_contact"])
+             for r in world.db.execute("select * from public.crm_agent_sla_stats(%s, %s)",
+                                       (period["from"], period["to"]))}
+    assert times["Ann"][0] in (60, 61) and times["Ann"][1] in (179, 180, 181), times
+    assert times["Bob"][0] in (59, 60, 61), times
+    with world.as_agent(bob) as conn:
+        assert list(workflow(conn, period)) == ["Bob"]
+
+    text = crm_sla("report", "--from", period["from"].isoformat(), "--to",
+                   period["to"].isoformat(), url=world.url).stdout
+    assert "; pauses: 1; snoozes: 1" in text, text
+    page = render_page(report.figures(world.db, period["from"], period["to"]), "24h", "admin")
+    assert re.search(r'data-figure="pauses">Clock stopped<b>2</b>\s*1 waiting, 1 snoozed', page)

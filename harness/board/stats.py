@@ -152,7 +152,7 @@ body { font: 15px/1.4 "Liberation Sans", Arial, sans-serif; color: #1a1a1a; marg
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 22px 0 6px; }
 nav a { margin-right: 14px; color: #0b4f9c; } nav a[aria-current] { font-weight: bold;
   color: #1a1a1a; text-decoration: none; }
-.tiles { display: flex; gap: 16px; margin: 12px 0; }
+.tiles { display: flex; flex-wrap: wrap; gap: 16px; margin: 12px 0; }
 .tile { border: 1px solid #c4c4c4; border-radius: 6px; padding: 8px 14px; min-width: 170px; }
 .tile b { display: block; font-size: 22px; }
 table { border-collapse: collapse; margin: 4px 0 8px; }
@@ -208,6 +208,8 @@ breaches and manual moves</div>
 {flow['to_manager']} / {flow['flagged']}</b>reassigned / to a manager / flagged</div>
 <div class="tile" data-figure="steps">Ladder steps<b>{flow['steps']}</b>
 {flow['declined']} declined, {flow['handed_over']} handed over</div>
+<div class="tile" data-figure="pauses">Clock stopped<b>{flow['pauses'] + flow['snoozes']}</b>
+{flow['pauses']} waiting, {flow['snoozes']} snoozed</div>
 </div>
 <h2>Claimed in time by hour of the week</h2>
 {heatmap(data['claims_by_hour'], data['time_zone'])}
