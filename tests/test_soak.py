@@ -24,11 +24,12 @@ CHECKS = [
     "no lead routed to an agent during its absence",
     "every decline has exactly one audit row",
     "every ladder step once per timer run",
+    "no event for a paused timer while paused",
 ]
 
 
 def test_a_short_soak_loses_nothing_and_reports_every_figure(server, tmp_path):
-    proc = crm_sla("soak", "--minutes", "0.5", "--rate", "30", "--agents", "12",
+    proc = crm_sla("soak", "--minutes", "0.5", "--rate", "20", "--agents", "12",
                    "--out", str(tmp_path), url=server)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -43,8 +44,9 @@ def test_a_short_soak_loses_nothing_and_reports_every_figure(server, tmp_path):
     load = report["load"]
     assert load["leads"] > 300 and load["bulk_inserts"] >= 1 and load["claims"] > 0
     assert report["breach_lag"]["n"] > 0 and report["webhook_lag"]["n"] > 0
-    # Version 3's workflow was in the mix: declines, absences, ladder steps.
+    # Version 3's workflow was in the mix: declines, absences, ladder steps, pauses, snoozes.
     assert load["declines"] > 0 and load["absences"] > 0 and report["step_lag"]["n"] > 0
+    assert load["waits"] > 0 and load["snoozes"] > 0
     assert report["monitor_pass"]["n"] > 0
     assert set(report["rss_bytes"]) == {"deliver", "board"}
     assert all(set(v) == {"start", "end"} for v in report["rss_bytes"].values())

@@ -52,6 +52,7 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
         "left join public.crm_sla_policies as p on l.sla_policy_id = p.id").fetchall())
     timer: dict[str, tuple[datetime, datetime]] = {}
     handled: set[str] = set()  # leads whose running timer's breach was acted on already
+    shifted: set[str] = set()  # leads whose running timer was paused: its warning moved too
     deferred: list[float] = []  # flagged leads moved later, once an agent was eligible
     breach: list[tuple[float, float]] = []
     worst: list[dict] = []
@@ -94,13 +95,25 @@ def analyse(db: psycopg.Connection, seen: dict, t0_wall: float, seconds: float,
         if kind == "step":  # from the instant it was due (payload.step_at)
             instant = datetime.fromisoformat(payload["step_at"]).timestamp()
             step.append((instant - t0_wall, got - instant))
-        if kind == "warning" and lead in timer and warn_at.get(lead) is not None:
+        if kind == "warning" and lead in timer and warn_at.get(lead) is not None \
+                and lead not in shifted:
             start, expiry = timer[lead]
             instant = start.timestamp() + warn_at[lead] * (expiry - start).total_seconds()
             warning.append((instant - t0_wall, got - instant))
-        if kind in TIMER_EVENTS and payload.get("expires_at"):
-            timer[lead] = (at, datetime.fromisoformat(payload["expires_at"]))
+        if kind in TIMER_EVENTS:
             handled.discard(lead)
+            if payload.get("expires_at"):
+                timer[lead] = (at, datetime.fromisoformat(payload["expires_at"]))
+                shifted.discard(lead)
+            else:  # its timer starts paused: the deadline comes with `resumed`
+                timer.pop(lead, None)
+                shifted.add(lead)
+        elif kind == "paused":
+            shifted.add(lead)
+        elif kind == "resumed" and payload.get("expires_at"):
+            # The deadline moved by the time paused: a breach lags from the new one.
+            timer[lead] = (at, datetime.fromisoformat(payload["expires_at"]))
+            shifted.add(lead)
         elif kind in ("contacted", "escalated"):
             timer.pop(lead, None)
     pass_times = [got - datetime.fromisoformat(at).timestamp() for at, got in passes.items()]

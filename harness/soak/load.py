@@ -31,9 +31,12 @@ from harness.soak.plan import (
     HABITS,
     MANAGERS,
     NOT_ALLOWED,
+    PAUSE_WHEN,
+    SNOOZE_SHARE,
     SOURCES,
     STEPS,
     TABLES,
+    WAIT_SHARE,
     Plan,
 )
 from harness.target import connect
@@ -58,6 +61,7 @@ class Lead:
     owner: str | None = None
     version: int = 0
     done: bool = False
+    window: float = 0.0  # seconds, of the timer its owner last heard of
 
 
 @dataclass
@@ -77,6 +81,8 @@ class Findings:
     absences: int = 0
     declines: int = 0
     declines_refused: int = 0
+    waits: int = 0  # status set to PAUSE_WHEN's (the timer pauses) and cleared later
+    snoozes: int = 0
     # note -> (lead, decliner) of every decline_lead call that returned: one audit row each
     declined: dict[str, tuple[str, str]] = field(default_factory=dict)
     skipped: int = 0
@@ -173,13 +179,17 @@ class Soak:
             ("Accounts (owner, flag)", 40, {"source": "account"}, cw, tw, 0.5, None, None, "flag",
              "email"),
         ]
+        # The CRM's own status column: a lead waiting on the customer stops the clock (every
+        # policy's pause_when), and owners may snooze their leads (not those without a policy).
+        db.execute("alter table public.crm_leads add column if not exists status text")
         for name, prio, match, c, t, warn, calendar, team_id, on_breach, key in policies:
             db.execute(
                 "insert into public.crm_sla_policies (name, priority, match, claim_window, "
                 "contact_window, max_reassignments, warn_at, calendar_id, team_id, on_breach, "
-                "owner_key) values (%s, %s, %s, %s, %s, 3, %s, %s, %s, %s, %s)",
+                "owner_key, pause_when, owner_may_snooze) "
+                "values (%s, %s, %s, %s, %s, 3, %s, %s, %s, %s, %s, %s, true)",
                 (name, prio, json.dumps(match), f"{c} seconds", f"{t} seconds", warn, calendar,
-                 team_id, on_breach, key))
+                 team_id, on_breach, key, json.dumps(PAUSE_WHEN)))
         db.execute(
             "insert into public.crm_sla_policy_steps (policy_id, stage, at, notify, name) "
             "select p.id, s.stage, s.at, s.notify, s.name from public.crm_sla_policies as p "
@@ -192,7 +202,7 @@ class Soak:
         return {"claim_window_s": cw, "contact_window_s": tw,
                 "policies": [n for n, *_ in policies] + ["settings' defaults (phone)"],
                 "capped_agents": sum(a.cap is not None for a in self.agents.values()),
-                "managers": MANAGERS, "steps": [list(s) for s in STEPS],
+                "managers": MANAGERS, "steps": [list(s) for s in STEPS], "pause_when": PAUSE_WHEN,
                 "habits": dict(Counter(a.habit for a in self.agents.values()))}
 
     # -- the table's state ----------------------------------------------------------------------
@@ -296,18 +306,30 @@ class Soak:
             who = self.agents.get(agent or "")
             if action is None or who is None or event.get("expires_at") is None:
                 return
-            window = (datetime.fromisoformat(event["expires_at"])
-                      - datetime.fromisoformat(event["at"])).total_seconds()
-            delay = self.rng.uniform(*who.delays) * min(max(window, 0.0), 60.0)
-            self.seq += 1
-            heapq.heappush(self.actions, (time.monotonic() + delay, self.seq, action, lead_id,
-                                          agent, lead.version))
+            lead.window = min(max((datetime.fromisoformat(event["expires_at"])
+                                   - datetime.fromisoformat(event["at"])).total_seconds(), 0.0),
+                              60.0)
+            delay = self.rng.uniform(*who.delays) * lead.window
+            # Now and then the owner snoozes a new lead first, or, claimed, waits on the
+            # customer (the status that stops the clock) before the first contact.
+            if action == "claim" and self.rng.random() < SNOOZE_SHARE:
+                action, delay = "snooze", 0.1 * lead.window
+            elif action == "contact" and self.rng.random() < WAIT_SHARE:
+                action, delay = "wait", 0.2 * lead.window
+            self.later(delay, action, lead_id, agent, lead.version)
+
+    def later(self, delay: float, action: str, lead_id: str, agent: str, version: int) -> None:
+        """Plans an action (the caller holds the lock)."""
+        self.seq += 1
+        heapq.heappush(self.actions, (time.monotonic() + delay, self.seq, action, lead_id, agent,
+                                      version))
 
     def act(self) -> None:
         """An agent's hands: claims (a few declined instead, each with a note of its own) and
         first contacts when they fall due."""
         rng = random.Random(self.plan.seed + threading.get_ident())
-        with contextlib.closing(self.session("authenticated")) as conn:
+        with contextlib.closing(self.session("authenticated")) as conn, \
+                contextlib.closing(self.session("service_role")) as crm:
             while not self.stop.is_set():
                 with self.lock:
                     due = self.actions[0] if self.actions and (
@@ -316,7 +338,9 @@ class Soak:
                         heapq.heappop(self.actions)
                         _, _, action, lead_id, agent, version = due
                         lead = self.leads[lead_id]
-                        if lead.version != version or self.agents[agent].out():
+                        if action == "reply":
+                            pass  # the customer answers whoever owns the lead now
+                        elif lead.version != version or self.agents[agent].out():
                             self.found.skipped += 1
                             due = None
                 if due is None:
@@ -324,6 +348,9 @@ class Soak:
                     continue
                 if action == "claim" and rng.random() < DECLINE_SHARE:
                     self.decline(conn, lead_id, agent)
+                    continue
+                if action in ("snooze", "wait", "reply"):
+                    self.pause(conn, crm, action, lead_id, agent, version)
                     continue
                 fn = "claim_lead" if action == "claim" else "complete_first_action"
                 try:
@@ -338,6 +365,44 @@ class Soak:
                             self.found.claims += 1
                         else:
                             self.found.contacts += 1
+
+    def pause(self, conn: psycopg.Connection, crm: psycopg.Connection, action: str,
+              lead_id: str, agent: str, version: int) -> None:
+        """Stopping the clock: the owner snoozes its lead for 2-6 s (crm_sla_snooze; refused for
+        a lead without a policy) and claims it after; or sets the lead's status to the one that
+        pauses its timer (`wait`), and the customer replies 2-6 s later (`reply`: the CRM, as
+        the service role, clears the status), after which the owner goes on to contact."""
+        length = self.rng.uniform(2, 6)
+        try:
+            if action == "reply":
+                crm.execute("update public.crm_leads set status = null where id = %s", (lead_id,))
+            else:
+                conn.execute("select set_config('request.jwt.claims', %s, false)",
+                             (json.dumps({"role": "authenticated", "sub": agent}),))
+                if action == "snooze":
+                    conn.execute("select public.crm_sla_snooze(%s, public.sla_now() + %s * "
+                                 "interval '1 second', 'soak: call me later')", (lead_id, length))
+                else:
+                    conn.execute("update public.crm_leads set status = %s where id = %s",
+                                 (PAUSE_WHEN["status"], lead_id))
+        except psycopg.Error as exc:
+            self.error(exc, action)
+            return
+        with self.lock:
+            lead = self.leads[lead_id]
+            who = self.agents[agent]
+            if action == "snooze":
+                self.found.snoozes += 1
+                then = "claim"
+            elif action == "wait":
+                self.found.waits += 1
+                self.later(length, "reply", lead_id, agent, version)
+                return
+            else:
+                then = "contact"
+            if lead.version == version:
+                self.later(length * (action == "snooze") + self.rng.uniform(*who.delays)
+                           * lead.window, then, lead_id, agent, version)
 
     def decline(self, conn: psycopg.Connection, lead_id: str, agent: str) -> None:
         """The owner hands the lead back (decline_lead) with a note no other decline has, so that

@@ -19,6 +19,9 @@ STEPS = (("claim_window", 0.3, "owner", "nudge"), ("claim_window", 0.6, "manager
          ("contact_window", 0.5, "owner", "call now"))
 ACCOUNTS = 60  # distinct emails of the `account` source (owner_key = email)
 DECLINE_SHARE = 0.06  # of the claims an agent is about to make, declined instead
+SNOOZE_SHARE = 0.04  # of the leads an agent gets, snoozed for a few seconds first
+WAIT_SHARE = 0.12  # of the leads an agent claims, waiting on the customer a few seconds first
+PAUSE_WHEN = {"status": "waiting on customer"}  # every policy's: the timer pauses meanwhile
 MANAGERS = 4  # the first agents manage the others (crm_sla_agent_routing.manager_id)
 HABITS = (("prompt", 0.45, (0.05, 0.5)), ("steady", 0.25, (0.3, 0.9)),
           ("slow", 0.15, (0.6, 1.5)), ("away", 0.15, (0.2, 0.8)))

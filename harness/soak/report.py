@@ -46,7 +46,8 @@ def assemble(header, plan, soak, lags, result_checks, start_tables, end_tables, 
                  "claims": f.claims, "contacts": f.contacts, "by_hand": f.manual,
                  "away_flips": f.away_flips, "actions_skipped": f.skipped,
                  "absences": f.absences, "declines": f.declines,
-                 "declines_refused": f.declines_refused,
+                 "declines_refused": f.declines_refused, "waits": f.waits,
+                 "snoozes": f.snoozes,
                  "board_updates": f.board_messages, "board_reconnects": f.board_reconnects},
         "breach_lag": breach, "worst_breaches": lags["worst_breaches"],
         "flagged_then_moved": percentiles(lags["deferred"]), "warning_lag": warning,
@@ -84,7 +85,8 @@ def render(r: dict) -> str:
                  f"({ld.get('board_reconnects', 0)} reconnects)"),
         ("breach lag", lag(r["breach_lag"])),
         ("workflow", f"{ld['declines']:,} declines ({ld['declines_refused']} refused), "
-                     f"{ld['absences']} absences booked"),
+                     f"{ld['absences']} absences booked, {ld['waits']:,} waits on the customer, "
+                     f"{ld['snoozes']:,} snoozes"),
         ("warning lag", lag(r["warning_lag"]) if r["warning_lag"]["n"]
          else "no warning events from this engine"),
         ("step lag", lag(r["step_lag"])),

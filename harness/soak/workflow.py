@@ -1,6 +1,7 @@
 """The end checks of version 3's workflow under load: absences (no lead routed to an agent inside
-its absence), declines (each one audit row) and the ladder (each step once per timer run), read
-from the outbox and the audit table once the load has stopped."""
+its absence), declines (each one audit row), the ladder (each step once per timer run) and
+stopping the clock (no timer event while a timer is paused), read from the outbox and the audit
+table once the load has stopped."""
 
 from __future__ import annotations
 
@@ -83,7 +84,24 @@ def declines(db: psycopg.Connection, soak: Soak) -> Check:
             f"{unexpected} rows without a decline")
 
 
-def steps(db: psycopg.Connection) -> Check:
+Events = list[tuple[str, str, dict]]
+
+
+def events(db: psycopg.Connection) -> Events:
+    """Every lead's events in the order they were written (event, lead, payload): a lead's row
+    lock orders them, so per lead this is the order they happened in."""
+    return _query(db, "select event, lead_id::text, payload from public.crm_sla_outbox "
+                      "where lead_id is not null order by id").fetchall()
+
+
+def breach(event: str, payload: dict) -> bool:
+    """The monitor acted on a breach: a move for a missed window, an escalation after one, a
+    lead flagged in place or with nobody to take it."""
+    return event in ("no_eligible_agent", "breached") or (
+        event in ("reassigned", "escalated") and payload.get("reason") in BREACH_REASONS)
+
+
+def steps(db: psycopg.Connection, written: Events | None = None) -> Check:
     """Each ladder step is sent at most once per timer run (a run starts with `assigned`,
     `reassigned`, `escalated` or `claimed`), and a run that reached its deadline (its first breach
     event) had every step of its stage sent before it."""
@@ -100,17 +118,13 @@ def steps(db: psycopg.Connection) -> Check:
     breached: set[tuple[str, int]] = set()
     missing = 0
     n = 0
-    for event, lead, payload in _query(db,
-            "select event, lead_id::text, payload from public.crm_sla_outbox "
-            "where lead_id is not null order by id"):
+    for event, lead, payload in events(db) if written is None else written:
         key = (lead, run[lead])
         if event == "step":
             n += 1
             taken[(*key, payload["step"])] += 1
             sent[key].add(payload["step"])
-        elif (event in ("no_eligible_agent", "breached")
-              or (event in ("reassigned", "escalated")
-                  and payload.get("reason") in BREACH_REASONS)) and key not in breached:
+        elif breach(event, payload) and key not in breached:
             breached.add(key)
             wanted = ladder.get((policy_of.get(lead), payload.get("stage")), set())
             missing += len(wanted - sent[key])
@@ -123,5 +137,33 @@ def steps(db: psycopg.Connection) -> Check:
             f"missing from the {len(breached):,} runs that reached their deadline")
 
 
+def pauses(db: psycopg.Connection, written: Events | None = None) -> Check:
+    """No timer event (warning, step, breach) for a lead while its timer is paused: from its
+    `paused` event to its `resumed`, or to the end of that timer run (a claim, a move, the first
+    contact). A run that starts paused has its `paused` event first, then its `claimed` or
+    `reassigned` with no deadline (docs/events.md): that run is paused."""
+    paused: set[str] = set()
+    counts: Counter = Counter()
+    bad: list[tuple[str, str]] = []
+    for event, lead, payload in events(db) if written is None else written:
+        if lead in paused and (event in ("warning", "step") or breach(event, payload)):
+            bad.append((lead, event))
+        if event == "paused":
+            counts[f"paused ({payload.get('reason')})"] += 1
+            paused.add(lead)
+        elif event in RUN_EVENTS and event != "escalated" and payload.get("expires_at") is None:
+            paused.add(lead)  # the new run started paused
+        elif event == "resumed" or event in RUN_EVENTS or event == "contacted":
+            if event == "resumed":
+                counts[event] += 1
+            paused.discard(lead)
+    figures = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items()))
+    return ("no event for a paused timer while paused",
+            not bad and counts["resumed"] > 0,
+            f"{figures or 'no pauses'}; {len(bad)} timer events while paused"
+            + (f" (e.g. {bad[0][1]} of lead {bad[0][0]})" if bad else ""))
+
+
 def checks(db: psycopg.Connection, soak: Soak) -> list[Check]:
-    return [absences(db), declines(db, soak), steps(db)]
+    written = events(db)
+    return [absences(db), declines(db, soak), steps(db, written), pauses(db, written)]
