@@ -70,7 +70,8 @@ def test_a_short_soak_loses_nothing_and_reports_every_figure(server, tmp_path):
 def test_the_workflow_checks_catch_what_they_are_for(world):
     """The soak's end checks of version 3 fail on the faults they look for: a lead routed to an
     agent inside its absence, a decline without its audit row (or one never made), a step sent
-    twice in a timer run or missing from a run that reached its deadline."""
+    twice in a timer run or missing from a run that reached its deadline, a timer event while the
+    timer is paused."""
     ann, bob = world.agents("Ann", "Bob")
     manager = world.agent("Dee")
     world.db.execute("insert into public.crm_sla_agent_routing (agent_id, manager_id) "
@@ -125,3 +126,22 @@ def test_the_workflow_checks_catch_what_they_are_for(world):
         "array['{\"step\": \"nudge\"}', '{\"step\": \"nudge\"}']::jsonb[])",
         (fresh, fresh, bob, bob))
     assert "1 taken twice" in workflow.steps(world.db)[2]
+
+    # Stopping the clock: a paused and resumed timer passes; a step forged between a lead's
+    # `paused` and `resumed` events is caught.
+    world.db.execute("alter table public.crm_leads add column status text")
+    world.db.execute("update public.crm_sla_policies set pause_when = '{\"status\": \"wait\"}' "
+                     "where id = %s", (ladder,))
+    held = world.lead(bob, source="web")
+    world.db.execute("update public.crm_leads set status = 'wait' where id = %s", (held,))
+    world.db.execute("update public.crm_leads set status = null where id = %s", (held,))
+    name, passed, detail = workflow.pauses(world.db)
+    assert passed is True and "0 timer events while paused" in detail, detail
+    world.db.execute("update public.crm_leads set status = 'wait' where id = %s", (held,))
+    world.db.execute(
+        "select public.crm_sla_emit(array['step'], array[%s]::uuid[], array[%s]::uuid[], "
+        "array['claim_window'], array[null]::timestamptz[], array[public.sla_now()], "
+        "array['{\"step\": \"nudge\"}']::jsonb[])", (held, bob))
+    world.db.execute("update public.crm_leads set status = null where id = %s", (held,))
+    name, passed, detail = workflow.pauses(world.db)
+    assert passed is False and "1 timer events while paused" in detail, detail
