@@ -270,25 +270,27 @@ class Soak:
 
     def hear(self) -> None:
         """The agents' ears: every event on crm_sla, read from the outbox (a notification carries
-        ids only)."""
+        ids only), one query for all the notifications that arrived together."""
         with contextlib.closing(connect(self.url)) as conn, \
                 contextlib.closing(connect(self.url)) as reader:
             conn.execute("listen crm_sla")
             while not self.stop.is_set():
-                for note in conn.notifies(timeout=0.3, stop_after=200):
+                ranges: list[tuple[int, int]] = []
+                for note in conn.notifies(timeout=0.05, stop_after=500):
                     body = json.loads(note.payload)
                     if body.get("event") == "batch":
-                        events = [r[0] for r in reader.execute(
-                            "select payload from public.crm_sla_outbox where id between %s and %s "
-                            "order by id", (body["first_outbox_id"], body["last_outbox_id"]))]
+                        ranges.append((body["first_outbox_id"], body["last_outbox_id"]))
                     elif "outbox_id" in body:  # it names its event; the payload is in the outbox
-                        events = [r[0] for r in reader.execute(
-                            "select payload from public.crm_sla_outbox where id = %s",
-                            (body["outbox_id"],))]
-                    else:  # {"event": "inserted"}: leads wait in the queue (for the board)
-                        continue
-                    for event in events:
-                        self.heard(event)
+                        ranges.append((body["outbox_id"], body["outbox_id"]))
+                    # else {"event": "inserted"}: leads wait in the queue (for the board)
+                if not ranges:
+                    continue
+                for (event,) in reader.execute(
+                        "select o.payload from public.crm_sla_outbox as o "
+                        "inner join unnest(%s::bigint[], %s::bigint[]) as r (first, last) "
+                        "on o.id between r.first and r.last order by o.id",
+                        [list(c) for c in zip(*ranges, strict=True)]):
+                    self.heard(event)
 
     def heard(self, event: dict) -> None:
         kind, lead_id, agent = event["event"], event.get("lead_id"), event.get("agent_id")
