@@ -145,3 +145,20 @@ def test_the_workflow_checks_catch_what_they_are_for(world):
     world.db.execute("update public.crm_leads set status = null where id = %s", (held,))
     name, passed, detail = workflow.pauses(world.db)
     assert passed is False and "1 timer events while paused" in detail, detail
+
+
+def test_breaches_to_the_manager_never_put_it_over_its_cap(world):
+    """Found by the soak (an agent with cap 4 held 5 open leads): in one monitor pass, a lead
+    routed by the router to a manager and another sent to the same manager by on_breach 'manager'
+    counted the manager's room twice. The manager's room is what the router's picks left."""
+    rep, boss = world.agents("Rep", "Boss")
+    world.db.execute("insert into public.crm_sla_agent_routing (agent_id, manager_id, "
+                     "max_open_leads) values (%s, %s, null), (%s, null, 1)", (rep, boss, boss))
+    world.db.execute("insert into public.crm_sla_policies (name, match, on_breach) "
+                     "values ('To the manager', '{\"source\": \"partner\"}', 'manager')")
+    plain = world.lead(rep)
+    partner = world.lead(rep, source="partner")
+    world.travel("6 minutes")
+    world.monitor()
+    owners = [world.row(lead)["assigned_agent_id"] for lead in (plain, partner)]
+    assert owners.count(boss) == 1 and owners.count(rep) == 1, owners
