@@ -157,6 +157,7 @@ def _run(url: str, plan: Plan, header: dict, logs: Path, report) -> dict:
         from harness import monitor
 
         with monitor.paused(pause, by="crm-sla soak"):
+            _absences_over(db)
             header["routed_after_the_load"] = _settle(db)
             deadline = time.monotonic() + 60
             while db.execute("select count(*) from public.crm_sla_webhook_deliveries "
@@ -200,6 +201,17 @@ def _settle(db: psycopg.Connection) -> int:
         if not result.get("routed") and not moved:  # a move frees a slot for the next pass
             break
     return total
+
+
+def _absences_over(db: psycopg.Connection) -> None:
+    """Waits (at most 30 s) until every absence booked has ended: one that ended after the
+    settling passes would make an agent eligible for leads still queued, with no pass to route
+    them before the end checks."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and db.execute(
+            "select exists (select from public.crm_sla_agent_absences "
+            "where ends_at > public.sla_now())").fetchone()[0]:
+        time.sleep(0.5)
 
 
 def _policies_used(db: psycopg.Connection) -> bool:
