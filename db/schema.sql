@@ -3023,42 +3023,58 @@ CREATE FUNCTION public.crm_sla_route_ladder(p_leads uuid[], p_at timestamp with 
     SET search_path TO ''
     AS $$
 declare
-    v_row record;
+    v_leads uuid[];
+    v_picks uuid[];  -- the router's pick for each lead
+    v_escalates boolean[];
+    v_reasons text[];
+    v_owners uuid[];
+    v_modes text[];  -- each lead's on_breach
+    v_teams uuid[];  -- each lead's policy's team (NULL: none)
     v_pick uuid;
-    v_pool_ids uuid[];  -- who may take a lead now, with the room left under its cap
+    v_pool_ids uuid[];  -- who may take a lead now, with the room the router's picks left it
     v_room bigint[];
     v_at integer;
 begin
-    for v_row in
-        select
-            r.*, l.assigned_agent_id as owner, coalesce(p.on_breach, 'reassign') as on_breach,
-            p.team_id
-        from public.crm_sla_route(p_leads, p_at) as r
-        inner join unnest(p_leads) with ordinality as t (id, ord) on r.lead_id = t.id
-        left join public.crm_leads as l on r.lead_id = l.id
-        left join public.crm_sla_policies as p on l.sla_policy_id = p.id
-        order by t.ord
-    loop
+    select
+        array_agg(r.lead_id order by t.ord),
+        array_agg(r.agent_id order by t.ord),
+        array_agg(r.escalate order by t.ord),
+        array_agg(r.reason order by t.ord),
+        array_agg(l.assigned_agent_id order by t.ord),
+        array_agg(coalesce(p.on_breach, 'reassign') order by t.ord),
+        array_agg(p.team_id order by t.ord)
+    into v_leads, v_picks, v_escalates, v_reasons, v_owners, v_modes, v_teams
+    from public.crm_sla_route(p_leads, p_at) as r
+    inner join unnest(p_leads) with ordinality as t (id, ord) on r.lead_id = t.id
+    left join public.crm_leads as l on r.lead_id = l.id
+    left join public.crm_sla_policies as p on l.sla_policy_id = p.id;
+
+    for v_i in 1..coalesce(cardinality(v_leads), 0) loop
         v_pick := null;
-        if v_row.escalate then
-            v_pick := public.crm_sla_escalation_target(v_row.owner, v_row.agent_id);
-        elsif v_row.on_breach = 'manager' and v_row.owner is not null then
+        if v_escalates[v_i] then
+            v_pick := public.crm_sla_escalation_target(v_owners[v_i], v_picks[v_i]);
+        elsif v_modes[v_i] = 'manager' and v_owners[v_i] is not null then
             if v_pool_ids is null then
+                -- The room under each cap less what the router gave out in this batch (a
+                -- manager the router picked for another lead has that much less room).
                 select
                     coalesce(array_agg(p.agent_id), '{}'),
-                    coalesce(array_agg(p.max_open_leads - p.open_leads), '{}')
+                    coalesce(array_agg(p.max_open_leads - p.open_leads - (
+                        select count(*) from unnest(v_picks, v_escalates) as x (agent_id, esc)
+                        where x.agent_id = p.agent_id and not x.esc
+                    )), '{}')
                 into v_pool_ids, v_room
                 from public.crm_sla_routing_pool(p_at) as p
                 where p.reason is null;
             end if;
             select c.agent_id into v_pick
-            from public.crm_sla_manager_chain(v_row.owner) as c
+            from public.crm_sla_manager_chain(v_owners[v_i]) as c
             where c.agent_id = any(v_pool_ids)
                 and coalesce(v_room[pg_catalog.array_position(v_pool_ids, c.agent_id)], 1) > 0
                 and (
-                    v_row.team_id is null or exists (
+                    v_teams[v_i] is null or exists (
                         select from public.crm_sla_team_members as m
-                        where m.team_id = v_row.team_id and m.agent_id = c.agent_id
+                        where m.team_id = v_teams[v_i] and m.agent_id = c.agent_id
                     )
                 )
             order by c.level
@@ -3066,13 +3082,18 @@ begin
             if v_pick is not null then
                 v_at := pg_catalog.array_position(v_pool_ids, v_pick);
                 v_room[v_at] := v_room[v_at] - 1;
+                -- The router's pick for this lead is not used: its room comes back.
+                v_at := pg_catalog.array_position(v_pool_ids, v_picks[v_i]);
+                if v_at is not null then
+                    v_room[v_at] := v_room[v_at] + 1;
+                end if;
             end if;
         end if;
-        lead_id := v_row.lead_id;
-        agent_id := coalesce(v_pick, v_row.agent_id);
-        escalate := v_row.escalate;
+        lead_id := v_leads[v_i];
+        agent_id := coalesce(v_pick, v_picks[v_i]);
+        escalate := v_escalates[v_i];
         eligible := agent_id is not null;
-        reason := case when agent_id is null then v_row.reason end;
+        reason := case when agent_id is null then v_reasons[v_i] end;
         rank := case when agent_id is not null then 1 end;
         return next;
     end loop;
@@ -3717,15 +3738,29 @@ begin
     end if;
     v_step := (v_to - v_from) / p_buckets;
     return query
+    with marks as (
+        select r.created_at as at, r.reason in ('unclaimed', 'no_contact') as breach, true as moved
+        from public.crm_lead_reassignments as r
+        where r.created_at >= v_from and r.created_at < v_to
+            and (v_everyone or v_me in (r.from_agent_id, r.to_agent_id))
+        union all
+        -- on_breach 'flag': a breach that moved nothing
+        select (o.payload ->> 'at')::timestamptz, true, false
+        from public.crm_sla_outbox as o
+        where o.event = 'breached'
+            and (o.payload ->> 'at')::timestamptz >= v_from
+            and (o.payload ->> 'at')::timestamptz < v_to
+            and (v_everyone or o.agent_id = v_me)
+    )
+
     select
         v_from + v_step * b.n,
-        count(r.id) filter (where r.reason in ('unclaimed', 'no_contact')),
-        count(r.id)
+        count(m.at) filter (where m.breach),
+        count(m.at) filter (where m.moved)
     from pg_catalog.generate_series(0, p_buckets - 1) as b (n)
-    left join public.crm_lead_reassignments as r
-        on r.created_at >= v_from + v_step * b.n
-        and r.created_at < v_from + v_step * (b.n + 1)
-        and (v_everyone or v_me in (r.from_agent_id, r.to_agent_id))
+    left join marks as m
+        on m.at >= v_from + v_step * b.n
+        and m.at < v_from + v_step * (b.n + 1)
     group by b.n
     order by b.n;
 end
@@ -3752,6 +3787,43 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_step_instant(p_policy_id uuid, p_stage text, p_calendar_id uuid, p_start timestamp with time zone, p_window interval, p_done numeric) IS 'Internal: when a timer takes its next ladder step (its share of the window in open time), or NULL';
+
+CREATE FUNCTION public.crm_sla_step_stats(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(policy_name text, stage text, step text, notify text, sent bigint, to_nobody bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_from timestamptz;
+    v_to timestamptz;
+    v_everyone boolean;  -- false: an agent, who sees its own numbers only
+    v_me constant uuid := auth.uid();
+begin
+    select s.period_from, s.period_to, s.everyone into v_from, v_to, v_everyone
+    from public.crm_sla_stats_scope(p_from, p_to) as s;
+    return query
+    select
+        p.name,
+        o.payload ->> 'stage',
+        o.payload ->> 'step',
+        o.payload ->> 'notify',
+        count(*),
+        count(*) filter (where o.agent_id is null)
+    from public.crm_sla_outbox as o
+    left join public.crm_leads as l on o.lead_id = l.id
+    left join public.crm_sla_policies as p on l.sla_policy_id = p.id
+    where o.event = 'step'
+        and (o.payload ->> 'at')::timestamptz >= v_from
+        and (o.payload ->> 'at')::timestamptz < v_to
+        and (
+            v_everyone or o.agent_id = v_me
+            or (o.payload ->> 'owner_id')::uuid is not distinct from v_me
+        )
+    group by 1, 2, 3, 4
+    order by 1 nulls first, 2, 3, 4;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_step_stats(p_from timestamp with time zone, p_to timestamp with time zone) IS 'Ladder steps sent over a period of the SLA clock, by policy, stage and step name; an agent counts those about its own leads or sent to it';
 
 CREATE FUNCTION public.crm_sla_system_actor() RETURNS uuid
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -4003,6 +4075,106 @@ end
 $_$;
 
 COMMENT ON FUNCTION public.crm_sla_webhooks_validate() IS 'Trigger: refuses a webhook with a bad URL, event name or secret (SL010); generates a secret';
+
+CREATE FUNCTION public.crm_sla_workflow_stats(p_from timestamp with time zone DEFAULT NULL::timestamp with time zone, p_to timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(agent_id uuid, full_name text, declined bigint, handed_over bigint, breaches_reassigned bigint, breaches_to_manager bigint, breaches_flagged bigint, pauses bigint, snoozes bigint, paused_seconds numeric)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+    v_from timestamptz;
+    v_to timestamptz;
+    v_everyone boolean;  -- false: an agent, who sees its own numbers only
+    v_now constant timestamptz := public.sla_now();
+begin
+    select s.period_from, s.period_to, s.everyone into v_from, v_to, v_everyone
+    from public.crm_sla_stats_scope(p_from, p_to) as s;
+    return query
+    with moves as (
+        select
+            r.from_agent_id,
+            r.reason,
+            coalesce(p.on_breach, 'reassign') as on_breach
+        from public.crm_lead_reassignments as r
+        inner join public.crm_leads as l on r.lead_id = l.id
+        left join public.crm_sla_policies as p on l.sla_policy_id = p.id
+        where r.created_at >= v_from and r.created_at < v_to
+            and r.reason in ('declined', 'unavailable', 'unclaimed', 'no_contact')
+    ),
+
+    flagged as (
+        select o.agent_id, count(*) as n
+        from public.crm_sla_outbox as o
+        where o.event = 'breached'
+            and (o.payload ->> 'at')::timestamptz >= v_from
+            and (o.payload ->> 'at')::timestamptz < v_to
+        group by o.agent_id
+    ),
+
+    -- Each pause with the instant it ended: the lead's next event that resumes its timer or ends
+    -- the timer run (a run that starts paused has its claimed or reassigned event, without a
+    -- deadline, after its paused event: that one does not end it).
+    ends as (
+        select
+            o.agent_id,
+            o.event,
+            o.payload ->> 'reason' as reason,
+            (o.payload ->> 'until')::timestamptz as until,
+            (o.payload ->> 'at')::timestamptz as at,
+            lead((o.payload ->> 'at')::timestamptz) over (
+                partition by o.lead_id order by o.id
+            ) as ended_at
+        from public.crm_sla_outbox as o
+        where o.lead_id is not null
+            and (o.payload ->> 'at')::timestamptz >= v_from
+            and (
+                o.event in ('paused', 'resumed', 'contacted', 'escalated')
+                or (
+                    o.event in ('assigned', 'reassigned', 'claimed')
+                    and o.payload ->> 'expires_at' is not null
+                )
+            )
+    ),
+
+    paused as (
+        select
+            e.agent_id,
+            count(*) filter (where e.reason is distinct from 'snoozed') as n,
+            count(*) filter (where e.reason = 'snoozed') as snoozed,
+            -- a snooze resumes at its end, whenever the monitor writes the event
+            sum(extract(epoch from least(coalesce(e.ended_at, v_now), e.until, v_to) - e.at))
+                as seconds
+        from ends as e
+        where e.event = 'paused' and e.at < v_to
+        group by e.agent_id
+    )
+
+    select
+        a.id,
+        a.full_name,
+        count(m.reason) filter (where m.reason = 'declined'),
+        count(m.reason) filter (where m.reason = 'unavailable'),
+        count(m.reason) filter (
+            where m.reason in ('unclaimed', 'no_contact') and m.on_breach <> 'manager'
+        ),
+        count(m.reason) filter (
+            where m.reason in ('unclaimed', 'no_contact') and m.on_breach = 'manager'
+        ),
+        coalesce(max(f.n), 0),
+        coalesce(max(z.n), 0),
+        coalesce(max(z.snoozed), 0),
+        round(coalesce(max(z.seconds), 0))
+    from public.crm_agents as a
+    left join moves as m on a.id = m.from_agent_id
+    left join flagged as f on a.id = f.agent_id
+    left join paused as z on a.id = z.agent_id
+    where a.role <> 'system'
+        and (v_everyone or a.id = auth.uid())
+    group by a.id, a.full_name
+    order by a.full_name, a.id;
+end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_workflow_stats(p_from timestamp with time zone, p_to timestamp with time zone) IS 'Per-agent declines, absence hand-overs, breaches by how they were handled (reassign, manager, flag), and pauses, snoozes and paused time over a period of the SLA clock; an agent sees only its own row';
 
 CREATE FUNCTION public.decline_lead(p_lead_id uuid, p_reason text DEFAULT NULL::text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
@@ -6011,6 +6183,10 @@ REVOKE ALL ON FUNCTION public.crm_sla_step_instant(p_policy_id uuid, p_stage tex
 GRANT ALL ON FUNCTION public.crm_sla_step_instant(p_policy_id uuid, p_stage text, p_calendar_id uuid, p_start timestamp with time zone, p_window interval, p_done numeric) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_step_instant(p_policy_id uuid, p_stage text, p_calendar_id uuid, p_start timestamp with time zone, p_window interval, p_done numeric) TO service_role;
 
+REVOKE ALL ON FUNCTION public.crm_sla_step_stats(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_step_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_step_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO service_role;
+
 REVOKE ALL ON FUNCTION public.crm_sla_system_actor() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_system_actor() TO service_role;
 
@@ -6033,6 +6209,10 @@ GRANT ALL ON FUNCTION public.crm_sla_warn_instant(p_policy_id uuid, p_calendar_i
 REVOKE ALL ON FUNCTION public.crm_sla_webhook_url_problem(p_url text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_webhooks_validate() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.crm_sla_workflow_stats(p_from timestamp with time zone, p_to timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_workflow_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_workflow_stats(p_from timestamp with time zone, p_to timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.decline_lead(p_lead_id uuid, p_reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.decline_lead(p_lead_id uuid, p_reason text) TO authenticated;
