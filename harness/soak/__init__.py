@@ -151,13 +151,13 @@ def _run(url: str, plan: Plan, header: dict, logs: Path, report) -> dict:
         for t in (intake, *threads):
             t.join(15)
     elapsed = time.monotonic() - soak.started
-    report("load stopped; pausing the monitor and waiting for the last deliveries")
+    report("load stopped; waiting for the last absence to end, then pausing the monitor")
+    _absences_over(db)  # the scheduled monitor goes on meanwhile: timers still fall due
     pause = connect(url)
     with contextlib.closing(pause):
         from harness import monitor
 
         with monitor.paused(pause, by="crm-sla soak"):
-            _absences_over(db)
             header["routed_after_the_load"] = _settle(db)
             deadline = time.monotonic() + 60
             while db.execute("select count(*) from public.crm_sla_webhook_deliveries "
