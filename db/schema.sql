@@ -1605,17 +1605,9 @@ begin
                 limit p_limit
             ))
             and l.sla_step_at <= p_now
-            -- An expired timer is the breach's (no lock, no write here).
-            and not coalesce(
-                l.sla_escalated_at is null
-                and not l.first_action_completed
-                and l.assigned_agent_id is not null
-                and p_now >= case
-                    when l.lead_claimed then l.contact_timer_expires_at
-                    else l.claim_timer_expires_at
-                end,
-                false
-            )
+            -- A timer that expired before this pass came (a late monitor) still takes the steps
+            -- it passed, each once: they come before its deadline, and the breach follows in
+            -- the same pass.
         for update of l skip locked
     ),
 

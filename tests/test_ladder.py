@@ -164,6 +164,24 @@ def test_a_late_monitor_takes_every_step_due_once_and_leads_without_policy_have_
     check(steps(world, lead)[-1], "step", lead, rep, "contact_window")
 
 
+def test_a_monitor_that_comes_after_the_deadline_takes_the_steps_then_the_breach(world):
+    """Once per timer run, even late: a pass that comes after the deadline (a monitor held up)
+    writes the steps the run passed, once, and then moves the lead; the next owner's run takes
+    its own steps."""
+    ann, ben = world.agents("Ann", "Ben")
+    step(world, None, "half", 0.5)
+    step(world, None, "most", 0.9)
+    lead = world.lead(ann)
+    expires = world.row(lead)["claim_timer_expires_at"]
+    at_instant(world, expires + timedelta(seconds=20))
+    assert names(world, lead) == ["half", "most"]
+    kinds = [e["event"] for e in events(world, lead)]
+    assert kinds[-3:] == ["step", "step", "reassigned"], kinds
+    assert world.row(lead)["assigned_agent_id"] == ben
+    world.monitor()
+    assert names(world, lead) == ["half", "most"]  # not again
+
+
 def test_a_reassignment_starts_a_new_run_that_takes_the_steps_again(world):
     ann, ben = world.agents("Ann", "Ben")
     pol = policy(world, "Web", {"source": "web"}, warn_at=None)

@@ -4,8 +4,9 @@
 -- for notify 'manager' the first active agent in the owner's manager chain, NULL when it has
 -- none), and its next step instant, so each step is taken once per timer run. Later steps count
 -- their open time from the planned instant (which stopping the clock shifts like sla_warn_at).
--- Returns how many leads it took steps for (p_limit or more: call again). An expired timer is
--- left to the breach; a lead with no running timer gets its instant cleared. Called by
+-- Returns how many leads it took steps for (p_limit or more: call again). A timer that expired
+-- before the pass still takes the steps it passed (then the breach); a lead with no running timer
+-- gets its instant cleared. Called by
 -- process_sla_timers() after the routing lock; rows another transaction holds are skipped.
 create or replace function public.crm_sla_emit_steps(p_now timestamptz, p_limit integer)
 returns integer
@@ -50,17 +51,9 @@ begin
                 limit p_limit
             ))
             and l.sla_step_at <= p_now
-            -- An expired timer is the breach's (no lock, no write here).
-            and not coalesce(
-                l.sla_escalated_at is null
-                and not l.first_action_completed
-                and l.assigned_agent_id is not null
-                and p_now >= case
-                    when l.lead_claimed then l.contact_timer_expires_at
-                    else l.claim_timer_expires_at
-                end,
-                false
-            )
+            -- A timer that expired before this pass came (a late monitor) still takes the steps
+            -- it passed, each once: they come before its deadline, and the breach follows in
+            -- the same pass.
         for update of l skip locked
     ),
 
