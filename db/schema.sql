@@ -1140,11 +1140,7 @@ begin
         array(
             select jsonb_build_object(
                 'missed_claims', v_after, 'reason', 'missed claim windows',
-                'manager_id', (
-                    select c.agent_id from public.crm_sla_manager_chain(a.id) as c
-                    order by c.level
-                    limit 1
-                )
+                'manager_id', public.crm_sla_first_manager(a.id)
             )
             from unnest(v_paused) with ordinality as a (id, ord)
             order by a.ord
@@ -1656,11 +1652,7 @@ begin
             d.assigned_agent_id as owner_id,
             case
                 when s.notify = 'owner' then d.assigned_agent_id
-                else (
-                    select c.agent_id from public.crm_sla_manager_chain(d.assigned_agent_id) as c
-                    order by c.level
-                    limit 1
-                )
+                else public.crm_sla_first_manager(d.assigned_agent_id)
             end as agent_id
         from steps as s
         inner join due as d on s.id = d.id
@@ -1789,14 +1781,7 @@ CREATE FUNCTION public.crm_sla_escalation_target(p_owner uuid, p_admin uuid) RET
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-    select coalesce(
-        (
-            select c.agent_id from public.crm_sla_manager_chain(p_owner) as c
-            order by c.level
-            limit 1
-        ),
-        p_admin
-    )
+    select coalesce(public.crm_sla_first_manager(p_owner), p_admin)
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_escalation_target(p_owner uuid, p_admin uuid) IS 'Internal: an escalating lead''s next owner: its last owner''s first active manager, else the admin';
@@ -1871,6 +1856,17 @@ end
 $$;
 
 COMMENT ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) IS 'Why a lead would go to whom now: each agent, eligible or why not, and the router''s rank';
+
+CREATE FUNCTION public.crm_sla_first_manager(p_agent_id uuid) RETURNS uuid
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    select c.agent_id from public.crm_sla_manager_chain(p_agent_id) as c
+    order by c.level
+    limit 1
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_first_manager(p_agent_id uuid) IS 'Internal: the first active agent in an agent''s manager chain, or NULL';
 
 CREATE FUNCTION public.crm_sla_flag_breaches(p_lead_ids uuid[], p_stages text[], p_at timestamp with time zone) RETURNS uuid[]
     LANGUAGE plpgsql
@@ -6078,6 +6074,8 @@ REVOKE ALL ON FUNCTION public.crm_sla_explain_refusal(p_caller text, p_uid uuid,
 REVOKE ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_explain_routing(p_lead_id uuid) TO service_role;
+
+REVOKE ALL ON FUNCTION public.crm_sla_first_manager(p_agent_id uuid) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_flag_breaches(p_lead_ids uuid[], p_stages text[], p_at timestamp with time zone) FROM PUBLIC;
 

@@ -90,11 +90,7 @@ begin
         array(
             select jsonb_build_object(
                 'missed_claims', v_after, 'reason', 'missed claim windows',
-                'manager_id', (
-                    select c.agent_id from public.crm_sla_manager_chain(a.id) as c
-                    order by c.level
-                    limit 1
-                )
+                'manager_id', public.crm_sla_first_manager(a.id)
             )
             from unnest(v_paused) with ordinality as a (id, ord)
             order by a.ord

@@ -102,11 +102,7 @@ begin
             d.assigned_agent_id as owner_id,
             case
                 when s.notify = 'owner' then d.assigned_agent_id
-                else (
-                    select c.agent_id from public.crm_sla_manager_chain(d.assigned_agent_id) as c
-                    order by c.level
-                    limit 1
-                )
+                else public.crm_sla_first_manager(d.assigned_agent_id)
             end as agent_id
         from steps as s
         inner join due as d on s.id = d.id

@@ -8,14 +8,7 @@ language sql
 stable
 set search_path = ''
 as $$
-    select coalesce(
-        (
-            select c.agent_id from public.crm_sla_manager_chain(p_owner) as c
-            order by c.level
-            limit 1
-        ),
-        p_admin
-    )
+    select coalesce(public.crm_sla_first_manager(p_owner), p_admin)
 $$;
 
 comment on function public.crm_sla_escalation_target(uuid, uuid) is
