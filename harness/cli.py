@@ -195,6 +195,21 @@ def _agent_id(text: str) -> uuid.UUID:
         raise argparse.ArgumentTypeError(f"not an agent id (a UUID): {text!r}") from None
 
 
+BENCH_WORKLOADS = ("intake", "idle", "backlog", "claims", "policies", "absences", "ownership",
+                   "ladder", "pause", "breach", "webhooks")
+
+
+def bench_workloads(text: str) -> tuple[str, ...]:
+    """`--only intake,backlog`: known workload names, in the bench's own order."""
+    names = {n.strip() for n in text.split(",") if n.strip()}
+    unknown = sorted(names - set(BENCH_WORKLOADS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown workload {', '.join(unknown) or repr(text)}; "
+            f"choose from {', '.join(BENCH_WORKLOADS)}")
+    return tuple(n for n in BENCH_WORKLOADS if n in names)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -204,7 +219,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(f"bench: target {redact(url)}" + (" (embedded)" if using_embedded() else "")
           + "; working in a scratch database", file=sys.stderr, flush=True)
     bench.run(url, quick=args.quick, latency=args.latency,
-              out=Path(args.out) if args.out else None)
+              out=Path(args.out) if args.out else None, only=args.only)
     return 0
 
 
@@ -371,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also measure breach latency under the real pg_cron schedule "
                        "(a few minutes)")
     bench.add_argument("--out", help="folder for the JSON figures (default bench-results/)")
+    bench.add_argument("--only", type=bench_workloads, metavar="WORKLOAD[,...]",
+                       help="run only these workloads (" + ", ".join(BENCH_WORKLOADS)
+                       + "), e.g. when measuring one change before and after")
     bench.set_defaults(func=cmd_bench)
 
     soak = sub.add_parser("soak", help="everything at once for a while (intake, agents, pg_cron, "

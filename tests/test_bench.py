@@ -57,3 +57,15 @@ def test_quick_bench_prints_and_saves_every_workload_in_a_scratch_database(serve
         left = conn.execute("select datname from pg_database where datname like %s",
                             (f"crm_sla_%_{pid}_%",)).fetchall()
     assert left == []
+
+
+def test_only_runs_the_named_workloads_and_refuses_unknown_ones(server, tmp_path):
+    proc = crm_sla("bench", "--quick", "--only", "claims,pause", "--out", str(tmp_path), url=server)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(next(tmp_path.glob("bench-*.json")).read_text())
+    assert [r["key"] for r in report["rows"]] == ["claims", "pause_non_sla_update"]
+    assert report["only"] == ["claims", "pause"]
+
+    bad = crm_sla("bench", "--only", "claims,nope", url=server)
+    assert bad.returncode == 2
+    assert "unknown workload nope; choose from intake" in bad.stderr.strip().splitlines()[-1]

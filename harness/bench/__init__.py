@@ -78,8 +78,10 @@ def render(rows: list[Row], header: dict) -> str:
 
 
 def run(url: str, quick: bool = False, latency: bool = False, out: Path | None = None,
-        report: Callable[[str], None] | None = None) -> tuple[list[Row], Path]:
-    """Runs the bench against the server of `url`; returns the rows and the JSON file written."""
+        report: Callable[[str], None] | None = None,
+        only: tuple[str, ...] | None = None) -> tuple[list[Row], Path]:
+    """Runs the bench against the server of `url` (`only`: these workloads, by module name);
+    returns the rows and the JSON file written."""
     if report is None:
         def report(msg: str) -> None:
             print(f"bench: {msg}", file=sys.stderr, flush=True)
@@ -87,15 +89,16 @@ def run(url: str, quick: bool = False, latency: bool = False, out: Path | None =
     started = datetime.now(UTC)
     header = {"mode": "quick" if quick else "full", "started_at": started.isoformat(),
               "target": redact(url), "machine": machine(), **versions(url),
-              "sizes": asdict(sizes)}
+              "sizes": asdict(sizes), "only": list(only) if only else None}
     rows: list[Row] = []
     with scratch_database(url, report) as scratch:
         header["scratch_database"] = psycopg.conninfo.conninfo_to_dict(scratch)["dbname"]
         lab = Lab(scratch, sizes, report)
         try:
             lab.setup()
-            for workload in WORKLOADS + (WITH_LATENCY if latency else ()):
-                rows.extend(workload.measure(lab))
+            for workload in WORKLOADS + (WITH_LATENCY if latency or only else ()):
+                if only is None or workload.__name__.rsplit(".", 1)[-1] in only:
+                    rows.extend(workload.measure(lab))
         except psycopg.Error as exc:
             raise HarnessError(f"bench failed: {describe_db_error(exc)}") from None
         finally:
