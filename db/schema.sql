@@ -1152,6 +1152,32 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_auto_pause(p_leads uuid[], p_at timestamp with time zone) IS 'Internal: counts missed claim windows and pauses an agent after auto_pause_after in a row';
 
+CREATE FUNCTION public.crm_sla_breach_at(p_lead public.crm_leads) RETURNS timestamp with time zone
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select public.crm_sla_breach_at_columns(
+        p_lead.lead_claimed, p_lead.first_action_completed, p_lead.sla_escalated_at,
+        p_lead.claim_timer_expires_at, p_lead.contact_timer_expires_at
+    )
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_breach_at(p_lead public.crm_leads) IS 'What is due: the instant the lead''s running SLA timer breaches; NULL when no timer runs';
+
+CREATE FUNCTION public.crm_sla_breach_at_columns(p_lead_claimed boolean, p_first_action_completed boolean, p_sla_escalated_at timestamp with time zone, p_claim_timer_expires_at timestamp with time zone, p_contact_timer_expires_at timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    -- Plain SQL without SET clauses, so the planner inlines it: queries and the index see this
+    -- CASE on the columns. A change to it needs a REINDEX of crm_leads_sla_breach_idx in the
+    -- same migration (the index stores what it returned).
+    select case
+        when p_sla_escalated_at is not null or p_first_action_completed then null
+        when p_lead_claimed then p_contact_timer_expires_at
+        else p_claim_timer_expires_at
+    end
+$$;
+
+COMMENT ON FUNCTION public.crm_sla_breach_at_columns(p_lead_claimed boolean, p_first_action_completed boolean, p_sla_escalated_at timestamp with time zone, p_claim_timer_expires_at timestamp with time zone, p_contact_timer_expires_at timestamp with time zone) IS 'What is due: the instant a running SLA timer breaches (claim or contact deadline), from a lead''s timer columns; NULL when no timer runs. Indexed by crm_leads_sla_breach_idx';
+
 CREATE FUNCTION public.crm_sla_calendar_hours_check() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -1578,20 +1604,10 @@ begin
             l.sla_step_at,
             l.sla_step_done,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
-            case
-                when l.lead_claimed then l.contact_timer_expires_at else l.claim_timer_expires_at
-            end as expires_at,
-            coalesce(
-                l.assigned_agent_id is not null
-                and l.sla_escalated_at is null
-                and l.sla_waiting_since is null
-                and not l.first_action_completed
-                and case
-                    when l.lead_claimed then l.contact_timer_expires_at
-                    else l.claim_timer_expires_at
-                end is not null,
-                false
-            ) as running
+            public.crm_sla_breach_at(l) as expires_at,
+            -- A running timer: the lead has an owner and a breach instant.
+            l.assigned_agent_id is not null and l.sla_waiting_since is null
+            and public.crm_sla_breach_at(l) is not null as running
         from public.crm_leads as l
         where
             l.id = any(array(
@@ -1694,19 +1710,10 @@ begin
             l.assigned_agent_id,
             l.sla_warn_at,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
-            case
-                when l.lead_claimed then l.contact_timer_expires_at else l.claim_timer_expires_at
-            end as expires_at,
-            coalesce(
-                l.assigned_agent_id is not null
-                and l.sla_escalated_at is null
-                and not l.first_action_completed
-                and case
-                    when l.lead_claimed then l.contact_timer_expires_at
-                    else l.claim_timer_expires_at
-                end is not null,
-                false
-            ) as running
+            public.crm_sla_breach_at(l) as expires_at,
+            -- A running timer: the lead has an owner and a breach instant.
+            l.assigned_agent_id is not null
+            and public.crm_sla_breach_at(l) is not null as running
         from public.crm_leads as l
         where
             l.id = any(array(
@@ -1719,14 +1726,7 @@ begin
             and l.sla_warn_at <= p_now and l.sla_warned_at is null
             -- An expired timer is the breach's (no lock, no write here).
             and not coalesce(
-                l.sla_escalated_at is null
-                and not l.first_action_completed
-                and l.assigned_agent_id is not null
-                and p_now >= case
-                    when l.lead_claimed then l.contact_timer_expires_at
-                    else l.claim_timer_expires_at
-                end,
-                false
+                l.assigned_agent_id is not null and p_now >= public.crm_sla_breach_at(l), false
             )
         for update of l skip locked
     ),
@@ -2257,16 +2257,8 @@ CREATE FUNCTION public.crm_sla_next_due(p_after timestamp with time zone) RETURN
     AS $$
     select least(
         (
-            select min(l.claim_timer_expires_at) from public.crm_leads as l
-            where l.claim_timer_expires_at > p_after
-                and l.claim_timer_expires_at is not null and l.lead_claimed = false
-                and l.sla_escalated_at is null
-        ),
-        (
-            select min(l.contact_timer_expires_at) from public.crm_leads as l
-            where l.contact_timer_expires_at > p_after
-                and l.contact_timer_expires_at is not null and l.first_action_completed = false
-                and l.sla_escalated_at is null
+            select min(public.crm_sla_breach_at(l)) from public.crm_leads as l
+            where public.crm_sla_breach_at(l) > p_after
         ),
         (
             select min(l.sla_warn_at) from public.crm_leads as l
@@ -4293,21 +4285,15 @@ begin
     perform public.crm_sla_hand_over_absent(v_batch, v_now);
 
     -- Idle fast path: nothing unowned and nothing due means no locks at all. Each due test asks
-    -- for the earliest due expiry, which the planner reads off the first entries of the seed's
-    -- partial index whatever the statistics say (an EXISTS may pick a sequential scan when the
-    -- table is full of old, closed timers): the cost follows the due work, not the table size.
+    -- for the earliest instant due, which the planner reads off the first entries of its partial
+    -- index whatever the statistics say (an EXISTS may pick a sequential scan when the table is
+    -- full of old, closed timers): the cost follows the due work, not the table size. What is
+    -- due to breach is crm_sla_breach_at (on crm_leads_sla_breach_idx); warnings, ladder steps
+    -- and snoozes each have their instant column.
     if not exists (select from public.crm_leads as l where l.assigned_agent_id is null)
         and (
-            select min(l.claim_timer_expires_at) from public.crm_leads as l
-            where l.claim_timer_expires_at <= v_now
-                and l.claim_timer_expires_at is not null and l.lead_claimed = false
-                and l.sla_escalated_at is null
-        ) is null
-        and (
-            select min(l.contact_timer_expires_at) from public.crm_leads as l
-            where l.contact_timer_expires_at <= v_now
-                and l.contact_timer_expires_at is not null and l.first_action_completed = false
-                and l.sla_escalated_at is null
+            select min(public.crm_sla_breach_at(l)) from public.crm_leads as l
+            where public.crm_sla_breach_at(l) <= v_now
         ) is null
         and (
             select min(l.sla_warn_at) from public.crm_leads as l
@@ -4347,10 +4333,10 @@ begin
     --    counted (skipped_locked), never done, and never fill the batch. First up to one batch
     --    of leads already waiting with their owner for an eligible agent (so that leads nobody
     --    can take never hold up the others), oldest first; then up to one batch of newly due
-    --    leads, earliest expiry first whatever the stage: the two partial indexes are merged
-    --    in expiry order and each candidate is locked as it comes, until the batch is full.
-    --    Each lock re-checks the due test on the locked row itself, so a lead claimed (or
-    --    reassigned) since the candidates were read is left alone.
+    --    leads, earliest breach first whatever the stage (crm_leads_sla_breach_idx in order),
+    --    each candidate locked as it comes, until the batch is full. Each lock re-checks
+    --    crm_sla_breach_at on the locked row itself, so a lead claimed (or reassigned) since the
+    --    candidates were read is left alone.
     select
         coalesce(array_agg(w.id order by w.waited, w.id), '{}'),
         coalesce(array_agg(w.stage order by w.waited, w.id), '{}'),
@@ -4364,15 +4350,7 @@ begin
             l.sla_waiting_since as waited,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage
         from public.crm_leads as l
-        where
-            l.sla_waiting_since is not null and l.sla_escalated_at is null
-            and (
-                (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
-                or (
-                    l.lead_claimed and l.first_action_completed = false
-                    and l.contact_timer_expires_at <= v_now
-                )
-            )
+        where l.sla_waiting_since is not null and public.crm_sla_breach_at(l) <= v_now
         order by l.sla_waiting_since, l.id
         limit v_batch
         for update of l skip locked
@@ -4386,42 +4364,19 @@ begin
         count(*)
     into v_ids, v_stages, v_last_due, v_last_id, v_fresh
     from (
-        select c.id, c.stage, c.due_at
-        from (
-            (
-                select
-                    d.id, 'claim_window' as stage, d.claim_timer_expires_at as due_at
-                from public.crm_leads as d
-                where d.claim_timer_expires_at <= v_now
-                    and d.claim_timer_expires_at is not null and d.lead_claimed = false
-                    and d.sla_escalated_at is null and d.sla_waiting_since is null
-                order by d.claim_timer_expires_at, d.id
-            )
-            union all
-            (
-                select
-                    d.id, 'contact_window' as stage, d.contact_timer_expires_at as due_at
-                from public.crm_leads as d
-                where d.contact_timer_expires_at <= v_now
-                    and d.contact_timer_expires_at is not null
-                    and d.first_action_completed = false
-                    and d.sla_escalated_at is null and d.sla_waiting_since is null
-                order by d.contact_timer_expires_at, d.id
-            )
-            order by due_at, id
-        ) as c
+        select
+            c.id,
+            case when c.lead_claimed then 'contact_window' else 'claim_window' end as stage,
+            public.crm_sla_breach_at(c) as due_at
+        from public.crm_leads as c
         cross join lateral (
             select from public.crm_leads as l
-            where l.id = c.id and l.sla_escalated_at is null and l.sla_waiting_since is null
-                and (
-                    (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
-                    or (
-                        l.lead_claimed and l.first_action_completed = false
-                        and l.contact_timer_expires_at <= v_now
-                    )
-                )
+            where l.id = c.id and l.sla_waiting_since is null
+                and public.crm_sla_breach_at(l) <= v_now
             for update of l skip locked
         ) as locked
+        where public.crm_sla_breach_at(c) <= v_now and c.sla_waiting_since is null
+        order by public.crm_sla_breach_at(c), c.id
         limit v_batch
     ) as f;
 
@@ -4429,43 +4384,20 @@ begin
     -- did not lock up to the last one it reached (all of them where it did not fill a batch).
     v_skipped := (
         select count(*) from public.crm_leads as c
-        where c.sla_waiting_since is not null and c.sla_escalated_at is null
+        where c.sla_waiting_since is not null and public.crm_sla_breach_at(c) <= v_now
             and (
                 v_waited < v_batch
                 or (c.sla_waiting_since, c.id) <= (v_last_waited, v_last_waited_id)
             )
             and not c.id = any(v_ids)
-            and (
-                (c.lead_claimed = false and c.claim_timer_expires_at <= v_now)
-                or (
-                    c.lead_claimed and c.first_action_completed = false
-                    and c.contact_timer_expires_at <= v_now
-                )
-            )
     ) + (
-        select count(*) from (
-            (
-                select c.id from public.crm_leads as c
-                where c.claim_timer_expires_at <= v_now
-                    and c.claim_timer_expires_at is not null and c.lead_claimed = false
-                    and c.sla_escalated_at is null and c.sla_waiting_since is null
-                    and (
-                        v_fresh < v_batch or (c.claim_timer_expires_at, c.id) <= (v_last_due, v_last_id)
-                    )
+        select count(*) from public.crm_leads as c
+        where public.crm_sla_breach_at(c) <= v_now and c.sla_waiting_since is null
+            and (
+                v_fresh < v_batch
+                or (public.crm_sla_breach_at(c), c.id) <= (v_last_due, v_last_id)
             )
-            union all
-            (
-                select c.id from public.crm_leads as c
-                where c.contact_timer_expires_at <= v_now
-                    and c.contact_timer_expires_at is not null
-                    and c.first_action_completed = false
-                    and c.sla_escalated_at is null and c.sla_waiting_since is null
-                    and (
-                        v_fresh < v_batch or (c.contact_timer_expires_at, c.id) <= (v_last_due, v_last_id)
-                    )
-            )
-        ) as x
-        where not x.id = any(v_ids)
+            and not c.id = any(v_ids)
     );
 
     if cardinality(v_ids) = 0 then
@@ -4540,11 +4472,7 @@ begin
             from unnest(v_stuck_ids, v_stuck_stages) as t (id, stage)
             where l.id = t.id and l.sla_waiting_since is null
             returning
-                l.id, l.assigned_agent_id, t.stage,
-                case t.stage
-                    when 'claim_window' then l.claim_timer_expires_at
-                    else l.contact_timer_expires_at
-                end as expires_at
+                l.id, l.assigned_agent_id, t.stage, public.crm_sla_breach_at(l) as expires_at
         )
 
         select
@@ -4560,27 +4488,8 @@ begin
     end if;
 
     if v_fresh >= v_batch then
-        select
-            (
-                select count(*) from (
-                    select from public.crm_leads as c
-                    where c.claim_timer_expires_at <= v_now
-                        and c.claim_timer_expires_at is not null and c.lead_claimed = false
-                        and c.sla_escalated_at is null and c.sla_waiting_since is null
-                    limit 10000000
-                ) as x
-            )
-            + (
-                select count(*) from (
-                    select from public.crm_leads as c
-                    where c.contact_timer_expires_at <= v_now
-                        and c.contact_timer_expires_at is not null
-                        and c.first_action_completed = false
-                        and c.sla_escalated_at is null and c.sla_waiting_since is null
-                    limit 10000000
-                ) as y
-            )
-        into v_remaining;
+        select count(*) into v_remaining from public.crm_leads as c
+        where public.crm_sla_breach_at(c) <= v_now and c.sla_waiting_since is null;
         -- Leads held elsewhere are not work another pass can do now (it would skip them too).
         v_remaining := greatest(v_remaining - v_skipped, 0);
     end if;
@@ -5087,11 +4996,7 @@ CREATE VIEW public.crm_lead_sla_timers WITH (security_invoker='true') AS
                     WHEN l.lead_claimed THEN l.contact_timer_started_at
                     ELSE l.claim_timer_started_at
                 END AS timer_started_at,
-                CASE
-                    WHEN (l.first_action_completed OR (l.sla_escalated_at IS NOT NULL)) THEN NULL::timestamp with time zone
-                    WHEN l.lead_claimed THEN l.contact_timer_expires_at
-                    ELSE l.claim_timer_expires_at
-                END AS timer_expires_at
+            public.crm_sla_breach_at(l.*) AS timer_expires_at
            FROM public.crm_leads l
         )
  SELECT k.id AS lead_id,
@@ -5514,6 +5419,10 @@ CREATE INDEX crm_leads_open_by_agent_idx ON public.crm_leads USING btree (assign
 
 COMMENT ON INDEX public.crm_leads_open_by_agent_idx IS 'Open leads (not contacted, not escalated) by owner: counts them against max_open_leads';
 
+CREATE INDEX crm_leads_sla_breach_idx ON public.crm_leads USING btree (public.crm_sla_breach_at_columns(lead_claimed, first_action_completed, sla_escalated_at, claim_timer_expires_at, contact_timer_expires_at), id) WHERE (public.crm_sla_breach_at_columns(lead_claimed, first_action_completed, sla_escalated_at, claim_timer_expires_at, contact_timer_expires_at) IS NOT NULL);
+
+COMMENT ON INDEX public.crm_leads_sla_breach_idx IS 'What is due: leads whose SLA timer runs, by the instant it breaches (crm_sla_breach_at), then id';
+
 CREATE INDEX crm_leads_snoozed_idx ON public.crm_leads USING btree (sla_snoozed_until) WHERE (sla_snoozed_until IS NOT NULL);
 
 COMMENT ON INDEX public.crm_leads_snoozed_idx IS 'Snoozed leads by the end of their snooze: the monitor resumes them then';
@@ -5535,10 +5444,6 @@ COMMENT ON INDEX public.crm_sla_policies_match_lookup IS 'Intake with many activ
 CREATE INDEX idx_crm_lead_sla_events_agent ON public.crm_lead_sla_events USING btree (agent_id, at);
 
 CREATE INDEX idx_crm_lead_sla_events_lead ON public.crm_lead_sla_events USING btree (lead_id);
-
-CREATE INDEX idx_crm_leads_claim_timer_expires ON public.crm_leads USING btree (claim_timer_expires_at) WHERE ((claim_timer_expires_at IS NOT NULL) AND (lead_claimed = false));
-
-CREATE INDEX idx_crm_leads_contact_timer_expires ON public.crm_leads USING btree (contact_timer_expires_at) WHERE ((contact_timer_expires_at IS NOT NULL) AND (first_action_completed = false));
 
 CREATE INDEX idx_crm_leads_sla_step_due ON public.crm_leads USING btree (sla_step_at) WHERE (sla_step_at IS NOT NULL);
 

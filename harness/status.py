@@ -17,9 +17,18 @@ MIGRATION_LOCK_WAIT = 5.0  # seconds status waits for a running migrator before 
 # (read off crm_leads here: the view also counts each timer's open time, which status needs not).
 STAGE_SQL = ("case when l.first_action_completed then 'done' when l.sla_escalated_at is not null "
              "then 'escalated' when l.lead_claimed then 'contact' else 'claim' end")
-EXPIRES_SQL = ("case when l.first_action_completed or l.sla_escalated_at is not null then null "
-               "when l.lead_claimed then l.contact_timer_expires_at "
-               "else l.claim_timer_expires_at end")
+EXPIRES_SQL = "public.crm_sla_breach_at(l)"  # what is due, stated once in the database
+# A database not yet upgraded to crm_sla_breach_at (status still reports it, pending migrations
+# and all): the rule as those releases wrote it.
+EXPIRES_BEFORE_0059_SQL = ("case when l.first_action_completed or l.sla_escalated_at is not null "
+                           "then null when l.lead_claimed then l.contact_timer_expires_at "
+                           "else l.claim_timer_expires_at end")
+
+
+def _expires_sql(conn) -> str:
+    new = conn.execute("select to_regprocedure('public.crm_sla_breach_at(public.crm_leads)') "
+                       "is not null as new").fetchone()["new"]
+    return EXPIRES_SQL if new else EXPIRES_BEFORE_0059_SQL
 
 
 def _policy_figures(conn) -> dict:
@@ -30,7 +39,7 @@ def _policy_figures(conn) -> dict:
         return {}
     per_policy = conn.execute(
         "select coalesce(p.name, '(no policy)') as policy, count(*) as leads, "
-        f"count(*) filter (where {EXPIRES_SQL} < public.sla_now()) as overdue "
+        f"count(*) filter (where {_expires_sql(conn)} < public.sla_now()) as overdue "
         "from public.crm_leads as l left join public.crm_sla_policies as p "
         "on l.sla_policy_id = p.id "
         "where not l.first_action_completed and l.sla_escalated_at is null "
@@ -68,7 +77,7 @@ def _locked_overdue(conn) -> int:
             f"""
             with overdue as (
                 select l.id from public.crm_leads as l
-                where {EXPIRES_SQL} < public.sla_now() and l.sla_waiting_since is null
+                where {_expires_sql(conn)} < public.sla_now() and l.sla_waiting_since is null
                 limit 10000
             ), free as (
                 select l.id from public.crm_leads as l
@@ -97,7 +106,8 @@ def _lead_figures(conn) -> dict:
     stages = conn.execute(
         "select stage, count(*) as leads, count(*) filter (where timer_expires_at < sla_now) "
         "as overdue from (select k.*, public.sla_now() as sla_now from (select "
-        f"{STAGE_SQL} as stage, {EXPIRES_SQL} as timer_expires_at from public.crm_leads as l) as k"
+        f"{STAGE_SQL} as stage, {_expires_sql(conn)} as timer_expires_at "
+        "from public.crm_leads as l) as k"
         ") as t where stage <> 'done' group by stage order by stage"
     ).fetchall()
     window = conn.execute(

@@ -48,7 +48,7 @@ def test_quick_bench_prints_and_saves_every_workload_in_a_scratch_database(serve
         assert row["workload"] in printed and row["figure"] in printed, key
     for key in WITH_BASELINE:
         assert rows[key]["ratio"] > 0 and rows[key]["baseline"] != "-", key
-    assert rows["idle_plan"]["met"], rows["idle_plan"]["data"]["plan"]  # the seed's indexes
+    assert rows["idle_plan"]["met"], rows["idle_plan"]["data"]["plan"]  # the due index
     assert rows["backlog"]["data"]["counts"]["unclaimed"] > 0
 
     # Its scratch database and the template it was copied from are gone.

@@ -28,20 +28,10 @@ begin
             l.sla_step_at,
             l.sla_step_done,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
-            case
-                when l.lead_claimed then l.contact_timer_expires_at else l.claim_timer_expires_at
-            end as expires_at,
-            coalesce(
-                l.assigned_agent_id is not null
-                and l.sla_escalated_at is null
-                and l.sla_waiting_since is null
-                and not l.first_action_completed
-                and case
-                    when l.lead_claimed then l.contact_timer_expires_at
-                    else l.claim_timer_expires_at
-                end is not null,
-                false
-            ) as running
+            public.crm_sla_breach_at(l) as expires_at,
+            -- A running timer: the lead has an owner and a breach instant.
+            l.assigned_agent_id is not null and l.sla_waiting_since is null
+            and public.crm_sla_breach_at(l) is not null as running
         from public.crm_leads as l
         where
             l.id = any(array(

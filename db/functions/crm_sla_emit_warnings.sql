@@ -22,19 +22,10 @@ begin
             l.assigned_agent_id,
             l.sla_warn_at,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage,
-            case
-                when l.lead_claimed then l.contact_timer_expires_at else l.claim_timer_expires_at
-            end as expires_at,
-            coalesce(
-                l.assigned_agent_id is not null
-                and l.sla_escalated_at is null
-                and not l.first_action_completed
-                and case
-                    when l.lead_claimed then l.contact_timer_expires_at
-                    else l.claim_timer_expires_at
-                end is not null,
-                false
-            ) as running
+            public.crm_sla_breach_at(l) as expires_at,
+            -- A running timer: the lead has an owner and a breach instant.
+            l.assigned_agent_id is not null
+            and public.crm_sla_breach_at(l) is not null as running
         from public.crm_leads as l
         where
             l.id = any(array(
@@ -47,14 +38,7 @@ begin
             and l.sla_warn_at <= p_now and l.sla_warned_at is null
             -- An expired timer is the breach's (no lock, no write here).
             and not coalesce(
-                l.sla_escalated_at is null
-                and not l.first_action_completed
-                and l.assigned_agent_id is not null
-                and p_now >= case
-                    when l.lead_claimed then l.contact_timer_expires_at
-                    else l.claim_timer_expires_at
-                end,
-                false
+                l.assigned_agent_id is not null and p_now >= public.crm_sla_breach_at(l), false
             )
         for update of l skip locked
     ),

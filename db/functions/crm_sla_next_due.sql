@@ -1,8 +1,7 @@
--- The earliest SLA-clock instant after p_after at which a running timer falls due (a claim or
--- contact deadline of a lead the monitor still moves, a warning instant not yet warned, a
--- ladder step, or the end of a snooze), or
--- NULL when none runs: five reads of the first entry of partial indexes, whatever the table
--- size. Called by run_sla_monitor() (pg_cron, or the service role) to sleep until then.
+-- The earliest SLA-clock instant after p_after at which the monitor has work: a running timer's
+-- breach (crm_sla_breach_at), a warning instant not yet warned, a ladder step, or the end of a
+-- snooze; NULL when none is pending. Four reads of the first entry of partial indexes, whatever
+-- the table size. Called by run_sla_monitor() (pg_cron, or the service role) to sleep until then.
 create or replace function public.crm_sla_next_due(p_after timestamptz)
 returns timestamptz
 language sql
@@ -12,16 +11,8 @@ set search_path = ''
 as $$
     select least(
         (
-            select min(l.claim_timer_expires_at) from public.crm_leads as l
-            where l.claim_timer_expires_at > p_after
-                and l.claim_timer_expires_at is not null and l.lead_claimed = false
-                and l.sla_escalated_at is null
-        ),
-        (
-            select min(l.contact_timer_expires_at) from public.crm_leads as l
-            where l.contact_timer_expires_at > p_after
-                and l.contact_timer_expires_at is not null and l.first_action_completed = false
-                and l.sla_escalated_at is null
+            select min(public.crm_sla_breach_at(l)) from public.crm_leads as l
+            where public.crm_sla_breach_at(l) > p_after
         ),
         (
             select min(l.sla_warn_at) from public.crm_leads as l

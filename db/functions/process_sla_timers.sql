@@ -46,21 +46,15 @@ begin
     perform public.crm_sla_hand_over_absent(v_batch, v_now);
 
     -- Idle fast path: nothing unowned and nothing due means no locks at all. Each due test asks
-    -- for the earliest due expiry, which the planner reads off the first entries of the seed's
-    -- partial index whatever the statistics say (an EXISTS may pick a sequential scan when the
-    -- table is full of old, closed timers): the cost follows the due work, not the table size.
+    -- for the earliest instant due, which the planner reads off the first entries of its partial
+    -- index whatever the statistics say (an EXISTS may pick a sequential scan when the table is
+    -- full of old, closed timers): the cost follows the due work, not the table size. What is
+    -- due to breach is crm_sla_breach_at (on crm_leads_sla_breach_idx); warnings, ladder steps
+    -- and snoozes each have their instant column.
     if not exists (select from public.crm_leads as l where l.assigned_agent_id is null)
         and (
-            select min(l.claim_timer_expires_at) from public.crm_leads as l
-            where l.claim_timer_expires_at <= v_now
-                and l.claim_timer_expires_at is not null and l.lead_claimed = false
-                and l.sla_escalated_at is null
-        ) is null
-        and (
-            select min(l.contact_timer_expires_at) from public.crm_leads as l
-            where l.contact_timer_expires_at <= v_now
-                and l.contact_timer_expires_at is not null and l.first_action_completed = false
-                and l.sla_escalated_at is null
+            select min(public.crm_sla_breach_at(l)) from public.crm_leads as l
+            where public.crm_sla_breach_at(l) <= v_now
         ) is null
         and (
             select min(l.sla_warn_at) from public.crm_leads as l
@@ -100,10 +94,10 @@ begin
     --    counted (skipped_locked), never done, and never fill the batch. First up to one batch
     --    of leads already waiting with their owner for an eligible agent (so that leads nobody
     --    can take never hold up the others), oldest first; then up to one batch of newly due
-    --    leads, earliest expiry first whatever the stage: the two partial indexes are merged
-    --    in expiry order and each candidate is locked as it comes, until the batch is full.
-    --    Each lock re-checks the due test on the locked row itself, so a lead claimed (or
-    --    reassigned) since the candidates were read is left alone.
+    --    leads, earliest breach first whatever the stage (crm_leads_sla_breach_idx in order),
+    --    each candidate locked as it comes, until the batch is full. Each lock re-checks
+    --    crm_sla_breach_at on the locked row itself, so a lead claimed (or reassigned) since the
+    --    candidates were read is left alone.
     select
         coalesce(array_agg(w.id order by w.waited, w.id), '{}'),
         coalesce(array_agg(w.stage order by w.waited, w.id), '{}'),
@@ -117,15 +111,7 @@ begin
             l.sla_waiting_since as waited,
             case when l.lead_claimed then 'contact_window' else 'claim_window' end as stage
         from public.crm_leads as l
-        where
-            l.sla_waiting_since is not null and l.sla_escalated_at is null
-            and (
-                (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
-                or (
-                    l.lead_claimed and l.first_action_completed = false
-                    and l.contact_timer_expires_at <= v_now
-                )
-            )
+        where l.sla_waiting_since is not null and public.crm_sla_breach_at(l) <= v_now
         order by l.sla_waiting_since, l.id
         limit v_batch
         for update of l skip locked
@@ -139,42 +125,19 @@ begin
         count(*)
     into v_ids, v_stages, v_last_due, v_last_id, v_fresh
     from (
-        select c.id, c.stage, c.due_at
-        from (
-            (
-                select
-                    d.id, 'claim_window' as stage, d.claim_timer_expires_at as due_at
-                from public.crm_leads as d
-                where d.claim_timer_expires_at <= v_now
-                    and d.claim_timer_expires_at is not null and d.lead_claimed = false
-                    and d.sla_escalated_at is null and d.sla_waiting_since is null
-                order by d.claim_timer_expires_at, d.id
-            )
-            union all
-            (
-                select
-                    d.id, 'contact_window' as stage, d.contact_timer_expires_at as due_at
-                from public.crm_leads as d
-                where d.contact_timer_expires_at <= v_now
-                    and d.contact_timer_expires_at is not null
-                    and d.first_action_completed = false
-                    and d.sla_escalated_at is null and d.sla_waiting_since is null
-                order by d.contact_timer_expires_at, d.id
-            )
-            order by due_at, id
-        ) as c
+        select
+            c.id,
+            case when c.lead_claimed then 'contact_window' else 'claim_window' end as stage,
+            public.crm_sla_breach_at(c) as due_at
+        from public.crm_leads as c
         cross join lateral (
             select from public.crm_leads as l
-            where l.id = c.id and l.sla_escalated_at is null and l.sla_waiting_since is null
-                and (
-                    (l.lead_claimed = false and l.claim_timer_expires_at <= v_now)
-                    or (
-                        l.lead_claimed and l.first_action_completed = false
-                        and l.contact_timer_expires_at <= v_now
-                    )
-                )
+            where l.id = c.id and l.sla_waiting_since is null
+                and public.crm_sla_breach_at(l) <= v_now
             for update of l skip locked
         ) as locked
+        where public.crm_sla_breach_at(c) <= v_now and c.sla_waiting_since is null
+        order by public.crm_sla_breach_at(c), c.id
         limit v_batch
     ) as f;
 
@@ -182,43 +145,20 @@ begin
     -- did not lock up to the last one it reached (all of them where it did not fill a batch).
     v_skipped := (
         select count(*) from public.crm_leads as c
-        where c.sla_waiting_since is not null and c.sla_escalated_at is null
+        where c.sla_waiting_since is not null and public.crm_sla_breach_at(c) <= v_now
             and (
                 v_waited < v_batch
                 or (c.sla_waiting_since, c.id) <= (v_last_waited, v_last_waited_id)
             )
             and not c.id = any(v_ids)
-            and (
-                (c.lead_claimed = false and c.claim_timer_expires_at <= v_now)
-                or (
-                    c.lead_claimed and c.first_action_completed = false
-                    and c.contact_timer_expires_at <= v_now
-                )
-            )
     ) + (
-        select count(*) from (
-            (
-                select c.id from public.crm_leads as c
-                where c.claim_timer_expires_at <= v_now
-                    and c.claim_timer_expires_at is not null and c.lead_claimed = false
-                    and c.sla_escalated_at is null and c.sla_waiting_since is null
-                    and (
-                        v_fresh < v_batch or (c.claim_timer_expires_at, c.id) <= (v_last_due, v_last_id)
-                    )
+        select count(*) from public.crm_leads as c
+        where public.crm_sla_breach_at(c) <= v_now and c.sla_waiting_since is null
+            and (
+                v_fresh < v_batch
+                or (public.crm_sla_breach_at(c), c.id) <= (v_last_due, v_last_id)
             )
-            union all
-            (
-                select c.id from public.crm_leads as c
-                where c.contact_timer_expires_at <= v_now
-                    and c.contact_timer_expires_at is not null
-                    and c.first_action_completed = false
-                    and c.sla_escalated_at is null and c.sla_waiting_since is null
-                    and (
-                        v_fresh < v_batch or (c.contact_timer_expires_at, c.id) <= (v_last_due, v_last_id)
-                    )
-            )
-        ) as x
-        where not x.id = any(v_ids)
+            and not c.id = any(v_ids)
     );
 
     if cardinality(v_ids) = 0 then
@@ -293,11 +233,7 @@ begin
             from unnest(v_stuck_ids, v_stuck_stages) as t (id, stage)
             where l.id = t.id and l.sla_waiting_since is null
             returning
-                l.id, l.assigned_agent_id, t.stage,
-                case t.stage
-                    when 'claim_window' then l.claim_timer_expires_at
-                    else l.contact_timer_expires_at
-                end as expires_at
+                l.id, l.assigned_agent_id, t.stage, public.crm_sla_breach_at(l) as expires_at
         )
 
         select
@@ -313,27 +249,8 @@ begin
     end if;
 
     if v_fresh >= v_batch then
-        select
-            (
-                select count(*) from (
-                    select from public.crm_leads as c
-                    where c.claim_timer_expires_at <= v_now
-                        and c.claim_timer_expires_at is not null and c.lead_claimed = false
-                        and c.sla_escalated_at is null and c.sla_waiting_since is null
-                    limit 10000000
-                ) as x
-            )
-            + (
-                select count(*) from (
-                    select from public.crm_leads as c
-                    where c.contact_timer_expires_at <= v_now
-                        and c.contact_timer_expires_at is not null
-                        and c.first_action_completed = false
-                        and c.sla_escalated_at is null and c.sla_waiting_since is null
-                    limit 10000000
-                ) as y
-            )
-        into v_remaining;
+        select count(*) into v_remaining from public.crm_leads as c
+        where public.crm_sla_breach_at(c) <= v_now and c.sla_waiting_since is null;
         -- Leads held elsewhere are not work another pass can do now (it would skip them too).
         v_remaining := greatest(v_remaining - v_skipped, 0);
     end if;

@@ -185,32 +185,34 @@ select throws_ok(
     'an audit row''s stage must be claim_window, contact_window or manual'
 );
 
--- Indexes: the seed's partial indexes, with their exact predicates -------------------------------
-select has_index(
-    'public', 'crm_leads', 'idx_crm_leads_claim_timer_expires', 'claim_timer_expires_at',
-    'index idx_crm_leads_claim_timer_expires on crm_leads(claim_timer_expires_at)'
+-- Indexes: what is due (crm_sla_breach_at), one index of the leads whose timer runs --------------
+select is(
+    (
+        select pg_catalog.pg_get_indexdef(i.indexrelid, 1, true)
+        from pg_catalog.pg_index as i
+        where i.indexrelid = to_regclass('public.crm_leads_sla_breach_idx')
+    ),
+    'crm_sla_breach_at_columns(lead_claimed, first_action_completed, sla_escalated_at, '
+    || 'claim_timer_expires_at, contact_timer_expires_at)',
+    'crm_leads_sla_breach_idx orders leads by the instant their running timer breaches'
 );
 select is(
     (
         select pg_catalog.pg_get_expr(i.indpred, i.indrelid)
         from pg_catalog.pg_index as i
-        where i.indexrelid = to_regclass('public.idx_crm_leads_claim_timer_expires')
+        where i.indexrelid = to_regclass('public.crm_leads_sla_breach_idx')
     ),
-    '((claim_timer_expires_at IS NOT NULL) AND (lead_claimed = false))',
-    'idx_crm_leads_claim_timer_expires covers only running claim timers'
+    '(crm_sla_breach_at_columns(lead_claimed, first_action_completed, sla_escalated_at, '
+    || 'claim_timer_expires_at, contact_timer_expires_at) IS NOT NULL)',
+    'crm_leads_sla_breach_idx covers only leads whose timer runs'
 );
-select has_index(
-    'public', 'crm_leads', 'idx_crm_leads_contact_timer_expires', 'contact_timer_expires_at',
-    'index idx_crm_leads_contact_timer_expires on crm_leads(contact_timer_expires_at)'
+select hasnt_index(
+    'public', 'crm_leads', 'idx_crm_leads_claim_timer_expires',
+    'the claim timers'' partial index is gone (crm_leads_sla_breach_idx replaces it)'
 );
-select is(
-    (
-        select pg_catalog.pg_get_expr(i.indpred, i.indrelid)
-        from pg_catalog.pg_index as i
-        where i.indexrelid = to_regclass('public.idx_crm_leads_contact_timer_expires')
-    ),
-    '((contact_timer_expires_at IS NOT NULL) AND (first_action_completed = false))',
-    'idx_crm_leads_contact_timer_expires covers only running contact timers'
+select hasnt_index(
+    'public', 'crm_leads', 'idx_crm_leads_contact_timer_expires',
+    'the contact timers'' partial index is gone (crm_leads_sla_breach_idx replaces it)'
 );
 select has_index(
     'public', 'crm_lead_reassignments', 'idx_reassignments_lead',
