@@ -260,11 +260,7 @@ begin
         array_agg(n.id),
         array_agg(n.assigned_agent_id),
         array_agg(case when n.lead_claimed then 'contact_window' else 'claim_window' end),
-        array_agg(case
-            when n.first_action_completed then null
-            when n.lead_claimed then n.contact_timer_expires_at
-            else n.claim_timer_expires_at
-        end),
+        array_agg(public.crm_sla_breach_at(n)),
         array_agg(n.claim_timer_started_at)
     )
     from new_leads as n
@@ -1880,11 +1876,7 @@ declare
 begin
     with chosen as (
         select
-            l.id, t.stage, l.assigned_agent_id,
-            case
-                when t.stage = 'claim_window' then l.claim_timer_expires_at
-                else l.contact_timer_expires_at
-            end as expires_at
+            l.id, t.stage, l.assigned_agent_id, public.crm_sla_breach_at(l) as expires_at
         from unnest(p_lead_ids, p_stages) as t (id, stage)
         inner join public.crm_leads as l on t.id = l.id
         inner join public.crm_sla_policies as p on l.sla_policy_id = p.id

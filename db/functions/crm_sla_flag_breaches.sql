@@ -20,11 +20,7 @@ declare
 begin
     with chosen as (
         select
-            l.id, t.stage, l.assigned_agent_id,
-            case
-                when t.stage = 'claim_window' then l.claim_timer_expires_at
-                else l.contact_timer_expires_at
-            end as expires_at
+            l.id, t.stage, l.assigned_agent_id, public.crm_sla_breach_at(l) as expires_at
         from unnest(p_lead_ids, p_stages) as t (id, stage)
         inner join public.crm_leads as l on t.id = l.id
         inner join public.crm_sla_policies as p on l.sla_policy_id = p.id

@@ -18,11 +18,7 @@ begin
         array_agg(n.id),
         array_agg(n.assigned_agent_id),
         array_agg(case when n.lead_claimed then 'contact_window' else 'claim_window' end),
-        array_agg(case
-            when n.first_action_completed then null
-            when n.lead_claimed then n.contact_timer_expires_at
-            else n.claim_timer_expires_at
-        end),
+        array_agg(public.crm_sla_breach_at(n)),
         array_agg(n.claim_timer_started_at)
     )
     from new_leads as n
