@@ -323,6 +323,29 @@ def test_explain_shows_escalation_to_admins(world):
     assert "admin" in why[bob]["reason"]
 
 
+def test_escalation_prefers_admins_who_never_held_the_lead_as_explain_ranks_them(world):
+    # The router once picked among admins by credit alone, while explain ranked the admins who
+    # never held the lead first: explain is now a dry run of the router's own pick.
+    world.settings(max_reassignments=0)
+    ann = world.agent("Ann")
+    held, fresh = world.agent("Held", role="admin"), world.agent("Fresh", role="admin")
+    lead = world.lead(ann)
+    with world.as_service() as conn:
+        conn.execute("select public.reassign_lead(%s, %s)", (lead, held))
+        conn.execute("select public.reassign_lead(%s, %s)", (lead, ann))
+    # With the most credit, the admin who held the lead would win on credit alone.
+    world.db.execute("insert into public.crm_sla_agent_state (agent_id, last_routed_seq, "
+                     "routing_credit) values (%s, 0, 5)", (held,))
+    why = explain(world, lead)
+    assert {k: (v["eligible"], v["reason"], v["rank"]) for k, v in why.items()} == {
+        ann: (False, "current owner", None),
+        fresh: (True, "eligible", 1),
+        held: (True, "eligible, but held this lead before", 2),
+    }
+    assert breach_all(world)["escalated"] == 1
+    assert world.row(lead)["assigned_agent_id"] == fresh
+
+
 def test_explain_is_for_admins_and_the_service_role_only(world):
     ann = world.agent("Ann")
     boss = world.agent("Boss", role="admin")
@@ -542,7 +565,7 @@ def test_the_router_matches_the_reference_smooth_weighted_round_robin(world, see
         a.update(credit=0.0, seq=0, room=None if a["cap"] is None else a["cap"] - held[a["id"]])
     expected = reference_swrr(agents, owners)
     got = [r["agent_id"] for r in world.db.execute(
-        "select agent_id from public.crm_sla_route(%s::uuid[], public.sla_now())", (leads,))]
+        "select agent_id from public.crm_sla_route_leads(%s::uuid[], public.sla_now())", (leads,))]
     assert got == expected
     state = {r["agent_id"]: r["routing_credit"] for r in world.db.execute(
         "select agent_id, routing_credit from public.crm_sla_agent_state").fetchall()}
