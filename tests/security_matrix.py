@@ -203,8 +203,6 @@ MATRIX: tuple[Cell, ...] = (
     row("routing", "crm_sla_route_new_lead(lead, policy, now)",
         "select public.crm_sla_route_new_lead(gen_random_uuid(), null, now())",
         **{**ENGINE_ONLY, "trusted": "refused SL006"}),
-    row("routing", "crm_sla_route(leads, now, false)",
-        "select public.crm_sla_route(array[{lead}], now(), false)", **ENGINE_ONLY),
     row("routing", "crm_sla_route_leads(leads, now, false, policies)",
         "select public.crm_sla_route_leads(array[]::uuid[], now(), false, array[]::uuid[])",
         **{**ENGINE_ONLY, "trusted": "no rows"}),

@@ -1,12 +1,12 @@
--- The monitor's breach routing with the ladder's rules on top of the router (crm_sla_route): a
--- lead that escalates (moved max_reassignments times) goes to the first active agent in its
--- owner's manager chain, and to an admin (the router's pick) only when the chain has none; a
--- lead whose policy says on_breach 'manager' goes to the first agent in the owner's chain who is
--- eligible now as routing has it (active, accepting leads, on shift, not absent, under its cap
--- less the router's picks in this batch, counted down as the batch goes, and in the policy's
--- team when it names one), and as
--- 'reassign' (the router's pick) when none is.
--- Same rows as crm_sla_route. Called by process_sla_timers() (routing lock and row locks held).
+-- The monitor's breach routing with the ladder's rules on top of the router
+-- (crm_sla_route_leads): a lead that escalates (moved max_reassignments times) goes to the first
+-- active agent in its owner's manager chain, and to an admin (the router's pick) only when the
+-- chain has none; a lead whose policy says on_breach 'manager' goes to the first agent in the
+-- owner's chain who is eligible now as routing has it (active, accepting leads, on shift, not
+-- absent, under its cap less the router's picks in this batch, counted down as the batch goes,
+-- and in the policy's team when it names one), and as 'reassign' (the router's pick) when none
+-- is. Same rows as crm_sla_route_leads. Called by process_sla_timers() (routing lock and row
+-- locks held).
 create or replace function public.crm_sla_route_ladder(p_leads uuid[], p_at timestamptz)
 returns table (
     lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer
@@ -37,7 +37,7 @@ begin
         array_agg(coalesce(p.on_breach, 'reassign') order by t.ord),
         array_agg(p.team_id order by t.ord)
     into v_leads, v_picks, v_escalates, v_reasons, v_owners, v_modes, v_teams
-    from public.crm_sla_route(p_leads, p_at) as r
+    from public.crm_sla_route_leads(p_leads, p_at) as r
     inner join unnest(p_leads) with ordinality as t (id, ord) on r.lead_id = t.id
     left join public.crm_leads as l on r.lead_id = l.id
     left join public.crm_sla_policies as p on l.sla_policy_id = p.id;
@@ -95,7 +95,7 @@ $$;
 
 comment on function public.crm_sla_route_ladder(uuid[], timestamptz) is
 'Internal: breach routing with the ladder (escalation and on_breach ''manager'' up the manager '
-'chain) over crm_sla_route';
+'chain) over crm_sla_route_leads';
 
 revoke execute on function public.crm_sla_route_ladder(uuid[], timestamptz)
 from public, anon, authenticated, service_role;

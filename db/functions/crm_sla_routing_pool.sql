@@ -1,6 +1,7 @@
 -- Who could be routed a lead at an instant, before looking at the lead: every agent and admin
 -- with its weight, cap, open leads, routing credit and, when it cannot take a lead now, why.
--- Called by crm_sla_route() (intake, the monitor, crm_sla_explain_routing, reassign_lead).
+-- Called by the router (crm_sla_route_leads) and the monitor's crm_sla_route_ladder and
+-- crm_sla_route_waiting.
 create or replace function public.crm_sla_routing_pool(p_at timestamptz)
 returns table (
     agent_id uuid,

@@ -1,5 +1,5 @@
 -- Manual reassignment: moves a lead to another active agent, with an audit row (reason manual);
--- the target is checked by the router (crm_sla_route).
+-- the target is checked by the router (crm_sla_route_leads).
 -- Called by admins (reassigned_by = the admin) and the service role (the system actor).
 create or replace function public.reassign_lead(
     p_lead_id uuid, p_to_agent_id uuid, p_notes text default null
@@ -37,11 +37,11 @@ begin
         raise exception 'lead % does not exist', p_lead_id
             using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
     end if;
-    -- The router's own verdict on the target (crm_sla_route, as crm_sla_explain_routing shows
+    -- The router's own verdict on the target (crm_sla_route_leads, as crm_sla_explain_routing shows
     -- it): a manual move may override the routing preferences (accepting leads, team, shift,
     -- cap: the admin's call), never an inactive target or the current owner.
     select r.reason into v_reason
-    from public.crm_sla_route(array[p_lead_id], public.sla_now(), true) as r
+    from public.crm_sla_route_leads(array[p_lead_id], public.sla_now(), true) as r
     where r.agent_id = p_to_agent_id;
     if not found then
         select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
