@@ -147,7 +147,7 @@ begin
             tm.name as team,
             -- its team's members (NULL: the policy names no team)
             case when tm.id is not null then coalesce(mm.members, '{}') end as members,
-            h.holders,  -- everyone who held it before its owner (NULL: nobody)
+            h.holders,  -- everyone its audit rows name (NULL: it was never moved)
             k.key_label,  -- '<owner_key column> <value>' of an unowned lead with one
             k.owner_id as key_owner_id,  -- the owner of the most recent other lead with it
             k.prev as key_prev  -- the position of the batch's previous lead with that key
