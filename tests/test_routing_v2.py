@@ -565,7 +565,8 @@ def test_the_router_matches_the_reference_smooth_weighted_round_robin(world, see
         a.update(credit=0.0, seq=0, room=None if a["cap"] is None else a["cap"] - held[a["id"]])
     expected = reference_swrr(agents, owners)
     got = [r["agent_id"] for r in world.db.execute(
-        "select agent_id from public.crm_sla_route_leads(%s::uuid[], public.sla_now())", (leads,))]
+        "select agent_id "
+        "from public.crm_sla_route_leads(%s::uuid[], public.sla_now(), false, null)", (leads,))]
     assert got == expected
     state = {r["agent_id"]: r["routing_credit"] for r in world.db.execute(
         "select agent_id, routing_credit from public.crm_sla_agent_state").fetchall()}

@@ -22,7 +22,7 @@ begin
     end if;
     return query
     select r.agent_id, r.eligible, r.reason, r.rank
-    from public.crm_sla_route_leads(array[p_lead_id], public.sla_now(), true) as r
+    from public.crm_sla_route_leads(array[p_lead_id], public.sla_now(), true, null) as r
     order by r.rank nulls last, r.reason, r.agent_id;
 end
 $$;

@@ -55,7 +55,7 @@ begin
         ),
         array_agg(r.escalate order by t.ord)
     into v_ids, v_to, v_escalate
-    from public.crm_sla_route_leads(v_ids, p_at) as r
+    from public.crm_sla_route_leads(v_ids, p_at, false, null) as r
     inner join unnest(v_ids) with ordinality as t (id, ord) on r.lead_id = t.id
     inner join public.crm_leads as l on r.lead_id = l.id
     where r.agent_id is not null;

@@ -37,7 +37,7 @@ begin
         array_agg(coalesce(p.on_breach, 'reassign') order by t.ord),
         array_agg(p.team_id order by t.ord)
     into v_leads, v_picks, v_escalates, v_reasons, v_owners, v_modes, v_teams
-    from public.crm_sla_route_leads(p_leads, p_at) as r
+    from public.crm_sla_route_leads(p_leads, p_at, false, null) as r
     inner join unnest(p_leads) with ordinality as t (id, ord) on r.lead_id = t.id
     left join public.crm_leads as l on r.lead_id = l.id
     left join public.crm_sla_policies as p on l.sla_policy_id = p.id;

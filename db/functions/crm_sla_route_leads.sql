@@ -32,8 +32,8 @@
 create or replace function public.crm_sla_route_leads(
     p_leads uuid[],
     p_at timestamptz,
-    p_explain boolean default false,
-    p_new_policies uuid[] default null
+    p_explain boolean,
+    p_new_policies uuid[]
 )
 returns table (
     lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer

@@ -53,7 +53,7 @@ begin
     -- announced (an `assigned` event each).
     with picks as (
         select r.lead_id, r.agent_id, l.sla_policy_id, t.ord
-        from public.crm_sla_route_leads(v_ids, p_at) as r
+        from public.crm_sla_route_leads(v_ids, p_at, false, null) as r
         inner join public.crm_leads as l on r.lead_id = l.id
         inner join unnest(v_ids) with ordinality as t (id, ord) on r.lead_id = t.id
         where r.agent_id is not null

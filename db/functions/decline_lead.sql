@@ -53,7 +53,7 @@ begin
     end if;
 
     select r.agent_id, r.escalate into v_route
-    from public.crm_sla_route_leads(array[p_lead_id], v_now) as r;
+    from public.crm_sla_route_leads(array[p_lead_id], v_now, false, null) as r;
     if v_route.agent_id is null then
         raise exception 'nobody else can take lead % now', p_lead_id
             using errcode = 'SL007',

@@ -41,7 +41,7 @@ begin
     -- it): a manual move may override the routing preferences (accepting leads, team, shift,
     -- cap: the admin's call), never an inactive target or the current owner.
     select r.reason into v_reason
-    from public.crm_sla_route_leads(array[p_lead_id], public.sla_now(), true) as r
+    from public.crm_sla_route_leads(array[p_lead_id], public.sla_now(), true, null) as r
     where r.agent_id = p_to_agent_id;
     if not found then
         select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
