@@ -1846,7 +1846,7 @@ begin
     end if;
     return query
     select r.agent_id, r.eligible, r.reason, r.rank
-    from public.crm_sla_route(array[p_lead_id], public.sla_now(), true) as r
+    from public.crm_sla_route_leads(array[p_lead_id], public.sla_now(), true, null) as r
     order by r.rank nulls last, r.reason, r.agent_id;
 end
 $$;
@@ -1972,7 +1972,7 @@ begin
         ),
         array_agg(r.escalate order by t.ord)
     into v_ids, v_to, v_escalate
-    from public.crm_sla_route(v_ids, p_at) as r
+    from public.crm_sla_route_leads(v_ids, p_at, false, null) as r
     inner join unnest(v_ids) with ordinality as t (id, ord) on r.lead_id = t.id
     inner join public.crm_leads as l on r.lead_id = l.id
     where r.agent_id is not null;
@@ -2982,19 +2982,6 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_resume_snoozed(p_now timestamp with time zone, p_limit integer) IS 'Internal: ends the snoozes due (their timers resume at the snooze''s instant)';
 
-CREATE FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean DEFAULT false) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
-    LANGUAGE plpgsql
-    SET search_path TO ''
-    AS $$
-begin
-    return query
-    select r.lead_id, r.agent_id, r.escalate, r.eligible, r.reason, r.rank
-    from public.crm_sla_route_leads(p_leads, p_at, p_explain, null) as r;
-end
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) IS 'Internal: routes (or explains the routing of) leads that are written; see crm_sla_route_leads';
-
 CREATE FUNCTION public.crm_sla_route_ladder(p_leads uuid[], p_at timestamp with time zone) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -3021,7 +3008,7 @@ begin
         array_agg(coalesce(p.on_breach, 'reassign') order by t.ord),
         array_agg(p.team_id order by t.ord)
     into v_leads, v_picks, v_escalates, v_reasons, v_owners, v_modes, v_teams
-    from public.crm_sla_route(p_leads, p_at) as r
+    from public.crm_sla_route_leads(p_leads, p_at, false, null) as r
     inner join unnest(p_leads) with ordinality as t (id, ord) on r.lead_id = t.id
     left join public.crm_leads as l on r.lead_id = l.id
     left join public.crm_sla_policies as p on l.sla_policy_id = p.id;
@@ -3077,7 +3064,7 @@ begin
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_route_ladder(p_leads uuid[], p_at timestamp with time zone) IS 'Internal: breach routing with the ladder (escalation and on_breach ''manager'' up the manager chain) over crm_sla_route';
+COMMENT ON FUNCTION public.crm_sla_route_ladder(p_leads uuid[], p_at timestamp with time zone) IS 'Internal: breach routing with the ladder (escalation and on_breach ''manager'' up the manager chain) over crm_sla_route_leads';
 
 CREATE FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) RETURNS TABLE(lead_id uuid, agent_id uuid, escalate boolean, eligible boolean, reason text, rank integer)
     LANGUAGE plpgsql
@@ -3086,166 +3073,60 @@ CREATE FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with t
     SET jit TO 'off'
     AS $$
 declare
-    -- the pool, one element an agent or admin
+    -- The pool (crm_sla_routing_pool), read once: one element an agent or admin, by id. These
+    -- are parallel arrays on purpose: the pick reads credit, weight and sequence once an agent a
+    -- lead, and an element of an array of scalars is the fastest thing PL/pgSQL reads.
     v_ids uuid[];
-    v_key text[];  -- the id as text, to look it up in the leads' member and holder lists
     v_admin boolean[];
-    v_w double precision[];
-    v_cur double precision[];
-    v_seq bigint[];
-    v_room bigint[];  -- what is left under the cap; NULL: no cap
-    v_why text[];
-    v_picked integer[];
+    v_why text[];  -- why it cannot take a lead now (NULL: it can)
+    v_weight double precision[];
+    v_credit double precision[];  -- routing credit (of v_agents: less v_weight * v_rounds)
+    v_seq bigint[];  -- the routing sequence of its last pick (0: never picked)
+    v_room bigint[];  -- what is left under its cap (NULL: no cap)
+    v_picked integer[];  -- leads it got in this batch
     v_start double precision[];  -- the credits before the batch
-    v_agents integer[];  -- the agents who can take leads now (indexes into the pool)
+    -- Who can take leads (indexes into the pool, by id).
+    v_agents integer[];  -- the agents who can take leads now and have room in this batch
+    v_available boolean[];  -- v_agents as a mask
     v_admins integer[];  -- the admins who can take escalated leads
-    v_owner integer;  -- the lead's owner's index in the pool (0: none)
+    -- The credits of v_agents are kept lazily: such an agent's credit is v_credit plus v_weight
+    -- * v_rounds, v_rounds counting the rounds in which every one of v_agents but the lead's
+    -- owner was a candidate (the common case: no team, never moved), so that such a round costs
+    -- one comparison an agent.
+    v_rounds integer := 0;
+    v_all double precision := 0;  -- the total weight of v_agents
     v_next_seq bigint;
-    v_max integer;
-    -- the leads, one element a lead, in routing order
-    l_ids uuid[];
-    l_owner uuid[];
-    l_team text[];  -- the team's name when the lead's policy names one
-    l_members text[];  -- its members' ids, space-separated
-    l_held text[];  -- ids of everyone who held the lead, space-separated
-    l_escalate boolean[];
-    l_fresh boolean[];  -- nobody but its owner ever held it
-    -- one lead's candidates
-    v_cand integer[];
-    v_any_pref boolean;
-    v_total double precision;
+    v_lead record;  -- the lead being routed (the query below)
+    v_owner integer;  -- its owner's index in the pool (0: none)
+    v_pref integer;  -- its owner_key's owner's index in the pool (0: none)
+    v_key_pick integer[];  -- for each keyed lead of p_leads (by position): its key's owner now
+    v_by_key boolean;  -- the pick is v_pref's (ownership routing: no round, no credit moves)
+    v_lazy boolean;  -- the candidates are all of v_agents but the owner (a lazy round)
+    v_cand integer[];  -- the lead's candidates
+    v_held integer[];  -- eligible agents who held the lead (candidates when nobody else is)
+    v_total double precision;  -- the candidates' total weight: what the pick pays
+    v_j integer;
     v_best integer;
     v_score double precision;
     v_best_score double precision;
-    v_rounds integer;  -- rounds in which every agent of v_agents was a candidate
-    v_in boolean[];  -- in v_agents: its credit is kept lazily
-    v_all double precision;  -- the total weight of v_agents
-    v_j integer;
-    v_reasons text[];
-    l_owner_key text[];  -- '<owner_key column> <value>' of an unowned lead with one
-    l_key_owner integer[];  -- the current owner of the most recent other lead with that value
-    l_prev integer[];  -- the batch's previous lead with the same key
-    l_pick integer[];  -- the key's owner once the lead is routed
-    v_pref integer;  -- the key's owner (0: none)
+    v_rank integer[];  -- p_explain: each agent's rank
+    v_ranked integer := 0;
 begin
     select
         array_agg(p.agent_id order by p.agent_id),
-        array_agg(p.agent_id::text order by p.agent_id),
         array_agg(p.role = 'admin' order by p.agent_id),
+        array_agg(p.reason order by p.agent_id),
         array_agg(p.weight order by p.agent_id),
         array_agg(p.credit order by p.agent_id),
         array_agg(coalesce(p.last_routed_seq, 0) order by p.agent_id),
         array_agg(p.max_open_leads - p.open_leads order by p.agent_id),
-        array_agg(p.reason order by p.agent_id),
-        max(p.last_routed_seq)
-    into v_ids, v_key, v_admin, v_w, v_cur, v_seq, v_room, v_why, v_next_seq
+        coalesce(max(p.last_routed_seq), 0)
+    into v_ids, v_admin, v_why, v_weight, v_credit, v_seq, v_room, v_next_seq
     from public.crm_sla_routing_pool(p_at) as p;
-    v_next_seq := coalesce(v_next_seq, 0);
-
-    select s.max_reassignments into v_max from public.crm_sla_settings as s;
-
-    -- Everything the rules need to know about the leads, in one statement.
-    with team_members as (
-        select m.team_id, pg_catalog.string_agg(m.agent_id::text, ' ') as members
-        from public.crm_sla_team_members as m
-        group by m.team_id
-    )
-
-    select
-        array_agg(t.id order by t.ord),
-        array_agg(l.assigned_agent_id order by t.ord),
-        array_agg(tm.name order by t.ord),
-        array_agg(
-            case when tm.id is not null then coalesce(mm.members, '') end order by t.ord
-        ),
-        array_agg(
-            concat_ws(' ', l.assigned_agent_id::text, h.holders) order by t.ord
-        ),
-        array_agg(
-            l.assigned_agent_id is not null
-            and coalesce(h.automatic, 0)
-            >= coalesce(pol.max_reassignments, v_max, 3)
-            order by t.ord
-        ),
-        array_agg(h.holders is null order by t.ord)
-    into l_ids, l_owner, l_team, l_members, l_held, l_escalate, l_fresh
-    from unnest(p_leads, p_new_policies) with ordinality as t (id, new_policy, ord)
-    left join public.crm_leads as l on t.id = l.id
-    left join public.crm_sla_policies as pol
-        on coalesce(l.sla_policy_id, t.new_policy) = pol.id
-    left join public.crm_sla_teams as tm on pol.team_id = tm.id
-    left join team_members as mm on tm.id = mm.team_id
-    left join lateral (
-        select
-            pg_catalog.string_agg(
-                concat_ws(' ', a.from_agent_id::text, a.to_agent_id::text), ' '
-            ) as holders,
-            count(*) filter (where a.reason <> 'manual') as automatic
-        from public.crm_lead_reassignments as a
-        where a.lead_id = l.id and coalesce(l.reassignment_count, 0) > 0
-    ) as h on true
-    where l.id is not null or p_new_policies is not null;
-
-    if l_ids is null or v_ids is null then
+    if v_ids is null then
         return;
     end if;
 
-    select
-        array_agg(k.key_label order by t.ord),
-        array_agg(pg_catalog.array_position(v_ids, k.owner_id) order by t.ord),
-        array_agg(k.prev order by t.ord),
-        array_agg(null::integer order by t.ord)
-    into l_owner_key, l_key_owner, l_prev, l_pick
-    from pg_catalog.generate_series(1, cardinality(l_ids)) as t (ord)
-    left join (
-        select
-            o.ord, o.key_label, o.owner_id,
-            pg_catalog.lag(o.ord) over (partition by o.key_label order by o.ord) as prev
-        from public.crm_sla_owner_keys(l_ids, p_new_policies) as o
-    ) as k on t.ord = k.ord;
-
-    if p_explain then
-        -- Why each agent can or cannot take the first lead now, in the rules' order.
-        v_reasons := array_fill(null::text, array[cardinality(v_ids)]);
-        for v_j in 1 .. cardinality(v_ids) loop
-            v_reasons[v_j] := case
-                when v_ids[v_j] = l_owner[1] then 'current owner'
-                when v_why[v_j] is not null then v_why[v_j]
-                when l_escalate[1] and not v_admin[v_j]
-                    then 'the lead goes to an admin: it was moved max_reassignments times'
-                when not l_escalate[1] and v_admin[v_j] then 'admin: takes only escalated leads'
-                when not l_escalate[1] and strpos(l_members[1], v_key[v_j]) = 0
-                    then 'not in team ' || l_team[1]
-            end;
-        end loop;
-        -- The order the router would pick in: the key's owner, never-held first, then the most
-        -- credit after this round's earning, the least recently routed, the id.
-        v_pref := coalesce(l_key_owner[1], 0);
-        return query
-        select
-            l_ids[1],
-            v_ids[x.j],
-            l_escalate[1],
-            v_reasons[x.j] is null,
-            coalesce(v_reasons[x.j], case
-                when x.j = v_pref then 'owner of ' || l_owner_key[1]
-                when strpos(l_held[1], v_key[x.j]) = 0 then 'eligible'
-                else 'eligible, but held this lead before'
-            end),
-            case when v_reasons[x.j] is null then (
-                row_number() over (
-                    partition by v_reasons[x.j] is null
-                    order by
-                        x.j = v_pref desc,
-                        strpos(l_held[1], v_key[x.j]) = 0 desc,
-                        v_cur[x.j] + v_w[x.j] desc, v_seq[x.j], v_ids[x.j]
-                )
-            )::integer end
-        from pg_catalog.generate_subscripts(v_ids, 1) as x (j);
-        return;
-    end if;
-
-    -- Who can take leads at all (agent-level reasons, given once for the batch).
     v_agents := array(
         select x.j from pg_catalog.generate_subscripts(v_ids, 1) as x (j)
         where v_why[x.j] is null and not v_admin[x.j] order by x.j
@@ -3254,73 +3135,110 @@ begin
         select x.j from pg_catalog.generate_subscripts(v_ids, 1) as x (j)
         where v_why[x.j] is null and v_admin[x.j] order by x.j
     );
-    v_start := v_cur;
-    v_picked := array_fill(0, array[cardinality(v_ids)]);
-    -- The credits of the agents in v_agents (who can take leads and have room) are kept lazily:
-    -- an agent's credit is v_cur + v_w * v_rounds, v_rounds counting the rounds in which every
-    -- one of them was a candidate, so such a round costs one comparison an agent.
-    v_rounds := 0;
-    v_in := array_fill(false, array[cardinality(v_ids)]);
-    v_all := 0;
+    v_available := array_fill(false, array[cardinality(v_ids)]);
     foreach v_j in array v_agents loop
-        v_in[v_j] := true;
-        v_all := v_all + v_w[v_j];
+        v_available[v_j] := true;
+        v_all := v_all + v_weight[v_j];
     end loop;
-    for v_k in 1 .. cardinality(l_ids) loop
-        v_owner := coalesce(pg_catalog.array_position(v_ids, l_owner[v_k]), 0);
-        v_best := null;
-        v_pref := coalesce(l_pick[l_prev[v_k]], l_key_owner[v_k], 0);
-        if v_pref > 0 and v_pref = any(v_agents) and v_pref <> v_owner
-            and coalesce(strpos(l_members[v_k], v_key[v_pref]) > 0, true) then
-            v_best := v_pref;  -- ownership routing: no round of weighted fair order, no credit
-            v_total := 0;
-        elsif not l_escalate[v_k] and l_members[v_k] is null and l_fresh[v_k] then
-            -- The common case: no team, nobody but the owner ever held it. One round of smooth
-            -- weighted round robin: every candidate earns its weight, the one with the most
-            -- credit is picked; the owner is no candidate (earns nothing).
-            v_rounds := v_rounds + 1;
-            v_total := v_all;
-            if v_owner > 0 and v_in[v_owner] then
-                v_cur[v_owner] := v_cur[v_owner] - v_w[v_owner];
-                v_total := v_total - v_w[v_owner];
-            end if;
-            foreach v_j in array v_agents loop
-                continue when v_j = v_owner;
-                v_score := v_cur[v_j] + v_w[v_j] * v_rounds;
-                if v_best is null or v_score > v_best_score or (
-                    v_score = v_best_score
-                    and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
-                ) then
-                    v_best := v_j;
-                    v_best_score := v_score;
-                end if;
-            end loop;
-        else
-            if l_escalate[v_k] then  -- to an admin, by the same rule with weight 1
-                v_cand := v_admins;
+    v_start := v_credit;
+    v_picked := array_fill(0, array[cardinality(v_ids)]);
+    v_rank := array_fill(null::integer, array[cardinality(v_ids)]);
+    v_key_pick := array_fill(null::integer, array[coalesce(cardinality(p_leads), 0)]);
+
+    -- Everything the rules need to know about the leads, in one statement, in routing order.
+    for v_lead in
+        with team_members as (
+            select m.team_id, pg_catalog.array_agg(m.agent_id) as members
+            from public.crm_sla_team_members as m
+            group by m.team_id
+        ),
+
+        keys as (
+            select
+                o.ord, o.key_label, o.owner_id,
+                pg_catalog.lag(o.ord) over (partition by o.key_label order by o.ord) as prev
+            from public.crm_sla_owner_keys(p_leads, p_new_policies) as o
+        )
+
+        select
+            t.ord::integer as ord,
+            t.id,
+            l.assigned_agent_id as owner_id,
+            l.assigned_agent_id is not null
+            and coalesce(h.automatic, 0) >= coalesce(
+                pol.max_reassignments,
+                (select s.max_reassignments from public.crm_sla_settings as s limit 1),
+                3
+            ) as escalate,
+            tm.name as team,
+            -- its team's members (NULL: the policy names no team)
+            case when tm.id is not null then coalesce(mm.members, '{}') end as members,
+            h.holders,  -- everyone its audit rows name (NULL: it was never moved)
+            k.key_label,  -- '<owner_key column> <value>' of an unowned lead with one
+            k.owner_id as key_owner_id,  -- the owner of the most recent other lead with it
+            k.prev as key_prev  -- the position of the batch's previous lead with that key
+        from unnest(p_leads, p_new_policies) with ordinality as t (id, new_policy, ord)
+        left join public.crm_leads as l on t.id = l.id
+        left join public.crm_sla_policies as pol
+            on coalesce(l.sla_policy_id, t.new_policy) = pol.id
+        left join public.crm_sla_teams as tm on pol.team_id = tm.id
+        left join team_members as mm on tm.id = mm.team_id
+        left join lateral (
+            select
+                pg_catalog.array_cat(
+                    pg_catalog.array_agg(a.from_agent_id)
+                    filter (where a.from_agent_id is not null),
+                    pg_catalog.array_agg(a.to_agent_id)
+                ) as holders,
+                count(*) filter (where a.reason <> 'manual') as automatic
+            from public.crm_lead_reassignments as a
+            where a.lead_id = l.id and coalesce(l.reassignment_count, 0) > 0
+        ) as h on true
+        left join keys as k on t.ord = k.ord
+        where l.id is not null or p_new_policies is not null
+        order by t.ord
+    loop
+        v_owner := coalesce(pg_catalog.array_position(v_ids, v_lead.owner_id), 0);
+        v_pref := coalesce(
+            v_key_pick[v_lead.key_prev], pg_catalog.array_position(v_ids, v_lead.key_owner_id), 0
+        );
+        loop  -- once when routing; p_explain: again and again, each pick leaving the candidates
+            -- 1. The lead's candidates.
+            v_by_key := v_pref > 0 and v_available[v_pref] and v_pref <> v_owner
+                and coalesce(v_ids[v_pref] = any(v_lead.members), true);
+            v_lazy := not v_by_key and not v_lead.escalate and v_lead.members is null
+                and v_lead.holders is null;
+            if v_by_key then
+                v_cand := array[v_pref];
+            elsif v_lazy then
+                v_cand := v_agents;  -- the owner is skipped below
             else
-                -- A team, or earlier holders: the candidates first, never-held ones when any.
+                -- A team, earlier holders or an escalation: the eligible ones, never-held first.
                 v_cand := '{}';
-                v_any_pref := false;
-                foreach v_j in array v_agents loop
-                    continue when v_j = v_owner or strpos(l_members[v_k], v_key[v_j]) = 0;
-                    if strpos(l_held[v_k], v_key[v_j]) = 0 then
-                        if not v_any_pref then
-                            v_cand := '{}';  -- a never-held one: earlier holders drop out
-                            v_any_pref := true;
-                        end if;
-                        v_cand := v_cand || v_j;
-                    elsif not v_any_pref then
+                v_held := '{}';
+                foreach v_j in array case when v_lead.escalate then v_admins else v_agents end
+                loop
+                    continue when v_j = v_owner or (
+                        not v_lead.escalate and not coalesce(v_ids[v_j] = any(v_lead.members), true)
+                    );
+                    if v_ids[v_j] = any(v_lead.holders) then
+                        v_held := v_held || v_j;
+                    else
                         v_cand := v_cand || v_j;
                     end if;
                 end loop;
+                if cardinality(v_cand) = 0 then
+                    v_cand := v_held;
+                end if;
             end if;
-            v_total := 0;
+
+            -- 2. The best candidate: the most credit once this round's weight is earned, then
+            -- the least recently routed, then the smaller id. (The one comparison.)
+            v_best := null;
             foreach v_j in array v_cand loop
                 continue when v_j = v_owner;
-                v_total := v_total + v_w[v_j];
-                v_cur[v_j] := v_cur[v_j] + v_w[v_j];
-                v_score := v_cur[v_j] + case when v_in[v_j] then v_w[v_j] * v_rounds else 0 end;
+                v_score := v_credit[v_j]
+                    + v_weight[v_j] * (case when v_available[v_j] then v_rounds else 0 end + 1);
                 if v_best is null or v_score > v_best_score or (
                     v_score = v_best_score
                     and (v_seq[v_j], v_ids[v_j]) < (v_seq[v_best], v_ids[v_best])
@@ -3329,41 +3247,98 @@ begin
                     v_best_score := v_score;
                 end if;
             end loop;
+
+            exit when not p_explain or v_best is null;
+            v_ranked := v_ranked + 1;
+            v_rank[v_best] := v_ranked;
+            v_available[v_best] := false;
+            v_agents := pg_catalog.array_remove(v_agents, v_best);
+            v_admins := pg_catalog.array_remove(v_admins, v_best);
+        end loop;
+
+        if p_explain then
+            -- Why each agent can or cannot take the lead now, in the rules' order.
+            return query
+            select
+                v_lead.id,
+                v_ids[x.j],
+                v_lead.escalate,
+                v_rank[x.j] is not null,
+                case
+                    when v_rank[x.j] is not null then case
+                        when x.j = v_pref then 'owner of ' || v_lead.key_label
+                        when v_ids[x.j] = any(v_lead.holders)
+                            then 'eligible, but held this lead before'
+                        else 'eligible'
+                    end
+                    when x.j = v_owner then 'current owner'
+                    when v_why[x.j] is not null then v_why[x.j]
+                    when v_lead.escalate and not v_admin[x.j]
+                        then 'the lead goes to an admin: it was moved max_reassignments times'
+                    when not v_lead.escalate and v_admin[x.j]
+                        then 'admin: takes only escalated leads'
+                    else 'not in team ' || v_lead.team
+                end,
+                v_rank[x.j]
+            from pg_catalog.generate_subscripts(v_ids, 1) as x (j);
+            return;
         end if;
 
-        if v_best is not null then  -- the pick pays the round's total weight
-            v_cur[v_best] := v_cur[v_best] - v_total;
+        -- 3. The round: the candidates earn their weight and the pick pays their total.
+        if v_best is not null and not v_by_key then
+            if v_lazy then
+                v_rounds := v_rounds + 1;
+                v_total := v_all;
+                if v_owner > 0 and v_available[v_owner] then  -- the owner earns nothing
+                    v_credit[v_owner] := v_credit[v_owner] - v_weight[v_owner];
+                    v_total := v_total - v_weight[v_owner];
+                end if;
+            else
+                v_total := 0;
+                foreach v_j in array v_cand loop
+                    v_credit[v_j] := v_credit[v_j] + v_weight[v_j];
+                    v_total := v_total + v_weight[v_j];
+                end loop;
+            end if;
+            v_credit[v_best] := v_credit[v_best] - v_total;
+        end if;
+        if v_best is not null then
             v_next_seq := v_next_seq + 1;
             v_seq[v_best] := v_next_seq;
             v_room[v_best] := v_room[v_best] - 1;
             v_picked[v_best] := v_picked[v_best] + 1;
-            if v_room[v_best] <= 0 then  -- at its cap: no candidate for the rest of the batch
-                v_cur[v_best] := v_cur[v_best] + v_w[v_best] * v_rounds;
-                v_in[v_best] := false;
+            if v_room[v_best] <= 0 and v_available[v_best] then
+                -- At its cap: no candidate for the rest of the batch (its credit is kept as is).
+                v_credit[v_best] := v_credit[v_best] + v_weight[v_best] * v_rounds;
+                v_available[v_best] := false;
                 v_agents := pg_catalog.array_remove(v_agents, v_best);
-                v_all := v_all - v_w[v_best];
+                v_all := v_all - v_weight[v_best];
             end if;
         end if;
-        if l_owner_key[v_k] is not null then
-            l_pick[v_k] := coalesce(v_best, l_pick[l_prev[v_k]]);
+        if v_lead.key_label is not null then
+            v_key_pick[v_lead.ord] := coalesce(v_best, v_key_pick[v_lead.key_prev]);
         end if;
-        lead_id := l_ids[v_k];
+
+        lead_id := v_lead.id;
         agent_id := v_ids[v_best];
-        escalate := l_escalate[v_k];
+        escalate := v_lead.escalate;
         eligible := v_best is not null;
         reason := case when v_best is null then 'nobody eligible' end;
         rank := case when v_best is not null then 1 end;
         return next;
     end loop;
 
+    if p_explain then
+        return;
+    end if;
     insert into public.crm_sla_agent_state as s (
         agent_id, last_routed_seq, leads_routed, routing_credit
     )
     select x.id, x.seq, x.picked, c.credit
-    from unnest(v_ids, v_seq, v_picked, v_cur, v_start, v_w, v_in)
-        as x (id, seq, picked, cur, start, w, lazy)
+    from unnest(v_ids, v_seq, v_picked, v_credit, v_start, v_weight, v_available)
+        as x (id, seq, picked, credit_now, start, weight, lazy)
     cross join lateral (
-        select x.cur + case when x.lazy then x.w * v_rounds else 0 end as credit
+        select x.credit_now + case when x.lazy then x.weight * v_rounds else 0 end as credit
     ) as c
     where x.picked > 0 or c.credit <> x.start
     on conflict on constraint crm_sla_agent_state_pkey do update
@@ -3373,7 +3348,7 @@ begin
 end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) IS 'Internal: the router (eligibility, never-held first, smooth weighted round robin, caps, escalation) behind intake, the monitor, crm_sla_explain_routing and reassign_lead';
+COMMENT ON FUNCTION public.crm_sla_route_leads(p_leads uuid[], p_at timestamp with time zone, p_explain boolean, p_new_policies uuid[]) IS 'Internal: the router (eligibility, ownership, never-held first, smooth weighted round robin, caps, escalation) behind intake, the monitor, declines, hand-overs, crm_sla_explain_routing and reassign_lead';
 
 CREATE FUNCTION public.crm_sla_route_new_lead(p_lead_id uuid, p_policy_id uuid, p_at timestamp with time zone) RETURNS uuid
     LANGUAGE plpgsql SECURITY DEFINER
@@ -3447,7 +3422,7 @@ begin
     -- announced (an `assigned` event each).
     with picks as (
         select r.lead_id, r.agent_id, l.sla_policy_id, t.ord
-        from public.crm_sla_route(v_ids, p_at) as r
+        from public.crm_sla_route_leads(v_ids, p_at, false, null) as r
         inner join public.crm_leads as l on r.lead_id = l.id
         inner join unnest(v_ids) with ordinality as t (id, ord) on r.lead_id = t.id
         where r.agent_id is not null
@@ -4202,7 +4177,7 @@ begin
     end if;
 
     select r.agent_id, r.escalate into v_route
-    from public.crm_sla_route(array[p_lead_id], v_now) as r;
+    from public.crm_sla_route_leads(array[p_lead_id], v_now, false, null) as r;
     if v_route.agent_id is null then
         raise exception 'nobody else can take lead % now', p_lead_id
             using errcode = 'SL007',
@@ -4535,11 +4510,11 @@ begin
         raise exception 'lead % does not exist', p_lead_id
             using errcode = 'SL001', hint = 'Check the lead id; it may have been deleted.';
     end if;
-    -- The router's own verdict on the target (crm_sla_route, as crm_sla_explain_routing shows
+    -- The router's own verdict on the target (crm_sla_route_leads, as crm_sla_explain_routing shows
     -- it): a manual move may override the routing preferences (accepting leads, team, shift,
     -- cap: the admin's call), never an inactive target or the current owner.
     select r.reason into v_reason
-    from public.crm_sla_route(array[p_lead_id], public.sla_now(), true) as r
+    from public.crm_sla_route_leads(array[p_lead_id], public.sla_now(), true, null) as r
     where r.agent_id = p_to_agent_id;
     if not found then
         select a.* into v_agent from public.crm_agents as a where a.id = p_to_agent_id;
@@ -6046,8 +6021,6 @@ REVOKE ALL ON PROCEDURE public.crm_sla_purge_outbox(IN p_batch integer) FROM PUB
 REVOKE ALL ON FUNCTION public.crm_sla_replan_calendars(p_calendar_ids uuid[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_resume_snoozed(p_now timestamp with time zone, p_limit integer) FROM PUBLIC;
-
-REVOKE ALL ON FUNCTION public.crm_sla_route(p_leads uuid[], p_at timestamp with time zone, p_explain boolean) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.crm_sla_route_ladder(p_leads uuid[], p_at timestamp with time zone) FROM PUBLIC;
 

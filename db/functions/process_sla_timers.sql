@@ -1,6 +1,6 @@
 -- One monitor pass: routes leads waiting for an owner (the overflow queue), writes the warnings
 -- due, then reassigns (or escalates) up to one batch of leads whose claim or contact window has
--- expired, all through the one router (crm_sla_route). Called by pg_cron (through
+-- expired, all through the one router (crm_sla_route_leads). Called by pg_cron (through
 -- run_sla_monitor), by `crm-sla monitor`, and by the service role. Returns counts; "remaining"
 -- > 0 means call again; "skipped_locked" counts due leads another session held (never done).
 create or replace function public.process_sla_timers()
