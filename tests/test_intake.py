@@ -11,6 +11,8 @@ import psycopg
 import pytest
 
 from harness.testing import near
+from tests.test_ladder import step
+from tests.test_policies import office, policy
 
 FIVE = timedelta(minutes=5)
 BULK = """
@@ -49,9 +51,10 @@ def test_one_statement_gives_its_leads_one_clock_and_leaves_no_settings_behind(w
         conn.execute(BULK.replace("'Lead '", "'Lead 1'"), (ann, True, 1))
         left = conn.execute(
             "select current_setting('crm_sla.intake_clock', true) as at, "
-            "current_setting('crm_sla.intake_queue', true) as queue").fetchone()
+            "current_setting('crm_sla.intake_policies', true) as policies, "
+            "current_setting('crm_sla.intake_plans', true) as plans").fetchone()
         conn.execute("commit")
-    assert not left["at"] and not left["queue"]
+    assert not left["at"] and not left["policies"] and not left["plans"]
     rows = world.db.execute("select * from public.crm_leads order by full_name").fetchall()
     assert len({r["claim_timer_started_at"] for r in rows}) == 1
     for row in rows:
@@ -102,8 +105,9 @@ def test_nobody_eligible_leaves_a_whole_statement_unowned_until_someone_is(world
 def test_an_admin_cannot_plant_the_intake_clock(world, when):
     ann = world.agent("Ann")
     boss = world.agent("Boss", role="admin")
-    # Claim start in 2000, deadline in 2099 (microseconds since 1970).
-    plant = "set_config('crm_sla.intake_clock', '946684800000000 4070908800000000 0', {local})"
+    # A well-formed plan (public.crm_sla_intake_plan): claim start in 2000, deadlines in 2099.
+    planted = "(,946684800000000,4070908800000000,4070908800000000,1,1,,,,,)"
+    plant = "set_config('crm_sla.intake_clock', '" + planted + "', {local})"
     with world.as_agent(boss) as conn:
         if when == "before the statement":
             conn.execute("select " + plant.format(local="false"))
@@ -235,3 +239,56 @@ def test_no_api_role_can_route_from_a_trigger_of_its_own(world, role):
             conn.execute("create trigger borrow before insert on borrow for each row "
                          "execute function public.crm_leads_route_first()")
     assert world.scalar("select count(*) from public.crm_sla_agent_state") == 0
+
+
+@pytest.mark.parametrize("session", ["service", "admin"])
+def test_a_plan_without_calendar_warning_or_step_keeps_them_empty_beside_one_with_all(
+        world, session):
+    """Intake's plan is a typed value (public.crm_sla_intake_plan) kept a statement as its own
+    text form: what a plan does not have (a calendar, a warning, a ladder step) comes back NULL,
+    never zero or the epoch, and what it has comes back to the microsecond, in one statement
+    sharing the plans (service) and in an API session planning each lead (admin)."""
+    ann = world.agent("Ann")
+    ada = world.agent("Ada", role="admin")
+    cal = office(world)
+    world.db.execute("update public.crm_sla_settings set calendar_id = %s", (cal,))
+    step(world, None, "nudge", 0.5)  # the ladder of leads without a policy
+    step(world, None, "contact nudge", 0.25, stage="contact_window")
+    bare = policy(world, "Bare", {"source": "bare"}, warn_at=None, contact_window="7 minutes")
+    assert world.scalar(
+        "select p is not distinct from p::text::public.crm_sla_intake_plan "
+        "and p.policy_id = %s and num_nulls(p.calendar_id, p.claim_warn_at_us, "
+        "p.contact_warn_at_us, p.claim_step_at_us, p.contact_step_at_us) = 5 "
+        "from public.crm_sla_intake_plan_for(%s, public.sla_now()) as p", (bare, bare))
+    sql = ("insert into public.crm_leads (assigned_agent_id, source, lead_claimed) values "
+           "(%s, 'bare', false), (%s, 'bare', true), (%s, 'web', false), (%s, 'web', true) "
+           "returning id")
+    with world.as_service() if session == "service" else world.as_agent(ada) as conn:
+        ids = [r["id"] for r in conn.execute(sql, (ann,) * 4).fetchall()]
+    rows = [world.row(lead) for lead in ids]
+    for row in rows[:2]:  # the bare policy: around the clock, no warning, no step
+        assert row["sla_policy_id"] == bare
+        assert row["sla_timer_calendar_id"] is None
+        assert row["sla_warn_at"] is None and row["sla_step_at"] is None
+        assert row["claim_timer_expires_at"] - row["claim_timer_started_at"] == FIVE
+    assert rows[0]["sla_timer_window"] == FIVE
+    assert rows[1]["sla_timer_window"] == timedelta(minutes=7)
+    assert rows[1]["contact_timer_expires_at"] - rows[1]["contact_timer_started_at"] \
+        == timedelta(minutes=7)
+    expected = world.db.execute(
+        """
+        select public.crm_sla_deadline(%(cal)s, %(at)s, '5 minutes') as claim_expires,
+               public.crm_sla_warn_instant(null, %(cal)s, %(at)s, '5 minutes') as warn,
+               public.crm_sla_step_instant(null, 'claim_window', %(cal)s, %(at)s,
+                                           '5 minutes', null) as step,
+               public.crm_sla_step_instant(null, 'contact_window', %(cal)s, %(at)s,
+                                           '5 minutes', null) as contact_step
+        """, {"cal": cal, "at": rows[2]["claim_timer_started_at"]}).fetchone()
+    assert None not in expected.values()
+    for row in rows[2:]:  # no policy: the settings' calendar, warning and steps
+        assert row["sla_policy_id"] is None and row["sla_timer_calendar_id"] == cal
+        assert row["claim_timer_expires_at"] == expected["claim_expires"]
+    assert rows[2]["sla_warn_at"] == expected["warn"] and rows[2]["sla_step_at"] == expected["step"]
+    assert rows[3]["contact_timer_expires_at"] == expected["claim_expires"]  # 5 minutes too
+    assert rows[3]["sla_warn_at"] == expected["warn"]
+    assert rows[3]["sla_step_at"] == expected["contact_step"]

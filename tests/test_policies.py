@@ -121,8 +121,43 @@ def test_routing_and_reassigning_compute_a_policys_timer_once_not_once_a_lead(wo
     assert len(leads) == 300 and sum(r["sla_policy_id"] is not None for r in leads) == 150
     assert all(r["reassignment_count"] == 1 and r["running"] for r in leads)
     # One plan for each policy among the leads (the partner policy and the defaults), computed
-    # once for the routing statement and once for the monitor's batch.
-    assert (routed, moved) == (2, 2)
+    # once for the routing statement and once for the monitor's batch; the statement's intake
+    # planned each once too (crm_sla_intake_plan_for: its claim and contact timers).
+    assert (routed, moved) == (2 + 2 * 2, 2)
+
+
+@pytest.mark.parametrize("fillers", [0, 12], ids=["a few policies", "many policies"])
+def test_one_statement_plans_each_matched_policy_once_and_each_lead_gets_its_own(world, fillers):
+    """Intake plans the defaults once a statement and a policy when its first lead matches it
+    (crm_sla_intake_plan_for), then gives the statement's later leads of that policy the plan it
+    kept: interleaved leads of three policies each get their own windows, with up to 8 active
+    policies (matches tried in turn) and with more (the key-set index)."""
+    ann = world.agent("Ann")
+    for i in range(fillers):
+        policy(world, f"Filler {i:02}", {"source": f"other-{i}"}, priority=i)
+    minutes = {"web": 2, "fax": 3, "phone": 7}
+    ids = {source: policy(world, source, {"source": source}, claim_window=f"{m} minutes",
+                          contact_window=f"{m + 10} minutes")
+           for source, m in minutes.items()}
+    sources = ["web", "fax", "mail", "phone"] * 5  # mail: no policy, the settings' 5 minutes
+    values = ", ".join(f"(%s, '{source}', {i % 3 == 0})" for i, source in enumerate(sources))
+    calls = calls_during(
+        world, "crm_sla_intake_plan_for", "insert into public.crm_leads (assigned_agent_id, "
+        f"source, lead_claimed) values {values}", (ann,) * len(sources))
+    assert calls == 1 + 3  # the defaults and each matched policy, once: not once a lead
+    rows = world.db.execute("select * from public.crm_leads").fetchall()
+    assert len(rows) == len(sources)
+    for row in rows:
+        claim = timedelta(minutes=minutes.get(row["source"], 5))
+        assert row["sla_policy_id"] == ids.get(row["source"])
+        assert row["claim_timer_expires_at"] - row["claim_timer_started_at"] == claim
+        if row["lead_claimed"]:
+            contact = timedelta(minutes=minutes[row["source"]] + 10) if row["sla_policy_id"] \
+                else timedelta(minutes=5)
+            assert row["contact_timer_expires_at"] - row["contact_timer_started_at"] == contact
+            assert row["sla_timer_window"] == contact
+        else:
+            assert row["contact_timer_expires_at"] is None and row["sla_timer_window"] == claim
 
 
 def test_the_first_active_policy_by_priority_then_name_wins(world):

@@ -1,13 +1,13 @@
--- The active SLA policies in the order a new lead tries them (priority, then name). Up to 8: a
--- first line with the jsonb array of their matches, then a line a policy with its id alone; the
--- intake trigger tests each match in turn and replaces a policy's line with its timers
--- (crm_sla_intake_plan) the first time one of its leads matches it, so a policy no lead matches
--- costs no calendar arithmetic. More than 8: one line, a jsonb object with the distinct key sets
--- of their matches (`sets`, crm_sla_match_keys) and whether some match needs a containment test
--- (`others`): the trigger then finds a lead's policy through the index
--- crm_sla_policies_match_lookup, one probe a key set, so that policies its lead does not match
--- cost it nothing (parsing and testing a thousand matches cost each lead about 0.7 ms), and
--- appends the plans it makes. Read once an INSERT statement (or once a lead for API sessions).
+-- The active SLA policies as a new lead tries them, as the text of a jsonb document. Up to 8:
+-- {"policies": [{"id": ..., "match": ...}, ...]} in match order (priority, then name); the intake
+-- trigger tests each match in turn. More than 8: {"sets": [...], "others": ...}, the distinct key
+-- sets of their matches (crm_sla_match_keys) and whether some match needs a containment test:
+-- the trigger then finds a lead's policy through the index crm_sla_policies_match_lookup
+-- (crm_sla_policy_for), one probe a key set, so that policies its lead does not match cost it
+-- nothing (parsing and testing a thousand matches cost each lead about 0.7 ms). Either way a
+-- policy's timers are planned when a lead first matches it (crm_sla_intake_plan_for). Called by
+-- the intake triggers once an INSERT statement (once a lead for API sessions); '' when no policy
+-- is active.
 create or replace function public.crm_sla_intake_matches()
 returns text
 language sql
@@ -39,15 +39,14 @@ as $$
     select case
         when (select count(*) from (select from public.crm_sla_policies as p where p.is_active
             limit 9) as a) <= 8
-            then (
-                select coalesce(
-                    jsonb_agg(p.match order by p.priority, p.name)::text || E'\n'
-                    || string_agg(p.id::text, E'\n' order by p.priority, p.name),
-                    ''
-                )
+            then coalesce((
+                select jsonb_build_object('policies', jsonb_agg(
+                    jsonb_build_object('id', p.id, 'match', p.match) order by p.priority, p.name
+                ))::text
                 from public.crm_sla_policies as p
                 where p.is_active
-            )
+                having count(*) > 0
+            ), '')
         else jsonb_build_object(
             'sets', (select jsonb_agg(k.keys) from key_sets as k where k.keys is not null),
             'others', exists (
@@ -59,8 +58,8 @@ as $$
 $$;
 
 comment on function public.crm_sla_intake_matches() is
-'Internal: the active SLA policies'' matches and ids in match order, or their key sets when '
-'there are many (intake)';
+'Internal: the active SLA policies'' ids and matches in match order, or their matches'' key sets '
+'when there are many, as jsonb text (intake)';
 
 revoke execute on function public.crm_sla_intake_matches() from public, anon;
 grant execute on function public.crm_sla_intake_matches() to authenticated, service_role;

@@ -1,8 +1,10 @@
--- Intake, start of statement: reads the SLA clock, the default timers and the active policies'
--- matches once for all the leads an INSERT brings, into the transaction-local settings
--- crm_sla.intake_clock and crm_sla.intake_policies that the intake trigger reads
--- (crm_leads_900_intake_done clears them), and clears crm_sla.intake_routed (no lead of this
--- statement was routed as it was written yet). Fires before every INSERT statement on crm_leads.
+-- Intake, start of statement: plans the timers of the leads an INSERT brings that match no policy
+-- (crm_sla_intake_plan_for at the SLA clock reading: the statement's clock) and reads the active
+-- policies' matches, once for all of them, into the transaction-local settings
+-- crm_sla.intake_clock and crm_sla.intake_policies that the intake trigger reads; clears
+-- crm_sla.intake_plans (no policy planned yet) and crm_sla.intake_routed (no lead of this
+-- statement routed yet). crm_leads_900_intake_done clears them all. Fires before every INSERT
+-- statement on crm_leads.
 create or replace function public.crm_leads_intake_clock()
 returns trigger
 language plpgsql
@@ -10,12 +12,14 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_clock constant text := public.crm_sla_intake_clock();
+    v_clock constant public.crm_sla_intake_plan
+        := public.crm_sla_intake_plan_for(null, public.sla_now());
 begin
     perform
-        pg_catalog.set_config('crm_sla.intake_clock', v_clock, true),
+        pg_catalog.set_config('crm_sla.intake_clock', v_clock::text, true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true),
-        pg_catalog.set_config('crm_sla.intake_policies', public.crm_sla_intake_matches(), true);
+        pg_catalog.set_config('crm_sla.intake_policies', public.crm_sla_intake_matches(), true),
+        pg_catalog.set_config('crm_sla.intake_plans', '', true);
     return null;
 end
 $$;

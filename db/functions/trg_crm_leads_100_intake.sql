@@ -3,22 +3,27 @@
 -- the timers of those still without one: they start when routing gives them an owner). Fires
 -- before every INSERT on crm_leads; engine-owned columns start fresh whatever was sent. Every
 -- import runs through here, so it queries nothing of its own for a lead with an owner: the
--- statement's SLA clock reading and the policies' matches are in crm_sla.intake_clock and
--- crm_sla.intake_policies (crm_leads_050_intake_clock), and a policy's timers are planned once a
--- statement, when its first lead matches it. An invoker function without a SET clause (each would
--- cost a microsecond a lead): every name in it is qualified.
+-- statement's plan for leads without a policy (its start is the statement's SLA clock reading)
+-- and the policies' matches are in crm_sla.intake_clock and crm_sla.intake_policies
+-- (crm_leads_050_intake_clock), and a policy's plan is made once a statement, when its first lead
+-- matches it, and kept in crm_sla.intake_plans. An invoker function without a SET clause (each
+-- would cost a microsecond a lead): every name in it is qualified.
 create or replace function public.crm_leads_intake()
 returns trigger
 language plpgsql
 as $$
 declare
-    v_clock text;
-    v_policies text;
+    -- An API session (agent, admin) could have planted the settings itself, so it plans each
+    -- lead alone; the service role and trusted sessions, which may move the SLA clock and the
+    -- windows anyway, share the statement's plans.
+    v_shared constant boolean
+        := pg_catalog.current_setting('role') not in ('anon', 'authenticated');
+    v_plan public.crm_sla_intake_plan;  -- the lead's timers: the defaults', or its policy's
+    v_plans public.crm_sla_intake_plan[];  -- the policies' plans made so far this statement
+    v_policies jsonb;  -- crm_sla_intake_matches()
     v_list jsonb;
+    v_match jsonb;
     v_doc jsonb;
-    v_plan text;
-    v_lines text[];
-    v_at integer;  -- where the plan of the lead's policy starts in v_policies (many policies)
     v_now timestamptz;  -- the statement's SLA clock reading
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
@@ -42,100 +47,94 @@ begin
         new.sla_warned_at := null;
     end if;
 
-    -- An API session (agent, admin) could have planted the settings itself, so it reads the
-    -- clock and the policies for each lead; the service role and trusted sessions, which may move
-    -- the SLA clock and the windows anyway, share the statement's reading. '<claim start> <claim
-    -- deadline> <contact deadline> <claim window> <contact window> <calendar> <claim warning>
-    -- <contact warning>', microseconds.
-    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
-        v_clock := pg_catalog.current_setting('crm_sla.intake_clock', true);
-        v_policies := pg_catalog.current_setting('crm_sla.intake_policies', true);
+    -- The plans are microseconds (crm_sla_intake_plan): read back from a setting's text for each
+    -- lead, timestamptz text would cost about 1.3 us more a lead.
+    if v_shared then
+        v_plan := nullif(
+            pg_catalog.current_setting('crm_sla.intake_clock', true), ''
+        )::public.crm_sla_intake_plan;
     end if;
-    if v_clock is null or v_clock = '' then
-        v_clock := public.crm_sla_intake_clock();
-        v_policies := public.crm_sla_intake_matches();
+    if v_plan is null then  -- an API session, or a nested INSERT cleared the settings
+        v_plan := public.crm_sla_intake_plan_for(null, public.sla_now());
+        v_policies := nullif(public.crm_sla_intake_matches(), '')::jsonb;
+    else
+        v_policies := nullif(
+            pg_catalog.current_setting('crm_sla.intake_policies', true), ''
+        )::jsonb;
     end if;
+    v_now := timestamptz 'epoch' + v_plan.starts_at_us * interval '1 microsecond';
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
-    -- owns the column, so what the client sent does not count. Its timers are a line of
-    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first): with a
-    -- few policies, the policy's id alone until a lead of the statement first matches it, then
-    -- its plan; with many, the plans made so far.
+    -- owns the column, so what the client sent does not count.
     new.sla_policy_id := null;
-    v_now := timestamptz 'epoch'
-        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
-    v_plan := v_clock;
-    if pg_catalog.left(v_policies, 1) = '{' then
-        -- Many policies (crm_sla_intake_matches): the plans made so far follow the first
-        -- line, each starting with its policy's id.
-        new.sla_policy_id := public.crm_sla_policy_for(
-            pg_catalog.split_part(v_policies, E'\n', 1)::jsonb, pg_catalog.to_jsonb(new)
-        );
-        if new.sla_policy_id is not null then
-            v_at := pg_catalog.strpos(v_policies, E'\n' || new.sla_policy_id::text);
-            if v_at > 0 then
-                v_plan := pg_catalog.split_part(
-                    pg_catalog.substr(v_policies, v_at + 1), E'\n', 1
-                );
-            else
-                v_plan := public.crm_sla_intake_plan(new.sla_policy_id, v_now);
-                v_policies := v_policies || E'\n' || v_plan;
-                if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
-                    perform pg_catalog.set_config('crm_sla.intake_policies', v_policies, true);
-                end if;
-            end if;
-        end if;
-    elsif v_policies <> '' then
+    v_list := v_policies -> 'policies';
+    if v_list is not null then
         -- A few policies: their matches in turn (a step costs about 4 microseconds).
-        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
         for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
+            v_match := v_list -> i -> 'match';
             -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
             -- matches on something.
-            if v_list -> i <> '{}'::jsonb and v_doc is null then
+            if v_match <> '{}'::jsonb and v_doc is null then
                 v_doc := pg_catalog.to_jsonb(new);
             end if;
-            if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
-                v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
-                new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
-                if pg_catalog.strpos(v_plan, ' ') = 0 then
-                    v_plan := public.crm_sla_intake_plan(new.sla_policy_id, v_now);
-                    v_lines := pg_catalog.string_to_array(v_policies, E'\n');
-                    v_lines[i + 2] := v_plan;
-                    v_policies := pg_catalog.array_to_string(v_lines, E'\n');
-                    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
-                        perform pg_catalog.set_config('crm_sla.intake_policies', v_policies, true);
-                    end if;
-                end if;
+            if v_match = '{}'::jsonb or v_doc @> v_match then
+                new.sla_policy_id := (v_list -> i ->> 'id')::uuid;
                 exit;
             end if;
         end loop;
+    elsif v_policies is not null then
+        -- Many policies: one index probe a key set of their matches.
+        new.sla_policy_id := public.crm_sla_policy_for(v_policies, pg_catalog.to_jsonb(new));
+    end if;
+
+    if new.sla_policy_id is not null then
+        -- The policy's plan, made when the statement's first lead matches it (so a policy no
+        -- lead matches costs no calendar arithmetic) and kept for the statement's next leads.
+        if v_shared then
+            v_plans := nullif(
+                pg_catalog.current_setting('crm_sla.intake_plans', true), ''
+            )::public.crm_sla_intake_plan[];
+        end if;
+        v_plan := null;
+        for i in 1 .. coalesce(pg_catalog.array_length(v_plans, 1), 0) loop
+            if (v_plans[i]).policy_id = new.sla_policy_id then
+                v_plan := v_plans[i];
+                exit;
+            end if;
+        end loop;
+        if v_plan is null then
+            v_plan := public.crm_sla_intake_plan_for(new.sla_policy_id, v_now);
+            if v_shared then
+                perform pg_catalog.set_config(
+                    'crm_sla.intake_plans', pg_catalog.array_append(v_plans, v_plan)::text, true
+                );
+            end if;
+        end if;
     end if;
 
     -- A lead without an owner gets its timers planned too: crm_leads_150_route_first routes the
     -- statement's first one as it is written and clears the others' until they get an owner.
     new.claim_timer_started_at := v_now;
-    new.claim_timer_expires_at := timestamptz 'epoch'
-        + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
+    new.claim_timer_expires_at
+    := timestamptz 'epoch' + v_plan.claim_expires_at_us * interval '1 microsecond';
     new.claim_window_expires_at := new.claim_timer_expires_at;
-    new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
-    new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
-    new.sla_warn_at := timestamptz 'epoch'
-        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
+    new.sla_timer_window := v_plan.claim_window_us * interval '1 microsecond';
+    new.sla_timer_calendar_id := v_plan.calendar_id;
+    new.sla_warn_at := timestamptz 'epoch' + v_plan.claim_warn_at_us * interval '1 microsecond';
     new.sla_step_at := timestamptz 'epoch'  -- the ladder's first step (crm_sla_emit_steps)
-        + nullif(pg_catalog.split_part(v_plan, ' ', 9), '-')::bigint * interval '1 microsecond';
+        + v_plan.claim_step_at_us * interval '1 microsecond';
     new.sla_step_done := null;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
-        new.contact_timer_started_at := new.claim_timer_started_at;
-        new.contact_timer_expires_at := timestamptz 'epoch'
-            + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
-        new.sla_timer_window
-        := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
-        new.sla_warn_at := timestamptz 'epoch'
-            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
-        new.sla_step_at := timestamptz 'epoch'
-            + nullif(pg_catalog.split_part(v_plan, ' ', 10), '-')::bigint * interval '1 microsecond';
+        new.contact_timer_started_at := v_now;
+        new.contact_timer_expires_at
+        := timestamptz 'epoch' + v_plan.contact_expires_at_us * interval '1 microsecond';
+        new.sla_timer_window := v_plan.contact_window_us * interval '1 microsecond';
+        new.sla_warn_at
+        := timestamptz 'epoch' + v_plan.contact_warn_at_us * interval '1 microsecond';
+        new.sla_step_at
+        := timestamptz 'epoch' + v_plan.contact_step_at_us * interval '1 microsecond';
     end if;
     return new;
 end

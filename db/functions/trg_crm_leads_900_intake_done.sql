@@ -1,8 +1,8 @@
 -- Intake, end of statement: routes the leads that arrived without an owner (with any older ones
 -- still waiting, oldest first) through the one router, crm_sla_route_waiting(), and forgets the
--- statement's clock (crm_sla.intake_clock). A lead nobody can take waits without an owner, and
--- without a running timer, for a monitor pass in which someone is eligible. Fires after every
--- INSERT statement on crm_leads.
+-- statement's clock and plans (the crm_sla.intake_* settings). A lead nobody can take waits
+-- without an owner, and without a running timer, for a monitor pass in which someone is
+-- eligible. Fires after every INSERT statement on crm_leads.
 create or replace function public.crm_leads_intake_done()
 returns trigger
 language plpgsql
@@ -22,6 +22,7 @@ begin
     perform
         pg_catalog.set_config('crm_sla.intake_clock', '', true),
         pg_catalog.set_config('crm_sla.intake_policies', '', true),
+        pg_catalog.set_config('crm_sla.intake_plans', '', true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true);
     return null;
 end
