@@ -18,8 +18,10 @@ declare
     -- windows anyway, share the statement's plans.
     v_shared constant boolean
         := pg_catalog.current_setting('role') not in ('anon', 'authenticated');
-    v_plan public.crm_sla_intake_plan;  -- the lead's timers: the defaults', or its policy's
-    v_plans public.crm_sla_intake_plan[];  -- the policies' plans made so far this statement
+    v_clock text;  -- the statement's plan for leads without a policy, as text
+    v_plan public.crm_sla_intake_plan;  -- that plan, then the lead's own
+    v_plans public.crm_sla_intake_plan[];  -- the statement's plans of policies
+    v_at integer;  -- where the plan of the lead's policy is (or goes) in v_plans
     v_policies jsonb;  -- crm_sla_intake_matches()
     v_list jsonb;
     v_match jsonb;
@@ -47,14 +49,13 @@ begin
         new.sla_warned_at := null;
     end if;
 
-    -- The plans are microseconds (crm_sla_intake_plan): read back from a setting's text for each
-    -- lead, timestamptz text would cost about 1.3 us more a lead.
+    -- The statement's plans are cast back from their text form only when a lead needs them.
+    -- Their instants are microseconds (crm_sla_intake_plan): timestamptz text would cost each
+    -- lead about 1.3 us more to read back.
     if v_shared then
-        v_plan := nullif(
-            pg_catalog.current_setting('crm_sla.intake_clock', true), ''
-        )::public.crm_sla_intake_plan;
+        v_clock := pg_catalog.current_setting('crm_sla.intake_clock', true);
     end if;
-    if v_plan is null then  -- an API session, or a nested INSERT cleared the settings
+    if v_clock is null or v_clock = '' then  -- an API session, or a nested INSERT's end cleared it
         v_plan := public.crm_sla_intake_plan_for(null, public.sla_now());
         v_policies := nullif(public.crm_sla_intake_matches(), '')::jsonb;
     else
@@ -62,14 +63,14 @@ begin
             pg_catalog.current_setting('crm_sla.intake_policies', true), ''
         )::jsonb;
     end if;
-    v_now := timestamptz 'epoch' + v_plan.starts_at_us * interval '1 microsecond';
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
     -- owns the column, so what the client sent does not count.
     new.sla_policy_id := null;
     v_list := v_policies -> 'policies';
     if v_list is not null then
-        -- A few policies: their matches in turn (a step costs about 4 microseconds).
+        -- A few policies: their matches in turn (a step costs about 4 microseconds). The plans
+        -- of the statement are in the same order.
         for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
             v_match := v_list -> i -> 'match';
             -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
@@ -79,38 +80,52 @@ begin
             end if;
             if v_match = '{}'::jsonb or v_doc @> v_match then
                 new.sla_policy_id := (v_list -> i ->> 'id')::uuid;
+                v_at := i + 1;
                 exit;
             end if;
         end loop;
     elsif v_policies is not null then
-        -- Many policies: one index probe a key set of their matches.
+        -- Many policies: one index probe a key set of their matches; the statement's plans are
+        -- those made so far, in the order they were made.
         new.sla_policy_id := public.crm_sla_policy_for(v_policies, pg_catalog.to_jsonb(new));
     end if;
 
-    if new.sla_policy_id is not null then
-        -- The policy's plan, made when the statement's first lead matches it (so a policy no
-        -- lead matches costs no calendar arithmetic) and kept for the statement's next leads.
+    if new.sla_policy_id is null then
+        if v_plan is null then
+            v_plan := v_clock::public.crm_sla_intake_plan;
+        end if;
+    else
         if v_shared then
             v_plans := nullif(
                 pg_catalog.current_setting('crm_sla.intake_plans', true), ''
             )::public.crm_sla_intake_plan[];
         end if;
-        v_plan := null;
-        for i in 1 .. coalesce(pg_catalog.array_length(v_plans, 1), 0) loop
-            if (v_plans[i]).policy_id = new.sla_policy_id then
-                v_plan := v_plans[i];
-                exit;
+        if v_at is null then
+            v_at := coalesce(pg_catalog.array_length(v_plans, 1), 0) + 1;
+            for i in 1 .. v_at - 1 loop
+                if (v_plans[i]).policy_id = new.sla_policy_id then
+                    v_at := i;
+                    exit;
+                end if;
+            end loop;
+        end if;
+        if v_plans[v_at] is null then
+            -- The statement's first lead of the policy: its plan, made now (so a policy no lead
+            -- matches costs no calendar arithmetic), starts when the defaults' does.
+            if v_plan is null then
+                v_plan := v_clock::public.crm_sla_intake_plan;
             end if;
-        end loop;
-        if v_plan is null then
-            v_plan := public.crm_sla_intake_plan_for(new.sla_policy_id, v_now);
+            v_plans[v_at] := public.crm_sla_intake_plan_for(
+                new.sla_policy_id,
+                timestamptz 'epoch' + v_plan.starts_at_us * interval '1 microsecond'
+            );
             if v_shared then
-                perform pg_catalog.set_config(
-                    'crm_sla.intake_plans', pg_catalog.array_append(v_plans, v_plan)::text, true
-                );
+                perform pg_catalog.set_config('crm_sla.intake_plans', v_plans::text, true);
             end if;
         end if;
+        v_plan := v_plans[v_at];
     end if;
+    v_now := timestamptz 'epoch' + v_plan.starts_at_us * interval '1 microsecond';
 
     -- A lead without an owner gets its timers planned too: crm_leads_150_route_first routes the
     -- statement's first one as it is written and clears the others' until they get an owner.
