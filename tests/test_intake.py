@@ -45,6 +45,8 @@ def test_one_statement_routes_round_robin_and_the_next_statements_continue(world
 
 def test_one_statement_gives_its_leads_one_clock_and_leaves_no_settings_behind(world):
     ann = world.agent("Ann")
+    everyone = policy(world, "Everyone", {})  # the settings' windows: 5 minutes
+    kept = "crm_sla.intake_plan_" + everyone.hex  # the setting of the policy's plan
     with world.as_service() as conn:
         conn.execute("begin")
         conn.execute(BULK, (ann, False, 3))
@@ -52,9 +54,10 @@ def test_one_statement_gives_its_leads_one_clock_and_leaves_no_settings_behind(w
         left = conn.execute(
             "select current_setting('crm_sla.intake_clock', true) as at, "
             "current_setting('crm_sla.intake_policies', true) as policies, "
-            "current_setting('crm_sla.intake_plans', true) as plans").fetchone()
+            "current_setting('crm_sla.intake_planned', true) as planned, "
+            "current_setting(%s, true) as plan", (kept,)).fetchone()
         conn.execute("commit")
-    assert not left["at"] and not left["policies"] and not left["plans"]
+    assert not any(left.values()), left
     rows = world.db.execute("select * from public.crm_leads order by full_name").fetchall()
     assert len({r["claim_timer_started_at"] for r in rows}) == 1
     for row in rows:
@@ -84,6 +87,26 @@ def test_new_windows_and_a_moved_clock_apply_to_the_next_statement_of_a_transact
         == timedelta(minutes=1)
     assert second["claim_timer_started_at"] - first["claim_timer_started_at"] \
         == timedelta(hours=1)
+
+
+def test_a_policy_edited_between_two_statements_of_a_transaction_applies_to_the_second(world):
+    """A policy's plan is kept for its statement only: the next statement of the transaction
+    (same SLA clock reading) plans again and sees the edit."""
+    ann = world.agent("Ann")
+    web = policy(world, "Web", {"source": "web"})
+    insert = ("insert into public.crm_leads (assigned_agent_id, source) values (%s, 'web'), "
+              "(%s, 'web') returning *")
+    with world.as_service() as conn:
+        conn.execute("begin")
+        first = conn.execute(insert, (ann, ann)).fetchall()
+        conn.execute("update public.crm_sla_policies set claim_window = '2 minutes' "
+                     "where id = %s", (web,))
+        second = conn.execute(insert, (ann, ann)).fetchall()
+        conn.execute("commit")
+    assert {r["claim_timer_started_at"] for r in first + second} \
+        == {first[0]["claim_timer_started_at"]}
+    assert [r["claim_timer_expires_at"] - r["claim_timer_started_at"] for r in first + second] \
+        == [FIVE, FIVE, timedelta(minutes=2), timedelta(minutes=2)]
 
 
 def test_nobody_eligible_leaves_a_whole_statement_unowned_until_someone_is(world):

@@ -1,10 +1,10 @@
 -- Intake, start of statement: plans the timers of the leads an INSERT brings that match no policy
 -- (crm_sla_intake_plan_for at the SLA clock reading: the statement's clock) and reads the active
 -- policies' matches, once for all of them, into the transaction-local settings
--- crm_sla.intake_clock and crm_sla.intake_policies that the intake trigger reads; clears
--- crm_sla.intake_plans (no policy planned yet) and crm_sla.intake_routed (no lead of this
--- statement routed yet). crm_leads_900_intake_done clears them all. Fires before every INSERT
--- statement on crm_leads.
+-- crm_sla.intake_clock and crm_sla.intake_policies that the intake trigger reads, and clears
+-- crm_sla.intake_routed (no lead of this statement routed yet). crm_leads_900_intake_done clears
+-- them, and the policies' plans the intake trigger made. Fires before every INSERT statement on
+-- crm_leads.
 create or replace function public.crm_leads_intake_clock()
 returns trigger
 language plpgsql
@@ -18,8 +18,7 @@ begin
     perform
         pg_catalog.set_config('crm_sla.intake_clock', v_clock::text, true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true),
-        pg_catalog.set_config('crm_sla.intake_policies', public.crm_sla_intake_matches(), true),
-        pg_catalog.set_config('crm_sla.intake_plans', '', true);
+        pg_catalog.set_config('crm_sla.intake_policies', public.crm_sla_intake_matches(), true);
     return null;
 end
 $$;

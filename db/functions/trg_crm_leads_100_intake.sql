@@ -6,7 +6,7 @@
 -- statement's plan for leads without a policy (its start is the statement's SLA clock reading)
 -- and the policies' matches are in crm_sla.intake_clock and crm_sla.intake_policies
 -- (crm_leads_050_intake_clock), and a policy's plan is made once a statement, when its first lead
--- matches it, and kept in crm_sla.intake_plans. An invoker function without a SET clause (each
+-- matches it, and kept in a setting of its own. An invoker function without a SET clause (each
 -- would cost a microsecond a lead): every name in it is qualified.
 create or replace function public.crm_leads_intake()
 returns trigger
@@ -20,8 +20,8 @@ declare
         := pg_catalog.current_setting('role') not in ('anon', 'authenticated');
     v_clock text;  -- the statement's plan for leads without a policy, as text
     v_plan public.crm_sla_intake_plan;  -- that plan, then the lead's own
-    v_plans public.crm_sla_intake_plan[];  -- the statement's plans of policies
-    v_at integer;  -- where the plan of the lead's policy is (or goes) in v_plans
+    v_setting text;  -- the setting that keeps the plan of the lead's policy for the statement
+    v_kept text;  -- its value
     v_policies jsonb;  -- crm_sla_intake_matches()
     v_list jsonb;
     v_match jsonb;
@@ -69,8 +69,7 @@ begin
     new.sla_policy_id := null;
     v_list := v_policies -> 'policies';
     if v_list is not null then
-        -- A few policies: their matches in turn (a step costs about 4 microseconds). The plans
-        -- of the statement are in the same order.
+        -- A few policies: their matches in turn (a step costs about 4 microseconds).
         for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
             v_match := v_list -> i -> 'match';
             -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
@@ -80,13 +79,11 @@ begin
             end if;
             if v_match = '{}'::jsonb or v_doc @> v_match then
                 new.sla_policy_id := (v_list -> i ->> 'id')::uuid;
-                v_at := i + 1;
                 exit;
             end if;
         end loop;
     elsif v_policies is not null then
-        -- Many policies: one index probe a key set of their matches; the statement's plans are
-        -- those made so far, in the order they were made.
+        -- Many policies: one index probe a key set of their matches.
         new.sla_policy_id := public.crm_sla_policy_for(v_policies, pg_catalog.to_jsonb(new));
     end if;
 
@@ -95,35 +92,41 @@ begin
             v_plan := v_clock::public.crm_sla_intake_plan;
         end if;
     else
+        -- The policy's plan is made when the statement's first lead matches it (so a policy no
+        -- lead matches costs no calendar arithmetic) and kept in a setting of its own, named
+        -- after the policy and listed in crm_sla.intake_planned (crm_leads_900_intake_done
+        -- clears them): a lead reads its policy's plan alone, whatever the number of plans
+        -- (reading them all cost each lead about 1.5 us a plan).
         if v_shared then
-            v_plans := nullif(
-                pg_catalog.current_setting('crm_sla.intake_plans', true), ''
-            )::public.crm_sla_intake_plan[];
+            v_setting := 'crm_sla.intake_plan_'  -- the id in hex: a setting's name has no '-'
+                || pg_catalog.encode(pg_catalog.uuid_send(new.sla_policy_id), 'hex');
+            v_kept := pg_catalog.current_setting(v_setting, true);
         end if;
-        if v_at is null then
-            v_at := coalesce(pg_catalog.array_length(v_plans, 1), 0) + 1;
-            for i in 1 .. v_at - 1 loop
-                if (v_plans[i]).policy_id = new.sla_policy_id then
-                    v_at := i;
-                    exit;
-                end if;
-            end loop;
-        end if;
-        if v_plans[v_at] is null then
-            -- The statement's first lead of the policy: its plan, made now (so a policy no lead
-            -- matches costs no calendar arithmetic), starts when the defaults' does.
+        if v_kept is null or v_kept = '' then
             if v_plan is null then
                 v_plan := v_clock::public.crm_sla_intake_plan;
             end if;
-            v_plans[v_at] := public.crm_sla_intake_plan_for(
+            v_plan := public.crm_sla_intake_plan_for(
                 new.sla_policy_id,
                 timestamptz 'epoch' + v_plan.starts_at_us * interval '1 microsecond'
             );
             if v_shared then
-                perform pg_catalog.set_config('crm_sla.intake_plans', v_plans::text, true);
+                perform
+                    pg_catalog.set_config(v_setting, v_plan::text, true),
+                    pg_catalog.set_config(
+                        'crm_sla.intake_planned',
+                        pg_catalog.array_append(
+                            nullif(
+                                pg_catalog.current_setting('crm_sla.intake_planned', true), ''
+                            )::text[],
+                            v_setting
+                        )::text,
+                        true
+                    );
             end if;
+        else
+            v_plan := v_kept::public.crm_sla_intake_plan;
         end if;
-        v_plan := v_plans[v_at];
     end if;
     v_now := timestamptz 'epoch' + v_plan.starts_at_us * interval '1 microsecond';
 

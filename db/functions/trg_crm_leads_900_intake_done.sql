@@ -19,10 +19,15 @@ begin
             perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
         end if;
     end if;
+    -- The policies' plans (crm_leads_intake): each in the setting crm_sla.intake_planned names.
+    perform pg_catalog.set_config(p.setting, '', true)
+    from pg_catalog.unnest(
+        nullif(pg_catalog.current_setting('crm_sla.intake_planned', true), '')::text[]
+    ) as p (setting);
     perform
         pg_catalog.set_config('crm_sla.intake_clock', '', true),
         pg_catalog.set_config('crm_sla.intake_policies', '', true),
-        pg_catalog.set_config('crm_sla.intake_plans', '', true),
+        pg_catalog.set_config('crm_sla.intake_planned', '', true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true);
     return null;
 end
