@@ -6,6 +6,44 @@ CREATE SCHEMA public;
 
 COMMENT ON SCHEMA public IS 'standard public schema';
 
+CREATE TYPE public.crm_sla_intake_plan AS (
+	policy_id uuid,
+	starts_at_us bigint,
+	claim_expires_at_us bigint,
+	contact_expires_at_us bigint,
+	claim_window_us bigint,
+	contact_window_us bigint,
+	calendar_id uuid,
+	claim_warn_at_us bigint,
+	contact_warn_at_us bigint,
+	claim_step_at_us bigint,
+	contact_step_at_us bigint
+);
+
+COMMENT ON TYPE public.crm_sla_intake_plan IS 'Internal: the timers a new lead starts under an SLA policy (or the settings), planned once an INSERT statement by crm_sla_intake_plan_for; instants in microseconds since 1970-01-01 UTC and windows in microseconds, because the intake trigger reads it back from a setting''s text for each lead and timestamptz text costs about 1.3 us more a lead to parse';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.policy_id IS 'The policy (NULL: none, the settings'' defaults)';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.starts_at_us IS 'When the timers start: the INSERT statement''s SLA clock reading';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.claim_expires_at_us IS 'The claim deadline (claim_window after the start, in the calendar''s open time)';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.contact_expires_at_us IS 'The contact deadline, for a lead that arrives already claimed';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.claim_window_us IS 'The claim window';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.contact_window_us IS 'The contact window';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.calendar_id IS 'The business-hours calendar the deadlines are counted in (NULL: around the clock)';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.claim_warn_at_us IS 'When the claim timer warns (NULL: never)';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.contact_warn_at_us IS 'When the contact timer warns (NULL: never)';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.claim_step_at_us IS 'The claim ladder''s first step (NULL: no step)';
+
+COMMENT ON COLUMN public.crm_sla_intake_plan.contact_step_at_us IS 'The contact ladder''s first step (NULL: no step)';
+
 CREATE FUNCTION auth.uid() RETURNS uuid
     LANGUAGE sql STABLE
     AS $$
@@ -338,13 +376,19 @@ CREATE FUNCTION public.crm_leads_intake() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 declare
-    v_clock text;
-    v_policies text;
+    -- An API session (agent, admin) could have planted the settings itself, so it plans each
+    -- lead alone; the service role and trusted sessions, which may move the SLA clock and the
+    -- windows anyway, share the statement's plans.
+    v_shared constant boolean
+        := pg_catalog.current_setting('role') not in ('anon', 'authenticated');
+    v_clock text;  -- the statement's plan for leads without a policy, as text
+    v_plan public.crm_sla_intake_plan;  -- that plan, then the lead's own
+    v_setting text;  -- the setting that keeps the plan of the lead's policy for the statement
+    v_kept text;  -- its value
+    v_policies jsonb;  -- crm_sla_intake_matches()
     v_list jsonb;
+    v_match jsonb;
     v_doc jsonb;
-    v_plan text;
-    v_lines text[];
-    v_at integer;  -- where the plan of the lead's policy starts in v_policies (many policies)
     v_now timestamptz;  -- the statement's SLA clock reading
 begin
     if (new.claim_sla_breached, new.contact_sla_breached, new.sla_breached, new.reassignment_count)
@@ -368,100 +412,110 @@ begin
         new.sla_warned_at := null;
     end if;
 
-    -- An API session (agent, admin) could have planted the settings itself, so it reads the
-    -- clock and the policies for each lead; the service role and trusted sessions, which may move
-    -- the SLA clock and the windows anyway, share the statement's reading. '<claim start> <claim
-    -- deadline> <contact deadline> <claim window> <contact window> <calendar> <claim warning>
-    -- <contact warning>', microseconds.
-    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
+    -- The statement's plans are cast back from their text form only when a lead needs them.
+    -- Their instants are microseconds (crm_sla_intake_plan): timestamptz text would cost each
+    -- lead about 1.3 us more to read back.
+    if v_shared then
         v_clock := pg_catalog.current_setting('crm_sla.intake_clock', true);
-        v_policies := pg_catalog.current_setting('crm_sla.intake_policies', true);
     end if;
-    if v_clock is null or v_clock = '' then
-        v_clock := public.crm_sla_intake_clock();
-        v_policies := public.crm_sla_intake_matches();
+    if v_clock is null or v_clock = '' then  -- an API session, or a nested INSERT's end cleared it
+        v_plan := public.crm_sla_intake_plan_for(null, public.sla_now());
+        v_policies := nullif(public.crm_sla_intake_matches(), '')::jsonb;
+    else
+        v_policies := nullif(
+            pg_catalog.current_setting('crm_sla.intake_policies', true), ''
+        )::jsonb;
     end if;
 
     -- The lead's policy: the first active one (priority, name) that its row contains; the engine
-    -- owns the column, so what the client sent does not count. Its timers are a line of
-    -- crm_sla.intake_policies, with the same fields as the defaults' (after the first): with a
-    -- few policies, the policy's id alone until a lead of the statement first matches it, then
-    -- its plan; with many, the plans made so far.
+    -- owns the column, so what the client sent does not count.
     new.sla_policy_id := null;
-    v_now := timestamptz 'epoch'
-        + pg_catalog.split_part(v_clock, ' ', 1)::bigint * interval '1 microsecond';
-    v_plan := v_clock;
-    if pg_catalog.left(v_policies, 1) = '{' then
-        -- Many policies (crm_sla_intake_matches): the plans made so far follow the first
-        -- line, each starting with its policy's id.
-        new.sla_policy_id := public.crm_sla_policy_for(
-            pg_catalog.split_part(v_policies, E'\n', 1)::jsonb, pg_catalog.to_jsonb(new)
-        );
-        if new.sla_policy_id is not null then
-            v_at := pg_catalog.strpos(v_policies, E'\n' || new.sla_policy_id::text);
-            if v_at > 0 then
-                v_plan := pg_catalog.split_part(
-                    pg_catalog.substr(v_policies, v_at + 1), E'\n', 1
-                );
-            else
-                v_plan := public.crm_sla_intake_plan(new.sla_policy_id, v_now);
-                v_policies := v_policies || E'\n' || v_plan;
-                if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
-                    perform pg_catalog.set_config('crm_sla.intake_policies', v_policies, true);
-                end if;
-            end if;
-        end if;
-    elsif v_policies <> '' then
+    v_list := v_policies -> 'policies';
+    if v_list is not null then
         -- A few policies: their matches in turn (a step costs about 4 microseconds).
-        v_list := pg_catalog.split_part(v_policies, E'\n', 1)::jsonb;
         for i in 0 .. pg_catalog.jsonb_array_length(v_list) - 1 loop
+            v_match := v_list -> i -> 'match';
             -- The row as jsonb costs about 10 microseconds: made once, and only when a policy
             -- matches on something.
-            if v_list -> i <> '{}'::jsonb and v_doc is null then
+            if v_match <> '{}'::jsonb and v_doc is null then
                 v_doc := pg_catalog.to_jsonb(new);
             end if;
-            if v_list -> i = '{}'::jsonb or v_doc @> (v_list -> i) then
-                v_plan := pg_catalog.split_part(v_policies, E'\n', i + 2);
-                new.sla_policy_id := pg_catalog.split_part(v_plan, ' ', 1)::uuid;
-                if pg_catalog.strpos(v_plan, ' ') = 0 then
-                    v_plan := public.crm_sla_intake_plan(new.sla_policy_id, v_now);
-                    v_lines := pg_catalog.string_to_array(v_policies, E'\n');
-                    v_lines[i + 2] := v_plan;
-                    v_policies := pg_catalog.array_to_string(v_lines, E'\n');
-                    if pg_catalog.current_setting('role') not in ('anon', 'authenticated') then
-                        perform pg_catalog.set_config('crm_sla.intake_policies', v_policies, true);
-                    end if;
-                end if;
+            if v_match = '{}'::jsonb or v_doc @> v_match then
+                new.sla_policy_id := (v_list -> i ->> 'id')::uuid;
                 exit;
             end if;
         end loop;
+    elsif v_policies is not null then
+        -- Many policies: one index probe a key set of their matches.
+        new.sla_policy_id := public.crm_sla_policy_for(v_policies, pg_catalog.to_jsonb(new));
     end if;
+
+    if new.sla_policy_id is null then
+        if v_plan is null then
+            v_plan := v_clock::public.crm_sla_intake_plan;
+        end if;
+    else
+        -- The policy's plan is made when the statement's first lead matches it (so a policy no
+        -- lead matches costs no calendar arithmetic) and kept in a setting of its own, named
+        -- after the policy and listed in crm_sla.intake_planned (crm_leads_900_intake_done
+        -- clears them): a lead reads its policy's plan alone, whatever the number of plans
+        -- (reading them all cost each lead about 1.5 us a plan).
+        if v_shared then
+            v_setting := 'crm_sla.intake_plan_'  -- the id in hex: a setting's name has no '-'
+                || pg_catalog.encode(pg_catalog.uuid_send(new.sla_policy_id), 'hex');
+            v_kept := pg_catalog.current_setting(v_setting, true);
+        end if;
+        if v_kept is null or v_kept = '' then
+            if v_plan is null then
+                v_plan := v_clock::public.crm_sla_intake_plan;
+            end if;
+            v_plan := public.crm_sla_intake_plan_for(
+                new.sla_policy_id,
+                timestamptz 'epoch' + v_plan.starts_at_us * interval '1 microsecond'
+            );
+            if v_shared then
+                perform
+                    pg_catalog.set_config(v_setting, v_plan::text, true),
+                    pg_catalog.set_config(
+                        'crm_sla.intake_planned',
+                        pg_catalog.array_append(
+                            nullif(
+                                pg_catalog.current_setting('crm_sla.intake_planned', true), ''
+                            )::text[],
+                            v_setting
+                        )::text,
+                        true
+                    );
+            end if;
+        else
+            v_plan := v_kept::public.crm_sla_intake_plan;
+        end if;
+    end if;
+    v_now := timestamptz 'epoch' + v_plan.starts_at_us * interval '1 microsecond';
 
     -- A lead without an owner gets its timers planned too: crm_leads_150_route_first routes the
     -- statement's first one as it is written and clears the others' until they get an owner.
     new.claim_timer_started_at := v_now;
-    new.claim_timer_expires_at := timestamptz 'epoch'
-        + pg_catalog.split_part(v_plan, ' ', 2)::bigint * interval '1 microsecond';
+    new.claim_timer_expires_at
+    := timestamptz 'epoch' + v_plan.claim_expires_at_us * interval '1 microsecond';
     new.claim_window_expires_at := new.claim_timer_expires_at;
-    new.sla_timer_window := pg_catalog.split_part(v_plan, ' ', 4)::bigint * interval '1 microsecond';
-    new.sla_timer_calendar_id := nullif(pg_catalog.split_part(v_plan, ' ', 6), '-')::uuid;
-    new.sla_warn_at := timestamptz 'epoch'
-        + nullif(pg_catalog.split_part(v_plan, ' ', 7), '-')::bigint * interval '1 microsecond';
+    new.sla_timer_window := v_plan.claim_window_us * interval '1 microsecond';
+    new.sla_timer_calendar_id := v_plan.calendar_id;
+    new.sla_warn_at := timestamptz 'epoch' + v_plan.claim_warn_at_us * interval '1 microsecond';
     new.sla_step_at := timestamptz 'epoch'  -- the ladder's first step (crm_sla_emit_steps)
-        + nullif(pg_catalog.split_part(v_plan, ' ', 9), '-')::bigint * interval '1 microsecond';
+        + v_plan.claim_step_at_us * interval '1 microsecond';
     new.sla_step_done := null;
     if new.lead_claimed or new.first_action_completed then
         -- Arrived already claimed (an import): the contact window starts now.
         new.lead_claimed := true;
-        new.contact_timer_started_at := new.claim_timer_started_at;
-        new.contact_timer_expires_at := timestamptz 'epoch'
-            + pg_catalog.split_part(v_plan, ' ', 3)::bigint * interval '1 microsecond';
-        new.sla_timer_window
-        := pg_catalog.split_part(v_plan, ' ', 5)::bigint * interval '1 microsecond';
-        new.sla_warn_at := timestamptz 'epoch'
-            + nullif(pg_catalog.split_part(v_plan, ' ', 8), '-')::bigint * interval '1 microsecond';
-        new.sla_step_at := timestamptz 'epoch'
-            + nullif(pg_catalog.split_part(v_plan, ' ', 10), '-')::bigint * interval '1 microsecond';
+        new.contact_timer_started_at := v_now;
+        new.contact_timer_expires_at
+        := timestamptz 'epoch' + v_plan.contact_expires_at_us * interval '1 microsecond';
+        new.sla_timer_window := v_plan.contact_window_us * interval '1 microsecond';
+        new.sla_warn_at
+        := timestamptz 'epoch' + v_plan.contact_warn_at_us * interval '1 microsecond';
+        new.sla_step_at
+        := timestamptz 'epoch' + v_plan.contact_step_at_us * interval '1 microsecond';
     end if;
     return new;
 end
@@ -474,10 +528,11 @@ CREATE FUNCTION public.crm_leads_intake_clock() RETURNS trigger
     SET search_path TO ''
     AS $$
 declare
-    v_clock constant text := public.crm_sla_intake_clock();
+    v_clock constant public.crm_sla_intake_plan
+        := public.crm_sla_intake_plan_for(null, public.sla_now());
 begin
     perform
-        pg_catalog.set_config('crm_sla.intake_clock', v_clock, true),
+        pg_catalog.set_config('crm_sla.intake_clock', v_clock::text, true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true),
         pg_catalog.set_config('crm_sla.intake_policies', public.crm_sla_intake_matches(), true);
     return null;
@@ -500,9 +555,15 @@ begin
             perform pg_catalog.pg_notify('crm_sla', '{"event": "inserted"}');
         end if;
     end if;
+    -- The policies' plans (crm_leads_intake): each in the setting crm_sla.intake_planned names.
+    perform pg_catalog.set_config(p.setting, '', true)
+    from pg_catalog.unnest(
+        nullif(pg_catalog.current_setting('crm_sla.intake_planned', true), '')::text[]
+    ) as p (setting);
     perform
         pg_catalog.set_config('crm_sla.intake_clock', '', true),
         pg_catalog.set_config('crm_sla.intake_policies', '', true),
+        pg_catalog.set_config('crm_sla.intake_planned', '', true),
         pg_catalog.set_config('crm_sla.intake_routed', '', true);
     return null;
 end
@@ -2048,46 +2109,6 @@ $$;
 
 COMMENT ON FUNCTION public.crm_sla_holidays_check() IS 'Trigger: checks a holiday (SL010, duplicates included) and notes its calendar for re-planning';
 
-CREATE FUNCTION public.crm_sla_intake_clock() RETURNS text
-    LANGUAGE plpgsql STABLE
-    SET search_path TO ''
-    AS $$
-declare
-    v_now constant timestamptz := public.sla_now();
-    v_claim interval;
-    v_contact interval;
-    v_calendar uuid;
-begin
-    select s.claim_window, s.contact_window, s.calendar_id into v_claim, v_contact, v_calendar
-    from public.crm_sla_settings as s;
-    v_claim := coalesce(v_claim, interval '5 minutes');
-    v_contact := coalesce(v_contact, interval '5 minutes');
-    return pg_catalog.concat_ws(
-        ' ',
-        (extract(epoch from v_now) * 1000000)::bigint,
-        (extract(epoch from public.crm_sla_deadline(v_calendar, v_now, v_claim)) * 1000000)::bigint,
-        (extract(epoch from public.crm_sla_deadline(v_calendar, v_now, v_contact)) * 1000000)::bigint,
-        (extract(epoch from v_claim) * 1000000)::bigint,
-        (extract(epoch from v_contact) * 1000000)::bigint,
-        coalesce(v_calendar::text, '-'),
-        coalesce((extract(epoch from public.crm_sla_warn_instant(
-            null, v_calendar, v_now, v_claim
-        )) * 1000000)::bigint::text, '-'),
-        coalesce((extract(epoch from public.crm_sla_warn_instant(
-            null, v_calendar, v_now, v_contact
-        )) * 1000000)::bigint::text, '-'),
-        coalesce((extract(epoch from public.crm_sla_step_instant(
-            null, 'claim_window', v_calendar, v_now, v_claim, null
-        )) * 1000000)::bigint::text, '-'),
-        coalesce((extract(epoch from public.crm_sla_step_instant(
-            null, 'contact_window', v_calendar, v_now, v_contact, null
-        )) * 1000000)::bigint::text, '-')
-    );
-end
-$$;
-
-COMMENT ON FUNCTION public.crm_sla_intake_clock() IS 'Internal: the SLA clock and the default timers a new lead''s timers start from (intake triggers)';
-
 CREATE FUNCTION public.crm_sla_intake_matches() RETURNS text
     LANGUAGE sql STABLE
     SET search_path TO ''
@@ -2117,15 +2138,14 @@ CREATE FUNCTION public.crm_sla_intake_matches() RETURNS text
     select case
         when (select count(*) from (select from public.crm_sla_policies as p where p.is_active
             limit 9) as a) <= 8
-            then (
-                select coalesce(
-                    jsonb_agg(p.match order by p.priority, p.name)::text || E'\n'
-                    || string_agg(p.id::text, E'\n' order by p.priority, p.name),
-                    ''
-                )
+            then coalesce((
+                select jsonb_build_object('policies', jsonb_agg(
+                    jsonb_build_object('id', p.id, 'match', p.match) order by p.priority, p.name
+                ))::text
                 from public.crm_sla_policies as p
                 where p.is_active
-            )
+                having count(*) > 0
+            ), '')
         else jsonb_build_object(
             'sets', (select jsonb_agg(k.keys) from key_sets as k where k.keys is not null),
             'others', exists (
@@ -2136,40 +2156,38 @@ CREATE FUNCTION public.crm_sla_intake_matches() RETURNS text
     end
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_intake_matches() IS 'Internal: the active SLA policies'' matches and ids in match order, or their key sets when there are many (intake)';
+COMMENT ON FUNCTION public.crm_sla_intake_matches() IS 'Internal: the active SLA policies'' ids and matches in match order, or their matches'' key sets when there are many, as jsonb text (intake)';
 
-CREATE FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) RETURNS text
+CREATE FUNCTION public.crm_sla_intake_plan_for(p_policy_id uuid, p_start timestamp with time zone) RETURNS public.crm_sla_intake_plan
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-    select concat_ws(
-        ' ',
-        p.id,
-        (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.claim_window))
-        * 1000000)::bigint,
-        (extract(epoch from public.crm_sla_deadline(p.calendar_id, p_now, p.contact_window))
-        * 1000000)::bigint,
-        (extract(epoch from p.claim_window) * 1000000)::bigint,
-        (extract(epoch from p.contact_window) * 1000000)::bigint,
-        coalesce(p.calendar_id::text, '-'),
-        coalesce((extract(epoch from public.crm_sla_warn_instant(
-            p.id, p.calendar_id, p_now, p.claim_window
-        )) * 1000000)::bigint::text, '-'),
-        coalesce((extract(epoch from public.crm_sla_warn_instant(
-            p.id, p.calendar_id, p_now, p.contact_window
-        )) * 1000000)::bigint::text, '-'),
-        coalesce((extract(epoch from public.crm_sla_step_instant(
-            p.id, 'claim_window', p.calendar_id, p_now, p.claim_window, null
-        )) * 1000000)::bigint::text, '-'),
-        coalesce((extract(epoch from public.crm_sla_step_instant(
-            p.id, 'contact_window', p.calendar_id, p_now, p.contact_window, null
-        )) * 1000000)::bigint::text, '-')
-    )
-    from public.crm_sla_policies as p
-    where p.id = p_policy_id
+    select row(
+        p_policy_id,
+        (extract(epoch from p_start) * 1000000)::bigint,
+        (extract(epoch from claim.expires_at) * 1000000)::bigint,
+        (extract(epoch from contact.expires_at) * 1000000)::bigint,
+        (extract(epoch from claim.timer_window) * 1000000)::bigint,
+        (extract(epoch from contact.timer_window) * 1000000)::bigint,
+        claim.calendar_id,
+        (extract(epoch from public.crm_sla_warn_instant(
+            p_policy_id, claim.calendar_id, p_start, claim.timer_window
+        )) * 1000000)::bigint,
+        (extract(epoch from public.crm_sla_warn_instant(
+            p_policy_id, contact.calendar_id, p_start, contact.timer_window
+        )) * 1000000)::bigint,
+        (extract(epoch from public.crm_sla_step_instant(
+            p_policy_id, 'claim_window', claim.calendar_id, p_start, claim.timer_window, null
+        )) * 1000000)::bigint,
+        (extract(epoch from public.crm_sla_step_instant(
+            p_policy_id, 'contact_window', contact.calendar_id, p_start, contact.timer_window, null
+        )) * 1000000)::bigint
+    )::public.crm_sla_intake_plan
+    from public.crm_sla_timer_plan(p_policy_id, 'claim', p_start) as claim
+    cross join public.crm_sla_timer_plan(p_policy_id, 'contact', p_start) as contact
 $$;
 
-COMMENT ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) IS 'Internal: the timers a new lead of an SLA policy starts at p_now (intake)';
+COMMENT ON FUNCTION public.crm_sla_intake_plan_for(p_policy_id uuid, p_start timestamp with time zone) IS 'Internal: the timers a new lead starts at p_start under an SLA policy or the settings (intake)';
 
 CREATE FUNCTION public.crm_sla_lock_key(p_name text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -5962,17 +5980,13 @@ REVOKE ALL ON FUNCTION public.crm_sla_hand_over_due(p_lead public.crm_leads, p_a
 
 REVOKE ALL ON FUNCTION public.crm_sla_holidays_check() FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION public.crm_sla_intake_clock() FROM PUBLIC;
-GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO authenticated;
-GRANT ALL ON FUNCTION public.crm_sla_intake_clock() TO service_role;
-
 REVOKE ALL ON FUNCTION public.crm_sla_intake_matches() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_intake_matches() TO authenticated;
 GRANT ALL ON FUNCTION public.crm_sla_intake_matches() TO service_role;
 
-REVOKE ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) TO authenticated;
-GRANT ALL ON FUNCTION public.crm_sla_intake_plan(p_policy_id uuid, p_now timestamp with time zone) TO service_role;
+REVOKE ALL ON FUNCTION public.crm_sla_intake_plan_for(p_policy_id uuid, p_start timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.crm_sla_intake_plan_for(p_policy_id uuid, p_start timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.crm_sla_intake_plan_for(p_policy_id uuid, p_start timestamp with time zone) TO service_role;
 
 REVOKE ALL ON FUNCTION public.crm_sla_lock_key(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_sla_lock_key(p_name text) TO service_role;

@@ -1,7 +1,7 @@
 -- Intake's plan as a typed value: the composite type public.crm_sla_intake_plan, the timers a new
 -- lead starts (made by crm_sla_intake_plan_for, cached a statement in transaction-local settings
 -- as the type's own text form, read back by a cast in the intake trigger).
--- depends: 0057_hand_over_by_owner
+-- depends: 0061_router_reading
 
 do $$
 begin
