@@ -31,7 +31,7 @@ def _expires_sql(conn) -> str:
     return EXPIRES_SQL if new else EXPIRES_BEFORE_0059_SQL
 
 
-def _policy_figures(conn) -> dict:
+def _policy_figures(conn, expires_sql: str) -> dict:
     """Open timers per SLA policy, and the calendars whose timers run on plain time (no open
     time in the next year), where the engine has policies (migration 0052 and later)."""
     if conn.execute("select to_regprocedure('public.crm_sla_timer_left(uuid, timestamptz, "
@@ -39,7 +39,7 @@ def _policy_figures(conn) -> dict:
         return {}
     per_policy = conn.execute(
         "select coalesce(p.name, '(no policy)') as policy, count(*) as leads, "
-        f"count(*) filter (where {_expires_sql(conn)} < public.sla_now()) as overdue "
+        f"count(*) filter (where {expires_sql} < public.sla_now()) as overdue "
         "from public.crm_leads as l left join public.crm_sla_policies as p "
         "on l.sla_policy_id = p.id "
         "where not l.first_action_completed and l.sla_escalated_at is null "
@@ -68,7 +68,7 @@ def _policy_figures(conn) -> dict:
     }
 
 
-def _locked_overdue(conn) -> int:
+def _locked_overdue(conn, expires_sql: str) -> int:
     """Overdue leads another session holds a row lock on right now: the monitor skips them
     (skipped_locked) until it lets go. Probed with FOR SHARE SKIP LOCKED, which waits for nobody,
     in a transaction rolled back at once; at most 10,000 leads are looked at."""
@@ -77,7 +77,7 @@ def _locked_overdue(conn) -> int:
             f"""
             with overdue as (
                 select l.id from public.crm_leads as l
-                where {_expires_sql(conn)} < public.sla_now() and l.sla_waiting_since is null
+                where {expires_sql} < public.sla_now() and l.sla_waiting_since is null
                 limit 10000
             ), free as (
                 select l.id from public.crm_leads as l
@@ -103,10 +103,11 @@ def _paused_figures(conn) -> dict:
 
 
 def _lead_figures(conn) -> dict:
+    expires_sql = _expires_sql(conn)  # one look at the schema for the three queries below
     stages = conn.execute(
         "select stage, count(*) as leads, count(*) filter (where timer_expires_at < sla_now) "
         "as overdue from (select k.*, public.sla_now() as sla_now from (select "
-        f"{STAGE_SQL} as stage, {_expires_sql(conn)} as timer_expires_at "
+        f"{STAGE_SQL} as stage, {expires_sql} as timer_expires_at "
         "from public.crm_leads as l) as k"
         ") as t where stage <> 'done' group by stage order by stage"
     ).fetchall()
@@ -138,9 +139,9 @@ def _lead_figures(conn) -> dict:
         "reassignments_last_day": window["moves_day"],
         "waiting_past_due": sum(r["overdue"] for r in stages if r["stage"] in ("claim", "contact")),
         "escalated": next((r["leads"] for r in stages if r["stage"] == "escalated"), 0),
-        "locked_overdue": _locked_overdue(conn),
+        "locked_overdue": _locked_overdue(conn, expires_sql),
         "paused_agents": _paused_agents(conn),
-        **_policy_figures(conn),
+        **_policy_figures(conn, expires_sql),
         **_paused_figures(conn),
     }
 
